@@ -1,0 +1,33 @@
+// Package activities is where letter workflows touch the world. Each activity is thin:
+// it calls a port in internal/… and sorts failures into permanent (a typed, non-retryable
+// application error the workflow can branch on) and transient (retried by Temporal).
+package activities
+
+import (
+	"time"
+
+	"digitalpost/internal/letters"
+	"digitalpost/internal/mailbox"
+	"digitalpost/internal/notify"
+	"digitalpost/internal/print"
+	"digitalpost/internal/registry"
+)
+
+// Activities holds the ports; the worker builds it once.
+type Activities struct {
+	Registry  *registry.Registry
+	Letters   *letters.Store
+	Mailbox   *mailbox.Mailbox
+	Notices   *notify.Service
+	PrintJobs *print.Jobs
+	Printer   print.Provider
+	Now       func() time.Time
+}
+
+// Error types a workflow can branch on. Each is non-retryable.
+const (
+	ErrRecipientUnknown = "RecipientUnknown" // recipient no longer in the registry
+	ErrLetterUnknown    = "LetterUnknown"    // no such letter in PostgreSQL
+	ErrNoticeRejected   = "NoticeRejected"   // provider refused the number or address for good
+	ErrUnprintable      = "Unprintable"      // the letter cannot be rendered or has no postal address
+)

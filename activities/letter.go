@@ -1,0 +1,226 @@
+package activities
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/google/uuid"
+	"go.temporal.io/sdk/temporal"
+
+	"digitalpost/internal/letters"
+	"digitalpost/internal/notify"
+	"digitalpost/internal/print"
+	"digitalpost/internal/registry"
+)
+
+// Plan is the routing decision for a letter, made once from the registry.
+type Plan struct {
+	Route letters.Route
+	// SendWaitingNotice: this letter carries the one paper notice that digital post is waiting.
+	SendWaitingNotice bool
+}
+
+// PlanDelivery routes a letter by its recipient as the registry knows them now.
+func (a *Activities) PlanDelivery(ctx context.Context, letterID uuid.UUID) (Plan, error) {
+	l, c, err := a.letterAndRecipient(ctx, letterID)
+	if err != nil {
+		return Plan{}, err
+	}
+	route := letters.Decide(l.PhysicalOnly, c, a.Now())
+	plan := Plan{Route: route}
+	if route.Channel == letters.Digital && route.NeverLoggedIn {
+		if plan.SendWaitingNotice, err = a.Registry.ClaimWaitingNotice(ctx, c.ID, l.ID); err != nil {
+			return Plan{}, err
+		}
+	}
+	return plan, nil
+}
+
+// DeliverToMailbox puts the letter in the recipient's digital mailbox.
+func (a *Activities) DeliverToMailbox(ctx context.Context, letterID uuid.UUID) error {
+	l, c, err := a.letterAndRecipient(ctx, letterID)
+	if err != nil {
+		return err
+	}
+	if err := a.Mailbox.Deliver(ctx, l.ID, c.ID); err != nil {
+		return err
+	}
+	return a.Letters.SetStatus(ctx, l.ID, letters.Delivered, letters.Digital, "")
+}
+
+// NoticeRequest names the channels to notify on; the addresses are read from the registry
+// here, so they never travel through workflow history.
+type NoticeRequest struct {
+	LetterID uuid.UUID
+	SMS      bool
+	Email    bool
+}
+
+// NoticeResult says what happened on each channel: sent, already-handled, rejected or "".
+type NoticeResult struct {
+	SMS   string
+	Email string
+}
+
+// Any tells whether at least one notice reached a provider.
+func (r NoticeResult) Any() bool {
+	return r.SMS == string(notify.Sent) || r.Email == string(notify.Sent) ||
+		r.SMS == string(notify.AlreadyHandled) || r.Email == string(notify.AlreadyHandled)
+}
+
+// NotifyRecipient tells the citizen that new post has arrived, on each channel they
+// registered. One activity for both channels keeps the history short; the per-channel claim
+// in PostgreSQL keeps a retry from sending the channel that already went out.
+func (a *Activities) NotifyRecipient(ctx context.Context, req NoticeRequest) (NoticeResult, error) {
+	l, c, err := a.letterAndRecipient(ctx, req.LetterID)
+	if err != nil {
+		return NoticeResult{}, err
+	}
+	sender, err := a.Registry.Sender(ctx, l.SenderID)
+	if err != nil {
+		return NoticeResult{}, err
+	}
+	var res NoticeResult
+	var retry []error
+	send := func(want bool, ch notify.Channel, to string, out *string) {
+		if !want || to == "" {
+			return
+		}
+		outcome, err := a.Notices.Send(ctx, notify.NewPostNotice(l.ID, ch, to, sender.Organisation))
+		switch {
+		case errors.Is(err, notify.ErrRejected):
+			*out = "rejected"
+		case err != nil:
+			retry = append(retry, err)
+		default:
+			*out = string(outcome)
+		}
+	}
+	send(req.SMS, notify.SMS, c.Mobile, &res.SMS)
+	send(req.Email, notify.Email, c.Email, &res.Email)
+	if len(retry) > 0 {
+		return res, errors.Join(retry...)
+	}
+	if res.Any() {
+		if err := a.Letters.MarkNotified(ctx, l.ID); err != nil {
+			return res, err
+		}
+	}
+	return res, nil
+}
+
+// PrintRequest asks for one print job.
+type PrintRequest struct {
+	LetterID uuid.UUID
+	Purpose  print.Purpose
+	Reason   string
+}
+
+// PrintResult describes the spooled job.
+type PrintResult struct {
+	JobID string
+	Pages int
+}
+
+// PrintLetter renders the letter (or the waiting notice) to PDF and hands it to remote print,
+// once per letter and purpose: a retry finds the job already recorded.
+func (a *Activities) PrintLetter(ctx context.Context, req PrintRequest) (PrintResult, error) {
+	if job, ok, err := a.PrintJobs.Find(ctx, req.LetterID, req.Purpose); err != nil || ok {
+		return PrintResult{JobID: job.JobID, Pages: job.Pages}, err
+	}
+	l, c, err := a.letterAndRecipient(ctx, req.LetterID)
+	if err != nil {
+		return PrintResult{}, err
+	}
+	if strings.TrimSpace(c.Address) == "" {
+		return PrintResult{}, temporal.NewNonRetryableApplicationError(
+			fmt.Sprintf("letter %s: recipient has no postal address", l.ID), ErrUnprintable, nil)
+	}
+	sender, err := a.Registry.Sender(ctx, l.SenderID)
+	if err != nil {
+		return PrintResult{}, err
+	}
+	sheet := print.Sheet{
+		Organisation: sender.Organisation, ProducingUnit: sender.ProducingUnit, ReturnAddress: sender.ReturnAddress,
+		RecipientName: c.Name, RecipientAddress: c.Address, Date: a.Now(), Reference: l.ID.String(),
+		Subject: l.Subject, Body: l.Body,
+	}
+	var documents [][]byte
+	if req.Purpose == print.WaitingNotice {
+		sheet.Subject = "Du har digital post"
+		sheet.Body = fmt.Sprintf("%s har sendt dig digital post. Du modtager offentlig post digitalt. "+
+			"Log på din digitale postkasse for at læse brevet. Har du brug for hjælp, "+
+			"så kontakt borgerservice i din kommune.", sender.Organisation)
+	} else {
+		docs, err := a.Letters.Documents(ctx, l.ID)
+		if err != nil {
+			return PrintResult{}, err
+		}
+		for _, d := range docs {
+			documents = append(documents, d.Content)
+		}
+	}
+	pdf, pages, err := print.Render(sheet, documents)
+	if err != nil {
+		return PrintResult{}, temporal.NewNonRetryableApplicationError(
+			fmt.Sprintf("letter %s: %v", l.ID, err), ErrUnprintable, nil)
+	}
+	job := print.Job{ID: print.JobID(l.ID, req.Purpose), LetterID: l.ID.String(), Purpose: string(req.Purpose),
+		Reason: req.Reason, Envelope: "C5", Pages: pages, CreatedAt: a.Now()}
+	location, err := a.Printer.Submit(ctx, job, pdf)
+	if err != nil {
+		return PrintResult{}, err
+	}
+	err = a.PrintJobs.Spooled(ctx, print.Record{LetterID: l.ID, Purpose: req.Purpose, Reason: req.Reason,
+		JobID: job.ID, PDFPath: location, Pages: pages})
+	return PrintResult{JobID: job.ID, Pages: pages}, err
+}
+
+// Outcome is a letter's state as the workflow decided it.
+type Outcome struct {
+	LetterID uuid.UUID
+	Status   letters.Status
+	Channel  letters.Channel
+	Reason   string
+}
+
+// RecordOutcome writes the letter's state to PostgreSQL, where lists are read from.
+// A withdrawn letter also leaves the mailbox.
+func (a *Activities) RecordOutcome(ctx context.Context, o Outcome) error {
+	if o.Status == letters.Withdrawn {
+		if err := a.Mailbox.Withdraw(ctx, o.LetterID); err != nil {
+			return err
+		}
+	}
+	err := a.Letters.SetStatus(ctx, o.LetterID, o.Status, o.Channel, o.Reason)
+	if errors.Is(err, letters.ErrNotFound) {
+		return temporal.NewNonRetryableApplicationError(fmt.Sprintf("letter %s is not stored", o.LetterID), ErrLetterUnknown, nil)
+	}
+	return err
+}
+
+func (a *Activities) letterAndRecipient(ctx context.Context, id uuid.UUID) (letters.Letter, registry.Citizen, error) {
+	l, err := a.Letters.Get(ctx, id)
+	if errors.Is(err, letters.ErrNotFound) {
+		return l, registry.Citizen{}, temporal.NewNonRetryableApplicationError(
+			fmt.Sprintf("letter %s is not stored", id), ErrLetterUnknown, nil)
+	}
+	if err != nil {
+		return l, registry.Citizen{}, err
+	}
+	if l.RecipientID == nil {
+		return l, registry.Citizen{}, recipientUnknown(l.ID)
+	}
+	c, err := a.Registry.Citizen(ctx, *l.RecipientID)
+	if errors.Is(err, registry.ErrNotFound) {
+		return l, c, recipientUnknown(l.ID)
+	}
+	return l, c, err
+}
+
+func recipientUnknown(letter uuid.UUID) error {
+	return temporal.NewNonRetryableApplicationError(
+		fmt.Sprintf("letter %s: recipient is not in the registry", letter), ErrRecipientUnknown, nil)
+}

@@ -1,0 +1,55 @@
+// Package fielderr carries input errors that name the field and the rule broken,
+// so every entry point (CLI, HTTP, bulk) reports bad input the same way.
+package fielderr
+
+import (
+	"errors"
+	"strings"
+)
+
+// Error is one broken rule on one field, e.g. "subject: must not be empty".
+type Error struct {
+	Field string
+	Rule  string
+}
+
+func (e *Error) Error() string { return e.Field + ": " + e.Rule }
+
+// List collects every broken rule in an input, so a user can fix them all at once.
+type List []*Error
+
+// Add records a broken rule.
+func (l *List) Add(field, rule string) { *l = append(*l, &Error{Field: field, Rule: rule}) }
+
+// Err is nil when no rule was broken.
+func (l List) Err() error {
+	if len(l) == 0 {
+		return nil
+	}
+	return l
+}
+
+func (l List) Error() string {
+	parts := make([]string, len(l))
+	for i, e := range l {
+		parts[i] = e.Error()
+	}
+	return strings.Join(parts, "; ")
+}
+
+// Fields lists the names of the fields that broke a rule.
+func Fields(err error) []string {
+	var l List
+	if errors.As(err, &l) {
+		out := make([]string, len(l))
+		for i, e := range l {
+			out[i] = e.Field
+		}
+		return out
+	}
+	var e *Error
+	if errors.As(err, &e) {
+		return []string{e.Field}
+	}
+	return nil
+}

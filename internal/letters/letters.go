@@ -1,0 +1,95 @@
+// Package letters is the letter domain: what a letter is, the states it moves through,
+// where it is routed, and its rows in PostgreSQL.
+package letters
+
+import (
+	"time"
+
+	"github.com/google/uuid"
+)
+
+// Status is where a letter is in its lifecycle.
+//
+//	received ─► delivered ─► notified ─► opened
+//	    │            └──────────┴──────► escalated   (not opened by the deadline; printed on paper)
+//	    ├─► printed                                   (paper route: under 15, exempt, physical-only)
+//	    └─► withdrawn / failed                        (from any state before opened or printed)
+type Status string
+
+const (
+	Received  Status = "received"  // accepted and stored; workflow started
+	Delivered Status = "delivered" // in the citizen's digital mailbox
+	Notified  Status = "notified"  // SMS and/or e-mail notice sent (only if the citizen gave contact details)
+	Opened    Status = "opened"    // opened by the citizen or a delegate
+	Escalated Status = "escalated" // not opened in time: sent to remote print
+	Printed   Status = "printed"   // routed to paper and handed to remote print
+	Withdrawn Status = "withdrawn" // withdrawn by the sender before it was opened or printed
+	Failed    Status = "failed"    // could not be delivered; FailureReason says why
+)
+
+// Final tells whether nothing more will happen to the letter.
+func (s Status) Final() bool {
+	switch s {
+	case Opened, Escalated, Printed, Withdrawn, Failed:
+		return true
+	}
+	return false
+}
+
+// Withdrawable tells whether the sender may still withdraw the letter.
+func (s Status) Withdrawable() bool {
+	return s == Received || s == Delivered || s == Notified
+}
+
+// Channel is how the letter reaches the citizen.
+type Channel string
+
+const (
+	Digital Channel = "digital" // digital mailbox
+	Paper   Channel = "paper"   // remote print, posted in an envelope
+	// DigitalThenPaper is a digital letter escalated to paper because it was not opened in time.
+	DigitalThenPaper Channel = "digital+paper"
+)
+
+// DefaultDeadline is how long a digital letter may stay unopened before it goes to paper (rule 6).
+const DefaultDeadline = 72 * time.Hour
+
+// Letter is one letter from a sender to a citizen. Content stays in PostgreSQL;
+// only the id travels through Temporal.
+type Letter struct {
+	ID            uuid.UUID
+	SenderID      string
+	MessageID     string
+	RecipientID   *uuid.UUID // nil once the recipient is deleted from the registry
+	Subject       string
+	Body          string
+	PhysicalOnly  bool
+	DigitalOnly   bool
+	Deadline      time.Duration
+	Status        Status
+	Channel       Channel
+	FailureReason string
+	CreatedAt     time.Time
+	UpdatedAt     time.Time
+}
+
+// Document is an attachment; for a letter that may be printed it must be a PDF.
+type Document struct {
+	Filename    string
+	ContentType string
+	Content     []byte
+}
+
+// MaxDocumentBytes is the largest document a letter may carry.
+const MaxDocumentBytes = 10 << 20
+
+// IDFor derives a letter id from the sender's own message id, so a repeated
+// submission names the same letter (and the same workflow) and is delivered once.
+func IDFor(senderID, messageID string) uuid.UUID {
+	return uuid.NewSHA1(letterNamespace, []byte(senderID+"\x00"+messageID))
+}
+
+var letterNamespace = uuid.MustParse("6f1c3c52-8e0c-4c1e-9a47-0c5d0f0a7d10")
+
+// WorkflowID is the Temporal workflow id of a letter; it carries no personal data.
+func WorkflowID(id uuid.UUID) string { return "letter-" + id.String() }

@@ -1,0 +1,43 @@
+package letters
+
+import (
+	"time"
+
+	"digitalpost/internal/cpr"
+	"digitalpost/internal/registry"
+)
+
+// Route is the routing decision for one letter to one citizen.
+type Route struct {
+	Channel Channel
+	Reason  string // why, in words an operator understands
+	// Notices: one per contact channel the citizen registered (rule 4).
+	NotifySMS   bool
+	NotifyEmail bool
+	// NeverLoggedIn: the citizen has never used the mailbox, so their first digital letter
+	// comes with a paper notice that digital post is waiting (rule 5).
+	NeverLoggedIn bool
+}
+
+// DigitalAge is the age from which a citizen receives letters digitally.
+const DigitalAge = 15
+
+// Decide routes a letter by the rules of the brief: physical-only letters, citizens
+// under 15 and exempt citizens get paper; everyone else gets the digital mailbox.
+func Decide(physicalOnly bool, c registry.Citizen, today time.Time) Route {
+	switch {
+	case physicalOnly:
+		return Route{Channel: Paper, Reason: "letter is physical-only"}
+	case cpr.AgeOn(c.BirthDate, today) < DigitalAge:
+		return Route{Channel: Paper, Reason: "recipient is under 15"}
+	case c.Enrolment == registry.Exempt:
+		return Route{Channel: Paper, Reason: "recipient is exempt from Digital Post"}
+	}
+	return Route{
+		Channel:       Digital,
+		Reason:        "recipient uses Digital Post",
+		NotifySMS:     c.Mobile != "",
+		NotifyEmail:   c.Email != "",
+		NeverLoggedIn: !c.HasLoggedIn(),
+	}
+}

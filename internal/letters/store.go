@@ -1,0 +1,138 @@
+package letters
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+)
+
+// ErrNotFound is returned for a letter id that is not stored.
+var ErrNotFound = errors.New("letter not found")
+
+// Store keeps letters and their documents in PostgreSQL.
+type Store struct{ db *pgxpool.Pool }
+
+func NewStore(db *pgxpool.Pool) *Store { return &Store{db: db} }
+
+// Create stores a new letter with its documents in one transaction. When the sender
+// already submitted this message id, nothing is written and the stored letter is returned
+// with created = false.
+func (s *Store) Create(ctx context.Context, l Letter, docs []Document) (stored Letter, created bool, err error) {
+	err = pgx.BeginFunc(ctx, s.db, func(tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, `
+			INSERT INTO letters (id, sender_id, message_id, recipient_id, subject, body, physical_only, digital_only, deadline_seconds, status)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+			ON CONFLICT (sender_id, message_id) DO NOTHING`,
+			l.ID, l.SenderID, l.MessageID, l.RecipientID, l.Subject, l.Body, l.PhysicalOnly, l.DigitalOnly,
+			int64(l.Deadline/time.Second), Received)
+		if err != nil {
+			return err
+		}
+		if tag.RowsAffected() == 0 {
+			return nil
+		}
+		created = true
+		rows := make([][]any, len(docs))
+		for i, d := range docs {
+			rows[i] = []any{l.ID, i, d.Filename, d.ContentType, d.Content}
+		}
+		_, err = tx.CopyFrom(ctx, pgx.Identifier{"letter_documents"},
+			[]string{"letter_id", "position", "filename", "content_type", "content"}, pgx.CopyFromRows(rows))
+		return err
+	})
+	if err != nil {
+		return Letter{}, false, err
+	}
+	stored, err = s.BySenderMessage(ctx, l.SenderID, l.MessageID)
+	return stored, created, err
+}
+
+const letterColumns = `id, sender_id, message_id, recipient_id, subject, body, physical_only, digital_only,
+	deadline_seconds, status, channel, failure_reason, created_at, updated_at`
+
+func scanLetter(row pgx.Row) (Letter, error) {
+	var l Letter
+	var deadline int64
+	err := row.Scan(&l.ID, &l.SenderID, &l.MessageID, &l.RecipientID, &l.Subject, &l.Body, &l.PhysicalOnly,
+		&l.DigitalOnly, &deadline, &l.Status, &l.Channel, &l.FailureReason, &l.CreatedAt, &l.UpdatedAt)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return Letter{}, ErrNotFound
+	}
+	l.Deadline = time.Duration(deadline) * time.Second
+	return l, err
+}
+
+// Get loads one letter.
+func (s *Store) Get(ctx context.Context, id uuid.UUID) (Letter, error) {
+	return scanLetter(s.db.QueryRow(ctx, `SELECT `+letterColumns+` FROM letters WHERE id = $1`, id))
+}
+
+// BySenderMessage finds a letter by the sender's own message id.
+func (s *Store) BySenderMessage(ctx context.Context, senderID, messageID string) (Letter, error) {
+	return scanLetter(s.db.QueryRow(ctx, `SELECT `+letterColumns+` FROM letters WHERE sender_id = $1 AND message_id = $2`, senderID, messageID))
+}
+
+// Documents loads a letter's attachments in order.
+func (s *Store) Documents(ctx context.Context, id uuid.UUID) ([]Document, error) {
+	rows, err := s.db.Query(ctx, `SELECT filename, content_type, content FROM letter_documents WHERE letter_id = $1 ORDER BY position`, id)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (Document, error) {
+		var d Document
+		err := r.Scan(&d.Filename, &d.ContentType, &d.Content)
+		return d, err
+	})
+}
+
+// SetStatus records a state change. Once a letter is final, later changes are ignored, so
+// an activity retried after the workflow moved on cannot turn an opened letter back.
+func (s *Store) SetStatus(ctx context.Context, id uuid.UUID, status Status, channel Channel, reason string) error {
+	tag, err := s.db.Exec(ctx, `
+		UPDATE letters SET status = $2, channel = CASE WHEN $3 = '' THEN channel ELSE $3 END,
+		       failure_reason = $4, updated_at = now()
+		WHERE id = $1 AND status NOT IN ('opened', 'escalated', 'printed', 'withdrawn', 'failed')`,
+		id, status, channel, reason)
+	if err != nil {
+		return fmt.Errorf("letter %s: set status %s: %w", id, status, err)
+	}
+	if tag.RowsAffected() == 0 {
+		if _, err := s.Get(ctx, id); err != nil {
+			return fmt.Errorf("letter %s: %w", id, err)
+		}
+	}
+	return nil
+}
+
+// MarkNotified moves a delivered letter to notified; a letter already further along keeps its state.
+func (s *Store) MarkNotified(ctx context.Context, id uuid.UUID) error {
+	_, err := s.db.Exec(ctx, `UPDATE letters SET status = 'notified', updated_at = now() WHERE id = $1 AND status = 'delivered'`, id)
+	return err
+}
+
+// Filter selects letters for lists; empty fields match everything.
+type Filter struct {
+	Status   Status
+	SenderID string
+	Limit    int
+}
+
+// List returns letters newest first. Lists come from PostgreSQL, not from Temporal
+// visibility, which is only eventually consistent.
+func (s *Store) List(ctx context.Context, f Filter) ([]Letter, error) {
+	if f.Limit <= 0 {
+		f.Limit = 100
+	}
+	rows, err := s.db.Query(ctx, `SELECT `+letterColumns+` FROM letters
+		WHERE ($1 = '' OR status = $1) AND ($2 = '' OR sender_id = $2)
+		ORDER BY created_at DESC LIMIT $3`, f.Status, f.SenderID, f.Limit)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (Letter, error) { return scanLetter(r) })
+}

@@ -1,0 +1,101 @@
+// Package mailbox is the citizen's digital mailbox: letters delivered into it and
+// the moment someone opens them.
+package mailbox
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+)
+
+var (
+	ErrNotInMailbox = errors.New("letter is not in the mailbox")
+	ErrWithdrawn    = errors.New("letter was withdrawn by the sender")
+	ErrNoAccess     = errors.New("may not read this mailbox")
+)
+
+// Entry is a letter as it sits in a mailbox.
+type Entry struct {
+	LetterID    uuid.UUID
+	CitizenID   uuid.UUID
+	DeliveredAt time.Time
+	OpenedAt    *time.Time
+	OpenedBy    *uuid.UUID
+	WithdrawnAt *time.Time
+}
+
+// AccessCheck tells whether reader may read owner's mailbox (owner always may).
+type AccessCheck func(ctx context.Context, owner, reader uuid.UUID) (bool, error)
+
+// Mailbox stores entries in PostgreSQL.
+type Mailbox struct {
+	db      *pgxpool.Pool
+	mayRead AccessCheck
+}
+
+// New builds a mailbox. mayRead decides whether someone other than the owner may open
+// a letter (reading access); nil means only the owner may.
+func New(db *pgxpool.Pool, mayRead AccessCheck) *Mailbox {
+	return &Mailbox{db: db, mayRead: mayRead}
+}
+
+// Deliver puts a letter in the citizen's mailbox; delivering twice is harmless.
+func (m *Mailbox) Deliver(ctx context.Context, letter, citizen uuid.UUID) error {
+	_, err := m.db.Exec(ctx, `INSERT INTO mailbox_entries (letter_id, citizen_id) VALUES ($1, $2) ON CONFLICT (letter_id) DO NOTHING`, letter, citizen)
+	return err
+}
+
+// Open records that reader opened the letter. Opening again keeps the first opening.
+// It returns the entry as it now stands and whether this call was the first opening.
+func (m *Mailbox) Open(ctx context.Context, letter, reader uuid.UUID, at time.Time) (Entry, bool, error) {
+	e, err := m.Entry(ctx, letter)
+	if err != nil {
+		return Entry{}, false, err
+	}
+	if e.WithdrawnAt != nil {
+		return e, false, ErrWithdrawn
+	}
+	if e.CitizenID != reader {
+		ok := false
+		if m.mayRead != nil {
+			if ok, err = m.mayRead(ctx, e.CitizenID, reader); err != nil {
+				return e, false, err
+			}
+		}
+		if !ok {
+			return e, false, ErrNoAccess
+		}
+	}
+	if e.OpenedAt != nil {
+		return e, false, nil
+	}
+	tag, err := m.db.Exec(ctx, `UPDATE mailbox_entries SET opened_at = $2, opened_by = $3
+		WHERE letter_id = $1 AND opened_at IS NULL AND withdrawn_at IS NULL`, letter, at, reader)
+	if err != nil {
+		return e, false, err
+	}
+	e, err = m.Entry(ctx, letter)
+	return e, tag.RowsAffected() == 1, err
+}
+
+// Withdraw hides a letter from the mailbox; it stays stored for the record.
+func (m *Mailbox) Withdraw(ctx context.Context, letter uuid.UUID) error {
+	_, err := m.db.Exec(ctx, `UPDATE mailbox_entries SET withdrawn_at = coalesce(withdrawn_at, now()) WHERE letter_id = $1`, letter)
+	return err
+}
+
+// Entry loads one mailbox entry.
+func (m *Mailbox) Entry(ctx context.Context, letter uuid.UUID) (Entry, error) {
+	var e Entry
+	err := m.db.QueryRow(ctx, `SELECT letter_id, citizen_id, delivered_at, opened_at, opened_by, withdrawn_at
+		FROM mailbox_entries WHERE letter_id = $1`, letter).
+		Scan(&e.LetterID, &e.CitizenID, &e.DeliveredAt, &e.OpenedAt, &e.OpenedBy, &e.WithdrawnAt)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return Entry{}, ErrNotInMailbox
+	}
+	return e, err
+}

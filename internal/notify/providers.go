@@ -1,0 +1,145 @@
+package notify
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/sendgrid/rest"
+	"github.com/sendgrid/sendgrid-go"
+	"github.com/sendgrid/sendgrid-go/helpers/mail"
+	"github.com/twilio/twilio-go"
+	twclient "github.com/twilio/twilio-go/client"
+	twapi "github.com/twilio/twilio-go/rest/api/v2010"
+)
+
+// Provider hands one notice to an outside service and returns its id for the message.
+// An error wrapping ErrRejected or ErrNotDelivered is definite; any other error means the
+// outcome is unknown (the request may have gone out).
+type Provider interface {
+	Send(ctx context.Context, n Notice) (providerID string, err error)
+}
+
+// Twilio sends SMS through the real twilio-go client.
+type Twilio struct {
+	api  *twapi.ApiService
+	from string
+}
+
+// NewTwilio builds the SMS provider. baseURL, when set, sends every request to that
+// host instead of api.twilio.com (tests and the bench use a local server speaking the API).
+func NewTwilio(accountSID, authToken, from, baseURL string, timeout time.Duration) (*Twilio, error) {
+	hc := &http.Client{Timeout: timeout} // CreateMessage takes no context: the client must time out
+	if baseURL != "" {
+		u, err := url.Parse(baseURL)
+		if err != nil || u.Host == "" {
+			return nil, fmt.Errorf("TWILIO_BASE_URL: must be an absolute URL")
+		}
+		hc.Transport = redirectHost{to: u, next: http.DefaultTransport}
+	}
+	hc.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	base := &twclient.Client{Credentials: twclient.NewCredentials(accountSID, authToken), HTTPClient: hc}
+	base.SetAccountSid(accountSID)
+	rc := twilio.NewRestClientWithParams(twilio.ClientParams{Username: accountSID, Password: authToken, AccountSid: accountSID, Client: base})
+	return &Twilio{api: rc.Api, from: from}, nil
+}
+
+// Twilio error codes that no retry can fix: invalid To, not a mobile number, unsubscribed,
+// unreachable destination, blocked by carrier.
+var twilioPermanent = map[int]bool{21211: true, 21214: true, 21408: true, 21610: true, 21612: true, 21614: true, 30003: true, 30005: true, 30006: true}
+
+func (t *Twilio) Send(ctx context.Context, n Notice) (string, error) {
+	p := &twapi.CreateMessageParams{}
+	p.SetTo(n.To).SetFrom(t.from).SetBody(n.Body)
+	msg, err := t.api.CreateMessage(p)
+	var rest *twclient.TwilioRestError
+	switch {
+	case errors.As(err, &rest) && (twilioPermanent[rest.Code] || rest.Status == 400):
+		return "", fmt.Errorf("twilio %d: %s: %w", rest.Code, rest.Message, ErrRejected)
+	case errors.As(err, &rest):
+		return "", fmt.Errorf("twilio status %d code %d: %w", rest.Status, rest.Code, ErrNotDelivered)
+	case err != nil:
+		return "", fmt.Errorf("twilio: %w", err)
+	}
+	if msg.Sid == nil {
+		return "", nil
+	}
+	return *msg.Sid, nil
+}
+
+// SendGrid sends e-mail through the real sendgrid-go client.
+type SendGrid struct {
+	key, baseURL, from, fromName string
+	client                       *rest.Client
+}
+
+// NewSendGrid builds the e-mail provider; baseURL "" is SendGrid's own API.
+func NewSendGrid(apiKey, from, fromName, baseURL string, timeout time.Duration) *SendGrid {
+	return &SendGrid{key: apiKey, baseURL: baseURL, from: from, fromName: fromName,
+		client: &rest.Client{HTTPClient: &http.Client{Timeout: timeout}}}
+}
+
+func (s *SendGrid) Send(ctx context.Context, n Notice) (string, error) {
+	m := mail.NewSingleEmailPlainText(mail.NewEmail(s.fromName, s.from), n.Subject, mail.NewEmail("", n.To), n.Body)
+	req := sendgrid.GetRequest(s.key, "/v3/mail/send", s.baseURL)
+	req.Method = rest.Post
+	req.Body = mail.GetRequestBody(m)
+	resp, err := s.client.SendWithContext(ctx, req)
+	if err != nil {
+		return "", fmt.Errorf("sendgrid: %w", err)
+	}
+	// A non-2xx answer is not an error to the SDK: check it ourselves (202 is success).
+	switch {
+	case resp.StatusCode == http.StatusAccepted || resp.StatusCode == http.StatusOK:
+		return firstHeader(resp.Headers, "X-Message-Id"), nil
+	case resp.StatusCode == http.StatusBadRequest:
+		return "", fmt.Errorf("sendgrid 400: %s: %w", truncate(resp.Body, 200), ErrRejected)
+	default:
+		return "", fmt.Errorf("sendgrid %d: %w", resp.StatusCode, ErrNotDelivered)
+	}
+}
+
+func firstHeader(h map[string][]string, key string) string {
+	if v := http.Header(h).Get(key); v != "" {
+		return v
+	}
+	return ""
+}
+
+func truncate(s string, n int) string {
+	if len(s) > n {
+		return s[:n]
+	}
+	return s
+}
+
+// Outbox records notices in PostgreSQL instead of sending them: the dev runtime's
+// stand-in when no provider credentials are configured.
+type Outbox struct{ db *pgxpool.Pool }
+
+func NewOutbox(db *pgxpool.Pool) *Outbox { return &Outbox{db: db} }
+
+func (o *Outbox) Send(ctx context.Context, n Notice) (string, error) {
+	var id int64
+	err := o.db.QueryRow(ctx, `INSERT INTO dev_outbox (channel, recipient, subject, body) VALUES ($1, $2, $3, $4) RETURNING id`,
+		n.Channel, n.To, n.Subject, n.Body).Scan(&id)
+	return fmt.Sprintf("outbox-%d", id), err
+}
+
+// redirectHost sends requests to another scheme and host, keeping path and query.
+type redirectHost struct {
+	to   *url.URL
+	next http.RoundTripper
+}
+
+func (r redirectHost) RoundTrip(req *http.Request) (*http.Response, error) {
+	out := req.Clone(req.Context())
+	out.URL.Scheme = r.to.Scheme
+	out.URL.Host = r.to.Host
+	out.Host = r.to.Host
+	return r.next.RoundTrip(out)
+}

@@ -1,0 +1,252 @@
+// Package registry keeps citizens (CPR, address, enrolment, contact details) and
+// senders (the organisations that send letters) in PostgreSQL.
+package registry
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/mail"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"digitalpost/internal/cpr"
+	"digitalpost/internal/fielderr"
+)
+
+// Enrolment is how a citizen takes part in Digital Post.
+type Enrolment string
+
+const (
+	Enrolled     Enrolment = "enrolled"      // self-enrolled
+	AutoEnrolled Enrolment = "auto_enrolled" // enrolled by law at 15
+	Exempt       Enrolment = "exempt"        // letters go to paper (rule 2, 12)
+)
+
+// ErrNotFound is returned when a citizen or sender is not in the registry.
+var ErrNotFound = errors.New("not in the registry")
+
+// Citizen is one person in the registry. ID is the internal key other tables use,
+// so the CPR number lives only here.
+type Citizen struct {
+	ID                    uuid.UUID
+	CPR                   cpr.Number
+	Name                  string
+	BirthDate             time.Time
+	Address               string // postal address, lines separated by "\n"
+	Enrolment             Enrolment
+	ExemptFromSelfService bool
+	LastLoginAt           *time.Time
+	Email                 string
+	Mobile                string
+	NemSMSOptIn           bool
+}
+
+// HasLoggedIn tells whether the citizen ever used their mailbox.
+func (c Citizen) HasLoggedIn() bool { return c.LastLoginAt != nil }
+
+// NewCitizen is what a registration needs.
+type NewCitizen struct {
+	CPR           string
+	Name          string
+	BirthDate     string // YYYY-MM-DD; empty takes it from the CPR number
+	Address       string
+	Email         string
+	Mobile        string
+	Exempt        bool
+	NeverLoggedIn bool
+}
+
+// Sender is an organisation that sends letters.
+type Sender struct {
+	ID            string
+	Organisation  string
+	ProducingUnit string
+	ReturnAddress string
+}
+
+// Registry reads and writes citizens and senders.
+type Registry struct{ db *pgxpool.Pool }
+
+func New(db *pgxpool.Pool) *Registry { return &Registry{db: db} }
+
+// AddCitizen validates and stores a citizen. A CPR number already registered is an error.
+func (r *Registry) AddCitizen(ctx context.Context, in NewCitizen) (Citizen, error) {
+	var errs fielderr.List
+	number, err := cpr.Parse(in.CPR)
+	if err != nil {
+		errs.Add("cpr", err.Error())
+	}
+	if strings.TrimSpace(in.Name) == "" {
+		errs.Add("name", "must not be empty")
+	}
+	var birth time.Time
+	if in.BirthDate != "" {
+		birth, err = time.Parse(time.DateOnly, in.BirthDate)
+		if err != nil {
+			errs.Add("birth-date", "must be a date YYYY-MM-DD")
+		} else if number != "" && !birth.Equal(number.BirthDate()) {
+			errs.Add("birth-date", "must match the birth date in the CPR number")
+		}
+	} else if number != "" {
+		birth = number.BirthDate()
+	}
+	email := strings.TrimSpace(in.Email)
+	if email != "" {
+		if a, err := mail.ParseAddress(email); err != nil || a.Address != email {
+			errs.Add("email", "must be a plain e-mail address like name@example.dk")
+		}
+	}
+	mobile, err := NormalizeMobile(in.Mobile)
+	if err != nil {
+		errs.Add("mobile", err.Error())
+	}
+	if err := errs.Err(); err != nil {
+		return Citizen{}, err
+	}
+	c := Citizen{
+		ID: uuid.New(), CPR: number, Name: strings.TrimSpace(in.Name), BirthDate: birth,
+		Address: strings.TrimSpace(in.Address), Enrolment: AutoEnrolled, Email: email, Mobile: mobile,
+	}
+	if in.Exempt {
+		c.Enrolment = Exempt
+	}
+	if !in.NeverLoggedIn && !in.Exempt {
+		now := time.Now().UTC()
+		c.LastLoginAt = &now
+		c.Enrolment = Enrolled
+	}
+	_, err = r.db.Exec(ctx, `
+		INSERT INTO citizens (id, cpr, name, birth_date, address, enrolment, exempt_from_self_service, last_login_at, email, mobile)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+		c.ID, c.CPR.Digits(), c.Name, c.BirthDate, c.Address, c.Enrolment, c.Enrolment == Exempt, c.LastLoginAt, c.Email, c.Mobile)
+	if isUniqueViolation(err) {
+		return Citizen{}, &fielderr.Error{Field: "cpr", Rule: "is already registered"}
+	}
+	return c, err
+}
+
+// NormalizeMobile accepts an international number (+CC…) or eight Danish digits,
+// and returns E.164 ("+4512345678"). Empty stays empty: the citizen gave no number.
+func NormalizeMobile(s string) (string, error) {
+	s = strings.Join(strings.Fields(s), "")
+	if s == "" {
+		return "", nil
+	}
+	if len(s) == 8 && allDigits(s) {
+		return "+45" + s, nil
+	}
+	if strings.HasPrefix(s, "+") && len(s) >= 9 && len(s) <= 16 && allDigits(s[1:]) {
+		return s, nil
+	}
+	return "", errors.New("must be +<country code><number> or eight Danish digits")
+}
+
+func allDigits(s string) bool {
+	for _, r := range s {
+		if r < '0' || r > '9' {
+			return false
+		}
+	}
+	return s != ""
+}
+
+const citizenColumns = `id, cpr, name, birth_date, address, enrolment, exempt_from_self_service, last_login_at, email, mobile, nemsms_opt_in`
+
+func scanCitizen(row pgx.Row) (Citizen, error) {
+	var c Citizen
+	var number string
+	err := row.Scan(&c.ID, &number, &c.Name, &c.BirthDate, &c.Address, &c.Enrolment, &c.ExemptFromSelfService,
+		&c.LastLoginAt, &c.Email, &c.Mobile, &c.NemSMSOptIn)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return Citizen{}, ErrNotFound
+	}
+	c.CPR = cpr.Number(number)
+	return c, err
+}
+
+// Citizen looks a citizen up by internal id.
+func (r *Registry) Citizen(ctx context.Context, id uuid.UUID) (Citizen, error) {
+	return scanCitizen(r.db.QueryRow(ctx, `SELECT `+citizenColumns+` FROM citizens WHERE id = $1`, id))
+}
+
+// CitizenByCPR looks a citizen up by CPR number.
+func (r *Registry) CitizenByCPR(ctx context.Context, n cpr.Number) (Citizen, error) {
+	return scanCitizen(r.db.QueryRow(ctx, `SELECT `+citizenColumns+` FROM citizens WHERE cpr = $1`, n.Digits()))
+}
+
+// DeleteCitizen removes a citizen (e.g. deceased or emigrated); letters keep their rows.
+func (r *Registry) DeleteCitizen(ctx context.Context, id uuid.UUID) error {
+	tag, err := r.db.Exec(ctx, `DELETE FROM citizens WHERE id = $1`, id)
+	if err == nil && tag.RowsAffected() == 0 {
+		return ErrNotFound
+	}
+	return err
+}
+
+// RecordLogin notes that the citizen used the mailbox, so no more "digital post is waiting" notices.
+func (r *Registry) RecordLogin(ctx context.Context, id uuid.UUID, at time.Time) error {
+	_, err := r.db.Exec(ctx, `UPDATE citizens SET last_login_at = $2, updated_at = now() WHERE id = $1`, id, at)
+	return err
+}
+
+// ClaimWaitingNotice reports whether this letter is the one that must carry the paper notice
+// "digital post is waiting" (rule 5): true for the first letter to claim it, and again for the
+// same letter when a retried activity asks twice.
+func (r *Registry) ClaimWaitingNotice(ctx context.Context, citizen, letter uuid.UUID) (bool, error) {
+	var claimed uuid.UUID
+	err := r.db.QueryRow(ctx, `
+		UPDATE citizens SET waiting_notice_letter_id = $2
+		WHERE id = $1 AND last_login_at IS NULL AND (waiting_notice_letter_id IS NULL OR waiting_notice_letter_id = $2)
+		RETURNING waiting_notice_letter_id`, citizen, letter).Scan(&claimed)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return false, nil
+	}
+	return err == nil, err
+}
+
+// AddSender registers or updates an organisation that sends letters.
+func (r *Registry) AddSender(ctx context.Context, s Sender) error {
+	var errs fielderr.List
+	if !validSenderID(s.ID) {
+		errs.Add("sender", "id must be 1–64 lower-case letters, digits or dashes")
+	}
+	if strings.TrimSpace(s.Organisation) == "" {
+		errs.Add("organisation", "must not be empty")
+	}
+	if err := errs.Err(); err != nil {
+		return err
+	}
+	_, err := r.db.Exec(ctx, `
+		INSERT INTO senders (id, organisation, producing_unit, return_address) VALUES ($1, $2, $3, $4)
+		ON CONFLICT (id) DO UPDATE SET organisation = $2, producing_unit = $3, return_address = $4`,
+		s.ID, s.Organisation, s.ProducingUnit, s.ReturnAddress)
+	return err
+}
+
+func validSenderID(id string) bool {
+	if len(id) == 0 || len(id) > 64 {
+		return false
+	}
+	for _, r := range id {
+		if !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '-') {
+			return false
+		}
+	}
+	return true
+}
+
+// Sender looks a sender up by id.
+func (r *Registry) Sender(ctx context.Context, id string) (Sender, error) {
+	var s Sender
+	err := r.db.QueryRow(ctx, `SELECT id, organisation, producing_unit, return_address FROM senders WHERE id = $1`, id).
+		Scan(&s.ID, &s.Organisation, &s.ProducingUnit, &s.ReturnAddress)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return Sender{}, fmt.Errorf("sender %q: %w", id, ErrNotFound)
+	}
+	return s, err
+}

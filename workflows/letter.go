@@ -1,0 +1,290 @@
+// Package workflows holds the deterministic orchestration: no I/O, no clocks, no goroutines.
+package workflows
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/google/uuid"
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/workflow"
+
+	"digitalpost/activities"
+	"digitalpost/internal/letters"
+	"digitalpost/internal/print"
+	"digitalpost/internal/searchattr"
+)
+
+// Names a client uses to talk to a running letter.
+const (
+	OpenedSignal   = "opened"
+	WithdrawUpdate = "withdraw"
+	StatusQuery    = "status"
+)
+
+// LetterInput starts a letter. Content and recipient stay in PostgreSQL; only the id
+// and the few facts the workflow branches on travel through history.
+type LetterInput struct {
+	LetterID    uuid.UUID
+	SenderID    string
+	Deadline    time.Duration // how long the letter may stay unopened; 0 takes the default
+	DigitalOnly bool          // never escalate to paper
+}
+
+// Opening is the mailbox's signal that someone opened the letter.
+type Opening struct {
+	At         time.Time
+	ByDelegate bool // a delegate with reading access opened it on the citizen's behalf
+}
+
+// WithdrawRequest is the sender's request to take a letter back.
+type WithdrawRequest struct{ Reason string }
+
+// TimelineEntry is one step of a letter's life, for the status query.
+type TimelineEntry struct {
+	At     time.Time
+	Status letters.Status
+	Note   string
+}
+
+// LetterState is what the status query returns.
+type LetterState struct {
+	LetterID      uuid.UUID
+	Status        letters.Status
+	Channel       letters.Channel
+	FailureReason string
+	Timeline      []TimelineEntry
+}
+
+// letter is one letter's workflow state; handlers only record, the run method decides.
+type letter struct {
+	in    LetterInput
+	state LetterState
+
+	opened         *Opening
+	withdrawal     *WithdrawRequest
+	atPrintHouse   bool // once true, the letter can no longer be withdrawn
+	deadlinePassed bool
+}
+
+// LetterWorkflow carries one letter from submission to the citizen: paper or digital
+// mailbox, notices, the wait for opening, and escalation to paper when unopened.
+func LetterWorkflow(ctx workflow.Context, in LetterInput) (LetterState, error) {
+	if in.Deadline <= 0 {
+		in.Deadline = letters.DefaultDeadline
+	}
+	l := &letter{in: in, state: LetterState{LetterID: in.LetterID, Status: letters.Received}}
+	if err := l.setup(ctx); err != nil {
+		return l.state, err
+	}
+	return l.run(ctx)
+}
+
+func (l *letter) setup(ctx workflow.Context) error {
+	l.state.Timeline = []TimelineEntry{{At: workflow.Now(ctx), Status: letters.Received, Note: "letter received"}}
+	if err := workflow.SetQueryHandler(ctx, StatusQuery, func() (LetterState, error) { return l.state, nil }); err != nil {
+		return err
+	}
+	openings := workflow.GetSignalChannel(ctx, OpenedSignal)
+	workflow.Go(ctx, func(ctx workflow.Context) {
+		ch := openings
+		for {
+			var o Opening
+			ch.Receive(ctx, &o)
+			if l.opened == nil {
+				l.opened = &o
+			}
+		}
+	})
+	// Withdrawal is an Update, not a Signal: the sender needs to know whether it worked,
+	// and a validator turns away a letter already opened or printed before it reaches history.
+	return workflow.SetUpdateHandlerWithOptions(ctx, WithdrawUpdate,
+		func(ctx workflow.Context, req WithdrawRequest) (LetterState, error) {
+			l.withdrawal = &req
+			err := workflow.Await(ctx, func() bool { return l.state.Status.Final() })
+			return l.state, err
+		},
+		workflow.UpdateHandlerOptions{Validator: func(req WithdrawRequest) error {
+			switch {
+			case l.withdrawal != nil:
+				return errors.New("letter is already being withdrawn")
+			case l.opened != nil || openings.Len() > 0: // an opening may wait in the channel, not yet read
+				return errors.New("letter has been opened and can no longer be withdrawn")
+			case l.atPrintHouse:
+				return errors.New("letter is at the print house and can no longer be withdrawn")
+			case !l.state.Status.Withdrawable():
+				return fmt.Errorf("letter is %s and can no longer be withdrawn", l.state.Status)
+			}
+			return nil
+		}})
+}
+
+func (l *letter) run(ctx workflow.Context) (LetterState, error) {
+	plan, err := l.planDelivery(ctx)
+	if err != nil {
+		return l.fail(ctx, err)
+	}
+	if l.withdrawal != nil {
+		return l.finish(ctx, letters.Withdrawn, "", "withdrawn by the sender: "+l.withdrawal.Reason)
+	}
+	if plan.Route.Channel == letters.Paper {
+		return l.sendOnPaper(ctx, print.PaperRoute, plan.Route.Reason, letters.Printed, letters.Paper)
+	}
+
+	if err := workflow.ExecuteLocalActivity(dbStep(ctx), acts.DeliverToMailbox, l.in.LetterID).Get(ctx, nil); err != nil {
+		return l.fail(ctx, err)
+	}
+	l.transition(ctx, letters.Delivered, letters.Digital, "delivered to the digital mailbox")
+
+	notices := l.notify(ctx, plan)
+	var waitingNotice workflow.Future
+	if plan.SendWaitingNotice {
+		waitingNotice = workflow.ExecuteActivity(printStep(ctx), acts.PrintLetter, activities.PrintRequest{
+			LetterID: l.in.LetterID, Purpose: print.WaitingNotice, Reason: "recipient has never logged in to Digital Post"})
+	}
+
+	l.awaitOpeningOrDeadline(ctx)
+
+	// Notices already under way finish before the letter does, so their outcome is on record.
+	_ = notices.Get(ctx, nil)
+	if waitingNotice != nil {
+		if err := waitingNotice.Get(ctx, nil); err != nil {
+			l.note(ctx, "paper notice that digital post is waiting could not be printed: "+failureText(err))
+		} else {
+			l.note(ctx, "paper notice sent: digital post is waiting")
+		}
+	}
+
+	switch {
+	case l.opened != nil:
+		who := "the recipient"
+		if l.opened.ByDelegate {
+			who = "a delegate with reading access"
+		}
+		return l.finish(ctx, letters.Opened, "", "opened by "+who)
+	case l.withdrawal != nil:
+		return l.finish(ctx, letters.Withdrawn, "", "withdrawn by the sender: "+l.withdrawal.Reason)
+	default:
+		return l.sendOnPaper(ctx, print.Escalation, fmt.Sprintf("not opened within %s", l.in.Deadline),
+			letters.Escalated, letters.DigitalThenPaper)
+	}
+}
+
+func (l *letter) planDelivery(ctx workflow.Context) (activities.Plan, error) {
+	var plan activities.Plan
+	err := workflow.ExecuteLocalActivity(dbStep(ctx), acts.PlanDelivery, l.in.LetterID).Get(ctx, &plan)
+	return plan, err
+}
+
+// notify sends the new-post notices on the citizen's registered channels (rule 4);
+// with neither an e-mail nor a mobile number, none is sent.
+func (l *letter) notify(ctx workflow.Context, plan activities.Plan) workflow.Future {
+	future, settle := workflow.NewFuture(ctx)
+	if !plan.Route.NotifySMS && !plan.Route.NotifyEmail {
+		l.note(ctx, "no notice: the recipient registered neither e-mail nor mobile")
+		settle.Set(nil, nil)
+		return future
+	}
+	sent := workflow.ExecuteActivity(notifyStep(ctx), acts.NotifyRecipient, activities.NoticeRequest{
+		LetterID: l.in.LetterID, SMS: plan.Route.NotifySMS, Email: plan.Route.NotifyEmail})
+	workflow.Go(ctx, func(ctx workflow.Context) {
+		var res activities.NoticeResult
+		err := sent.Get(ctx, &res)
+		switch {
+		case err != nil:
+			l.note(ctx, "notice failed: "+failureText(err))
+		case res.Any() && l.state.Status == letters.Delivered:
+			l.transition(ctx, letters.Notified, "", fmt.Sprintf("notice sent (sms: %s, e-mail: %s)", orNone(res.SMS), orNone(res.Email)))
+		default:
+			l.note(ctx, fmt.Sprintf("notice (sms: %s, e-mail: %s)", orNone(res.SMS), orNone(res.Email)))
+		}
+		settle.Set(nil, err)
+	})
+	return future
+}
+
+// awaitOpeningOrDeadline waits for the citizen (or a delegate) to open the letter, the
+// sender to withdraw it, or the deadline. A digital-only letter has no deadline (rule 6).
+func (l *letter) awaitOpeningOrDeadline(ctx workflow.Context) {
+	if !l.in.DigitalOnly {
+		// The timer is not cancelled when the letter is opened: the workflow completes
+		// right after, and skipping the cancel saves a history event per letter.
+		timer := workflow.NewTimer(ctx, l.in.Deadline)
+		workflow.Go(ctx, func(ctx workflow.Context) {
+			if timer.Get(ctx, nil) == nil {
+				l.deadlinePassed = true
+			}
+		})
+	}
+	_ = workflow.Await(ctx, func() bool { return l.opened != nil || l.withdrawal != nil || l.deadlinePassed })
+}
+
+// sendOnPaper hands the letter to remote print and ends it in the given state.
+func (l *letter) sendOnPaper(ctx workflow.Context, purpose print.Purpose, reason string, final letters.Status, ch letters.Channel) (LetterState, error) {
+	l.atPrintHouse = true
+	l.note(ctx, "sent to remote print: "+reason)
+	var job activities.PrintResult
+	err := workflow.ExecuteActivity(printStep(ctx), acts.PrintLetter, activities.PrintRequest{
+		LetterID: l.in.LetterID, Purpose: purpose, Reason: reason}).Get(ctx, &job)
+	if err != nil {
+		return l.fail(ctx, err)
+	}
+	return l.finish(ctx, final, ch, fmt.Sprintf("print job %s spooled (%d pages)", job.JobID, job.Pages))
+}
+
+// finish records the final state in PostgreSQL and ends the workflow once every
+// update handler (a withdrawal waiting for its answer) has returned.
+func (l *letter) finish(ctx workflow.Context, status letters.Status, ch letters.Channel, note string) (LetterState, error) {
+	err := workflow.ExecuteLocalActivity(dbStep(ctx), acts.RecordOutcome, activities.Outcome{
+		LetterID: l.in.LetterID, Status: status, Channel: ch, Reason: l.state.FailureReason}).Get(ctx, nil)
+	if err != nil {
+		return l.state, err
+	}
+	l.transition(ctx, status, ch, note)
+	_ = workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) })
+	return l.state, nil
+}
+
+// fail ends the letter as failed with the reason; the workflow fails too, so an operator
+// sees it in red, but not before PostgreSQL knows.
+func (l *letter) fail(ctx workflow.Context, cause error) (LetterState, error) {
+	l.state.FailureReason = failureText(cause)
+	if _, err := l.finish(ctx, letters.Failed, "", "failed: "+l.state.FailureReason); err != nil {
+		return l.state, err
+	}
+	return l.state, temporal.NewNonRetryableApplicationError("letter failed: "+l.state.FailureReason, "LetterFailed", cause)
+}
+
+// transition moves the letter to a new status and keeps the operators' search attributes current.
+func (l *letter) transition(ctx workflow.Context, status letters.Status, ch letters.Channel, note string) {
+	l.state.Status = status
+	updates := []temporal.SearchAttributeUpdate{searchattr.LetterStatus.ValueSet(string(status))}
+	if ch != "" && ch != l.state.Channel {
+		l.state.Channel = ch
+		updates = append(updates, searchattr.LetterChannel.ValueSet(string(ch)))
+	}
+	l.state.Timeline = append(l.state.Timeline, TimelineEntry{At: workflow.Now(ctx), Status: status, Note: note})
+	if err := workflow.UpsertTypedSearchAttributes(ctx, updates...); err != nil {
+		workflow.GetLogger(ctx).Warn("search attributes not updated", "error", err)
+	}
+}
+
+func (l *letter) note(ctx workflow.Context, note string) {
+	l.state.Timeline = append(l.state.Timeline, TimelineEntry{At: workflow.Now(ctx), Status: l.state.Status, Note: note})
+}
+
+func failureText(err error) string {
+	var app *temporal.ApplicationError
+	if errors.As(err, &app) {
+		return app.Message()
+	}
+	return err.Error()
+}
+
+func orNone(s string) string {
+	if s == "" {
+		return "none"
+	}
+	return s
+}

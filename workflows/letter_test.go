@@ -1,0 +1,305 @@
+package workflows
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/stretchr/testify/mock"
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/testsuite"
+
+	"digitalpost/activities"
+	"digitalpost/internal/letters"
+	"digitalpost/internal/print"
+	"digitalpost/internal/searchattr"
+)
+
+// letterTest runs one LetterWorkflow in the SDK's test environment, where timers skip:
+// a 72-hour deadline passes in milliseconds.
+type letterTest struct {
+	t       *testing.T
+	env     *testsuite.TestWorkflowEnvironment
+	in      LetterInput
+	printed []print.Purpose
+	notices []activities.NoticeRequest
+	outcome []activities.Outcome
+
+	planErr   error     // PlanDelivery fails with this
+	printedAt time.Time // when the last print job was requested
+}
+
+func newLetterTest(t *testing.T, plan activities.Plan) *letterTest {
+	var suite testsuite.WorkflowTestSuite
+	lt := &letterTest{t: t, env: suite.NewTestWorkflowEnvironment(),
+		in: LetterInput{LetterID: uuid.New(), SenderID: "region-midt", Deadline: 72 * time.Hour}}
+	lt.env.RegisterActivity(&activities.Activities{})
+	lt.env.OnActivity(acts.PlanDelivery, mock.Anything, mock.Anything).Return(
+		func(context.Context, uuid.UUID) (activities.Plan, error) { return plan, lt.planErr })
+	lt.env.OnActivity(acts.DeliverToMailbox, mock.Anything, mock.Anything).Return(nil)
+	lt.env.OnActivity(acts.NotifyRecipient, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, req activities.NoticeRequest) (activities.NoticeResult, error) {
+			lt.notices = append(lt.notices, req)
+			res := activities.NoticeResult{}
+			if req.SMS {
+				res.SMS = "sent"
+			}
+			if req.Email {
+				res.Email = "sent"
+			}
+			return res, nil
+		})
+	lt.env.OnActivity(acts.PrintLetter, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, req activities.PrintRequest) (activities.PrintResult, error) {
+			lt.printed = append(lt.printed, req.Purpose)
+			lt.printedAt = lt.env.Now()
+			return activities.PrintResult{JobID: print.JobID(req.LetterID, req.Purpose), Pages: 1}, nil
+		})
+	lt.env.OnActivity(acts.RecordOutcome, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, o activities.Outcome) error { lt.outcome = append(lt.outcome, o); return nil })
+	return lt
+}
+
+func digitalPlan(sms, email bool) activities.Plan {
+	return activities.Plan{Route: letters.Route{Channel: letters.Digital, NotifySMS: sms, NotifyEmail: email}}
+}
+
+func (lt *letterTest) openAfter(d time.Duration, byDelegate bool) {
+	lt.env.RegisterDelayedCallback(func() {
+		lt.env.SignalWorkflow(OpenedSignal, Opening{At: time.Now(), ByDelegate: byDelegate})
+	}, d)
+}
+
+func (lt *letterTest) run() LetterState {
+	lt.t.Helper()
+	lt.env.ExecuteWorkflow(LetterWorkflow, lt.in)
+	if !lt.env.IsWorkflowCompleted() {
+		lt.t.Fatal("workflow did not complete")
+	}
+	var st LetterState
+	if err := lt.env.GetWorkflowError(); err == nil {
+		if err := lt.env.GetWorkflowResult(&st); err != nil {
+			lt.t.Fatal(err)
+		}
+	}
+	return st
+}
+
+func (lt *letterTest) finalOutcome() activities.Outcome {
+	lt.t.Helper()
+	if len(lt.outcome) != 1 {
+		lt.t.Fatalf("want exactly one recorded outcome, got %+v", lt.outcome)
+	}
+	return lt.outcome[0]
+}
+
+func TestDigitalLetterOpenedInTimeIsNotPrinted(t *testing.T) {
+	lt := newLetterTest(t, digitalPlan(true, true))
+	lt.openAfter(5*time.Hour, false)
+	st := lt.run()
+	if st.Status != letters.Opened || st.Channel != letters.Digital {
+		t.Fatalf("state %s/%s, want opened/digital", st.Status, st.Channel)
+	}
+	if len(lt.printed) != 0 {
+		t.Fatalf("an opened letter was printed: %v", lt.printed)
+	}
+	if len(lt.notices) != 1 || !lt.notices[0].SMS || !lt.notices[0].Email {
+		t.Fatalf("notices %+v, want one request for sms and e-mail", lt.notices)
+	}
+	if o := lt.finalOutcome(); o.Status != letters.Opened {
+		t.Fatalf("recorded %s", o.Status)
+	}
+	want := []letters.Status{letters.Received, letters.Delivered, letters.Notified, letters.Opened}
+	if got := statuses(st.Timeline); !equal(got, want) {
+		t.Fatalf("timeline %v, want %v", got, want)
+	}
+}
+
+func TestUnopenedLetterEscalatesToPaperAfter72h(t *testing.T) {
+	lt := newLetterTest(t, digitalPlan(false, true))
+	start := lt.env.Now()
+	st := lt.run()
+	if st.Status != letters.Escalated || st.Channel != letters.DigitalThenPaper {
+		t.Fatalf("state %s/%s, want escalated/digital+paper", st.Status, st.Channel)
+	}
+	if len(lt.printed) != 1 || lt.printed[0] != print.Escalation {
+		t.Fatalf("print jobs %v, want one escalation", lt.printed)
+	}
+	if waited := lt.printedAt.Sub(start); waited < 72*time.Hour || waited > 73*time.Hour {
+		t.Fatalf("escalated after %s, want 72h", waited)
+	}
+}
+
+func TestPerLetterDeadlineOverridesTheDefault(t *testing.T) {
+	lt := newLetterTest(t, digitalPlan(false, false))
+	lt.in.Deadline = 40 * time.Hour
+	lt.openAfter(50*time.Hour, false) // too late: already escalated
+	st := lt.run()
+	if st.Status != letters.Escalated {
+		t.Fatalf("status %s, want escalated after a 40h deadline", st.Status)
+	}
+}
+
+func TestDigitalOnlyLetterNeverEscalates(t *testing.T) {
+	lt := newLetterTest(t, digitalPlan(true, false))
+	lt.in.DigitalOnly = true
+	lt.openAfter(30*24*time.Hour, false)
+	st := lt.run()
+	if st.Status != letters.Opened || len(lt.printed) != 0 {
+		t.Fatalf("status %s, printed %v: a digital-only letter must wait for opening", st.Status, lt.printed)
+	}
+}
+
+func TestPaperRouteGoesStraightToPrint(t *testing.T) {
+	for _, reason := range []string{"recipient is under 15", "recipient is exempt from Digital Post", "letter is physical-only"} {
+		t.Run(reason, func(t *testing.T) {
+			lt := newLetterTest(t, activities.Plan{Route: letters.Route{Channel: letters.Paper, Reason: reason}})
+			lt.env.OnActivity(acts.DeliverToMailbox, mock.Anything, mock.Anything).Return(errors.New("must not deliver"))
+			st := lt.run()
+			if st.Status != letters.Printed || st.Channel != letters.Paper {
+				t.Fatalf("state %s/%s, want printed/paper", st.Status, st.Channel)
+			}
+			if len(lt.printed) != 1 || lt.printed[0] != print.PaperRoute || len(lt.notices) != 0 {
+				t.Fatalf("printed %v notices %v", lt.printed, lt.notices)
+			}
+		})
+	}
+}
+
+func TestNoContactDetailsMeansNoNotice(t *testing.T) {
+	lt := newLetterTest(t, digitalPlan(false, false))
+	lt.openAfter(time.Hour, false)
+	st := lt.run()
+	if len(lt.notices) != 0 {
+		t.Fatalf("notified without contact details: %+v", lt.notices)
+	}
+	if st.Status != letters.Opened || contains(statuses(st.Timeline), letters.Notified) {
+		t.Fatalf("timeline %v", statuses(st.Timeline))
+	}
+}
+
+func TestFirstLetterToNeverLoggedInCitizenAlsoSendsPaperNotice(t *testing.T) {
+	plan := digitalPlan(false, true)
+	plan.Route.NeverLoggedIn, plan.SendWaitingNotice = true, true
+	lt := newLetterTest(t, plan)
+	lt.openAfter(2*time.Hour, false)
+	st := lt.run()
+	if st.Status != letters.Opened {
+		t.Fatalf("status %s", st.Status)
+	}
+	if len(lt.printed) != 1 || lt.printed[0] != print.WaitingNotice {
+		t.Fatalf("print jobs %v, want the waiting notice only", lt.printed)
+	}
+}
+
+func TestOpeningByDelegateCountsAsOpened(t *testing.T) {
+	lt := newLetterTest(t, digitalPlan(false, false))
+	lt.openAfter(time.Hour, true)
+	st := lt.run()
+	last := st.Timeline[len(st.Timeline)-1]
+	if st.Status != letters.Opened || last.Note != "opened by a delegate with reading access" {
+		t.Fatalf("last entry %+v", last)
+	}
+}
+
+func TestSenderWithdrawsUnopenedLetter(t *testing.T) {
+	lt := newLetterTest(t, digitalPlan(false, false))
+	var answer LetterState
+	lt.env.RegisterDelayedCallback(func() {
+		lt.env.UpdateWorkflow(WithdrawUpdate, "w1", &testsuite.TestUpdateCallback{
+			OnReject:   func(err error) { t.Errorf("withdrawal rejected: %v", err) },
+			OnAccept:   func() {},
+			OnComplete: func(v any, err error) { answer = v.(LetterState) },
+		}, WithdrawRequest{Reason: "sent to the wrong citizen"})
+	}, 10*time.Hour)
+	st := lt.run()
+	if st.Status != letters.Withdrawn || answer.Status != letters.Withdrawn {
+		t.Fatalf("status %s, update answered %s", st.Status, answer.Status)
+	}
+	if o := lt.finalOutcome(); o.Status != letters.Withdrawn {
+		t.Fatalf("recorded %s", o.Status)
+	}
+	if len(lt.printed) != 0 {
+		t.Fatal("withdrawn letter was printed")
+	}
+}
+
+func TestOpenedLetterCannotBeWithdrawn(t *testing.T) {
+	lt := newLetterTest(t, digitalPlan(false, false))
+	lt.in.DigitalOnly = true
+	var rejected error
+	// The withdrawal arrives right behind the opening, before the workflow has read it.
+	lt.env.RegisterDelayedCallback(func() {
+		lt.env.SignalWorkflow(OpenedSignal, Opening{At: time.Now()})
+		lt.env.UpdateWorkflow(WithdrawUpdate, "w1", &testsuite.TestUpdateCallback{
+			OnReject: func(err error) { rejected = err }, OnAccept: func() {}, OnComplete: func(any, error) {},
+		}, WithdrawRequest{Reason: "too late"})
+	}, time.Hour)
+	lt.run()
+	if rejected == nil || rejected.Error() != "letter has been opened and can no longer be withdrawn" {
+		t.Fatalf("rejection %v", rejected)
+	}
+}
+
+func TestRecipientGoneFromRegistryFailsTheLetter(t *testing.T) {
+	lt := newLetterTest(t, activities.Plan{})
+	lt.planErr = temporal.NewNonRetryableApplicationError("letter x: recipient is not in the registry", activities.ErrRecipientUnknown, nil)
+	lt.env.ExecuteWorkflow(LetterWorkflow, lt.in)
+	err := lt.env.GetWorkflowError()
+	var app *temporal.ApplicationError
+	if !errors.As(err, &app) || app.Type() != "LetterFailed" {
+		t.Fatalf("workflow error %v, want LetterFailed", err)
+	}
+	o := lt.finalOutcome()
+	if o.Status != letters.Failed || o.Reason != "letter x: recipient is not in the registry" {
+		t.Fatalf("recorded %+v", o)
+	}
+}
+
+func TestSearchAttributesFollowTheStatus(t *testing.T) {
+	lt := newLetterTest(t, digitalPlan(false, false))
+	lt.openAfter(time.Hour, false)
+	var last string
+	lt.env.OnUpsertTypedSearchAttributes(mock.Anything).Run(func(args mock.Arguments) {
+		if v, ok := args.Get(0).(temporal.SearchAttributes).GetKeyword(searchattr.LetterStatus); ok {
+			last = v
+		}
+	}).Return(nil)
+	lt.run()
+	if last != string(letters.Opened) {
+		t.Fatalf("last LetterStatus upserted %q, want opened", last)
+	}
+}
+
+func statuses(tl []TimelineEntry) []letters.Status {
+	var out []letters.Status
+	for _, e := range tl {
+		if len(out) == 0 || out[len(out)-1] != e.Status {
+			out = append(out, e.Status)
+		}
+	}
+	return out
+}
+
+func equal(a, b []letters.Status) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+func contains(s []letters.Status, v letters.Status) bool {
+	for _, x := range s {
+		if x == v {
+			return true
+		}
+	}
+	return false
+}

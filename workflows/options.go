@@ -1,0 +1,52 @@
+package workflows
+
+import (
+	"time"
+
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/workflow"
+
+	"digitalpost/activities"
+)
+
+// acts names activities by method value; the worker registers the real instance.
+var acts *activities.Activities
+
+// NotifyTaskQueue carries provider calls (SMS, e-mail) on their own queue, so the server
+// can rate-limit them without slowing the rest of a letter.
+const NotifyTaskQueue = "letters-notify"
+
+// dbStep runs short PostgreSQL steps as local activities: they take milliseconds, and a
+// local activity costs one history event where a normal one costs three plus a workflow task.
+// Retries are bounded but patient (about half an hour), since giving up fails the letter.
+func dbStep(ctx workflow.Context) workflow.Context {
+	return workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{
+		StartToCloseTimeout: 10 * time.Second,
+		RetryPolicy: &temporal.RetryPolicy{
+			InitialInterval: 200 * time.Millisecond, BackoffCoefficient: 2, MaximumInterval: time.Minute, MaximumAttempts: 40,
+		},
+	})
+}
+
+// notifyStep calls Twilio and SendGrid: normal activities on their own rate-limited queue.
+// Twilio's client has a 10 s HTTP timeout; the activity allows both providers in turn.
+func notifyStep(ctx workflow.Context) workflow.Context {
+	return workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		TaskQueue:           NotifyTaskQueue,
+		StartToCloseTimeout: 30 * time.Second,
+		RetryPolicy: &temporal.RetryPolicy{
+			InitialInterval: time.Second, BackoffCoefficient: 2, MaximumInterval: 5 * time.Minute, MaximumAttempts: 12,
+			NonRetryableErrorTypes: []string{activities.ErrRecipientUnknown, activities.ErrLetterUnknown},
+		},
+	})
+}
+
+// printStep renders and spools a PDF; rendering a long letter with documents can take seconds.
+func printStep(ctx workflow.Context) workflow.Context {
+	return workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		StartToCloseTimeout: 2 * time.Minute,
+		RetryPolicy: &temporal.RetryPolicy{
+			InitialInterval: time.Second, BackoffCoefficient: 2, MaximumInterval: 5 * time.Minute, MaximumAttempts: 20,
+		},
+	})
+}
