@@ -80,6 +80,9 @@ func (r *Registry) AddCitizen(ctx context.Context, in NewCitizen) (Citizen, erro
 	number, err := cpr.Parse(in.CPR)
 	if err != nil {
 		errs.Add("cpr", err.Error())
+	} else if number.BirthDate().After(time.Now()) {
+		errs.Add("cpr", "gives a birth date in the future (the seventh digit sets the century)")
+		number = ""
 	}
 	if strings.TrimSpace(in.Name) == "" {
 		errs.Add("name", "must not be empty")

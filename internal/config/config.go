@@ -1,0 +1,112 @@
+// Package config reads the environment. Every variable is documented in the README.
+package config
+
+import (
+	"bufio"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/kelseyhightower/envconfig"
+)
+
+// Config is the whole system's configuration.
+type Config struct {
+	DatabaseURL      string `envconfig:"DATABASE_URL"`
+	DatabaseMaxConns int32  `envconfig:"DATABASE_MAX_CONNS" default:"20"`
+
+	TemporalAddress   string `envconfig:"TEMPORAL_ADDRESS" default:"127.0.0.1:7233"`
+	TemporalNamespace string `envconfig:"TEMPORAL_NAMESPACE" default:"default"`
+	TaskQueue         string `envconfig:"TEMPORAL_TASK_QUEUE" default:"letters"`
+	TemporalAPIKey    string `envconfig:"TEMPORAL_API_KEY"`
+	TemporalTLSCert   string `envconfig:"TEMPORAL_TLS_CERT"`
+	TemporalTLSKey    string `envconfig:"TEMPORAL_TLS_KEY"`
+
+	// PayloadKeys: "id:base64key[,id:base64key…]"; the first seals new payloads.
+	PayloadKeys string `envconfig:"PAYLOAD_KEYS"`
+
+	OpenDeadline        time.Duration `envconfig:"LETTER_OPEN_DEADLINE" default:"72h"`
+	NotifyRatePerSecond float64       `envconfig:"NOTIFY_RATE_PER_SECOND" default:"50"`
+
+	TwilioAccountSID string `envconfig:"TWILIO_ACCOUNT_SID"`
+	TwilioAuthToken  string `envconfig:"TWILIO_AUTH_TOKEN"`
+	TwilioFrom       string `envconfig:"TWILIO_FROM" default:"DigitalPost"`
+	TwilioBaseURL    string `envconfig:"TWILIO_BASE_URL"`
+
+	SendGridAPIKey   string        `envconfig:"SENDGRID_API_KEY"`
+	SendGridFrom     string        `envconfig:"SENDGRID_FROM" default:"no-reply@digitalpost.local"`
+	SendGridFromName string        `envconfig:"SENDGRID_FROM_NAME" default:"Digital Post"`
+	SendGridBaseURL  string        `envconfig:"SENDGRID_BASE_URL"`
+	ProviderTimeout  time.Duration `envconfig:"PROVIDER_TIMEOUT" default:"10s"`
+
+	CodecServerAddr string `envconfig:"CODEC_SERVER_ADDR" default:"127.0.0.1:8234"`
+	OperatorToken   string `envconfig:"OPERATOR_TOKEN"`
+	CodecUIOrigins  string `envconfig:"CODEC_UI_ORIGINS" default:"http://127.0.0.1:8233,http://localhost:8233"`
+	TemporalUIPort  int    `envconfig:"TEMPORAL_UI_PORT" default:"8233"`
+
+	PrintSpoolDir string `envconfig:"PRINT_SPOOL_DIR"`
+	DevDataDir    string `envconfig:"DEV_DATA_DIR" default:".devdata"`
+}
+
+// SpoolDir is where print jobs go: PRINT_SPOOL_DIR, else a folder in the dev data folder.
+func (c Config) SpoolDir() string {
+	if c.PrintSpoolDir != "" {
+		return c.PrintSpoolDir
+	}
+	return filepath.Join(c.DevDataDir, "print-spool")
+}
+
+// DevEnvFile is where the dev runtime writes the addresses and key it chose, so that
+// commands run in another terminal find the same system without any setup.
+func DevEnvFile(devDataDir string) string { return filepath.Join(devDataDir, "dev.env") }
+
+// Load reads the environment. Variables not set there are taken from the dev runtime's
+// dev.env, when one exists; the environment always wins.
+func Load() (Config, error) { return load(nil) }
+
+// LoadForDev is Load for the dev runtime itself: from dev.env it reuses only the key and
+// the operator token (payloads sealed before a restart must stay readable), and chooses
+// PostgreSQL and Temporal afresh.
+func LoadForDev() (Config, error) { return load(map[string]bool{"PAYLOAD_KEYS": true, "OPERATOR_TOKEN": true}) }
+
+func load(only map[string]bool) (Config, error) {
+	dir := os.Getenv("DEV_DATA_DIR")
+	if dir == "" {
+		dir = ".devdata"
+	}
+	applyDevEnv(DevEnvFile(dir), only)
+	var c Config
+	err := envconfig.Process("", &c)
+	return c, err
+}
+
+func applyDevEnv(path string, only map[string]bool) {
+	f, err := os.Open(path)
+	if err != nil {
+		return
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		k, v, ok := strings.Cut(strings.TrimSpace(sc.Text()), "=")
+		if !ok || strings.HasPrefix(k, "#") || (only != nil && !only[k]) {
+			continue
+		}
+		if _, set := os.LookupEnv(k); !set {
+			os.Setenv(k, v)
+		}
+	}
+}
+
+// WriteDevEnv records the dev runtime's choices for other commands.
+func WriteDevEnv(devDataDir string, vars map[string]string) error {
+	var b strings.Builder
+	b.WriteString("# written by `go run ./worker -dev`; the environment overrides these\n")
+	for _, k := range []string{"DATABASE_URL", "TEMPORAL_ADDRESS", "PAYLOAD_KEYS", "OPERATOR_TOKEN", "PRINT_SPOOL_DIR", "LETTER_OPEN_DEADLINE"} {
+		if v, ok := vars[k]; ok {
+			b.WriteString(k + "=" + v + "\n")
+		}
+	}
+	return os.WriteFile(DevEnvFile(devDataDir), []byte(b.String()), 0o600)
+}

@@ -1,0 +1,140 @@
+// Package devenv brings up the embedded default on one machine without Docker: a Temporal
+// dev server (Web UI, SQLite file) and a PostgreSQL.
+package devenv
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"time"
+)
+
+// TemporalCLIVersion is the newest CLI that installs from the Go module proxy here.
+const TemporalCLIVersion = "v1.5.1"
+
+const cliModule = "github.com/temporalio/cli/cmd/temporal@" + TemporalCLIVersion
+
+// FindTemporalCLI looks for the temporal binary: $TEMPORAL_CLI, then PATH, then Go's bin folder.
+func FindTemporalCLI() (string, bool) {
+	if p := os.Getenv("TEMPORAL_CLI"); p != "" {
+		_, err := os.Stat(p)
+		return p, err == nil
+	}
+	if p, err := exec.LookPath("temporal"); err == nil {
+		return p, true
+	}
+	p := filepath.Join(goBin(), "temporal")
+	_, err := os.Stat(p)
+	return p, err == nil
+}
+
+// InstallHint says how to get the CLI when it is missing.
+const InstallHint = "install it with scripts/install-tools (go install " + cliModule + ", about 5–10 minutes the first time)"
+
+// EnsureTemporalCLI finds the CLI or installs it with `go install`, printing progress to log.
+func EnsureTemporalCLI(ctx context.Context, log func(string)) (string, error) {
+	if p, ok := FindTemporalCLI(); ok {
+		return p, nil
+	}
+	log("Temporal CLI not found; installing " + cliModule + " (about 5–10 minutes the first time)…")
+	cmd := exec.CommandContext(ctx, "go", "install", cliModule)
+	cmd.Env = append(os.Environ(), "GOTOOLCHAIN=local")
+	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
+	if err := cmd.Run(); err != nil {
+		return "", fmt.Errorf("install Temporal CLI: %w", err)
+	}
+	if p, ok := FindTemporalCLI(); ok {
+		return p, nil
+	}
+	return "", errors.New("Temporal CLI installed but not found in " + goBin())
+}
+
+func goBin() string {
+	if b := os.Getenv("GOBIN"); b != "" {
+		return b
+	}
+	out, err := exec.Command("go", "env", "GOPATH").Output()
+	if err != nil {
+		home, _ := os.UserHomeDir()
+		return filepath.Join(home, "go", "bin")
+	}
+	return filepath.Join(strings.TrimSpace(string(out)), "bin")
+}
+
+// TemporalServer is a running dev server.
+type TemporalServer struct {
+	Address string
+	UIURL   string
+	cmd     *exec.Cmd
+}
+
+// TemporalOptions choose ports and files for the dev server.
+type TemporalOptions struct {
+	CLI           string
+	DBFile        string // SQLite file so state survives restarts; "" keeps it in memory
+	Port, UIPort  int
+	CodecEndpoint string // shown to the UI so it can decode payloads
+	LogFile       string
+}
+
+// StartTemporal starts `temporal server start-dev` and waits until it accepts connections.
+func StartTemporal(ctx context.Context, o TemporalOptions) (*TemporalServer, error) {
+	args := []string{"server", "start-dev", "--ip", "127.0.0.1", "--port", fmt.Sprint(o.Port),
+		"--ui-port", fmt.Sprint(o.UIPort), "--log-level", "warn", "--namespace", "default"}
+	if o.DBFile != "" {
+		args = append(args, "--db-filename", o.DBFile)
+	}
+	if o.CodecEndpoint != "" {
+		args = append(args, "--ui-codec-endpoint", o.CodecEndpoint)
+	}
+	cmd := exec.Command(o.CLI, args...)
+	if o.LogFile != "" {
+		f, err := os.OpenFile(o.LogFile, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o640)
+		if err != nil {
+			return nil, err
+		}
+		cmd.Stdout, cmd.Stderr = f, f
+	}
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("start Temporal dev server: %w", err)
+	}
+	s := &TemporalServer{Address: fmt.Sprintf("127.0.0.1:%d", o.Port), UIURL: fmt.Sprintf("http://127.0.0.1:%d", o.UIPort), cmd: cmd}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	deadline := time.Now().Add(60 * time.Second)
+	for time.Now().Before(deadline) {
+		select {
+		case err := <-exited:
+			return nil, fmt.Errorf("Temporal dev server exited at start (see %s): %v", o.LogFile, err)
+		case <-ctx.Done():
+			s.Stop()
+			return nil, ctx.Err()
+		case <-time.After(200 * time.Millisecond):
+		}
+		if c, err := net.DialTimeout("tcp", s.Address, time.Second); err == nil {
+			c.Close()
+			return s, nil
+		}
+	}
+	s.Stop()
+	return nil, fmt.Errorf("Temporal dev server did not open %s within 60s (see %s)", s.Address, o.LogFile)
+}
+
+// Stop ends the dev server.
+func (s *TemporalServer) Stop() {
+	if s.cmd != nil && s.cmd.Process != nil {
+		_ = s.cmd.Process.Signal(os.Interrupt)
+		done := make(chan struct{})
+		go func() { _, _ = s.cmd.Process.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(10 * time.Second):
+			_ = s.cmd.Process.Kill()
+		}
+	}
+}

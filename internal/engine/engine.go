@@ -1,0 +1,89 @@
+// Package engine wires the ports, activities and workflows together once, for the worker,
+// the command line and the integration tests alike.
+package engine
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/worker"
+	"golang.org/x/sync/errgroup"
+
+	"digitalpost/activities"
+	"digitalpost/internal/config"
+	"digitalpost/internal/letters"
+	"digitalpost/internal/mailbox"
+	"digitalpost/internal/notify"
+	"digitalpost/internal/postoffice"
+	"digitalpost/internal/print"
+	"digitalpost/internal/registry"
+	"digitalpost/workflows"
+)
+
+// Engine is the assembled system around one PostgreSQL pool and one Temporal client.
+type Engine struct {
+	Config     config.Config
+	DB         *pgxpool.Pool
+	Temporal   client.Client
+	Registry   *registry.Registry
+	Letters    *letters.Store
+	Mailbox    *mailbox.Mailbox
+	Notices    *notify.Service
+	PrintJobs  *print.Jobs
+	Activities *activities.Activities
+	PostOffice *postoffice.PostOffice
+}
+
+// New assembles the engine. Providers without credentials fall back to the dev outbox.
+func New(cfg config.Config, db *pgxpool.Pool, tc client.Client) (*Engine, error) {
+	e := &Engine{Config: cfg, DB: db, Temporal: tc,
+		Registry: registry.New(db), Letters: letters.NewStore(db), Mailbox: mailbox.New(db, nil), PrintJobs: print.NewJobs(db)}
+	var sms, email notify.Provider = notify.NewOutbox(db), notify.NewOutbox(db)
+	if cfg.TwilioAccountSID != "" {
+		t, err := notify.NewTwilio(cfg.TwilioAccountSID, cfg.TwilioAuthToken, cfg.TwilioFrom, cfg.TwilioBaseURL, cfg.ProviderTimeout)
+		if err != nil {
+			return nil, err
+		}
+		sms = t
+	}
+	if cfg.SendGridAPIKey != "" {
+		email = notify.NewSendGrid(cfg.SendGridAPIKey, cfg.SendGridFrom, cfg.SendGridFromName, cfg.SendGridBaseURL, cfg.ProviderTimeout)
+	}
+	e.Notices = notify.NewService(db, sms, email)
+	e.Activities = &activities.Activities{Registry: e.Registry, Letters: e.Letters, Mailbox: e.Mailbox,
+		Notices: e.Notices, PrintJobs: e.PrintJobs, Printer: print.Spool{Dir: cfg.SpoolDir()},
+		Now: func() time.Time { return time.Now().UTC() }}
+	e.PostOffice = &postoffice.PostOffice{Temporal: tc, TaskQueue: cfg.TaskQueue, Registry: e.Registry,
+		Letters: e.Letters, Mailbox: e.Mailbox, DefaultDeadline: cfg.OpenDeadline}
+	return e, nil
+}
+
+// Workers builds the letter worker and the provider worker; Run starts both.
+func (e *Engine) Workers() []worker.Worker {
+	main := worker.New(e.Temporal, e.Config.TaskQueue, worker.Options{})
+	main.RegisterWorkflow(workflows.LetterWorkflow)
+	main.RegisterActivity(e.Activities)
+
+	// Provider calls get their own queue so the server can hold them to the providers' rate
+	// limits (TaskQueueActivitiesPerSecond is enforced across all workers of the queue).
+	notifyWorker := worker.New(e.Temporal, workflows.NotifyTaskQueue, worker.Options{
+		TaskQueueActivitiesPerSecond: e.Config.NotifyRatePerSecond,
+	})
+	notifyWorker.RegisterActivity(e.Activities.NotifyRecipient)
+	return []worker.Worker{main, notifyWorker}
+}
+
+// Run runs the workers until ctx ends.
+func (e *Engine) Run(ctx context.Context) error {
+	g, ctx := errgroup.WithContext(ctx)
+	for _, w := range e.Workers() {
+		if err := w.Start(); err != nil {
+			return fmt.Errorf("start worker: %w", err)
+		}
+		g.Go(func() error { <-ctx.Done(); w.Stop(); return nil })
+	}
+	return g.Wait()
+}

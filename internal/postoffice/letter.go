@@ -1,0 +1,101 @@
+package postoffice
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/google/uuid"
+	"go.temporal.io/api/serviceerror"
+	"go.temporal.io/sdk/client"
+
+	"digitalpost/internal/cpr"
+	"digitalpost/internal/fielderr"
+	"digitalpost/internal/letters"
+	"digitalpost/internal/mailbox"
+	"digitalpost/internal/registry"
+	"digitalpost/workflows"
+)
+
+// ErrLetterNotFound is returned for a letter id nobody submitted.
+var ErrLetterNotFound = errors.New("no such letter")
+
+// Status tells where a letter is. A running or recently finished letter answers from its
+// workflow (with the timeline); past the history's retention, PostgreSQL still knows the state.
+func (p *PostOffice) Status(ctx context.Context, id uuid.UUID) (workflows.LetterState, error) {
+	resp, err := p.Temporal.QueryWorkflow(ctx, letters.WorkflowID(id), "", workflows.StatusQuery)
+	if err == nil {
+		var st workflows.LetterState
+		return st, resp.Get(&st)
+	}
+	var notFound *serviceerror.NotFound
+	if !errors.As(err, &notFound) {
+		return workflows.LetterState{}, fmt.Errorf("letter %s: %w", id, err)
+	}
+	l, err := p.Letters.Get(ctx, id)
+	if errors.Is(err, letters.ErrNotFound) {
+		return workflows.LetterState{}, fmt.Errorf("letter %s: %w", id, ErrLetterNotFound)
+	}
+	return workflows.LetterState{LetterID: l.ID, Status: l.Status, Channel: l.Channel, FailureReason: l.FailureReason,
+		Timeline: []workflows.TimelineEntry{{At: l.UpdatedAt, Status: l.Status, Note: "from PostgreSQL; the workflow history has expired"}}}, err
+}
+
+// Open is the citizen (or a delegate) reading a letter in the mailbox: the mailbox records
+// the opening, the reader counts as logged in, and the letter's workflow hears of it.
+func (p *PostOffice) Open(ctx context.Context, id uuid.UUID, readerCPR string) (mailbox.Entry, error) {
+	number, err := cpr.Parse(readerCPR)
+	if err != nil {
+		return mailbox.Entry{}, &fielderr.Error{Field: "as", Rule: "CPR number " + err.Error()}
+	}
+	reader, err := p.Registry.CitizenByCPR(ctx, number)
+	if errors.Is(err, registry.ErrNotFound) {
+		return mailbox.Entry{}, &fielderr.Error{Field: "as", Rule: "reader is not in the registry"}
+	}
+	if err != nil {
+		return mailbox.Entry{}, err
+	}
+	now := time.Now().UTC()
+	entry, first, err := p.Mailbox.Open(ctx, id, reader.ID, now)
+	if err != nil {
+		return entry, fmt.Errorf("letter %s: %w", id, err)
+	}
+	if err := p.Registry.RecordLogin(ctx, reader.ID, now); err != nil {
+		return entry, err
+	}
+	if !first {
+		return entry, nil
+	}
+	err = p.Temporal.SignalWorkflow(ctx, letters.WorkflowID(id), "", workflows.OpenedSignal,
+		workflows.Opening{At: now, ByDelegate: entry.CitizenID != reader.ID})
+	var notFound *serviceerror.NotFound
+	if errors.As(err, &notFound) {
+		// The letter's workflow has ended (escalated to paper, say): the opening is still recorded.
+		return entry, nil
+	}
+	return entry, err
+}
+
+// Withdraw takes a letter back, if it is not yet opened or printed.
+func (p *PostOffice) Withdraw(ctx context.Context, id uuid.UUID, reason string) (workflows.LetterState, error) {
+	handle, err := p.Temporal.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
+		WorkflowID: letters.WorkflowID(id), UpdateName: workflows.WithdrawUpdate,
+		Args: []any{workflows.WithdrawRequest{Reason: reason}}, WaitForStage: client.WorkflowUpdateStageCompleted,
+	})
+	var st workflows.LetterState
+	if err == nil {
+		err = handle.Get(ctx, &st)
+	}
+	var notFound *serviceerror.NotFound
+	if errors.As(err, &notFound) {
+		l, getErr := p.Letters.Get(ctx, id)
+		if errors.Is(getErr, letters.ErrNotFound) {
+			return st, fmt.Errorf("letter %s: %w", id, ErrLetterNotFound)
+		}
+		return st, fmt.Errorf("letter %s is %s and can no longer be withdrawn", id, l.Status)
+	}
+	if err != nil {
+		return st, fmt.Errorf("letter %s: %w", id, err)
+	}
+	return st, nil
+}

@@ -1,0 +1,187 @@
+// Package postoffice is the front desk of the engine: senders submit, withdraw and ask
+// about letters; citizens open them. Every entry point (CLI, HTTP, bulk runs) goes through it.
+package postoffice
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/api/serviceerror"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/temporal"
+
+	"digitalpost/internal/cpr"
+	"digitalpost/internal/fielderr"
+	"digitalpost/internal/letters"
+	"digitalpost/internal/mailbox"
+	"digitalpost/internal/print"
+	"digitalpost/internal/registry"
+	"digitalpost/internal/searchattr"
+	"digitalpost/workflows"
+)
+
+// PostOffice holds what the front desk needs.
+type PostOffice struct {
+	Temporal        client.Client
+	TaskQueue       string
+	Registry        *registry.Registry
+	Letters         *letters.Store
+	Mailbox         *mailbox.Mailbox
+	DefaultDeadline time.Duration
+}
+
+// Submission is a letter as a sender hands it in.
+type Submission struct {
+	SenderID     string
+	MessageID    string // the sender's own id; repeating it returns the same letter
+	RecipientCPR string
+	Subject      string
+	Body         string
+	Documents    []letters.Document
+	PhysicalOnly bool
+	DigitalOnly  bool
+	Deadline     time.Duration // 0: the configured default
+}
+
+// Receipt answers a submission.
+type Receipt struct {
+	LetterID   uuid.UUID
+	WorkflowID string
+	// Duplicate: this message id was submitted before; nothing new was delivered.
+	Duplicate bool
+}
+
+// Limits on what a letter may carry.
+const (
+	MaxSubjectRunes = 200
+	MaxMessageID    = 200
+	MaxDeadline     = 90 * 24 * time.Hour
+)
+
+// Submit validates a letter, stores it and starts its workflow. Bad input is reported as
+// a fielderr.List and nothing is written. A repeated message id returns the stored letter
+// and, should an earlier attempt have died between storing and starting, starts it now.
+func (p *PostOffice) Submit(ctx context.Context, s Submission) (Receipt, error) {
+	l, docs, err := p.validate(ctx, s)
+	if err != nil {
+		return Receipt{}, err
+	}
+	stored, created, err := p.Letters.Create(ctx, l, docs)
+	if err != nil {
+		return Receipt{}, fmt.Errorf("store letter: %w", err)
+	}
+	r := Receipt{LetterID: stored.ID, WorkflowID: letters.WorkflowID(stored.ID), Duplicate: !created}
+	if err := p.start(ctx, stored); err != nil {
+		return r, err
+	}
+	return r, nil
+}
+
+// start runs the letter's workflow. Its id comes from the letter id, and a second start for
+// the same letter (running or finished) is turned away by Temporal: one letter, one delivery.
+func (p *PostOffice) start(ctx context.Context, l letters.Letter) error {
+	_, err := p.Temporal.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
+		ID:                       letters.WorkflowID(l.ID),
+		TaskQueue:                p.TaskQueue,
+		WorkflowIDReusePolicy:    enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
+		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
+		EnableEagerStart:         true,
+		TypedSearchAttributes: temporal.NewSearchAttributes(
+			searchattr.LetterStatus.ValueSet(string(letters.Received)),
+			searchattr.LetterSender.ValueSet(l.SenderID)),
+	}, workflows.LetterWorkflow, workflows.LetterInput{LetterID: l.ID, SenderID: l.SenderID, Deadline: l.Deadline, DigitalOnly: l.DigitalOnly})
+	var started *serviceerror.WorkflowExecutionAlreadyStarted
+	if errors.As(err, &started) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("start letter %s: %w", l.ID, err)
+	}
+	return nil
+}
+
+func (p *PostOffice) validate(ctx context.Context, s Submission) (letters.Letter, []letters.Document, error) {
+	var errs fielderr.List
+	l := letters.Letter{SenderID: strings.TrimSpace(s.SenderID), MessageID: strings.TrimSpace(s.MessageID),
+		Subject: strings.TrimSpace(s.Subject), Body: s.Body, PhysicalOnly: s.PhysicalOnly, DigitalOnly: s.DigitalOnly,
+		Deadline: s.Deadline}
+
+	if l.SenderID == "" {
+		errs.Add("sender", "must not be empty")
+	} else if _, err := p.Registry.Sender(ctx, l.SenderID); errors.Is(err, registry.ErrNotFound) {
+		errs.Add("sender", "is not a registered sender")
+	} else if err != nil {
+		return l, nil, err
+	}
+
+	if number, err := cpr.Parse(s.RecipientCPR); err != nil {
+		errs.Add("to", "CPR number "+err.Error())
+	} else if c, err := p.Registry.CitizenByCPR(ctx, number); errors.Is(err, registry.ErrNotFound) {
+		errs.Add("to", "recipient is not in the registry")
+	} else if err != nil {
+		return l, nil, err
+	} else {
+		l.RecipientID = &c.ID
+	}
+
+	switch n := len([]rune(l.Subject)); {
+	case n == 0:
+		errs.Add("subject", "must not be empty")
+	case n > MaxSubjectRunes:
+		errs.Add("subject", fmt.Sprintf("must be at most %d characters", MaxSubjectRunes))
+	}
+	if len(l.MessageID) > MaxMessageID {
+		errs.Add("message-id", fmt.Sprintf("must be at most %d characters", MaxMessageID))
+	}
+	if strings.TrimSpace(l.Body) == "" && len(s.Documents) == 0 {
+		errs.Add("content", "a letter needs text or at least one document")
+	}
+	if l.PhysicalOnly && l.DigitalOnly {
+		errs.Add("digital-only", "cannot be combined with physical-only")
+	}
+	if l.Deadline == 0 {
+		l.Deadline = p.DefaultDeadline
+	}
+	if l.Deadline <= 0 || l.Deadline > MaxDeadline {
+		errs.Add("deadline", "must be more than 0 and at most 90 days")
+	}
+
+	docs := make([]letters.Document, 0, len(s.Documents))
+	for i, d := range s.Documents {
+		field := fmt.Sprintf("document %d (%s)", i+1, d.Filename)
+		switch {
+		case len(d.Content) == 0:
+			errs.Add(field, "is empty")
+			continue
+		case len(d.Content) > letters.MaxDocumentBytes:
+			errs.Add(field, "is larger than 10 MB")
+			continue
+		}
+		if d.ContentType == "" {
+			d.ContentType = http.DetectContentType(d.Content)
+		}
+		// Any letter that may end on paper must carry documents a print house can print.
+		if !l.DigitalOnly {
+			if err := print.ValidatePDF(d.Content); err != nil {
+				errs.Add(field, err.Error()+"; a letter that may be printed takes PDF documents only")
+				continue
+			}
+			d.ContentType = "application/pdf"
+		}
+		docs = append(docs, d)
+	}
+	if err := errs.Err(); err != nil {
+		return l, nil, err
+	}
+	if l.MessageID == "" {
+		l.MessageID = uuid.NewString() // no id from the sender: every submission is a new letter
+	}
+	l.ID = letters.IDFor(l.SenderID, l.MessageID)
+	return l, docs, nil
+}

@@ -1,0 +1,211 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"text/tabwriter"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/spf13/cobra"
+
+	"digitalpost/internal/engine"
+	"digitalpost/internal/fielderr"
+	"digitalpost/internal/letters"
+	"digitalpost/internal/postoffice"
+)
+
+func sendCmd() *cobra.Command {
+	var s postoffice.Submission
+	var files []string
+	cmd := &cobra.Command{
+		Use:     "send --sender ID --to CPR --subject TEXT (--text TEXT | --file letter.pdf …)",
+		Short:   "Send a letter; prints its letter id",
+		GroupID: "sender",
+		Args:    cobra.NoArgs,
+	}
+	f := cmd.Flags()
+	f.StringVar(&s.SenderID, "sender", "", "sender id (see `starter seed` for demo senders)")
+	f.StringVar(&s.RecipientCPR, "to", "", "recipient's CPR number, DDMMYY-SSSS")
+	f.StringVar(&s.Subject, "subject", "", "subject line")
+	f.StringVar(&s.Body, "text", "", "letter text")
+	f.StringArrayVar(&files, "file", nil, "a document to enclose (PDF unless --digital-only); repeatable")
+	f.StringVar(&s.MessageID, "message-id", "", "your own id for this letter; sending it again returns the same letter")
+	f.BoolVar(&s.PhysicalOnly, "physical-only", false, "always send on paper (e.g. an enclosed sample tube)")
+	f.BoolVar(&s.DigitalOnly, "digital-only", false, "never escalate to paper")
+	f.DurationVar(&s.Deadline, "deadline", 0, "how long the letter may stay unopened before it goes to paper (default LETTER_OPEN_DEADLINE, 72h)")
+	cmd.RunE = withEngine(func(ctx context.Context, e *engine.Engine) error {
+		for i, path := range files {
+			b, err := os.ReadFile(path)
+			if err != nil {
+				return &fielderr.Error{Field: fmt.Sprintf("file %d", i+1), Rule: "cannot be read: " + err.Error()}
+			}
+			s.Documents = append(s.Documents, letters.Document{Filename: filepath.Base(path), Content: b})
+		}
+		r, err := e.PostOffice.Submit(ctx, s)
+		if err != nil {
+			return err
+		}
+		if r.Duplicate {
+			fmt.Fprintln(os.Stderr, "already submitted with this message id; nothing new was sent")
+		}
+		fmt.Println(r.LetterID)
+		return nil
+	})
+	return cmd
+}
+
+func parseLetterID(s string) (uuid.UUID, error) {
+	id, err := uuid.Parse(s)
+	if err != nil {
+		return id, &fielderr.Error{Field: "LETTER_ID", Rule: "must be a letter id as printed by `starter send`"}
+	}
+	return id, nil
+}
+
+func statusCmd() *cobra.Command {
+	var asJSON bool
+	cmd := &cobra.Command{
+		Use:     "status LETTER_ID [--json]",
+		Short:   "Show where a letter is, with its timeline",
+		GroupID: "sender",
+		Args:    cobra.ExactArgs(1),
+	}
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
+	cmd.RunE = func(cmd *cobra.Command, args []string) error {
+		id, err := parseLetterID(args[0])
+		if err != nil {
+			return err
+		}
+		return withEngine(func(ctx context.Context, e *engine.Engine) error {
+			st, err := e.PostOffice.Status(ctx, id)
+			if err != nil {
+				return err
+			}
+			if asJSON {
+				enc := json.NewEncoder(os.Stdout)
+				enc.SetIndent("", "  ")
+				return enc.Encode(st)
+			}
+			fmt.Printf("letter   %s\nstatus   %s\nchannel  %s\n", st.LetterID, st.Status, orDash(string(st.Channel)))
+			if st.FailureReason != "" {
+				fmt.Printf("reason   %s\n", st.FailureReason)
+			}
+			w := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
+			fmt.Fprintln(w, "\nWHEN\tSTATUS\tWHAT")
+			for _, t := range st.Timeline {
+				fmt.Fprintf(w, "%s\t%s\t%s\n", t.At.Local().Format(time.DateTime), t.Status, t.Note)
+			}
+			return w.Flush()
+		})(cmd, args)
+	}
+	return cmd
+}
+
+func withdrawCmd() *cobra.Command {
+	var reason string
+	cmd := &cobra.Command{
+		Use:     "withdraw LETTER_ID [--reason TEXT]",
+		Short:   "Withdraw a letter that is not yet opened or printed",
+		GroupID: "sender",
+		Args:    cobra.ExactArgs(1),
+	}
+	cmd.Flags().StringVar(&reason, "reason", "withdrawn by the sender", "why (kept in the letter's timeline)")
+	cmd.RunE = func(cmd *cobra.Command, args []string) error {
+		id, err := parseLetterID(args[0])
+		if err != nil {
+			return err
+		}
+		return withEngine(func(ctx context.Context, e *engine.Engine) error {
+			st, err := e.PostOffice.Withdraw(ctx, id, reason)
+			if err != nil {
+				return err
+			}
+			fmt.Printf("letter %s is %s\n", st.LetterID, st.Status)
+			return nil
+		})(cmd, args)
+	}
+	return cmd
+}
+
+func openCmd() *cobra.Command {
+	var as string
+	cmd := &cobra.Command{
+		Use:     "open LETTER_ID --as CPR",
+		Short:   "Open a letter in the mailbox, as the citizen (or a delegate) reading it",
+		GroupID: "citizen",
+		Args:    cobra.ExactArgs(1),
+	}
+	cmd.Flags().StringVar(&as, "as", "", "CPR number of the reader")
+	_ = cmd.MarkFlagRequired("as")
+	cmd.RunE = func(cmd *cobra.Command, args []string) error {
+		id, err := parseLetterID(args[0])
+		if err != nil {
+			return err
+		}
+		return withEngine(func(ctx context.Context, e *engine.Engine) error {
+			entry, err := e.PostOffice.Open(ctx, id, as)
+			if err != nil {
+				return err
+			}
+			l, err := e.Letters.Get(ctx, id)
+			if err != nil {
+				return err
+			}
+			sender, err := e.Registry.Sender(ctx, l.SenderID)
+			if err != nil {
+				return err
+			}
+			fmt.Printf("From:    %s\nSubject: %s\nOpened:  %s\n\n%s\n", sender.Organisation, l.Subject,
+				entry.OpenedAt.Local().Format(time.DateTime), l.Body)
+			docs, err := e.Letters.Documents(ctx, id)
+			if err != nil {
+				return err
+			}
+			for _, d := range docs {
+				fmt.Printf("[document: %s, %d bytes]\n", d.Filename, len(d.Content))
+			}
+			return nil
+		})(cmd, args)
+	}
+	return cmd
+}
+
+func lettersCmd() *cobra.Command {
+	var f letters.Filter
+	var status string
+	cmd := &cobra.Command{
+		Use:     "letters [--status S] [--sender ID]",
+		Short:   "List letters from PostgreSQL, newest first",
+		GroupID: "operator",
+		Args:    cobra.NoArgs,
+	}
+	cmd.Flags().StringVar(&status, "status", "", "received, delivered, notified, opened, escalated, printed, withdrawn or failed")
+	cmd.Flags().StringVar(&f.SenderID, "sender", "", "sender id")
+	cmd.Flags().IntVar(&f.Limit, "limit", 50, "at most this many")
+	cmd.RunE = withEngine(func(ctx context.Context, e *engine.Engine) error {
+		f.Status = letters.Status(status)
+		list, err := e.Letters.List(ctx, f)
+		if err != nil {
+			return err
+		}
+		w := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(w, "LETTER\tSENDER\tSTATUS\tCHANNEL\tUPDATED\tSUBJECT")
+		for _, l := range list {
+			fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\n", l.ID, l.SenderID, l.Status, orDash(string(l.Channel)),
+				l.UpdatedAt.Local().Format(time.DateTime), l.Subject)
+		}
+		return w.Flush()
+	})
+	return cmd
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}

@@ -1,0 +1,193 @@
+// Command worker runs the letter workers. With -dev it first brings up the whole system
+// on one machine: a Temporal dev server with its Web UI, PostgreSQL, and the codec server.
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"go.temporal.io/sdk/client"
+
+	"digitalpost/internal/codec"
+	"digitalpost/internal/codecserver"
+	"digitalpost/internal/config"
+	"digitalpost/internal/devenv"
+	"digitalpost/internal/engine"
+	"digitalpost/internal/searchattr"
+	"digitalpost/internal/store"
+	"digitalpost/internal/temporalclient"
+)
+
+func main() {
+	dev := flag.Bool("dev", false, "bring up the whole system on this machine (Temporal dev server, PostgreSQL, codec server) and run the worker")
+	flag.Parse()
+	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, *dev, logger); err != nil && !errors.Is(err, context.Canceled) {
+		fmt.Fprintln(os.Stderr, "worker:", err)
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, dev bool, logger *slog.Logger) error {
+	load := config.Load
+	if dev {
+		load = config.LoadForDev
+	}
+	cfg, err := load()
+	if err != nil {
+		return err
+	}
+	if dev {
+		down, err := bringUpDev(ctx, &cfg, logger)
+		defer down()
+		if err != nil {
+			return err
+		}
+	}
+	if cfg.DatabaseURL == "" {
+		return errors.New("DATABASE_URL is not set (or run with -dev to find or start a PostgreSQL)")
+	}
+	db, err := store.Open(ctx, cfg.DatabaseURL, cfg.DatabaseMaxConns)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	if err := store.Migrate(ctx, db); err != nil {
+		return err
+	}
+	tc, err := temporalclient.Dial(ctx, cfg, logger)
+	if err != nil {
+		return err
+	}
+	defer tc.Close()
+	if err := registerSearchAttributes(ctx, tc, cfg.TemporalNamespace); err != nil {
+		return err
+	}
+	e, err := engine.New(cfg, db, tc)
+	if err != nil {
+		return err
+	}
+	logger.Info("worker running", "task_queue", cfg.TaskQueue, "temporal", cfg.TemporalAddress, "namespace", cfg.TemporalNamespace)
+	return e.Run(ctx)
+}
+
+// registerSearchAttributes retries briefly: a dev server that just opened its port may
+// not serve the operator API for another moment.
+func registerSearchAttributes(ctx context.Context, tc client.Client, namespace string) error {
+	var err error
+	for range 20 {
+		if err = searchattr.Register(ctx, tc, namespace); err == nil {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(500 * time.Millisecond):
+		}
+	}
+	return err
+}
+
+// bringUpDev fills cfg with a dev PostgreSQL, Temporal and keys, and returns a function
+// that takes them down again.
+func bringUpDev(ctx context.Context, cfg *config.Config, logger *slog.Logger) (func(), error) {
+	var downs []func()
+	down := func() {
+		for i := len(downs) - 1; i >= 0; i-- {
+			downs[i]()
+		}
+	}
+	say := func(s string) { logger.Info(s) }
+	if err := os.MkdirAll(cfg.DevDataDir, 0o750); err != nil {
+		return down, err
+	}
+	if cfg.PayloadKeys == "" {
+		cfg.PayloadKeys = codec.NewKeySpec("dev1")
+		say("created a payload encryption key for this dev data folder (PAYLOAD_KEYS in " + config.DevEnvFile(cfg.DevDataDir) + ")")
+	}
+	keys, err := codec.ParseKeys(cfg.PayloadKeys)
+	if err != nil {
+		return down, err
+	}
+	if cfg.OperatorToken == "" {
+		b := make([]byte, 16)
+		_, _ = rand.Read(b)
+		cfg.OperatorToken = hex.EncodeToString(b)
+	}
+
+	pg, err := devenv.FindPostgres(ctx, cfg.DatabaseURL, cfg.DevDataDir, say)
+	if err != nil {
+		return down, err
+	}
+	downs = append(downs, pg.Stop)
+	cfg.DatabaseURL = pg.URL
+
+	// The codec server starts before the UI so the UI can be pointed at it.
+	ln, err := net.Listen("tcp", cfg.CodecServerAddr)
+	if err != nil {
+		return down, fmt.Errorf("codec server on %s (CODEC_SERVER_ADDR): %w", cfg.CodecServerAddr, err)
+	}
+	srv := &http.Server{Handler: codecserver.Handler(codec.New(keys), cfg.OperatorToken, strings.Split(cfg.CodecUIOrigins, ",")),
+		ReadHeaderTimeout: 10 * time.Second}
+	go func() { _ = srv.Serve(ln) }()
+	downs = append(downs, func() { _ = srv.Close() })
+	codecEndpoint := "http://" + ln.Addr().String() + "/" + cfg.OperatorToken
+
+	cli, err := devenv.EnsureTemporalCLI(ctx, say)
+	if err != nil {
+		return down, err
+	}
+	_, port, err := net.SplitHostPort(cfg.TemporalAddress)
+	if err != nil {
+		return down, fmt.Errorf("TEMPORAL_ADDRESS: %w", err)
+	}
+	var portNum int
+	fmt.Sscan(port, &portNum)
+	if c, err := net.DialTimeout("tcp", "127.0.0.1:"+port, time.Second); err == nil {
+		c.Close()
+		return down, fmt.Errorf("port %s is taken: is another `worker -dev` running? Stop it, or set TEMPORAL_ADDRESS to a free port", port)
+	}
+	temporal, err := devenv.StartTemporal(ctx, devenv.TemporalOptions{
+		CLI: cli, DBFile: filepath.Join(cfg.DevDataDir, "temporal.db"), Port: portNum, UIPort: cfg.TemporalUIPort,
+		CodecEndpoint: codecEndpoint, LogFile: filepath.Join(cfg.DevDataDir, "temporal.log"),
+	})
+	if err != nil {
+		return down, err
+	}
+	downs = append(downs, temporal.Stop)
+	cfg.TemporalAddress = temporal.Address
+
+	if err := config.WriteDevEnv(cfg.DevDataDir, map[string]string{
+		"DATABASE_URL": cfg.DatabaseURL, "TEMPORAL_ADDRESS": cfg.TemporalAddress,
+		"PAYLOAD_KEYS": cfg.PayloadKeys, "OPERATOR_TOKEN": cfg.OperatorToken, "PRINT_SPOOL_DIR": cfg.SpoolDir(),
+		// The default deadline is applied when a letter is submitted, so the starter must see it too.
+		"LETTER_OPEN_DEADLINE": cfg.OpenDeadline.String(),
+	}); err != nil {
+		return down, err
+	}
+	fmt.Fprintf(os.Stderr, `
+Digital Post is up.
+  Temporal UI      %s   (payloads decoded through the codec server)
+  Temporal server  %s
+  PostgreSQL       %s
+  Codec server     http://%s   (operator token in %s)
+  Print spool      %s
+  Next:            go run ./starter seed   then   go run ./starter --help
+`, temporal.UIURL, temporal.Address, pg.Where, ln.Addr(), config.DevEnvFile(cfg.DevDataDir), cfg.SpoolDir())
+	return down, nil
+}
