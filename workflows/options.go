@@ -12,9 +12,9 @@ import (
 // acts names activities by method value; the worker registers the real instance.
 var acts *activities.Activities
 
-// NotifyTaskQueue carries provider calls (SMS, e-mail) on their own queue, so the server
-// can rate-limit them without slowing the rest of a letter.
-const NotifyTaskQueue = "letters-notify"
+// NotifyTaskQueue carries provider calls (SMS, e-mail) on their own queue beside the
+// letter queue, so the server can rate-limit them without slowing the rest of a letter.
+func NotifyTaskQueue(letterQueue string) string { return letterQueue + "-notify" }
 
 // dbStep runs short PostgreSQL steps as local activities: they take milliseconds, and a
 // local activity costs one history event where a normal one costs three plus a workflow task.
@@ -32,7 +32,7 @@ func dbStep(ctx workflow.Context) workflow.Context {
 // Twilio's client has a 10 s HTTP timeout; the activity allows both providers in turn.
 func notifyStep(ctx workflow.Context) workflow.Context {
 	return workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
-		TaskQueue:           NotifyTaskQueue,
+		TaskQueue:           NotifyTaskQueue(workflow.GetInfo(ctx).TaskQueueName),
 		StartToCloseTimeout: 30 * time.Second,
 		RetryPolicy: &temporal.RetryPolicy{
 			InitialInterval: time.Second, BackoffCoefficient: 2, MaximumInterval: 5 * time.Minute, MaximumAttempts: 12,

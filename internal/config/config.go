@@ -68,7 +68,9 @@ func Load() (Config, error) { return load(nil) }
 // LoadForDev is Load for the dev runtime itself: from dev.env it reuses only the key and
 // the operator token (payloads sealed before a restart must stay readable), and chooses
 // PostgreSQL and Temporal afresh.
-func LoadForDev() (Config, error) { return load(map[string]bool{"PAYLOAD_KEYS": true, "OPERATOR_TOKEN": true}) }
+func LoadForDev() (Config, error) {
+	return load(map[string]bool{"PAYLOAD_KEYS": true, "OPERATOR_TOKEN": true})
+}
 
 func load(only map[string]bool) (Config, error) {
 	dir := os.Getenv("DEV_DATA_DIR")

@@ -69,7 +69,7 @@ func (e *Engine) Workers() []worker.Worker {
 
 	// Provider calls get their own queue so the server can hold them to the providers' rate
 	// limits (TaskQueueActivitiesPerSecond is enforced across all workers of the queue).
-	notifyWorker := worker.New(e.Temporal, workflows.NotifyTaskQueue, worker.Options{
+	notifyWorker := worker.New(e.Temporal, workflows.NotifyTaskQueue(e.Config.TaskQueue), worker.Options{
 		TaskQueueActivitiesPerSecond: e.Config.NotifyRatePerSecond,
 	})
 	notifyWorker.RegisterActivity(e.Activities.NotifyRecipient)

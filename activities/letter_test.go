@@ -1,0 +1,159 @@
+package activities_test
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"go.temporal.io/sdk/temporal"
+
+	"digitalpost/activities"
+	"digitalpost/internal/letters"
+	"digitalpost/internal/mailbox"
+	"digitalpost/internal/notify"
+	"digitalpost/internal/print"
+	"digitalpost/internal/providerfake"
+	"digitalpost/internal/registry"
+	"digitalpost/internal/store"
+)
+
+type fixture struct {
+	acts   *activities.Activities
+	twilio *providerfake.Twilio
+	mail   *providerfake.SendGrid
+	spool  string
+}
+
+func newFixture(t *testing.T) *fixture {
+	db, _ := store.NewTestDB(t)
+	tw, sg := providerfake.NewTwilio(), providerfake.NewSendGrid()
+	t.Cleanup(tw.Server.Close)
+	t.Cleanup(sg.Server.Close)
+	sms, err := notify.NewTwilio(tw.AccountSID, tw.AuthToken, "DigitalPost", tw.Server.URL, 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	email := notify.NewSendGrid(sg.APIKey, "no-reply@digitalpost.test", "Digital Post", sg.Server.URL, 5*time.Second)
+	spool := t.TempDir()
+	reg := registry.New(db)
+	return &fixture{twilio: tw, mail: sg, spool: spool, acts: &activities.Activities{
+		Registry: reg, Letters: letters.NewStore(db), Mailbox: mailbox.New(db, nil),
+		Notices: notify.NewService(db, sms, email), PrintJobs: print.NewJobs(db), Printer: print.Spool{Dir: spool},
+		Now: func() time.Time { return time.Now().UTC() },
+	}}
+}
+
+// letterTo stores a letter to a new citizen and returns its id and the citizen.
+func (f *fixture) letterTo(t *testing.T, c registry.NewCitizen) (uuid.UUID, registry.Citizen) {
+	ctx := context.Background()
+	if err := f.acts.Registry.AddSender(ctx, registry.Sender{ID: "skat", Organisation: "Skattestyrelsen"}); err != nil {
+		t.Fatal(err)
+	}
+	citizen, err := f.acts.Registry.AddCitizen(ctx, c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := uuid.New()
+	_, _, err = f.acts.Letters.Create(ctx, letters.Letter{ID: id, SenderID: "skat", MessageID: id.String(),
+		RecipientID: &citizen.ID, Subject: "Årsopgørelse", Body: "Din årsopgørelse er klar.", Deadline: time.Hour}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return id, citizen
+}
+
+var anna = registry.NewCitizen{CPR: "010180-1234", Name: "Anna Jensen", Address: "Vestergade 1\n8000 Aarhus C",
+	Email: "anna@example.dk", Mobile: "+4520000001"}
+
+func TestRetriedNoticeIsNotSentTwice(t *testing.T) {
+	f := newFixture(t)
+	id, _ := f.letterTo(t, anna)
+	req := activities.NoticeRequest{LetterID: id, SMS: true, Email: true}
+	first, err := f.acts.NotifyRecipient(context.Background(), req)
+	if err != nil || first.SMS != "sent" || first.Email != "sent" {
+		t.Fatalf("first attempt %+v %v", first, err)
+	}
+	again, err := f.acts.NotifyRecipient(context.Background(), req)
+	if err != nil || again.SMS != string(notify.AlreadyHandled) || again.Email != string(notify.AlreadyHandled) {
+		t.Fatalf("retry %+v %v", again, err)
+	}
+	if len(f.twilio.Messages()) != 1 || len(f.mail.Mails()) != 1 {
+		t.Fatalf("sms %d, mails %d: want one each", len(f.twilio.Messages()), len(f.mail.Mails()))
+	}
+}
+
+func TestProviderOutageIsRetriedAndSendsOnce(t *testing.T) {
+	f := newFixture(t)
+	id, _ := f.letterTo(t, anna)
+	f.twilio.FailNext(1)
+	req := activities.NoticeRequest{LetterID: id, SMS: true, Email: true}
+	if _, err := f.acts.NotifyRecipient(context.Background(), req); err == nil {
+		t.Fatal("a Twilio outage was not reported for retry")
+	}
+	// The e-mail went out on the first attempt; the retry sends only the SMS.
+	res, err := f.acts.NotifyRecipient(context.Background(), req)
+	if err != nil || res.SMS != "sent" || res.Email != string(notify.AlreadyHandled) {
+		t.Fatalf("retry %+v %v", res, err)
+	}
+	if len(f.twilio.Messages()) != 1 || len(f.mail.Mails()) != 1 {
+		t.Fatalf("sms %d, mails %d: want one each", len(f.twilio.Messages()), len(f.mail.Mails()))
+	}
+}
+
+func TestRetriedPrintSpoolsOneJob(t *testing.T) {
+	f := newFixture(t)
+	id, _ := f.letterTo(t, anna)
+	req := activities.PrintRequest{LetterID: id, Purpose: print.Escalation, Reason: "not opened within 1h"}
+	first, err := f.acts.PrintLetter(context.Background(), req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	second, err := f.acts.PrintLetter(context.Background(), req)
+	if err != nil || second.JobID != first.JobID {
+		t.Fatalf("retry gave job %q (first %q): %v", second.JobID, first.JobID, err)
+	}
+	manifests, _ := filepath.Glob(filepath.Join(f.spool, "*.json"))
+	if len(manifests) != 1 {
+		t.Fatalf("%d manifests spooled, want 1", len(manifests))
+	}
+	pdf, _ := os.ReadFile(filepath.Join(f.spool, first.JobID+".pdf"))
+	if err := print.ValidatePDF(pdf); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestWaitingNoticeGoesWithTheFirstDigitalLetterOnly(t *testing.T) {
+	f := newFixture(t)
+	dorte := registry.NewCitizen{CPR: "040490-4567", Name: "Dorte Pedersen", Address: "Østergade 4\n8000 Aarhus C", NeverLoggedIn: true}
+	first, citizen := f.letterTo(t, dorte)
+	plan, err := f.acts.PlanDelivery(context.Background(), first)
+	if err != nil || !plan.SendWaitingNotice {
+		t.Fatalf("first letter plan %+v %v", plan, err)
+	}
+	if plan, _ := f.acts.PlanDelivery(context.Background(), first); !plan.SendWaitingNotice {
+		t.Fatal("a retried plan for the same letter lost its notice")
+	}
+	second := uuid.New()
+	_, _, _ = f.acts.Letters.Create(context.Background(), letters.Letter{ID: second, SenderID: "skat", MessageID: "second",
+		RecipientID: &citizen.ID, Subject: "Andet brev", Body: "x", Deadline: time.Hour}, nil)
+	if plan, _ := f.acts.PlanDelivery(context.Background(), second); plan.SendWaitingNotice {
+		t.Fatal("the second letter also carries a paper notice")
+	}
+}
+
+func TestRecipientGoneIsAPermanentFailure(t *testing.T) {
+	f := newFixture(t)
+	id, citizen := f.letterTo(t, anna)
+	if err := f.acts.Registry.DeleteCitizen(context.Background(), citizen.ID); err != nil {
+		t.Fatal(err)
+	}
+	_, err := f.acts.PlanDelivery(context.Background(), id)
+	var app *temporal.ApplicationError
+	if !errors.As(err, &app) || app.Type() != activities.ErrRecipientUnknown || !app.NonRetryable() {
+		t.Fatalf("error %v, want non-retryable %s", err, activities.ErrRecipientUnknown)
+	}
+}

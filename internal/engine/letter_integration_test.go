@@ -1,0 +1,283 @@
+package engine_test
+
+import (
+	"context"
+	"errors"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"go.temporal.io/api/serviceerror"
+
+	"digitalpost/internal/fielderr"
+	"digitalpost/internal/letters"
+	"digitalpost/internal/postoffice"
+	"digitalpost/internal/print"
+	"digitalpost/internal/registry"
+	"digitalpost/internal/testenv"
+	"digitalpost/workflows"
+)
+
+const (
+	annaCPR = "010180-1234"
+	boCPR   = "020275-2345"
+)
+
+func seed(t *testing.T, s *testenv.System) {
+	t.Helper()
+	ctx := context.Background()
+	if err := s.Registry.AddSender(ctx, registry.Sender{ID: "region-midt", Organisation: "Region Midtjylland",
+		ProducingUnit: "Aarhus Universitetshospital", ReturnAddress: "Skottenborg 26\n8800 Viborg"}); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []registry.NewCitizen{
+		{CPR: annaCPR, Name: "Anna Jensen", Address: "Vestergade 1\n8000 Aarhus C", Email: "anna@example.dk", Mobile: "+4520000001"},
+		{CPR: boCPR, Name: "Bo Nielsen", Address: "Nørregade 2\n8000 Aarhus C"},
+	} {
+		if _, err := s.Registry.AddCitizen(ctx, c); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func waitForResult(t *testing.T, s *testenv.System, id uuid.UUID) (workflows.LetterState, error) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	var st workflows.LetterState
+	err := s.Temporal.GetWorkflow(ctx, letters.WorkflowID(id), "").Get(ctx, &st)
+	return st, err
+}
+
+func waitForStatus(t *testing.T, s *testenv.System, id uuid.UUID, want letters.Status) {
+	t.Helper()
+	testenv.Eventually(t, 20*time.Second, "letter "+string(want), func() bool {
+		st, err := s.PostOffice.Status(context.Background(), id)
+		return err == nil && st.Status == want
+	})
+}
+
+func TestLetterIsDeliveredNotifiedAndOpened(t *testing.T) {
+	s := testenv.StartSystem(t)
+	seed(t, s)
+	ctx := context.Background()
+	r, err := s.PostOffice.Submit(ctx, postoffice.Submission{SenderID: "region-midt", RecipientCPR: annaCPR,
+		Subject: "Indkaldelse til kræftscreening", Body: "Du er indkaldt til en undersøgelse for brystkræft."})
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitForStatus(t, s, r.LetterID, letters.Notified)
+
+	sms, mails := s.Twilio.Messages(), s.SendGrid.Mails()
+	if len(sms) != 1 || sms[0].To != "+4520000001" || len(mails) != 1 || mails[0].To != "anna@example.dk" {
+		t.Fatalf("want one SMS and one e-mail to Anna, got %+v %+v", sms, mails)
+	}
+	// Rule 8: the notice names the sender and nothing of the content.
+	for _, text := range []string{sms[0].Body, mails[0].Text, mails[0].Subject} {
+		if !strings.Contains(text, "Region Midtjylland") && text != mails[0].Text {
+			t.Errorf("notice does not name the sender: %q", text)
+		}
+		if strings.Contains(text, "kræft") || strings.Contains(text, "screening") {
+			t.Errorf("notice leaks letter content: %q", text)
+		}
+	}
+	if len([]rune(sms[0].Body)) > 160 {
+		t.Errorf("SMS is %d characters", len([]rune(sms[0].Body)))
+	}
+
+	entry, err := s.PostOffice.Open(ctx, r.LetterID, annaCPR)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := waitForResult(t, s, r.LetterID)
+	if err != nil || st.Status != letters.Opened {
+		t.Fatalf("result %+v, %v", st.Status, err)
+	}
+	stored, _ := s.Letters.Get(ctx, r.LetterID)
+	if stored.Status != letters.Opened || entry.OpenedBy == nil || *entry.OpenedBy != entry.CitizenID {
+		t.Fatalf("stored %s, opened by %v", stored.Status, entry.OpenedBy)
+	}
+	if jobs, _ := s.PrintJobs.ForLetter(ctx, r.LetterID); len(jobs) != 0 {
+		t.Fatalf("an opened letter was printed: %+v", jobs)
+	}
+}
+
+func TestUnopenedLetterEscalatesToAValidPDF(t *testing.T) {
+	s := testenv.StartSystem(t)
+	seed(t, s)
+	ctx := context.Background()
+	r, err := s.PostOffice.Submit(ctx, postoffice.Submission{SenderID: "region-midt", RecipientCPR: boCPR,
+		Subject: "Svar på ansøgning", Body: "Din ansøgning er godkendt.", Deadline: 2 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := waitForResult(t, s, r.LetterID)
+	if err != nil || st.Status != letters.Escalated || st.Channel != letters.DigitalThenPaper {
+		t.Fatalf("result %s/%s, %v", st.Status, st.Channel, err)
+	}
+	jobs, err := s.PrintJobs.ForLetter(ctx, r.LetterID)
+	if err != nil || len(jobs) != 1 || jobs[0].Purpose != print.Escalation {
+		t.Fatalf("print jobs %+v %v", jobs, err)
+	}
+	pdf, err := os.ReadFile(jobs[0].PDFPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := print.ValidatePDF(pdf); err != nil {
+		t.Fatalf("escalated letter's print file: %v", err)
+	}
+	if n, _ := print.PageCount(pdf); n != 1 {
+		t.Fatalf("pages %d", n)
+	}
+	if _, err := os.Stat(strings.TrimSuffix(jobs[0].PDFPath, ".pdf") + ".json"); err != nil {
+		t.Fatalf("no manifest beside the PDF: %v", err)
+	}
+	if len(s.Twilio.Messages())+len(s.SendGrid.Mails()) != 0 {
+		t.Fatal("Bo registered no contact details but was notified")
+	}
+}
+
+func TestSameMessageIDDeliversOnce(t *testing.T) {
+	s := testenv.StartSystem(t)
+	seed(t, s)
+	ctx := context.Background()
+	sub := postoffice.Submission{SenderID: "region-midt", MessageID: "run-42/anna", RecipientCPR: annaCPR,
+		Subject: "Indkaldelse", Body: "Du er indkaldt."}
+	var wg sync.WaitGroup
+	receipts := make([]postoffice.Receipt, 4)
+	errs := make([]error, 4)
+	for i := range receipts {
+		wg.Go(func() { receipts[i], errs[i] = s.PostOffice.Submit(ctx, sub) })
+	}
+	wg.Wait()
+	fresh := 0
+	for i, r := range receipts {
+		if errs[i] != nil {
+			t.Fatal(errs[i])
+		}
+		if r.LetterID != receipts[0].LetterID {
+			t.Fatalf("one message id gave two letters: %s %s", r.LetterID, receipts[0].LetterID)
+		}
+		if !r.Duplicate {
+			fresh++
+		}
+	}
+	if fresh != 1 {
+		t.Fatalf("%d submissions claimed to be new", fresh)
+	}
+	waitForStatus(t, s, receipts[0].LetterID, letters.Notified)
+	if _, err := s.PostOffice.Open(ctx, receipts[0].LetterID, annaCPR); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := waitForResult(t, s, receipts[0].LetterID); err != nil {
+		t.Fatal(err)
+	}
+	// Submitting once more after the letter finished still delivers nothing new.
+	again, err := s.PostOffice.Submit(ctx, sub)
+	if err != nil || !again.Duplicate {
+		t.Fatalf("late repeat: %+v %v", again, err)
+	}
+	var rows, entries int
+	_ = s.DB.QueryRow(ctx, `SELECT count(*) FROM letters`).Scan(&rows)
+	_ = s.DB.QueryRow(ctx, `SELECT count(*) FROM mailbox_entries`).Scan(&entries)
+	if rows != 1 || entries != 1 || len(s.Twilio.Messages()) != 1 || len(s.SendGrid.Mails()) != 1 {
+		t.Fatalf("letters %d, mailbox entries %d, sms %d, mails %d: want one of each",
+			rows, entries, len(s.Twilio.Messages()), len(s.SendGrid.Mails()))
+	}
+}
+
+func TestBadInputIsRefusedAndNothingIsWritten(t *testing.T) {
+	s := testenv.StartSystem(t)
+	seed(t, s)
+	ctx := context.Background()
+	pdf, _, _ := print.Render(print.Sheet{Subject: "x", Body: "x"}, nil)
+	cases := map[string]struct {
+		sub   postoffice.Submission
+		field string
+	}{
+		"malformed CPR":     {postoffice.Submission{RecipientCPR: "12345"}, "to"},
+		"unknown recipient": {postoffice.Submission{RecipientCPR: "111111-1118"}, "to"},
+		"empty subject":     {postoffice.Submission{Subject: " "}, "subject"},
+		"missing content":   {postoffice.Submission{Body: ""}, "content"},
+		"document over 10 MB": {postoffice.Submission{Documents: []letters.Document{
+			{Filename: "big.pdf", Content: append(append([]byte{}, pdf...), make([]byte, letters.MaxDocumentBytes)...)}}}, "document 1 (big.pdf)"},
+		"non-PDF document that may be printed": {postoffice.Submission{Documents: []letters.Document{
+			{Filename: "note.txt", Content: []byte("hello")}}}, "document 1 (note.txt)"},
+		"unknown sender": {postoffice.Submission{SenderID: "nobody"}, "sender"},
+	}
+	for name, c := range cases {
+		t.Run(name, func(t *testing.T) {
+			sub := postoffice.Submission{SenderID: "region-midt", RecipientCPR: annaCPR, Subject: "Emne", Body: "Tekst",
+				MessageID: "bad-" + name}
+			if c.sub.RecipientCPR != "" {
+				sub.RecipientCPR = c.sub.RecipientCPR
+			}
+			if c.sub.Subject != "" {
+				sub.Subject = c.sub.Subject
+			}
+			if name == "missing content" {
+				sub.Body = ""
+			}
+			if c.sub.SenderID != "" {
+				sub.SenderID = c.sub.SenderID
+			}
+			sub.Documents = c.sub.Documents
+			_, err := s.PostOffice.Submit(ctx, sub)
+			var list fielderr.List
+			if !errors.As(err, &list) || !contains(fielderr.Fields(err), c.field) {
+				t.Fatalf("error %v, want one naming %q", err, c.field)
+			}
+			if strings.Contains(err.Error(), "1111111118") || strings.Contains(err.Error(), "0101801234") {
+				t.Fatalf("error repeats the CPR number: %v", err)
+			}
+			_, err = s.Temporal.DescribeWorkflowExecution(ctx, letters.WorkflowID(letters.IDFor(sub.SenderID, sub.MessageID)), "")
+			var notFound *serviceerror.NotFound
+			if !errors.As(err, &notFound) {
+				t.Fatalf("a workflow was started for bad input: %v", err)
+			}
+		})
+	}
+	var rows int
+	_ = s.DB.QueryRow(ctx, `SELECT count(*) FROM letters`).Scan(&rows)
+	if rows != 0 {
+		t.Fatalf("%d letter rows written for bad input", rows)
+	}
+}
+
+func TestLetterToDeletedRecipientFails(t *testing.T) {
+	s := testenv.StartSystem(t)
+	seed(t, s)
+	ctx := context.Background()
+	s.Cancel() // workers stop: the recipient disappears between submission and delivery
+	r, err := s.PostOffice.Submit(ctx, postoffice.Submission{SenderID: "region-midt", RecipientCPR: boCPR, Subject: "Emne", Body: "Tekst"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, _ := s.Letters.Get(ctx, r.LetterID)
+	if err := s.Registry.DeleteCitizen(ctx, *l.RecipientID); err != nil {
+		t.Fatal(err)
+	}
+	restarted, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() { _ = s.Run(restarted) }()
+	_, err = waitForResult(t, s, r.LetterID)
+	if err == nil || !strings.Contains(err.Error(), "recipient is not in the registry") {
+		t.Fatalf("workflow error %v", err)
+	}
+	l, _ = s.Letters.Get(ctx, r.LetterID)
+	if l.Status != letters.Failed || !strings.Contains(l.FailureReason, "recipient is not in the registry") {
+		t.Fatalf("stored %s %q", l.Status, l.FailureReason)
+	}
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
