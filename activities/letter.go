@@ -15,39 +15,35 @@ import (
 	"digitalpost/internal/registry"
 )
 
-// Plan is the routing decision for a letter, made once from the registry.
-type Plan struct {
+// Delivery is the route a letter took, decided once from the registry.
+type Delivery struct {
 	Route letters.Route
 	// SendWaitingNotice: this letter carries the one paper notice that digital post is waiting.
 	SendWaitingNotice bool
 }
 
-// PlanDelivery routes a letter by its recipient as the registry knows them now.
-func (a *Activities) PlanDelivery(ctx context.Context, letterID uuid.UUID) (Plan, error) {
+// Deliver routes a letter by its recipient as the registry knows them now and, on the
+// digital route, puts it in their mailbox. A paper route writes nothing: printing follows.
+// Routing and delivery are one step because each is a short PostgreSQL write and every
+// step costs the letter a history event.
+func (a *Activities) Deliver(ctx context.Context, letterID uuid.UUID) (Delivery, error) {
 	l, c, err := a.letterAndRecipient(ctx, letterID)
 	if err != nil {
-		return Plan{}, err
+		return Delivery{}, err
 	}
-	route := letters.Decide(l.PhysicalOnly, c, a.Now())
-	plan := Plan{Route: route}
-	if route.Channel == letters.Digital && route.NeverLoggedIn {
-		if plan.SendWaitingNotice, err = a.Registry.ClaimWaitingNotice(ctx, c.ID, l.ID); err != nil {
-			return Plan{}, err
+	d := Delivery{Route: letters.Decide(l.PhysicalOnly, c, a.Now())}
+	if d.Route.Channel != letters.Digital {
+		return d, nil
+	}
+	if d.Route.NeverLoggedIn {
+		if d.SendWaitingNotice, err = a.Registry.ClaimWaitingNotice(ctx, c.ID, l.ID); err != nil {
+			return Delivery{}, err
 		}
 	}
-	return plan, nil
-}
-
-// DeliverToMailbox puts the letter in the recipient's digital mailbox.
-func (a *Activities) DeliverToMailbox(ctx context.Context, letterID uuid.UUID) error {
-	l, c, err := a.letterAndRecipient(ctx, letterID)
-	if err != nil {
-		return err
-	}
 	if err := a.Mailbox.Deliver(ctx, l.ID, c.ID); err != nil {
-		return err
+		return Delivery{}, err
 	}
-	return a.Letters.SetStatus(ctx, l.ID, letters.Delivered, letters.Digital, "")
+	return d, a.Letters.SetStatus(ctx, l.ID, letters.Delivered, letters.Digital, "")
 }
 
 // NoticeRequest names the channels to notify on; the addresses are read from the registry

@@ -130,17 +130,17 @@ func TestWaitingNoticeGoesWithTheFirstDigitalLetterOnly(t *testing.T) {
 	f := newFixture(t)
 	dorte := registry.NewCitizen{CPR: "040490-4567", Name: "Dorte Pedersen", Address: "Østergade 4\n8000 Aarhus C", NeverLoggedIn: true}
 	first, citizen := f.letterTo(t, dorte)
-	plan, err := f.acts.PlanDelivery(context.Background(), first)
+	plan, err := f.acts.Deliver(context.Background(), first)
 	if err != nil || !plan.SendWaitingNotice {
 		t.Fatalf("first letter plan %+v %v", plan, err)
 	}
-	if plan, _ := f.acts.PlanDelivery(context.Background(), first); !plan.SendWaitingNotice {
+	if plan, _ := f.acts.Deliver(context.Background(), first); !plan.SendWaitingNotice {
 		t.Fatal("a retried plan for the same letter lost its notice")
 	}
 	second := uuid.New()
 	_, _, _ = f.acts.Letters.Create(context.Background(), letters.Letter{ID: second, SenderID: "skat", MessageID: "second",
 		RecipientID: &citizen.ID, Subject: "Andet brev", Body: "x", Deadline: time.Hour}, nil)
-	if plan, _ := f.acts.PlanDelivery(context.Background(), second); plan.SendWaitingNotice {
+	if plan, _ := f.acts.Deliver(context.Background(), second); plan.SendWaitingNotice {
 		t.Fatal("the second letter also carries a paper notice")
 	}
 }
@@ -151,9 +151,22 @@ func TestRecipientGoneIsAPermanentFailure(t *testing.T) {
 	if err := f.acts.Registry.DeleteCitizen(context.Background(), citizen.ID); err != nil {
 		t.Fatal(err)
 	}
-	_, err := f.acts.PlanDelivery(context.Background(), id)
+	_, err := f.acts.Deliver(context.Background(), id)
 	var app *temporal.ApplicationError
 	if !errors.As(err, &app) || app.Type() != activities.ErrRecipientUnknown || !app.NonRetryable() {
 		t.Fatalf("error %v, want non-retryable %s", err, activities.ErrRecipientUnknown)
+	}
+}
+
+func TestExemptCitizensLetterIsRoutedToPaperAndNotIntoTheMailbox(t *testing.T) {
+	f := newFixture(t)
+	erik := registry.NewCitizen{CPR: "050545-1678", Name: "Erik Andersen", Address: "Havnegade 5\n8000 Aarhus C", Exempt: true}
+	id, _ := f.letterTo(t, erik)
+	d, err := f.acts.Deliver(context.Background(), id)
+	if err != nil || d.Route.Channel != letters.Paper {
+		t.Fatalf("delivery %+v %v", d, err)
+	}
+	if _, err := f.acts.Mailbox.Entry(context.Background(), id); !errors.Is(err, mailbox.ErrNotInMailbox) {
+		t.Fatalf("paper letter is in the mailbox: %v", err)
 	}
 }

@@ -121,8 +121,8 @@ func (l *letter) setup(ctx workflow.Context) error {
 }
 
 func (l *letter) run(ctx workflow.Context) (LetterState, error) {
-	plan, err := l.planDelivery(ctx)
-	if err != nil {
+	var plan activities.Delivery
+	if err := workflow.ExecuteLocalActivity(dbStep(ctx), acts.Deliver, l.in.LetterID).Get(ctx, &plan); err != nil {
 		return l.fail(ctx, err)
 	}
 	if l.withdrawal != nil {
@@ -130,10 +130,6 @@ func (l *letter) run(ctx workflow.Context) (LetterState, error) {
 	}
 	if plan.Route.Channel == letters.Paper {
 		return l.sendOnPaper(ctx, print.PaperRoute, plan.Route.Reason, letters.Printed, letters.Paper)
-	}
-
-	if err := workflow.ExecuteLocalActivity(dbStep(ctx), acts.DeliverToMailbox, l.in.LetterID).Get(ctx, nil); err != nil {
-		return l.fail(ctx, err)
 	}
 	l.transition(ctx, letters.Delivered, letters.Digital, "delivered to the digital mailbox")
 
@@ -171,15 +167,9 @@ func (l *letter) run(ctx workflow.Context) (LetterState, error) {
 	}
 }
 
-func (l *letter) planDelivery(ctx workflow.Context) (activities.Plan, error) {
-	var plan activities.Plan
-	err := workflow.ExecuteLocalActivity(dbStep(ctx), acts.PlanDelivery, l.in.LetterID).Get(ctx, &plan)
-	return plan, err
-}
-
 // notify sends the new-post notices on the citizen's registered channels (rule 4);
 // with neither an e-mail nor a mobile number, none is sent.
-func (l *letter) notify(ctx workflow.Context, plan activities.Plan) workflow.Future {
+func (l *letter) notify(ctx workflow.Context, plan activities.Delivery) workflow.Future {
 	future, settle := workflow.NewFuture(ctx)
 	if !plan.Route.NotifySMS && !plan.Route.NotifyEmail {
 		l.note(ctx, "no notice: the recipient registered neither e-mail nor mobile")
@@ -256,15 +246,20 @@ func (l *letter) fail(ctx workflow.Context, cause error) (LetterState, error) {
 	return l.state, temporal.NewNonRetryableApplicationError("letter failed: "+l.state.FailureReason, "LetterFailed", cause)
 }
 
-// transition moves the letter to a new status and keeps the operators' search attributes current.
+// transition moves the letter to a new status and keeps the operators' search attributes
+// current. "notified" is not upserted: it is a step within "delivered" that PostgreSQL and
+// the timeline show, and leaving it out saves an event and a visibility write per letter.
 func (l *letter) transition(ctx workflow.Context, status letters.Status, ch letters.Channel, note string) {
 	l.state.Status = status
+	l.state.Timeline = append(l.state.Timeline, TimelineEntry{At: workflow.Now(ctx), Status: status, Note: note})
+	if status == letters.Notified {
+		return
+	}
 	updates := []temporal.SearchAttributeUpdate{searchattr.LetterStatus.ValueSet(string(status))}
 	if ch != "" && ch != l.state.Channel {
 		l.state.Channel = ch
 		updates = append(updates, searchattr.LetterChannel.ValueSet(string(ch)))
 	}
-	l.state.Timeline = append(l.state.Timeline, TimelineEntry{At: workflow.Now(ctx), Status: status, Note: note})
 	if err := workflow.UpsertTypedSearchAttributes(ctx, updates...); err != nil {
 		workflow.GetLogger(ctx).Warn("search attributes not updated", "error", err)
 	}

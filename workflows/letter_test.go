@@ -27,18 +27,17 @@ type letterTest struct {
 	notices []activities.NoticeRequest
 	outcome []activities.Outcome
 
-	planErr   error     // PlanDelivery fails with this
+	planErr   error     // Deliver fails with this
 	printedAt time.Time // when the last print job was requested
 }
 
-func newLetterTest(t *testing.T, plan activities.Plan) *letterTest {
+func newLetterTest(t *testing.T, plan activities.Delivery) *letterTest {
 	var suite testsuite.WorkflowTestSuite
 	lt := &letterTest{t: t, env: suite.NewTestWorkflowEnvironment(),
 		in: LetterInput{LetterID: uuid.New(), SenderID: "region-midt", Deadline: 72 * time.Hour}}
 	lt.env.RegisterActivity(&activities.Activities{})
-	lt.env.OnActivity(acts.PlanDelivery, mock.Anything, mock.Anything).Return(
-		func(context.Context, uuid.UUID) (activities.Plan, error) { return plan, lt.planErr })
-	lt.env.OnActivity(acts.DeliverToMailbox, mock.Anything, mock.Anything).Return(nil)
+	lt.env.OnActivity(acts.Deliver, mock.Anything, mock.Anything).Return(
+		func(context.Context, uuid.UUID) (activities.Delivery, error) { return plan, lt.planErr })
 	lt.env.OnActivity(acts.NotifyRecipient, mock.Anything, mock.Anything).Return(
 		func(_ context.Context, req activities.NoticeRequest) (activities.NoticeResult, error) {
 			lt.notices = append(lt.notices, req)
@@ -62,8 +61,8 @@ func newLetterTest(t *testing.T, plan activities.Plan) *letterTest {
 	return lt
 }
 
-func digitalPlan(sms, email bool) activities.Plan {
-	return activities.Plan{Route: letters.Route{Channel: letters.Digital, NotifySMS: sms, NotifyEmail: email}}
+func digitalPlan(sms, email bool) activities.Delivery {
+	return activities.Delivery{Route: letters.Route{Channel: letters.Digital, NotifySMS: sms, NotifyEmail: email}}
 }
 
 func (lt *letterTest) openAfter(d time.Duration, byDelegate bool) {
@@ -155,8 +154,7 @@ func TestDigitalOnlyLetterNeverEscalates(t *testing.T) {
 func TestPaperRouteGoesStraightToPrint(t *testing.T) {
 	for _, reason := range []string{"recipient is under 15", "recipient is exempt from Digital Post", "letter is physical-only"} {
 		t.Run(reason, func(t *testing.T) {
-			lt := newLetterTest(t, activities.Plan{Route: letters.Route{Channel: letters.Paper, Reason: reason}})
-			lt.env.OnActivity(acts.DeliverToMailbox, mock.Anything, mock.Anything).Return(errors.New("must not deliver"))
+			lt := newLetterTest(t, activities.Delivery{Route: letters.Route{Channel: letters.Paper, Reason: reason}})
 			st := lt.run()
 			if st.Status != letters.Printed || st.Channel != letters.Paper {
 				t.Fatalf("state %s/%s, want printed/paper", st.Status, st.Channel)
@@ -244,7 +242,7 @@ func TestOpenedLetterCannotBeWithdrawn(t *testing.T) {
 }
 
 func TestRecipientGoneFromRegistryFailsTheLetter(t *testing.T) {
-	lt := newLetterTest(t, activities.Plan{})
+	lt := newLetterTest(t, activities.Delivery{})
 	lt.planErr = temporal.NewNonRetryableApplicationError("letter x: recipient is not in the registry", activities.ErrRecipientUnknown, nil)
 	lt.env.ExecuteWorkflow(LetterWorkflow, lt.in)
 	err := lt.env.GetWorkflowError()

@@ -1,0 +1,89 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/spf13/cobra"
+
+	"digitalpost/internal/codec"
+	"digitalpost/internal/codecserver"
+	"digitalpost/internal/config"
+	"digitalpost/internal/engine"
+	"digitalpost/internal/fielderr"
+	"digitalpost/internal/history"
+	"digitalpost/internal/letters"
+	"digitalpost/internal/temporalclient"
+)
+
+func historyCmd() *cobra.Command {
+	var asJSON bool
+	cmd := &cobra.Command{
+		Use:     "history LETTER_ID|WORKFLOW_ID [--json]",
+		Short:   "Print a letter's or case's Temporal history with its payloads decrypted (needs PAYLOAD_KEYS)",
+		GroupID: "operator",
+		Args:    cobra.ExactArgs(1),
+	}
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print the decoded history as JSON (the form replay tests read)")
+	cmd.RunE = func(cmd *cobra.Command, args []string) error {
+		return withEngine(func(ctx context.Context, e *engine.Engine) error {
+			id := args[0]
+			if lid, err := uuid.Parse(id); err == nil { // a bare letter id
+				id = letters.WorkflowID(lid)
+			}
+			keys, err := temporalclient.Keys(e.Config)
+			if err != nil {
+				return err
+			}
+			h, err := history.Fetch(ctx, e.Temporal, id)
+			if err != nil {
+				return err
+			}
+			if err := history.Decode(ctx, h, codec.New(keys)); err != nil {
+				return err
+			}
+			if asJSON {
+				return history.WriteJSON(os.Stdout, h)
+			}
+			fmt.Printf("history of %s (%d events)\n", id, len(h.Events))
+			return history.WriteText(ctx, os.Stdout, h)
+		})(cmd, args)
+	}
+	return cmd
+}
+
+func codecServerCmd() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:     "codec-server",
+		Short:   "Serve the payload codec to the Temporal UI for operators holding OPERATOR_TOKEN",
+		GroupID: "operator",
+		Args:    cobra.NoArgs,
+	}
+	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
+		cfg, err := config.Load()
+		if err != nil {
+			return err
+		}
+		keys, err := temporalclient.Keys(cfg)
+		if err != nil {
+			return err
+		}
+		if len(cfg.OperatorToken) < 16 {
+			return &fielderr.Error{Field: "OPERATOR_TOKEN", Rule: "must be set, at least 16 characters"}
+		}
+		srv := &http.Server{Addr: cfg.CodecServerAddr, ReadHeaderTimeout: 10 * time.Second,
+			Handler: codecserver.Handler(codec.New(keys), cfg.OperatorToken, strings.Split(cfg.CodecUIOrigins, ","))}
+		go func() { <-cmd.Context().Done(); _ = srv.Close() }()
+		fmt.Fprintf(os.Stderr, "codec server on http://%s (UI origins %s)\n", cfg.CodecServerAddr, cfg.CodecUIOrigins)
+		if err := srv.ListenAndServe(); err != http.ErrServerClosed {
+			return err
+		}
+		return nil
+	}
+	return cmd
+}
