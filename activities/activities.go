@@ -6,6 +6,8 @@ package activities
 import (
 	"time"
 
+	"digitalpost/internal/access"
+	"digitalpost/internal/exemption"
 	"digitalpost/internal/letters"
 	"digitalpost/internal/mailbox"
 	"digitalpost/internal/notify"
@@ -21,7 +23,11 @@ type Activities struct {
 	Notices   *notify.Service
 	PrintJobs *print.Jobs
 	Printer   print.Provider
+	Cases     *exemption.Store
+	Access    *access.Store
 	Now       func() time.Time
+	// LetterDeadline is the open deadline of letters the engine writes itself (case decisions).
+	LetterDeadline time.Duration
 }
 
 // Error types a workflow can branch on. Each is non-retryable.

@@ -40,6 +40,11 @@ type Config struct {
 	SendGridBaseURL  string        `envconfig:"SENDGRID_BASE_URL"`
 	ProviderTimeout  time.Duration `envconfig:"PROVIDER_TIMEOUT" default:"10s"`
 
+	ExemptionServiceWorkingDays int           `envconfig:"EXEMPTION_SERVICE_WORKING_DAYS" default:"5"`
+	ExemptionServiceDeadline    time.Duration `envconfig:"EXEMPTION_SERVICE_DEADLINE"`
+	ReadingAccessDeadline       time.Duration `envconfig:"READING_ACCESS_RESPONSE_DEADLINE" default:"336h"`
+	MunicipalitySenderID        string        `envconfig:"MUNICIPALITY_SENDER_ID" default:"aarhus-kommune"`
+
 	CodecServerAddr string `envconfig:"CODEC_SERVER_ADDR" default:"127.0.0.1:8234"`
 	OperatorToken   string `envconfig:"OPERATOR_TOKEN"`
 	CodecUIOrigins  string `envconfig:"CODEC_UI_ORIGINS" default:"http://127.0.0.1:8233,http://localhost:8233"`
@@ -105,7 +110,8 @@ func applyDevEnv(path string, only map[string]bool) {
 func WriteDevEnv(devDataDir string, vars map[string]string) error {
 	var b strings.Builder
 	b.WriteString("# written by `go run ./worker -dev`; the environment overrides these\n")
-	for _, k := range []string{"DATABASE_URL", "TEMPORAL_ADDRESS", "PAYLOAD_KEYS", "OPERATOR_TOKEN", "PRINT_SPOOL_DIR", "LETTER_OPEN_DEADLINE"} {
+	for _, k := range []string{"DATABASE_URL", "TEMPORAL_ADDRESS", "PAYLOAD_KEYS", "OPERATOR_TOKEN", "PRINT_SPOOL_DIR", "LETTER_OPEN_DEADLINE",
+		"EXEMPTION_SERVICE_DEADLINE", "READING_ACCESS_RESPONSE_DEADLINE"} {
 		if v, ok := vars[k]; ok {
 			b.WriteString(k + "=" + v + "\n")
 		}

@@ -13,7 +13,10 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"digitalpost/activities"
+	"digitalpost/internal/access"
+	"digitalpost/internal/borgerservice"
 	"digitalpost/internal/config"
+	"digitalpost/internal/exemption"
 	"digitalpost/internal/letters"
 	"digitalpost/internal/mailbox"
 	"digitalpost/internal/notify"
@@ -33,14 +36,18 @@ type Engine struct {
 	Mailbox    *mailbox.Mailbox
 	Notices    *notify.Service
 	PrintJobs  *print.Jobs
+	Cases      *exemption.Store
+	Access     *access.Store
 	Activities *activities.Activities
 	PostOffice *postoffice.PostOffice
+	Desk       *borgerservice.Desk
 }
 
 // New assembles the engine. Providers without credentials fall back to the dev outbox.
 func New(cfg config.Config, db *pgxpool.Pool, tc client.Client) (*Engine, error) {
-	e := &Engine{Config: cfg, DB: db, Temporal: tc,
-		Registry: registry.New(db), Letters: letters.NewStore(db), Mailbox: mailbox.New(db, nil), PrintJobs: print.NewJobs(db)}
+	e := &Engine{Config: cfg, DB: db, Temporal: tc, Registry: registry.New(db), Letters: letters.NewStore(db),
+		PrintJobs: print.NewJobs(db), Cases: exemption.NewStore(db), Access: access.NewStore(db)}
+	e.Mailbox = mailbox.New(db, e.Access.MayRead) // a delegate with reading access may open letters
 	var sms, email notify.Provider = notify.NewOutbox(db), notify.NewOutbox(db)
 	if cfg.TwilioAccountSID != "" {
 		t, err := notify.NewTwilio(cfg.TwilioAccountSID, cfg.TwilioAuthToken, cfg.TwilioFrom, cfg.TwilioBaseURL, cfg.ProviderTimeout)
@@ -55,9 +62,18 @@ func New(cfg config.Config, db *pgxpool.Pool, tc client.Client) (*Engine, error)
 	e.Notices = notify.NewService(db, sms, email)
 	e.Activities = &activities.Activities{Registry: e.Registry, Letters: e.Letters, Mailbox: e.Mailbox,
 		Notices: e.Notices, PrintJobs: e.PrintJobs, Printer: print.Spool{Dir: cfg.SpoolDir()},
+		Cases: e.Cases, Access: e.Access, LetterDeadline: cfg.OpenDeadline,
 		Now: func() time.Time { return time.Now().UTC() }}
 	e.PostOffice = &postoffice.PostOffice{Temporal: tc, TaskQueue: cfg.TaskQueue, Registry: e.Registry,
 		Letters: e.Letters, Mailbox: e.Mailbox, DefaultDeadline: cfg.OpenDeadline}
+	e.Desk = &borgerservice.Desk{Temporal: tc, TaskQueue: cfg.TaskQueue, Registry: e.Registry, Cases: e.Cases, Access: e.Access,
+		ResponseDeadline: cfg.ReadingAccessDeadline,
+		ServiceDeadline: func(now time.Time) time.Time {
+			if cfg.ExemptionServiceDeadline > 0 { // demos: minutes instead of working days
+				return now.Add(cfg.ExemptionServiceDeadline)
+			}
+			return exemption.AddWorkingDays(now, cfg.ExemptionServiceWorkingDays)
+		}}
 	return e, nil
 }
 
@@ -65,6 +81,8 @@ func New(cfg config.Config, db *pgxpool.Pool, tc client.Client) (*Engine, error)
 func (e *Engine) Workers() []worker.Worker {
 	main := worker.New(e.Temporal, e.Config.TaskQueue, worker.Options{})
 	main.RegisterWorkflow(workflows.LetterWorkflow)
+	main.RegisterWorkflow(workflows.ExemptionCaseWorkflow)
+	main.RegisterWorkflow(workflows.ReadingAccessWorkflow)
 	main.RegisterActivity(e.Activities)
 
 	// Provider calls get their own queue so the server can hold them to the providers' rate

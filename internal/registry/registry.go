@@ -253,3 +253,33 @@ func (r *Registry) Sender(ctx context.Context, id string) (Sender, error) {
 	}
 	return s, err
 }
+
+// SetExempt records an approved exemption (rule 12): from now on letters go to paper, and
+// the citizen is also exempt from mandatory digital self-service.
+func (r *Registry) SetExempt(ctx context.Context, id uuid.UUID, at time.Time) error {
+	tag, err := r.db.Exec(ctx, `UPDATE citizens SET enrolment = 'exempt', exempt_from_self_service = true,
+		exempt_since = coalesce(exempt_since, $2), updated_at = now() WHERE id = $1`, id, at)
+	if err == nil && tag.RowsAffected() == 0 {
+		return ErrNotFound
+	}
+	return err
+}
+
+// ErrNotExempt: re-enrolment is for exempt citizens.
+var ErrNotExempt = errors.New("citizen is not exempt: already enrolled in Digital Post")
+
+// Enrol re-enrolls an exempt citizen (rule 14): later letters are digital again.
+func (r *Registry) Enrol(ctx context.Context, id uuid.UUID) error {
+	tag, err := r.db.Exec(ctx, `UPDATE citizens SET enrolment = 'enrolled', exempt_from_self_service = false,
+		exempt_since = NULL, updated_at = now() WHERE id = $1 AND enrolment = 'exempt'`, id)
+	if err != nil {
+		return err
+	}
+	if tag.RowsAffected() == 0 {
+		if _, err := r.Citizen(ctx, id); err != nil {
+			return err
+		}
+		return ErrNotExempt
+	}
+	return nil
+}

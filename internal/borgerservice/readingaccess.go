@@ -1,0 +1,105 @@
+package borgerservice
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/google/uuid"
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/api/serviceerror"
+	"go.temporal.io/sdk/client"
+
+	"digitalpost/internal/access"
+	"digitalpost/internal/fielderr"
+	"digitalpost/internal/registry"
+	"digitalpost/workflows"
+)
+
+// exemptCannotGrant is said whenever an exempt citizen would grant reading access.
+const exemptCannotGrant = "citizen is exempt from Digital Post and cannot grant reading access until they re-enroll (starter enrol CPR)"
+
+// RequestReadingAccess is a delegate asking to read a citizen's mailbox.
+func (d *Desk) RequestReadingAccess(ctx context.Context, delegateCPR, citizenCPR string) (uuid.UUID, error) {
+	var errs fielderr.List
+	delegate, okD := d.citizen(ctx, &errs, "delegate", delegateCPR)
+	citizen, okC := d.citizen(ctx, &errs, "citizen", citizenCPR)
+	if okD && okC && delegate.ID == citizen.ID {
+		errs.Add("delegate", "cannot be the citizen themselves")
+	}
+	if okC && citizen.Enrolment == registry.Exempt {
+		errs.Add("citizen", exemptCannotGrant)
+	}
+	if err := errs.Err(); err != nil {
+		return uuid.Nil, err
+	}
+	g := access.Grant{ID: uuid.New(), CitizenID: citizen.ID, DelegateID: delegate.ID, RespondBy: time.Now().Add(d.ResponseDeadline)}
+	if err := d.Access.Create(ctx, g); err != nil {
+		if errors.Is(err, access.ErrAlreadyLive) {
+			return uuid.Nil, &fielderr.Error{Field: "delegate", Rule: err.Error()}
+		}
+		return uuid.Nil, err
+	}
+	_, err := d.Temporal.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
+		ID: access.WorkflowID(g.ID), TaskQueue: d.TaskQueue, WorkflowIDReusePolicy: enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
+	}, workflows.ReadingAccessWorkflow, workflows.ReadingAccessInput{GrantID: g.ID, ResponseDeadline: d.ResponseDeadline})
+	if err != nil {
+		return uuid.Nil, fmt.Errorf("start reading access request %s: %w", g.ID, err)
+	}
+	return g.ID, nil
+}
+
+// RespondReadingAccess is the citizen accepting or declining a request.
+func (d *Desk) RespondReadingAccess(ctx context.Context, id uuid.UUID, asCPR string, accept bool) (access.Status, error) {
+	g, who, err := d.party(ctx, id, asCPR)
+	if err != nil {
+		return "", err
+	}
+	if who.ID != g.CitizenID {
+		return "", &fielderr.Error{Field: "as", Rule: "only the citizen whose mailbox it is can answer the request"}
+	}
+	if accept && who.Enrolment == registry.Exempt {
+		return "", &fielderr.Error{Field: "as", Rule: exemptCannotGrant}
+	}
+	return d.accessUpdate(ctx, g, workflows.RespondUpdate, workflows.Response{Accept: accept})
+}
+
+// RevokeReadingAccess ends granted access; the citizen or the delegate may revoke it.
+func (d *Desk) RevokeReadingAccess(ctx context.Context, id uuid.UUID, asCPR string) (access.Status, error) {
+	g, who, err := d.party(ctx, id, asCPR)
+	if err != nil {
+		return "", err
+	}
+	if who.ID != g.CitizenID && who.ID != g.DelegateID {
+		return "", &fielderr.Error{Field: "as", Rule: "only the citizen or the delegate can revoke reading access"}
+	}
+	return d.accessUpdate(ctx, g, workflows.RevokeUpdate, nil)
+}
+
+func (d *Desk) party(ctx context.Context, id uuid.UUID, asCPR string) (access.Grant, registry.Citizen, error) {
+	g, err := d.Access.Get(ctx, id)
+	if err != nil {
+		return g, registry.Citizen{}, fmt.Errorf("reading access %s: %w", id, err)
+	}
+	var errs fielderr.List
+	who, ok := d.citizen(ctx, &errs, "as", asCPR)
+	if !ok {
+		return g, who, errs.Err()
+	}
+	return g, who, nil
+}
+
+func (d *Desk) accessUpdate(ctx context.Context, g access.Grant, name string, arg any) (access.Status, error) {
+	var st access.Status
+	err := update(ctx, d.Temporal, access.WorkflowID(g.ID), name, arg, &st)
+	var notFound *serviceerror.NotFound
+	if errors.As(err, &notFound) {
+		now, _ := d.Access.Get(ctx, g.ID)
+		return now.Status, fmt.Errorf("reading access %s is %s", g.ID, now.Status)
+	}
+	if err != nil {
+		return st, fmt.Errorf("reading access %s: %w", g.ID, err)
+	}
+	return st, nil
+}

@@ -1,0 +1,104 @@
+// Package exemption is the municipal citizen service's exemption case: grounds, who
+// appeared, the proxy check, the decision, and the case rows in PostgreSQL.
+package exemption
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+)
+
+// Ground is a reason a citizen may be exempted (rule 11). The municipality assesses;
+// it cannot demand documentation.
+type Ground string
+
+var grounds = map[Ground]string{
+	"disability":             "disability or functional impairment",
+	"lacking-digital-skills": "lacking digital skills",
+	"socially-vulnerable":    "socially vulnerable",
+	"language-difficulties":  "language difficulties",
+	"no-mitid":               "unable to obtain MitID",
+	"no-computer":            "no computer",
+	"no-fixed-address":       "no fixed address",
+	"emigrated":              "emigrated",
+}
+
+// Grounds lists the accepted grounds, sorted.
+func Grounds() []Ground {
+	out := make([]Ground, 0, len(grounds))
+	for g := range grounds {
+		out = append(out, g)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i] < out[j] })
+	return out
+}
+
+// ParseGround accepts one of Grounds.
+func ParseGround(s string) (Ground, error) {
+	g := Ground(strings.TrimSpace(s))
+	if _, ok := grounds[g]; !ok {
+		names := make([]string, 0, len(grounds))
+		for _, g := range Grounds() {
+			names = append(names, string(g))
+		}
+		return "", fmt.Errorf("%q is not a ground; use one of %s", s, strings.Join(names, ", "))
+	}
+	return g, nil
+}
+
+// Describe says a ground in words.
+func (g Ground) Describe() string { return grounds[g] }
+
+// Status is where a case stands.
+type Status string
+
+const (
+	AwaitingProxy    Status = "awaiting_proxy_verification" // a representative appeared: verify the power of attorney first
+	AwaitingDecision Status = "awaiting_decision"
+	Approved         Status = "approved"
+	Rejected         Status = "rejected"
+)
+
+// Closed tells whether the case is decided.
+func (s Status) Closed() bool { return s == Approved || s == Rejected }
+
+// Case is an exemption application.
+type Case struct {
+	ID                 uuid.UUID
+	CitizenID          uuid.UUID
+	MunicipalityID     string
+	Grounds            []Ground
+	RepresentativeName string
+	RepresentativeCPR  string
+	POAFilename        string
+	POADocument        []byte
+	Status             Status
+	Overdue            bool
+	Reason             string
+	Caseworker         string
+	ServiceDeadline    time.Time
+	DecisionLetterID   *uuid.UUID
+	CreatedAt          time.Time
+	UpdatedAt          time.Time
+}
+
+// HasRepresentative tells whether someone appeared on the citizen's behalf.
+func (c Case) HasRepresentative() bool { return c.RepresentativeName != "" }
+
+// WorkflowID is the case's workflow id; it carries no personal data.
+func WorkflowID(id uuid.UUID) string { return "exemption-" + id.String() }
+
+// AddWorkingDays counts n working days (Monday–Friday) from t. Public holidays are not
+// known here; a case due on one is reminded a day early, never late.
+func AddWorkingDays(t time.Time, n int) time.Time {
+	for n > 0 {
+		t = t.AddDate(0, 0, 1)
+		if wd := t.Weekday(); wd != time.Saturday && wd != time.Sunday {
+			n--
+		}
+	}
+	return t
+}

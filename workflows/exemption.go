@@ -1,0 +1,254 @@
+package workflows
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/google/uuid"
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/workflow"
+
+	"digitalpost/activities"
+	"digitalpost/internal/exemption"
+	"digitalpost/internal/letters"
+	"digitalpost/internal/searchattr"
+)
+
+// Names a client uses to talk to an exemption case.
+const (
+	VerifyProxyUpdate = "verify-proxy"
+	DecideUpdate      = "decide"
+	CaseQuery         = "case"
+)
+
+// ExemptionInput starts a case. Grounds, citizen and representative stay in PostgreSQL.
+type ExemptionInput struct {
+	CaseID            uuid.UUID
+	HasRepresentative bool
+	// ServiceDeadline: how long the case may wait for the caseworker before a reminder.
+	ServiceDeadline time.Duration
+}
+
+// ProxyVerification is the caseworker's finding on the power of attorney.
+type ProxyVerification struct {
+	Valid      bool
+	Reason     string
+	Caseworker string
+}
+
+// Decision is the caseworker's decision on the application.
+type Decision struct {
+	Approve    bool
+	Reason     string
+	Caseworker string
+}
+
+// CaseEvent is one step of a case's life.
+type CaseEvent struct {
+	At     time.Time
+	Status exemption.Status
+	Note   string
+}
+
+// CaseState is what the case query returns.
+type CaseState struct {
+	CaseID           uuid.UUID
+	Status           exemption.Status
+	ProxyVerified    bool
+	Overdue          bool
+	Reminders        int
+	Reason           string
+	DecisionLetterID *uuid.UUID
+	Timeline         []CaseEvent
+}
+
+type exemptionCase struct {
+	in       ExemptionInput
+	state    CaseState
+	decision *Decision
+}
+
+// ExemptionCaseWorkflow runs one application for exemption from Digital Post, made in person
+// at the citizen service: verify a representative's power of attorney, then decide, then tell
+// the citizen by letter. A case left untouched past its service deadline raises reminders.
+func ExemptionCaseWorkflow(ctx workflow.Context, in ExemptionInput) (CaseState, error) {
+	c := &exemptionCase{in: in, state: CaseState{CaseID: in.CaseID, Status: exemption.AwaitingDecision}}
+	if in.HasRepresentative {
+		c.state.Status = exemption.AwaitingProxy
+	}
+	c.state.Timeline = []CaseEvent{{At: workflow.Now(ctx), Status: c.state.Status, Note: "application registered"}}
+	if err := c.setup(ctx); err != nil {
+		return c.state, err
+	}
+	return c.run(ctx)
+}
+
+func (c *exemptionCase) setup(ctx workflow.Context) error {
+	if err := workflow.SetQueryHandler(ctx, CaseQuery, func() (CaseState, error) { return c.state, nil }); err != nil {
+		return err
+	}
+	// Caseworker actions are Updates: the caseworker learns at once whether the action took,
+	// and a validator turns an action out of order away before it reaches the history.
+	err := workflow.SetUpdateHandlerWithOptions(ctx, VerifyProxyUpdate,
+		func(ctx workflow.Context, v ProxyVerification) (CaseState, error) {
+			c.state.ProxyVerified = true
+			if v.Valid {
+				c.transition(ctx, exemption.AwaitingDecision, "power of attorney verified by "+orUnknown(v.Caseworker))
+				return c.state, nil
+			}
+			c.decision = &Decision{Approve: false, Reason: "the power of attorney is not valid: " + v.Reason, Caseworker: v.Caseworker}
+			return c.awaitClosed(ctx)
+		},
+		workflow.UpdateHandlerOptions{Validator: func(v ProxyVerification) error {
+			switch {
+			case c.closedOrClosing():
+				return c.closedError()
+			case !c.in.HasRepresentative:
+				return errors.New("the citizen appeared in person: there is no power of attorney to verify")
+			case c.state.ProxyVerified:
+				return errors.New("the power of attorney is already verified")
+			case !v.Valid && v.Reason == "":
+				return errors.New("a reason is required when the power of attorney is not valid")
+			}
+			return nil
+		}})
+	if err != nil {
+		return err
+	}
+	return workflow.SetUpdateHandlerWithOptions(ctx, DecideUpdate,
+		func(ctx workflow.Context, d Decision) (CaseState, error) {
+			c.decision = &d
+			return c.awaitClosed(ctx)
+		},
+		workflow.UpdateHandlerOptions{Validator: func(d Decision) error {
+			switch {
+			case c.closedOrClosing():
+				return c.closedError()
+			case c.in.HasRepresentative && !c.state.ProxyVerified:
+				return errors.New("the representative's power of attorney must be verified before the case is decided")
+			case !d.Approve && d.Reason == "":
+				return errors.New("a reason is required to reject an application")
+			}
+			return nil
+		}})
+}
+
+func (c *exemptionCase) run(ctx workflow.Context) (CaseState, error) {
+	c.upsertStatus(ctx)
+	workflow.Go(ctx, c.remindWhileOpen)
+
+	if err := workflow.Await(ctx, func() bool { return c.decision != nil }); err != nil {
+		return c.state, err
+	}
+	d := *c.decision
+	status, note := exemption.Rejected, "rejected: "+d.Reason
+	if d.Approve {
+		// From now on the citizen's letters go to paper (rule 12).
+		if err := workflow.ExecuteLocalActivity(dbStep(ctx), acts.ApplyExemption, c.in.CaseID).Get(ctx, nil); err != nil {
+			return c.state, err
+		}
+		status, note = exemption.Approved, "approved: the citizen is exempt from Digital Post and from mandatory digital self-service"
+		if d.Reason != "" {
+			note += " (" + d.Reason + ")"
+		}
+	}
+	err := workflow.ExecuteLocalActivity(dbStep(ctx), acts.RecordCase, activities.CaseOutcome{
+		CaseID: c.in.CaseID, Status: status, Reason: d.Reason, Caseworker: d.Caseworker}).Get(ctx, nil)
+	if err != nil {
+		return c.state, err
+	}
+	c.state.Reason = d.Reason
+	if err := c.sendDecisionLetter(ctx, d.Approve); err != nil {
+		return c.state, err
+	}
+	c.transition(ctx, status, note)
+	err = workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) })
+	return c.state, err
+}
+
+// sendDecisionLetter tells the citizen through the ordinary letter lifecycle, as a child
+// workflow that outlives the case: after an approval the citizen is exempt, so it goes on paper.
+func (c *exemptionCase) sendDecisionLetter(ctx workflow.Context, approved bool) error {
+	var letter activities.DecisionLetter
+	err := workflow.ExecuteLocalActivity(dbStep(ctx), acts.PrepareDecisionLetter, activities.DecisionLetterRequest{
+		CaseID: c.in.CaseID, Approved: approved, Reason: c.state.Reason}).Get(ctx, &letter)
+	if err != nil {
+		return err
+	}
+	child := workflow.WithChildOptions(ctx, workflow.ChildWorkflowOptions{
+		WorkflowID:            letters.WorkflowID(letter.LetterID),
+		ParentClosePolicy:     enumspb.PARENT_CLOSE_POLICY_ABANDON,
+		WorkflowIDReusePolicy: enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
+		TypedSearchAttributes: temporal.NewSearchAttributes(
+			searchattr.LetterStatus.ValueSet(string(letters.Received)), searchattr.LetterSender.ValueSet(letter.SenderID)),
+	})
+	f := workflow.ExecuteChildWorkflow(child, LetterWorkflow, LetterInput{LetterID: letter.LetterID, SenderID: letter.SenderID, Deadline: letter.Deadline})
+	if err := f.GetChildWorkflowExecution().Get(ctx, nil); err != nil {
+		var started *temporal.ChildWorkflowExecutionAlreadyStartedError
+		if !errors.As(err, &started) {
+			return fmt.Errorf("start decision letter: %w", err)
+		}
+	}
+	c.state.DecisionLetterID = &letter.LetterID
+	c.note(ctx, "decision letter "+letter.LetterID.String()+" sent")
+	return nil
+}
+
+// remindWhileOpen raises a reminder to the caseworker queue each time a service period passes
+// with the case still open. The case never disappears: it stays open, marked overdue.
+func (c *exemptionCase) remindWhileOpen(ctx workflow.Context) {
+	for {
+		if err := workflow.Sleep(ctx, c.in.ServiceDeadline); err != nil {
+			return
+		}
+		if c.closedOrClosing() {
+			return
+		}
+		n := c.state.Reminders + 1
+		if err := workflow.ExecuteLocalActivity(dbStep(ctx), acts.RaiseReminder, activities.ReminderRequest{CaseID: c.in.CaseID, Number: n}).Get(ctx, nil); err != nil {
+			workflow.GetLogger(ctx).Error("reminder not raised", "case", c.in.CaseID, "error", err)
+			continue
+		}
+		c.state.Reminders, c.state.Overdue = n, true
+		c.note(ctx, fmt.Sprintf("overdue: reminder %d raised to the caseworker queue", n))
+	}
+}
+
+func (c *exemptionCase) awaitClosed(ctx workflow.Context) (CaseState, error) {
+	err := workflow.Await(ctx, func() bool { return c.state.Status.Closed() })
+	return c.state, err
+}
+
+func (c *exemptionCase) closedOrClosing() bool { return c.decision != nil || c.state.Status.Closed() }
+
+func (c *exemptionCase) closedError() error {
+	if c.state.Status.Closed() {
+		return fmt.Errorf("the case is closed (%s)", c.state.Status)
+	}
+	return errors.New("the case is already decided")
+}
+
+func (c *exemptionCase) transition(ctx workflow.Context, s exemption.Status, note string) {
+	c.state.Status = s
+	c.state.Timeline = append(c.state.Timeline, CaseEvent{At: workflow.Now(ctx), Status: s, Note: note})
+	c.upsertStatus(ctx)
+}
+
+func (c *exemptionCase) note(ctx workflow.Context, note string) {
+	c.state.Timeline = append(c.state.Timeline, CaseEvent{At: workflow.Now(ctx), Status: c.state.Status, Note: note})
+}
+
+func (c *exemptionCase) upsertStatus(ctx workflow.Context) {
+	if err := workflow.UpsertTypedSearchAttributes(ctx, searchattr.ExemptionCaseStatus.ValueSet(string(c.state.Status))); err != nil {
+		workflow.GetLogger(ctx).Warn("search attributes not updated", "error", err)
+	}
+}
+
+func orUnknown(s string) string {
+	if s == "" {
+		return "the caseworker"
+	}
+	return s
+}
