@@ -12,6 +12,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 
 	"digitalpost/activities"
+	"digitalpost/internal/exemption"
 	"digitalpost/internal/letters"
 	"digitalpost/internal/mailbox"
 	"digitalpost/internal/notify"
@@ -41,6 +42,7 @@ func newFixture(t *testing.T) *fixture {
 	spool := t.TempDir()
 	reg := registry.New(db)
 	return &fixture{twilio: tw, mail: sg, spool: spool, acts: &activities.Activities{
+		Cases: exemption.NewStore(db), LetterDeadline: time.Hour,
 		Registry: reg, Letters: letters.NewStore(db), Mailbox: mailbox.New(db, nil),
 		Notices: notify.NewService(db, sms, email), PrintJobs: print.NewJobs(db), Printer: print.Spool{Dir: spool},
 		Now: func() time.Time { return time.Now().UTC() },

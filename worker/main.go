@@ -172,12 +172,17 @@ func bringUpDev(ctx context.Context, cfg *config.Config, logger *slog.Logger) (f
 	downs = append(downs, temporal.Stop)
 	cfg.TemporalAddress = temporal.Address
 
-	if err := config.WriteDevEnv(cfg.DevDataDir, map[string]string{
+	devEnv := map[string]string{
 		"DATABASE_URL": cfg.DatabaseURL, "TEMPORAL_ADDRESS": cfg.TemporalAddress,
 		"PAYLOAD_KEYS": cfg.PayloadKeys, "OPERATOR_TOKEN": cfg.OperatorToken, "PRINT_SPOOL_DIR": cfg.SpoolDir(),
-		// The default deadline is applied when a letter is submitted, so the starter must see it too.
-		"LETTER_OPEN_DEADLINE": cfg.OpenDeadline.String(),
-	}); err != nil {
+		// Deadlines are fixed when a letter, case or request is submitted, so the starter must see them too.
+		"LETTER_OPEN_DEADLINE":             cfg.OpenDeadline.String(),
+		"READING_ACCESS_RESPONSE_DEADLINE": cfg.ReadingAccessDeadline.String(),
+	}
+	if cfg.ExemptionServiceDeadline > 0 {
+		devEnv["EXEMPTION_SERVICE_DEADLINE"] = cfg.ExemptionServiceDeadline.String()
+	}
+	if err := config.WriteDevEnv(cfg.DevDataDir, devEnv); err != nil {
 		return down, err
 	}
 	fmt.Fprintf(os.Stderr, `

@@ -38,16 +38,25 @@ func newCaseTest(t *testing.T, representative bool) *caseTest {
 	ct.env.RegisterWorkflow(LetterWorkflow)
 	ct.env.OnActivity(acts.ApplyExemption, mock.Anything, mock.Anything).Return(func(context.Context, uuid.UUID) error { ct.exempted = true; return nil })
 	ct.env.OnActivity(acts.RecordCase, mock.Anything, mock.Anything).Return(
-		func(_ context.Context, o activities.CaseOutcome) error { ct.recorded = append(ct.recorded, o); return nil })
+		func(_ context.Context, o activities.CaseOutcome) error {
+			ct.recorded = append(ct.recorded, o)
+			return nil
+		})
 	ct.env.OnActivity(acts.RaiseReminder, mock.Anything, mock.Anything).Return(
-		func(_ context.Context, r activities.ReminderRequest) error { ct.reminders = append(ct.reminders, r.Number); return nil })
+		func(_ context.Context, r activities.ReminderRequest) error {
+			ct.reminders = append(ct.reminders, r.Number)
+			return nil
+		})
 	ct.env.OnActivity(acts.PrepareDecisionLetter, mock.Anything, mock.Anything).Return(
 		func(_ context.Context, r activities.DecisionLetterRequest) (activities.DecisionLetter, error) {
 			ct.letters = append(ct.letters, r)
 			return activities.DecisionLetter{LetterID: uuid.New(), SenderID: "aarhus-kommune", Deadline: time.Hour}, nil
 		})
 	ct.env.OnWorkflow(LetterWorkflow, mock.Anything, mock.Anything).Return(
-		func(_ workflow.Context, _ LetterInput) (LetterState, error) { ct.childStart++; return LetterState{Status: letters.Printed}, nil })
+		func(_ workflow.Context, _ LetterInput) (LetterState, error) {
+			ct.childStart++
+			return LetterState{Status: letters.Printed}, nil
+		})
 	return ct
 }
 

@@ -24,7 +24,10 @@ func newAccessTest() *accessTest {
 	at := &accessTest{env: suite.NewTestWorkflowEnvironment()}
 	at.env.RegisterActivity(&activities.Activities{})
 	at.env.OnActivity(acts.RecordReadingAccess, mock.Anything, mock.Anything).Return(
-		func(_ context.Context, o activities.ReadingAccessOutcome) error { at.recorded = append(at.recorded, o.Status); return nil })
+		func(_ context.Context, o activities.ReadingAccessOutcome) error {
+			at.recorded = append(at.recorded, o.Status)
+			return nil
+		})
 	return at
 }
 

@@ -21,7 +21,7 @@ func TestRecordedHistoriesReplay(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Every workflow type must have recorded histories, or this guard silently guards nothing.
-	for _, prefix := range []string{"letter-"} {
+	for _, prefix := range []string{"letter-", "exemption-", "reading-access-"} {
 		if !anyHasPrefix(files, prefix) {
 			t.Fatalf("no recorded %s… histories in testdata/histories", prefix)
 		}
@@ -31,6 +31,8 @@ func TestRecordedHistoriesReplay(t *testing.T) {
 		t.Run(filepath.Base(f), func(t *testing.T) {
 			r := worker.NewWorkflowReplayer()
 			r.RegisterWorkflow(LetterWorkflow)
+			r.RegisterWorkflow(ExemptionCaseWorkflow)
+			r.RegisterWorkflow(ReadingAccessWorkflow)
 			if err := r.ReplayWorkflowHistoryFromJSONFile(logger, f); err != nil {
 				t.Fatalf("replay %s: %v", f, err)
 			}

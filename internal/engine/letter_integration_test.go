@@ -12,6 +12,7 @@ import (
 	"github.com/google/uuid"
 	"go.temporal.io/api/serviceerror"
 
+	"digitalpost/internal/cpr"
 	"digitalpost/internal/fielderr"
 	"digitalpost/internal/letters"
 	"digitalpost/internal/postoffice"
@@ -280,4 +281,12 @@ func contains(list []string, s string) bool {
 		}
 	}
 	return false
+}
+
+func mustCPR(s string) cpr.Number {
+	n, err := cpr.Parse(s)
+	if err != nil {
+		panic(err)
+	}
+	return n
 }

@@ -68,6 +68,7 @@ func StartSystem(t testing.TB) *System {
 		TaskQueue: "letters-" + uuid.NewString()[:8], OpenDeadline: 72 * time.Hour, NotifyRatePerSecond: 1000,
 		TwilioAccountSID: tw.AccountSID, TwilioAuthToken: tw.AuthToken, TwilioFrom: "DigitalPost", TwilioBaseURL: tw.Server.URL,
 		SendGridAPIKey: sg.APIKey, SendGridFrom: "no-reply@digitalpost.test", SendGridFromName: "Digital Post", SendGridBaseURL: sg.Server.URL,
+		ExemptionServiceWorkingDays: 5, ReadingAccessDeadline: 14 * 24 * time.Hour, MunicipalitySenderID: "aarhus-kommune",
 		ProviderTimeout: 5 * time.Second, PrintSpoolDir: t.TempDir(), PayloadKeys: codec.NewKeySpec("test1"),
 	}
 	keys, err := codec.ParseKeys(cfg.PayloadKeys)

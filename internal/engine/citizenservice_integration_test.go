@@ -1,0 +1,183 @@
+package engine_test
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"digitalpost/internal/access"
+	"digitalpost/internal/borgerservice"
+	"digitalpost/internal/exemption"
+	"digitalpost/internal/fielderr"
+	"digitalpost/internal/letters"
+	"digitalpost/internal/postoffice"
+	"digitalpost/internal/registry"
+	"digitalpost/internal/testenv"
+	"digitalpost/workflows"
+)
+
+func seedMunicipality(t *testing.T, s *testenv.System) {
+	t.Helper()
+	if err := s.Registry.AddSender(context.Background(), registry.Sender{ID: "aarhus-kommune", Organisation: "Aarhus Kommune",
+		ProducingUnit: "Borgerservice", ReturnAddress: "Rådhuspladsen 2\n8000 Aarhus C"}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestApprovedExemptionSendsTheNextLetterToPaper(t *testing.T) {
+	s := testenv.StartSystem(t)
+	seed(t, s)
+	seedMunicipality(t, s)
+	ctx := context.Background()
+
+	caseID, err := s.Desk.Apply(ctx, borgerservice.Application{CitizenCPR: annaCPR, Grounds: []string{"lacking-digital-skills"},
+		MunicipalityID: "aarhus-kommune", Caseworker: "cw1", RepresentativeName: "Bo Nielsen", RepresentativeCPR: boCPR,
+		PowerOfAttorney: letters.Document{Filename: "fuldmagt.pdf", Content: []byte("%PDF-1.4 signed")}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Deciding before the proxy is verified is turned away with the reason.
+	if _, err := s.Desk.Decide(ctx, caseID, workflows.Decision{Approve: true}); err == nil ||
+		!strings.Contains(err.Error(), "power of attorney must be verified") {
+		t.Fatalf("early decision: %v", err)
+	}
+	if _, err := s.Desk.VerifyProxy(ctx, caseID, workflows.ProxyVerification{Valid: true, Caseworker: "cw1"}); err != nil {
+		t.Fatal(err)
+	}
+	st, err := s.Desk.Decide(ctx, caseID, workflows.Decision{Approve: true, Caseworker: "cw1"})
+	if err != nil || st.Status != exemption.Approved || st.DecisionLetterID == nil {
+		t.Fatalf("decision %+v %v", st, err)
+	}
+	anna, _ := s.Registry.CitizenByCPR(ctx, mustCPR(annaCPR))
+	if anna.Enrolment != registry.Exempt || !anna.ExemptFromSelfService {
+		t.Fatalf("registry after approval: %s, self-service exempt %v", anna.Enrolment, anna.ExemptFromSelfService)
+	}
+	// The decision letter itself goes on paper: the citizen is now exempt.
+	decision, err := waitForResult(t, s, *st.DecisionLetterID)
+	if err != nil || decision.Status != letters.Printed {
+		t.Fatalf("decision letter %s %v", decision.Status, err)
+	}
+	// Acting on the closed case is refused.
+	if _, err := s.Desk.Decide(ctx, caseID, workflows.Decision{Approve: false, Reason: "x"}); err == nil ||
+		!strings.Contains(err.Error(), "closed") {
+		t.Fatalf("decision on a closed case: %v", err)
+	}
+
+	next, err := s.PostOffice.Submit(ctx, postoffice.Submission{SenderID: "region-midt", RecipientCPR: annaCPR, Subject: "Indkaldelse", Body: "Tekst"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := waitForResult(t, s, next.LetterID)
+	if err != nil || res.Status != letters.Printed || res.Channel != letters.Paper {
+		t.Fatalf("next letter %s/%s %v", res.Status, res.Channel, err)
+	}
+	if len(s.Twilio.Messages()) != 0 || len(s.SendGrid.Mails()) != 0 {
+		t.Fatal("an exempt citizen was notified digitally")
+	}
+	// Exempt citizens cannot grant reading access until they re-enroll …
+	_, err = s.Desk.RequestReadingAccess(ctx, boCPR, annaCPR)
+	if !strings.Contains(err.Error(), "cannot grant reading access until they re-enroll") {
+		t.Fatalf("reading access for an exempt citizen: %v", err)
+	}
+	// … and after re-enrolment, letters are digital again.
+	if _, err := s.Desk.Enrol(ctx, annaCPR); err != nil {
+		t.Fatal(err)
+	}
+	again, err := s.PostOffice.Submit(ctx, postoffice.Submission{SenderID: "region-midt", RecipientCPR: annaCPR, Subject: "Efter tilmelding", Body: "Tekst"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitForStatus(t, s, again.LetterID, letters.Notified)
+}
+
+func TestDelegatesOpeningStopsEscalation(t *testing.T) {
+	s := testenv.StartSystem(t)
+	seed(t, s)
+	ctx := context.Background()
+
+	// Without reading access the delegate may not open the letter.
+	r, err := s.PostOffice.Submit(ctx, postoffice.Submission{SenderID: "region-midt", RecipientCPR: annaCPR,
+		Subject: "Svar", Body: "Tekst", Deadline: 20 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitForStatus(t, s, r.LetterID, letters.Notified)
+	if _, err := s.PostOffice.Open(ctx, r.LetterID, boCPR); err == nil || !strings.Contains(err.Error(), "may not read this mailbox") {
+		t.Fatalf("open without access: %v", err)
+	}
+
+	grant, err := s.Desk.RequestReadingAccess(ctx, boCPR, annaCPR)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Only the citizen answers the request.
+	var fe *fielderr.Error
+	if _, err := s.Desk.RespondReadingAccess(ctx, grant, boCPR, true); !errors.As(err, &fe) || fe.Field != "as" {
+		t.Fatalf("delegate accepting own request: %v", err)
+	}
+	if st, err := s.Desk.RespondReadingAccess(ctx, grant, annaCPR, true); err != nil || st != access.Granted {
+		t.Fatalf("accept: %s %v", st, err)
+	}
+	entry, err := s.PostOffice.Open(ctx, r.LetterID, boCPR)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bo, _ := s.Registry.CitizenByCPR(ctx, mustCPR(boCPR))
+	if entry.OpenedBy == nil || *entry.OpenedBy != bo.ID {
+		t.Fatalf("opened by %v, want the delegate", entry.OpenedBy)
+	}
+	res, err := waitForResult(t, s, r.LetterID)
+	if err != nil || res.Status != letters.Opened {
+		t.Fatalf("letter %s %v", res.Status, err)
+	}
+	if last := res.Timeline[len(res.Timeline)-1].Note; last != "opened by a delegate with reading access" {
+		t.Fatalf("last timeline entry %q", last)
+	}
+	if jobs, _ := s.PrintJobs.ForLetter(ctx, r.LetterID); len(jobs) != 0 {
+		t.Fatal("a letter opened by the delegate was printed")
+	}
+
+	// Revoked access ends the delegate's reading.
+	if st, err := s.Desk.RevokeReadingAccess(ctx, grant, annaCPR); err != nil || st != access.Revoked {
+		t.Fatalf("revoke: %s %v", st, err)
+	}
+	later, _ := s.PostOffice.Submit(ctx, postoffice.Submission{SenderID: "region-midt", RecipientCPR: annaCPR, Subject: "Senere", Body: "Tekst"})
+	waitForStatus(t, s, later.LetterID, letters.Notified)
+	if _, err := s.PostOffice.Open(ctx, later.LetterID, boCPR); err == nil {
+		t.Fatal("delegate opened a letter after access was revoked")
+	}
+}
+
+func TestBadApplicationIsRefusedAndNothingIsWritten(t *testing.T) {
+	s := testenv.StartSystem(t)
+	seed(t, s)
+	seedMunicipality(t, s)
+	ctx := context.Background()
+	cases := map[string]struct {
+		app   borgerservice.Application
+		field string
+	}{
+		"no grounds":     {borgerservice.Application{CitizenCPR: annaCPR}, "grounds"},
+		"unknown ground": {borgerservice.Application{CitizenCPR: annaCPR, Grounds: []string{"bored"}}, "grounds"},
+		"malformed CPR":  {borgerservice.Application{CitizenCPR: "010180", Grounds: []string{"no-mitid"}}, "cpr"},
+		"representative, no power of attorney": {borgerservice.Application{CitizenCPR: annaCPR, Grounds: []string{"no-mitid"},
+			RepresentativeName: "Bo Nielsen", RepresentativeCPR: boCPR}, "power-of-attorney"},
+		"power of attorney, no representative": {borgerservice.Application{CitizenCPR: annaCPR, Grounds: []string{"no-mitid"},
+			PowerOfAttorney: letters.Document{Filename: "f.pdf", Content: []byte("x")}}, "representative-name"},
+	}
+	for name, c := range cases {
+		t.Run(name, func(t *testing.T) {
+			c.app.MunicipalityID = "aarhus-kommune"
+			_, err := s.Desk.Apply(ctx, c.app)
+			fields := fielderr.Fields(err)
+			if len(fields) == 0 || !contains(fields, c.field) {
+				t.Fatalf("error %v, want one naming %q", err, c.field)
+			}
+		})
+	}
+	if list, _ := s.Cases.List(ctx, exemption.Filter{}); len(list) != 0 {
+		t.Fatalf("%d cases written for bad applications", len(list))
+	}
+}
