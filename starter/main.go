@@ -30,7 +30,7 @@ func main() {
 	root.AddGroup(&cobra.Group{ID: "sender", Title: "Senders:"}, &cobra.Group{ID: "citizen", Title: "Citizens:"}, &cobra.Group{ID: "caseworker", Title: "Caseworkers (citizen service):"},
 		&cobra.Group{ID: "registry", Title: "Registry and demo data:"}, &cobra.Group{ID: "operator", Title: "Operators:"})
 	root.AddCommand(sendCmd(), statusCmd(), withdrawCmd(), openCmd(), citizenCmd(), senderCmd(), seedCmd(),
-		lettersCmd(), outboxCmd(), historyCmd(), codecServerCmd(), exemptionCmd(), enrolCmd(), readingAccessCmd())
+		lettersCmd(), outboxCmd(), historyCmd(), codecServerCmd(), bulkCmd(), exemptionCmd(), enrolCmd(), readingAccessCmd())
 	if err := root.ExecuteContext(ctx); err != nil {
 		fmt.Fprintln(os.Stderr, "error:", err)
 		if fields := fielderr.Fields(err); len(fields) > 0 {

@@ -3,6 +3,7 @@ package engine_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"strings"
 	"sync"
@@ -289,4 +290,54 @@ func mustCPR(s string) cpr.Number {
 		panic(err)
 	}
 	return n
+}
+
+func TestBulkRunIsAllOrNothingAndDeliversOnce(t *testing.T) {
+	s := testenv.StartSystem(t)
+	seed(t, s)
+	ctx := context.Background()
+	run := make([]postoffice.Submission, 40)
+	for i := range run {
+		to := annaCPR
+		if i%2 == 1 {
+			to = boCPR
+		}
+		run[i] = postoffice.Submission{SenderID: "region-midt", MessageID: fmt.Sprintf("household-%d", i), RecipientCPR: to,
+			Subject: "Brev til alle husstande", Body: "Tekst", DigitalOnly: true}
+	}
+	broken := append([]postoffice.Submission{}, run...)
+	broken[7].Subject = ""
+	broken[30].RecipientCPR = "999999-9999"
+	_, err := s.PostOffice.SubmitBulk(ctx, broken, postoffice.BulkOptions{})
+	fields := fielderr.Fields(err)
+	if !contains(fields, "letter 8: subject") || !contains(fields, "letter 31: to") || len(fields) != 2 {
+		t.Fatalf("refusal names %v (%v)", fields, err)
+	}
+	var rows int
+	_ = s.DB.QueryRow(ctx, `SELECT count(*) FROM letters`).Scan(&rows)
+	if rows != 0 {
+		t.Fatalf("a refused run wrote %d letters", rows)
+	}
+
+	var progress []int
+	receipts, err := s.PostOffice.SubmitBulk(ctx, run, postoffice.BulkOptions{Concurrency: 8, BatchSize: 16,
+		Progress: func(n int) { progress = append(progress, n) }})
+	if err != nil || len(receipts) != len(run) || progress[len(progress)-1] != len(run) {
+		t.Fatalf("receipts %d, progress %v, %v", len(receipts), progress, err)
+	}
+	testenv.Eventually(t, 30*time.Second, "all letters delivered", func() bool {
+		_ = s.DB.QueryRow(ctx, `SELECT count(*) FROM letters WHERE status IN ('delivered', 'notified')`).Scan(&rows)
+		return rows == len(run)
+	})
+	// The same run again, say after the sender's job was restarted, delivers nothing new.
+	if _, err := s.PostOffice.SubmitBulk(ctx, run, postoffice.BulkOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	var entries int
+	_ = s.DB.QueryRow(ctx, `SELECT count(*) FROM letters`).Scan(&rows)
+	_ = s.DB.QueryRow(ctx, `SELECT count(*) FROM mailbox_entries`).Scan(&entries)
+	time.Sleep(500 * time.Millisecond)
+	if rows != len(run) || entries != len(run) || len(s.Twilio.Messages()) != len(run)/2 {
+		t.Fatalf("letters %d, mailbox entries %d, sms %d after a repeated run", rows, entries, len(s.Twilio.Messages()))
+	}
 }

@@ -24,12 +24,7 @@ func NewStore(db *pgxpool.Pool) *Store { return &Store{db: db} }
 // with created = false.
 func (s *Store) Create(ctx context.Context, l Letter, docs []Document) (stored Letter, created bool, err error) {
 	err = pgx.BeginFunc(ctx, s.db, func(tx pgx.Tx) error {
-		tag, err := tx.Exec(ctx, `
-			INSERT INTO letters (id, sender_id, message_id, recipient_id, subject, body, physical_only, digital_only, deadline_seconds, status)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
-			ON CONFLICT (sender_id, message_id) DO NOTHING`,
-			l.ID, l.SenderID, l.MessageID, l.RecipientID, l.Subject, l.Body, l.PhysicalOnly, l.DigitalOnly,
-			int64(l.Deadline/time.Second), Received)
+		tag, err := tx.Exec(ctx, insertLetter, letterArgs(l)...)
 		if err != nil {
 			return err
 		}
@@ -50,6 +45,32 @@ func (s *Store) Create(ctx context.Context, l Letter, docs []Document) (stored L
 	}
 	stored, err = s.BySenderMessage(ctx, l.SenderID, l.MessageID)
 	return stored, created, err
+}
+
+const insertLetter = `
+	INSERT INTO letters (id, sender_id, message_id, recipient_id, subject, body, physical_only, digital_only, deadline_seconds, status)
+	VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'received')
+	ON CONFLICT (sender_id, message_id) DO NOTHING`
+
+func letterArgs(l Letter) []any {
+	return []any{l.ID, l.SenderID, l.MessageID, l.RecipientID, l.Subject, l.Body, l.PhysicalOnly, l.DigitalOnly,
+		int64(l.Deadline / time.Second)}
+}
+
+// CreateMany stores many letters in one transaction and one round trip, for bulk runs.
+// Letters already stored under their message id are left as they are.
+func (s *Store) CreateMany(ctx context.Context, ls []Letter, docs [][]Document) error {
+	return pgx.BeginFunc(ctx, s.db, func(tx pgx.Tx) error {
+		batch := &pgx.Batch{}
+		for i, l := range ls {
+			batch.Queue(insertLetter, letterArgs(l)...)
+			for j, d := range docs[i] {
+				batch.Queue(`INSERT INTO letter_documents (letter_id, position, filename, content_type, content)
+					VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING`, l.ID, j, d.Filename, d.ContentType, d.Content)
+			}
+		}
+		return tx.SendBatch(ctx, batch).Close()
+	})
 }
 
 const letterColumns = `id, sender_id, message_id, recipient_id, subject, body, physical_only, digital_only,

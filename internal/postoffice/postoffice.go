@@ -68,7 +68,7 @@ const (
 // a fielderr.List and nothing is written. A repeated message id returns the stored letter
 // and, should an earlier attempt have died between storing and starting, starts it now.
 func (p *PostOffice) Submit(ctx context.Context, s Submission) (Receipt, error) {
-	l, docs, err := p.validate(ctx, s)
+	l, docs, err := p.validate(ctx, s, p.registryLookup())
 	if err != nil {
 		return Receipt{}, err
 	}
@@ -106,7 +106,33 @@ func (p *PostOffice) start(ctx context.Context, l letters.Letter) error {
 	return nil
 }
 
-func (p *PostOffice) validate(ctx context.Context, s Submission) (letters.Letter, []letters.Document, error) {
+// lookup answers the registry questions validation asks; a bulk run answers them from
+// batches read once instead of two queries per letter.
+type lookup struct {
+	senderExists func(ctx context.Context, id string) (bool, error)
+	recipient    func(ctx context.Context, n cpr.Number) (uuid.UUID, bool, error)
+}
+
+func (p *PostOffice) registryLookup() lookup {
+	return lookup{
+		senderExists: func(ctx context.Context, id string) (bool, error) {
+			_, err := p.Registry.Sender(ctx, id)
+			if errors.Is(err, registry.ErrNotFound) {
+				return false, nil
+			}
+			return err == nil, err
+		},
+		recipient: func(ctx context.Context, n cpr.Number) (uuid.UUID, bool, error) {
+			c, err := p.Registry.CitizenByCPR(ctx, n)
+			if errors.Is(err, registry.ErrNotFound) {
+				return uuid.Nil, false, nil
+			}
+			return c.ID, err == nil, err
+		},
+	}
+}
+
+func (p *PostOffice) validate(ctx context.Context, s Submission, look lookup) (letters.Letter, []letters.Document, error) {
 	var errs fielderr.List
 	l := letters.Letter{SenderID: strings.TrimSpace(s.SenderID), MessageID: strings.TrimSpace(s.MessageID),
 		Subject: strings.TrimSpace(s.Subject), Body: s.Body, PhysicalOnly: s.PhysicalOnly, DigitalOnly: s.DigitalOnly,
@@ -114,20 +140,20 @@ func (p *PostOffice) validate(ctx context.Context, s Submission) (letters.Letter
 
 	if l.SenderID == "" {
 		errs.Add("sender", "must not be empty")
-	} else if _, err := p.Registry.Sender(ctx, l.SenderID); errors.Is(err, registry.ErrNotFound) {
-		errs.Add("sender", "is not a registered sender")
-	} else if err != nil {
+	} else if ok, err := look.senderExists(ctx, l.SenderID); err != nil {
 		return l, nil, err
+	} else if !ok {
+		errs.Add("sender", "is not a registered sender")
 	}
 
 	if number, err := cpr.Parse(s.RecipientCPR); err != nil {
 		errs.Add("to", "CPR number "+err.Error())
-	} else if c, err := p.Registry.CitizenByCPR(ctx, number); errors.Is(err, registry.ErrNotFound) {
-		errs.Add("to", "recipient is not in the registry")
-	} else if err != nil {
+	} else if id, ok, err := look.recipient(ctx, number); err != nil {
 		return l, nil, err
+	} else if !ok {
+		errs.Add("to", "recipient is not in the registry")
 	} else {
-		l.RecipientID = &c.ID
+		l.RecipientID = &id
 	}
 
 	switch n := len([]rune(l.Subject)); {

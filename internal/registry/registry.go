@@ -283,3 +283,26 @@ func (r *Registry) Enrol(ctx context.Context, id uuid.UUID) error {
 	}
 	return nil
 }
+
+// CitizenIDs maps CPR numbers to citizen ids in one query; unknown numbers are left out.
+func (r *Registry) CitizenIDs(ctx context.Context, numbers []cpr.Number) (map[cpr.Number]uuid.UUID, error) {
+	digits := make([]string, len(numbers))
+	for i, n := range numbers {
+		digits[i] = n.Digits()
+	}
+	rows, err := r.db.Query(ctx, `SELECT cpr, id FROM citizens WHERE cpr = ANY($1)`, digits)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := make(map[cpr.Number]uuid.UUID, len(numbers))
+	for rows.Next() {
+		var number string
+		var id uuid.UUID
+		if err := rows.Scan(&number, &id); err != nil {
+			return nil, err
+		}
+		out[cpr.Number(number)] = id
+	}
+	return out, rows.Err()
+}
