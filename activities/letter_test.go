@@ -44,7 +44,7 @@ func newFixture(t *testing.T) *fixture {
 	return &fixture{twilio: tw, mail: sg, spool: spool, acts: &activities.Activities{
 		Cases: exemption.NewStore(db), LetterDeadline: time.Hour,
 		Registry: reg, Letters: letters.NewStore(db), Mailbox: mailbox.New(db, nil),
-		Notices: notify.NewService(db, sms, email), PrintJobs: print.NewJobs(db), Printer: print.Spool{Dir: spool},
+		Notices: notify.NewService(db, sms, email, 0), PrintJobs: print.NewJobs(db), Printer: print.Spool{Dir: spool},
 		Now: func() time.Time { return time.Now().UTC() },
 	}}
 }

@@ -62,10 +62,10 @@ type letter struct {
 	in    LetterInput
 	state LetterState
 
-	opened         *Opening
-	withdrawal     *WithdrawRequest
-	atPrintHouse   bool // once true, the letter can no longer be withdrawn
-	deadlinePassed bool
+	openings     workflow.ReceiveChannel
+	opened       *Opening
+	withdrawal   *WithdrawRequest
+	atPrintHouse bool // once true, the letter can no longer be withdrawn
 }
 
 // LetterWorkflow carries one letter from submission to the citizen: paper or digital
@@ -86,17 +86,9 @@ func (l *letter) setup(ctx workflow.Context) error {
 	if err := workflow.SetQueryHandler(ctx, StatusQuery, func() (LetterState, error) { return l.state, nil }); err != nil {
 		return err
 	}
-	openings := workflow.GetSignalChannel(ctx, OpenedSignal)
-	workflow.Go(ctx, func(ctx workflow.Context) {
-		ch := openings
-		for {
-			var o Opening
-			ch.Receive(ctx, &o)
-			if l.opened == nil {
-				l.opened = &o
-			}
-		}
-	})
+	// The opened signal is read where the letter waits (awaitOpeningOrDeadline), not by a
+	// goroutine of its own: every goroutine stays in memory for as long as the letter waits.
+	l.openings = workflow.GetSignalChannel(ctx, OpenedSignal)
 	// Withdrawal is an Update, not a Signal: the sender needs to know whether it worked,
 	// and a validator turns away a letter already opened or printed before it reaches history.
 	return workflow.SetUpdateHandlerWithOptions(ctx, WithdrawUpdate,
@@ -109,7 +101,7 @@ func (l *letter) setup(ctx workflow.Context) error {
 			switch {
 			case l.withdrawal != nil:
 				return errors.New("letter is already being withdrawn")
-			case l.opened != nil || openings.Len() > 0: // an opening may wait in the channel, not yet read
+			case l.opened != nil || l.openings.Len() > 0: // an opening may wait in the channel, not yet read
 				return errors.New("letter has been opened and can no longer be withdrawn")
 			case l.atPrintHouse:
 				return errors.New("letter is at the print house and can no longer be withdrawn")
@@ -176,8 +168,17 @@ func (l *letter) notify(ctx workflow.Context, plan activities.Delivery) workflow
 		settle.Set(nil, nil)
 		return future
 	}
-	sent := workflow.ExecuteActivity(notifyStep(ctx), acts.NotifyRecipient, activities.NoticeRequest{
-		LetterID: l.in.LetterID, SMS: plan.Route.NotifySMS, Email: plan.Route.NotifyEmail})
+	req := activities.NoticeRequest{LetterID: l.in.LetterID, SMS: plan.Route.NotifySMS, Email: plan.Route.NotifyEmail}
+	var sent workflow.Future
+	// Version 1 sends the notices as a local activity inside the letter's first workflow task:
+	// the notify queue's activity task and the workflow task that followed it cost the
+	// Temporal server more per letter than the rest of the letter (BENCHMARKS.md).
+	// Letters started before keep their activity on the notify queue.
+	if workflow.GetVersion(ctx, "notices-as-local-activity", workflow.DefaultVersion, 1) == workflow.DefaultVersion {
+		sent = workflow.ExecuteActivity(notifyStep(ctx), acts.NotifyRecipient, req)
+	} else {
+		sent = workflow.ExecuteLocalActivity(notifyLocalStep(ctx), acts.NotifyRecipient, req)
+	}
 	workflow.Go(ctx, func(ctx workflow.Context) {
 		var res activities.NoticeResult
 		err := sent.Get(ctx, &res)
@@ -197,17 +198,19 @@ func (l *letter) notify(ctx workflow.Context, plan activities.Delivery) workflow
 // awaitOpeningOrDeadline waits for the citizen (or a delegate) to open the letter, the
 // sender to withdraw it, or the deadline. A digital-only letter has no deadline (rule 6).
 func (l *letter) awaitOpeningOrDeadline(ctx workflow.Context) {
+	// The timer is not cancelled when the letter is opened: the workflow completes right
+	// after, and skipping the cancel saves a history event per letter.
+	var deadline workflow.Future
 	if !l.in.DigitalOnly {
-		// The timer is not cancelled when the letter is opened: the workflow completes
-		// right after, and skipping the cancel saves a history event per letter.
-		timer := workflow.NewTimer(ctx, l.in.Deadline)
-		workflow.Go(ctx, func(ctx workflow.Context) {
-			if timer.Get(ctx, nil) == nil {
-				l.deadlinePassed = true
-			}
-		})
+		deadline = workflow.NewTimer(ctx, l.in.Deadline)
 	}
-	_ = workflow.Await(ctx, func() bool { return l.opened != nil || l.withdrawal != nil || l.deadlinePassed })
+	_ = workflow.Await(ctx, func() bool {
+		return l.openings.Len() > 0 || l.withdrawal != nil || (deadline != nil && deadline.IsReady())
+	})
+	var o Opening
+	if l.openings.ReceiveAsync(&o) {
+		l.opened = &o
+	}
 }
 
 // sendOnPaper hands the letter to remote print and ends it in the given state.

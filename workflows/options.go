@@ -28,16 +28,28 @@ func dbStep(ctx workflow.Context) workflow.Context {
 	})
 }
 
-// notifyStep calls Twilio and SendGrid: normal activities on their own rate-limited queue.
-// Twilio's client has a 10 s HTTP timeout; the activity allows both providers in turn.
+// noticeRetries: a provider outage is waited out for about half an hour; a letter the
+// recipient lost is not retried.
+var noticeRetries = &temporal.RetryPolicy{
+	InitialInterval: time.Second, BackoffCoefficient: 2, MaximumInterval: 5 * time.Minute, MaximumAttempts: 12,
+	NonRetryableErrorTypes: []string{activities.ErrRecipientUnknown, activities.ErrLetterUnknown},
+}
+
+// notifyLocalStep calls Twilio and SendGrid as a local activity. Each provider call has a
+// 10 s HTTP timeout (PROVIDER_TIMEOUT); the providers' rate limits are kept by a token
+// bucket in each worker process (NOTIFY_RATE_PER_SECOND).
+func notifyLocalStep(ctx workflow.Context) workflow.Context {
+	return workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{
+		StartToCloseTimeout: 30 * time.Second, RetryPolicy: noticeRetries,
+	})
+}
+
+// notifyStep is how letters started before notices became local activities send them:
+// a normal activity on the notify queue, rate-limited by the server.
 func notifyStep(ctx workflow.Context) workflow.Context {
 	return workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
 		TaskQueue:           NotifyTaskQueue(workflow.GetInfo(ctx).TaskQueueName),
-		StartToCloseTimeout: 30 * time.Second,
-		RetryPolicy: &temporal.RetryPolicy{
-			InitialInterval: time.Second, BackoffCoefficient: 2, MaximumInterval: 5 * time.Minute, MaximumAttempts: 12,
-			NonRetryableErrorTypes: []string{activities.ErrRecipientUnknown, activities.ErrLetterUnknown},
-		},
+		StartToCloseTimeout: 30 * time.Second, RetryPolicy: noticeRetries,
 	})
 }
 

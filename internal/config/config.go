@@ -26,6 +26,10 @@ type Config struct {
 	// PayloadKeys: "id:base64key[,id:base64key…]"; the first seals new payloads.
 	PayloadKeys string `envconfig:"PAYLOAD_KEYS"`
 
+	// WorkflowCacheSize bounds the workflows a worker keeps in memory between tasks. Letters
+	// wait hours for their opening; a letter not cached replays its ~20 events when it wakes.
+	WorkflowCacheSize int `envconfig:"WORKER_WORKFLOW_CACHE_SIZE" default:"2000"`
+
 	OpenDeadline        time.Duration `envconfig:"LETTER_OPEN_DEADLINE" default:"72h"`
 	NotifyRatePerSecond float64       `envconfig:"NOTIFY_RATE_PER_SECOND" default:"50"`
 

@@ -5,6 +5,7 @@ package engine
 import (
 	"context"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -59,7 +60,7 @@ func New(cfg config.Config, db *pgxpool.Pool, tc client.Client) (*Engine, error)
 	if cfg.SendGridAPIKey != "" {
 		email = notify.NewSendGrid(cfg.SendGridAPIKey, cfg.SendGridFrom, cfg.SendGridFromName, cfg.SendGridBaseURL, cfg.ProviderTimeout)
 	}
-	e.Notices = notify.NewService(db, sms, email)
+	e.Notices = notify.NewService(db, sms, email, cfg.NotifyRatePerSecond)
 	e.Activities = &activities.Activities{Registry: e.Registry, Letters: e.Letters, Mailbox: e.Mailbox,
 		Notices: e.Notices, PrintJobs: e.PrintJobs, Printer: print.Spool{Dir: cfg.SpoolDir()},
 		Cases: e.Cases, Access: e.Access, LetterDeadline: cfg.OpenDeadline,
@@ -77,8 +78,16 @@ func New(cfg config.Config, db *pgxpool.Pool, tc client.Client) (*Engine, error)
 	return e, nil
 }
 
+// setCacheSize sets the process-wide sticky cache once, before the first worker exists.
+var setCacheSize sync.Once
+
 // Workers builds the letter worker and the provider worker; Run starts both.
 func (e *Engine) Workers() []worker.Worker {
+	setCacheSize.Do(func() {
+		if e.Config.WorkflowCacheSize > 0 {
+			worker.SetStickyWorkflowCacheSize(e.Config.WorkflowCacheSize)
+		}
+	})
 	main := worker.New(e.Temporal, e.Config.TaskQueue, worker.Options{})
 	main.RegisterWorkflow(workflows.LetterWorkflow)
 	main.RegisterWorkflow(workflows.ExemptionCaseWorkflow)

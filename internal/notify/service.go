@@ -8,17 +8,26 @@ import (
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"golang.org/x/time/rate"
 )
 
 // Service sends notices at most once per letter, channel and purpose.
 type Service struct {
-	db    *pgxpool.Pool
-	sms   Provider
-	email Provider
+	db      *pgxpool.Pool
+	sms     Provider
+	email   Provider
+	limiter *rate.Limiter
 }
 
-func NewService(db *pgxpool.Pool, sms, email Provider) *Service {
-	return &Service{db: db, sms: sms, email: email}
+// NewService builds the service. perSecond > 0 holds provider calls from this process to
+// that rate (each worker process has its own bucket: give each its share of the account's
+// limit); 0 means no limit.
+func NewService(db *pgxpool.Pool, sms, email Provider, perSecond float64) *Service {
+	s := &Service{db: db, sms: sms, email: email}
+	if perSecond > 0 {
+		s.limiter = rate.NewLimiter(rate.Limit(perSecond), max(1, int(perSecond)))
+	}
+	return s
 }
 
 // Send claims the notice in PostgreSQL, then calls the provider.
@@ -44,6 +53,14 @@ func (s *Service) Send(ctx context.Context, n Notice) (Outcome, error) {
 	provider := s.sms
 	if n.Channel == Email {
 		provider = s.email
+	}
+	if s.limiter != nil {
+		if err := s.limiter.Wait(ctx); err != nil {
+			// Not sent: release the claim so a retry may send.
+			_, _ = s.db.Exec(context.WithoutCancel(ctx), `UPDATE notifications SET state = 'failed', error = 'rate limit wait cut short'
+				WHERE letter_id = $1 AND channel = $2 AND purpose = $3`, n.LetterID, n.Channel, n.Purpose)
+			return "", fmt.Errorf("%s notice: %w", n.Channel, err)
+		}
 	}
 	id, sendErr := provider.Send(ctx, n)
 	final, errText := "sent", ""

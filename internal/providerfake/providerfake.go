@@ -27,6 +27,8 @@ type Twilio struct {
 	messages   []SMS
 	failNext   atomic.Int32 // answer this many requests with 503
 	seq        atomic.Int64
+	// OnMessage, when set before use, hears of each accepted message (the bench times notices with it).
+	OnMessage func(SMS)
 }
 
 var e164 = regexp.MustCompile(`^\+[1-9][0-9]{7,14}$`)
@@ -74,6 +76,9 @@ func (t *Twilio) create(w http.ResponseWriter, r *http.Request) {
 	t.mu.Lock()
 	t.messages = append(t.messages, m)
 	t.mu.Unlock()
+	if t.OnMessage != nil {
+		t.OnMessage(m)
+	}
 	sid := fmt.Sprintf("SM%032d", t.seq.Add(1))
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(http.StatusCreated)
@@ -113,6 +118,8 @@ type SendGrid struct {
 	mu     sync.Mutex
 	mails  []Mail
 	seq    atomic.Int64
+	// OnMail, when set before use, hears of each accepted e-mail.
+	OnMail func(Mail)
 }
 
 // NewSendGrid starts the fake; close it with Server.Close.
@@ -177,9 +184,13 @@ func (s *SendGrid) send(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 	}
+	m := Mail{To: req.Personalizations[0].To[0].Email, From: req.From.Email, Subject: req.Subject, Text: req.Content[0].Value}
 	s.mu.Lock()
-	s.mails = append(s.mails, Mail{To: req.Personalizations[0].To[0].Email, From: req.From.Email, Subject: req.Subject, Text: req.Content[0].Value})
+	s.mails = append(s.mails, m)
 	s.mu.Unlock()
+	if s.OnMail != nil {
+		s.OnMail(m)
+	}
 	w.Header().Set("X-Message-Id", base64.RawURLEncoding.EncodeToString([]byte(fmt.Sprint(s.seq.Add(1)))))
 	w.WriteHeader(http.StatusAccepted) // SendGrid answers 202 with an empty body
 }

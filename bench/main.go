@@ -1,0 +1,588 @@
+// Command bench measures the engine against the ceiling Temporal itself sets on the same
+// server: empty workflows (baseline) and real letters through the real activities, PostgreSQL
+// and the providers' local fakes, in one run. See BENCHMARKS.md.
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"runtime"
+	"runtime/debug"
+	"runtime/pprof"
+	"sort"
+	"strings"
+	"sync/atomic"
+	"text/tabwriter"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/schollz/progressbar/v3"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/testsuite"
+	"go.temporal.io/sdk/workflow"
+	"golang.org/x/sync/errgroup"
+
+	"digitalpost/internal/codec"
+	"digitalpost/internal/config"
+	"digitalpost/internal/devenv"
+	"digitalpost/internal/engine"
+	"digitalpost/internal/history"
+	"digitalpost/internal/letters"
+	"digitalpost/internal/postoffice"
+	"digitalpost/internal/providerfake"
+	"digitalpost/internal/registry"
+	"digitalpost/internal/searchattr"
+	"digitalpost/internal/store"
+	"digitalpost/internal/temporalclient"
+)
+
+type options struct {
+	letters, concurrency, bulk, waiting int
+	cacheSize                           int
+	temporal, namespace, databaseURL    string
+	jsonOut, heapProfile                string
+	phases                              string
+}
+
+// Results is what one run measured; it is printed as a table and written as JSON.
+type Results struct {
+	Machine        string             `json:"machine"`
+	Server         string             `json:"server"`
+	Options        map[string]any     `json:"options"`
+	BaselinePerSec float64            `json:"baseline_per_sec,omitempty"`
+	ShapePerSec    float64            `json:"letter_shape_per_sec,omitempty"`
+	LettersPerSec  float64            `json:"letters_per_sec,omitempty"`
+	LetterToShape  float64            `json:"letters_to_shape,omitempty"`
+	LetterRatio    float64            `json:"letters_to_baseline,omitempty"`
+	LatencyMS      map[string]float64 `json:"submit_to_notified_ms,omitempty"`
+	HistoryEvents  map[string]int     `json:"history_events,omitempty"`
+	BulkLetters    int                `json:"bulk_letters,omitempty"`
+	BulkSeconds    float64            `json:"bulk_seconds_to_all_delivered,omitempty"`
+	BulkPerSec     float64            `json:"bulk_per_sec,omitempty"`
+	BulkRatio      float64            `json:"bulk_to_baseline,omitempty"`
+	Waiting        int                `json:"waiting_letters,omitempty"`
+	RSSMB          float64            `json:"worker_rss_mb_with_waiting,omitempty"`
+	RSSPerLetterKB float64            `json:"rss_kb_per_waiting_letter,omitempty"`
+	PGPerLetterKB  float64            `json:"postgres_kb_per_waiting_letter,omitempty"`
+}
+
+func main() {
+	var o options
+	flag.IntVar(&o.letters, "letters", 1000, "letters (and empty workflows) in the throughput phases")
+	flag.IntVar(&o.concurrency, "concurrency", 50, "concurrent submitters")
+	flag.IntVar(&o.bulk, "bulk", 10000, "letters in the bulk run")
+	flag.IntVar(&o.waiting, "waiting", 20000, "letters left waiting for opening")
+	flag.StringVar(&o.temporal, "temporal", "", "Temporal frontend host:port; empty starts a dev server in memory from the Temporal CLI")
+	flag.StringVar(&o.namespace, "namespace", "default", "Temporal namespace")
+	flag.StringVar(&o.databaseURL, "database-url", store.TestServerURL(), "PostgreSQL server; the bench creates its own database there and drops it")
+	flag.StringVar(&o.jsonOut, "json", "", "also write the results as JSON to this file")
+	flag.IntVar(&o.cacheSize, "cache", 2000, "worker's sticky workflow cache size (WORKER_WORKFLOW_CACHE_SIZE)")
+	flag.StringVar(&o.heapProfile, "heap-profile", "", "write a heap profile after the waiting phase to this file")
+	flag.StringVar(&o.phases, "phases", "baseline,shape,letters,history,bulk,waiting", "phases to run")
+	flag.Parse()
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	if err := run(ctx, o); err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(1)
+	}
+}
+
+// EmptyWorkflow is the baseline: the least work Temporal can do for a workflow.
+func EmptyWorkflow(workflow.Context) error { return nil }
+
+// ShapeWorkflow has a letter's shape with none of its work: two local steps, a search
+// attribute, a deadline timer, the opened signal, a final step. Its rate is Temporal's own
+// ceiling for a letter on this server; letters/shape is what our code costs on top.
+func ShapeWorkflow(ctx workflow.Context) error {
+	ctx = workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{StartToCloseTimeout: 10 * time.Second})
+	for range 2 {
+		if err := workflow.ExecuteLocalActivity(ctx, noop).Get(ctx, nil); err != nil {
+			return err
+		}
+	}
+	_ = workflow.UpsertTypedSearchAttributes(ctx, searchattr.LetterStatus.ValueSet("delivered"))
+	timer := workflow.NewTimer(ctx, letters.DefaultDeadline)
+	opened := workflow.GetSignalChannel(ctx, "opened")
+	_ = workflow.Await(ctx, func() bool { return opened.Len() > 0 || timer.IsReady() })
+	if err := workflow.ExecuteLocalActivity(ctx, noop).Get(ctx, nil); err != nil {
+		return err
+	}
+	return workflow.UpsertTypedSearchAttributes(ctx, searchattr.LetterStatus.ValueSet("opened"))
+}
+
+func noop(context.Context) error { return nil }
+
+type bench struct {
+	o        options
+	e        *engine.Engine
+	runID    string
+	twilio   *providerfake.Twilio
+	sendgrid *providerfake.SendGrid
+	digital  []string // CPR numbers of citizens with e-mail and mobile, index-aligned with their contacts
+	quiet    []string // CPR numbers of citizens without contact details
+	notified []chan struct{}
+	arrivals []atomic.Int32
+	byMobile map[string]int
+	byEmail  map[string]int
+	res      Results
+	opened   uuid.UUID
+}
+
+func run(ctx context.Context, o options) error {
+	b := &bench{o: o, runID: fmt.Sprint(time.Now().Unix())}
+	b.res.Options = map[string]any{"letters": o.letters, "concurrency": o.concurrency, "bulk": o.bulk, "waiting": o.waiting, "cache": o.cacheSize}
+	b.res.Machine = fmt.Sprintf("%s/%s, %d CPUs, %s", runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), runtime.Version())
+	closeAll, err := b.setup(ctx)
+	defer closeAll()
+	if err != nil {
+		return err
+	}
+	phases := map[string]func(context.Context) error{"baseline": b.baseline, "shape": b.shape, "letters": b.lettersPhase, "history": b.historyPhase,
+		"bulk": b.bulkPhase, "waiting": b.waitingPhase}
+	for _, name := range strings.Split(o.phases, ",") {
+		p, ok := phases[strings.TrimSpace(name)]
+		if !ok {
+			return fmt.Errorf("-phases: unknown phase %q", name)
+		}
+		fmt.Fprintf(os.Stderr, "── %s\n", name)
+		if err := p(ctx); err != nil {
+			return fmt.Errorf("%s: %w", name, err)
+		}
+	}
+	b.print()
+	if o.jsonOut != "" {
+		out, _ := json.MarshalIndent(b.res, "", "  ")
+		return os.WriteFile(o.jsonOut, append(out, '\n'), 0o644)
+	}
+	return nil
+}
+
+func (b *bench) setup(ctx context.Context) (func(), error) {
+	var closers []func()
+	closeAll := func() {
+		for i := len(closers) - 1; i >= 0; i-- {
+			closers[i]()
+		}
+	}
+	dbURL, drop, err := createDatabase(ctx, b.o.databaseURL, "dp_bench_"+b.runID)
+	if err != nil {
+		return closeAll, err
+	}
+	closers = append(closers, drop)
+	db, err := store.Open(ctx, dbURL, 40)
+	if err != nil {
+		return closeAll, err
+	}
+	closers = append(closers, db.Close)
+	if err := store.Migrate(ctx, db); err != nil {
+		return closeAll, err
+	}
+
+	address := b.o.temporal
+	b.res.Server = "Temporal at " + address
+	if address == "" {
+		cli, ok := devenv.FindTemporalCLI()
+		if !ok {
+			return closeAll, fmt.Errorf("no Temporal CLI: %s", devenv.InstallHint)
+		}
+		srv, err := testsuite.StartDevServer(ctx, testsuite.DevServerOptions{ExistingPath: cli, LogLevel: "error",
+			ExtraArgs: []string{"--headless"}, ClientOptions: &client.Options{Logger: quiet()}})
+		if err != nil {
+			return closeAll, err
+		}
+		closers = append(closers, func() { _ = srv.Stop() })
+		address = srv.FrontendHostPort()
+		b.res.Server = "Temporal CLI dev server " + devenv.TemporalCLIVersion + ", in memory"
+	}
+
+	b.twilio, b.sendgrid = providerfake.NewTwilio(), providerfake.NewSendGrid()
+	closers = append(closers, b.twilio.Server.Close, b.sendgrid.Server.Close)
+	b.twilio.OnMessage = func(m providerfake.SMS) { b.arrived(b.byMobile, m.To) }
+	b.sendgrid.OnMail = func(m providerfake.Mail) { b.arrived(b.byEmail, m.To) }
+	cfg := config.Config{
+		DatabaseURL: dbURL, TemporalAddress: address, TemporalNamespace: b.o.namespace, TaskQueue: "bench-" + b.runID,
+		OpenDeadline: letters.DefaultDeadline, NotifyRatePerSecond: 100000, ProviderTimeout: 10 * time.Second,
+		TwilioAccountSID: b.twilio.AccountSID, TwilioAuthToken: b.twilio.AuthToken, TwilioFrom: "DigitalPost", TwilioBaseURL: b.twilio.Server.URL,
+		SendGridAPIKey: b.sendgrid.APIKey, SendGridFrom: "no-reply@bench.test", SendGridBaseURL: b.sendgrid.Server.URL,
+		PrintSpoolDir: must(os.MkdirTemp("", "bench-spool-")), PayloadKeys: codec.NewKeySpec("bench"),
+		WorkflowCacheSize: b.o.cacheSize,
+	}
+	closers = append(closers, func() { os.RemoveAll(cfg.PrintSpoolDir) })
+	keys, _ := codec.ParseKeys(cfg.PayloadKeys)
+	opts, err := temporalclient.Options(cfg, keys, quiet())
+	if err != nil {
+		return closeAll, err
+	}
+	tc, err := client.DialContext(ctx, opts)
+	if err != nil {
+		return closeAll, err
+	}
+	closers = append(closers, tc.Close)
+	if err := searchattr.Register(ctx, tc, cfg.TemporalNamespace); err != nil {
+		return closeAll, err
+	}
+	b.e, err = engine.New(cfg, db, tc)
+	if err != nil {
+		return closeAll, err
+	}
+	workers := b.e.Workers()
+	workers[0].RegisterWorkflow(EmptyWorkflow)
+	workers[0].RegisterWorkflow(ShapeWorkflow)
+	for _, w := range workers {
+		if err := w.Start(); err != nil {
+			return closeAll, err
+		}
+		closers = append(closers, w.Stop)
+	}
+	return closeAll, b.seed(ctx, db)
+}
+
+// seed registers the bench's senders and citizens straight through COPY: seeding is not measured.
+func (b *bench) seed(ctx context.Context, db *pgxpool.Pool) error {
+	for _, id := range []string{"bench", "bench-bulk", "bench-waiting"} {
+		if err := b.e.Registry.AddSender(ctx, registry.Sender{ID: id, Organisation: "Region Bench", ReturnAddress: "Benchvej 1\n8000 Aarhus C"}); err != nil {
+			return err
+		}
+	}
+	nDigital := max(b.o.letters, b.o.bulk, 1)
+	nQuiet := min(max(b.o.waiting, 1), 2000)
+	b.byMobile, b.byEmail = map[string]int{}, map[string]int{}
+	var rows [][]any
+	login := time.Now()
+	for i := range nDigital + nQuiet {
+		// Unique, well-formed numbers of adults born 1940–1989 (seventh digit 1: the 1900s).
+		day, month, yy := i%28+1, (i/28)%12+1, 40+(i/336)%50
+		number := fmt.Sprintf("%02d%02d%02d%04d", day, month, yy, i/16800+1000)
+		email, mobile := "", ""
+		if i < nDigital {
+			email, mobile = fmt.Sprintf("c%d@bench.test", i), fmt.Sprintf("+453%07d", i)
+			b.digital = append(b.digital, number)
+			b.byMobile[mobile], b.byEmail[email] = i, i
+		} else {
+			b.quiet = append(b.quiet, number)
+		}
+		rows = append(rows, []any{uuid.New(), number, fmt.Sprintf("Borger %d", i), time.Date(1900+yy, time.Month(month), day, 0, 0, 0, 0, time.UTC),
+			"Benchvej 1\n8000 Aarhus C", "enrolled", login, email, mobile})
+	}
+	_, err := db.CopyFrom(ctx, pgx.Identifier{"citizens"},
+		[]string{"id", "cpr", "name", "birth_date", "address", "enrolment", "last_login_at", "email", "mobile"}, pgx.CopyFromRows(rows))
+	b.notified = make([]chan struct{}, nDigital)
+	b.arrivals = make([]atomic.Int32, nDigital)
+	for i := range b.notified {
+		b.notified[i] = make(chan struct{})
+	}
+	return err
+}
+
+// arrived counts a notice for a digital citizen; the second (SMS and e-mail) means notified.
+func (b *bench) arrived(index map[string]int, to string) {
+	if i, ok := index[to]; ok && b.arrivals[i].Add(1) == 2 {
+		close(b.notified[i])
+	}
+}
+
+func (b *bench) baseline(ctx context.Context) error {
+	n := b.o.letters
+	elapsed, err := b.parallel(ctx, n, "empty workflows", func(ctx context.Context, i int) error {
+		run, err := b.e.Temporal.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
+			ID: fmt.Sprintf("bench-empty-%s-%d", b.runID, i), TaskQueue: b.e.Config.TaskQueue, EnableEagerStart: true}, EmptyWorkflow)
+		if err != nil {
+			return err
+		}
+		return run.Get(ctx, nil)
+	})
+	b.res.BaselinePerSec = float64(n) / elapsed.Seconds()
+	return err
+}
+
+func (b *bench) shape(ctx context.Context) error {
+	n := b.o.letters
+	elapsed, err := b.parallel(ctx, n, "letter-shaped workflows", func(ctx context.Context, i int) error {
+		run, err := b.e.Temporal.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
+			ID: fmt.Sprintf("bench-shape-%s-%d", b.runID, i), TaskQueue: b.e.Config.TaskQueue, EnableEagerStart: true}, ShapeWorkflow)
+		if err != nil {
+			return err
+		}
+		if err := b.e.Temporal.SignalWorkflow(ctx, run.GetID(), "", "opened", nil); err != nil {
+			return err
+		}
+		return run.Get(ctx, nil)
+	})
+	b.res.ShapePerSec = float64(n) / elapsed.Seconds()
+	return err
+}
+
+func (b *bench) lettersPhase(ctx context.Context) error {
+	n := b.o.letters
+	latency := make([]time.Duration, n)
+	elapsed, err := b.parallel(ctx, n, "letters", func(ctx context.Context, i int) error {
+		t0 := time.Now()
+		r, err := b.e.PostOffice.Submit(ctx, postoffice.Submission{SenderID: "bench", MessageID: fmt.Sprintf("letter-%d", i),
+			RecipientCPR: b.digital[i], Subject: "Indkaldelse", Body: "Du er indkaldt."})
+		if err != nil {
+			return err
+		}
+		select {
+		case <-b.notified[i]:
+		case <-time.After(2 * time.Minute):
+			return fmt.Errorf("letter %d: not notified within 2 minutes", i)
+		}
+		latency[i] = time.Since(t0)
+		if _, err := b.e.PostOffice.Open(ctx, r.LetterID, b.digital[i]); err != nil {
+			return err
+		}
+		if i == 0 {
+			b.opened = r.LetterID
+		}
+		return b.e.Temporal.GetWorkflow(ctx, r.WorkflowID, "").Get(ctx, nil)
+	})
+	b.res.LettersPerSec = float64(n) / elapsed.Seconds()
+	if b.res.BaselinePerSec > 0 {
+		b.res.LetterRatio = b.res.LettersPerSec / b.res.BaselinePerSec
+	}
+	if b.res.ShapePerSec > 0 {
+		b.res.LetterToShape = b.res.LettersPerSec / b.res.ShapePerSec
+	}
+	sort.Slice(latency, func(i, j int) bool { return latency[i] < latency[j] })
+	pct := func(p float64) float64 { return float64(latency[int(p*float64(n-1))].Microseconds()) / 1000 }
+	b.res.LatencyMS = map[string]float64{"p50": pct(0.50), "p95": pct(0.95), "p99": pct(0.99)}
+	return err
+}
+
+func (b *bench) historyPhase(ctx context.Context) error {
+	b.res.HistoryEvents = map[string]int{}
+	count := func(path string, id uuid.UUID) error {
+		h, err := history.Fetch(ctx, b.e.Temporal, letters.WorkflowID(id))
+		b.res.HistoryEvents[path] = len(h.GetEvents())
+		return err
+	}
+	if b.opened != uuid.Nil {
+		if err := count("opened", b.opened); err != nil {
+			return err
+		}
+	}
+	for path, sub := range map[string]postoffice.Submission{
+		"escalated": {RecipientCPR: b.quiet[0], Deadline: time.Second},
+		"paper":     {RecipientCPR: b.quiet[0], PhysicalOnly: true},
+	} {
+		sub.SenderID, sub.MessageID, sub.Subject, sub.Body = "bench", "history-"+path, "Historik", "Tekst"
+		r, err := b.e.PostOffice.Submit(ctx, sub)
+		if err != nil {
+			return err
+		}
+		if err := b.e.Temporal.GetWorkflow(ctx, r.WorkflowID, "").Get(ctx, nil); err != nil {
+			return err
+		}
+		if err := count(path, r.LetterID); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (b *bench) bulkPhase(ctx context.Context) error {
+	subs := make([]postoffice.Submission, b.o.bulk)
+	for i := range subs {
+		subs[i] = postoffice.Submission{SenderID: "bench-bulk", MessageID: fmt.Sprintf("bulk-%d", i), RecipientCPR: b.digital[i],
+			Subject: "Brev til alle husstande", Body: "Tekst"}
+	}
+	elapsed, err := b.submitAndAwaitDelivery(ctx, "bench-bulk", subs)
+	b.res.BulkLetters, b.res.BulkSeconds = b.o.bulk, elapsed.Seconds()
+	b.res.BulkPerSec = float64(b.o.bulk) / elapsed.Seconds()
+	if b.res.BaselinePerSec > 0 {
+		b.res.BulkRatio = b.res.BulkPerSec / b.res.BaselinePerSec
+	}
+	return err
+}
+
+func (b *bench) waitingPhase(ctx context.Context) error {
+	rss0 := settledRSS()
+	pg0, err := databaseSize(ctx, b.e)
+	if err != nil {
+		return err
+	}
+	subs := make([]postoffice.Submission, b.o.waiting)
+	for i := range subs {
+		subs[i] = postoffice.Submission{SenderID: "bench-waiting", MessageID: fmt.Sprintf("waiting-%d", i),
+			RecipientCPR: b.quiet[i%len(b.quiet)], Subject: "Venter", Body: "Tekst"}
+	}
+	if _, err := b.submitAndAwaitDelivery(ctx, "bench-waiting", subs); err != nil {
+		return err
+	}
+	time.Sleep(2 * time.Second) // let the last workflow tasks finish
+	rss1 := settledRSS()
+	if b.o.heapProfile != "" {
+		f, err := os.Create(b.o.heapProfile)
+		if err != nil {
+			return err
+		}
+		_ = pprof.WriteHeapProfile(f)
+		f.Close()
+	}
+	pg1, err := databaseSize(ctx, b.e)
+	b.res.Waiting = b.o.waiting
+	b.res.RSSMB = float64(rss1) / (1 << 20)
+	b.res.RSSPerLetterKB = float64(rss1-rss0) / 1024 / float64(b.o.waiting)
+	b.res.PGPerLetterKB = float64(pg1-pg0) / 1024 / float64(b.o.waiting)
+	return err
+}
+
+// submitAndAwaitDelivery runs subs through the bulk path and waits until every letter of
+// the sender is in a mailbox; it returns the time from submission to the last delivery.
+func (b *bench) submitAndAwaitDelivery(ctx context.Context, sender string, subs []postoffice.Submission) (time.Duration, error) {
+	started := newBar(len(subs), "starting "+sender)
+	t0 := time.Now()
+	if _, err := b.e.PostOffice.SubmitBulk(ctx, subs, postoffice.BulkOptions{Concurrency: b.o.concurrency,
+		Progress: func(n int) { _ = started.Set(n) }}); err != nil {
+		return 0, err
+	}
+	_ = started.Finish()
+	delivered := newBar(len(subs), "delivered "+sender)
+	for {
+		var n int
+		if err := b.e.DB.QueryRow(ctx, `SELECT count(*) FROM letters WHERE sender_id = $1 AND status IN ('delivered', 'notified')`, sender).Scan(&n); err != nil {
+			return 0, err
+		}
+		_ = delivered.Set(n)
+		if n >= len(subs) {
+			_ = delivered.Finish()
+			return time.Since(t0), nil
+		}
+		select {
+		case <-ctx.Done():
+			return 0, ctx.Err()
+		case <-time.After(250 * time.Millisecond):
+		}
+	}
+}
+
+// parallel runs n jobs, at most concurrency at once, and returns the wall time.
+func (b *bench) parallel(ctx context.Context, n int, what string, job func(context.Context, int) error) (time.Duration, error) {
+	bar := newBar(n, what)
+	var done atomic.Int64
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(b.o.concurrency)
+	t0 := time.Now()
+	for i := range n {
+		g.Go(func() error {
+			err := job(gctx, i)
+			_ = bar.Set(int(done.Add(1)))
+			return err
+		})
+	}
+	err := g.Wait()
+	elapsed := time.Since(t0)
+	_ = bar.Finish()
+	return elapsed, err
+}
+
+func (b *bench) print() {
+	r := b.res
+	w := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintf(w, "server\t%s\nmachine\t%s\n", r.Server, r.Machine)
+	if r.BaselinePerSec > 0 {
+		fmt.Fprintf(w, "baseline\t%.1f empty workflows/s\t(%d, %d concurrent, eager start)\n", r.BaselinePerSec, b.o.letters, b.o.concurrency)
+	}
+	if r.ShapePerSec > 0 {
+		fmt.Fprintf(w, "shape\t%.1f letter-shaped workflows/s\tTemporal's ceiling for a letter: no-op steps, timer, signal (ratio to baseline %.2f)\n",
+			r.ShapePerSec, r.ShapePerSec/max(r.BaselinePerSec, 1e-9))
+	}
+	if r.LettersPerSec > 0 {
+		fmt.Fprintf(w, "letters\t%.1f letters/s\tratio to baseline %.2f (target ≥ 0.80), to shape %.2f\n", r.LettersPerSec, r.LetterRatio, r.LetterToShape)
+		fmt.Fprintf(w, "latency\tsubmit → delivered and notified\tp50 %.0f ms, p95 %.0f ms, p99 %.0f ms\n", r.LatencyMS["p50"], r.LatencyMS["p95"], r.LatencyMS["p99"])
+	}
+	if r.HistoryEvents != nil {
+		fmt.Fprintf(w, "history\tevents per letter\topened %d (target ≤ 20), escalated %d, paper %d\n",
+			r.HistoryEvents["opened"], r.HistoryEvents["escalated"], r.HistoryEvents["paper"])
+	}
+	if r.BulkLetters > 0 {
+		fmt.Fprintf(w, "bulk\t%d letters delivered in %.1f s\t%.1f letters/s, ratio to baseline %.2f (target ≥ 0.80)\n", r.BulkLetters, r.BulkSeconds, r.BulkPerSec, r.BulkRatio)
+	}
+	if r.Waiting > 0 {
+		fmt.Fprintf(w, "waiting\t%d letters waiting for opening\tprocess RSS %.0f MB (target ≤ 300), +%.2f KB RSS and +%.2f KB PostgreSQL per letter\n",
+			r.Waiting, r.RSSMB, r.RSSPerLetterKB, r.PGPerLetterKB)
+	}
+	_ = w.Flush()
+}
+
+func newBar(n int, what string) *progressbar.ProgressBar {
+	return progressbar.NewOptions(n, progressbar.OptionSetDescription(what), progressbar.OptionSetWriter(os.Stderr),
+		progressbar.OptionSetVisibility(stderrIsTerminal()),
+		progressbar.OptionShowCount(), progressbar.OptionShowIts(), progressbar.OptionThrottle(200*time.Millisecond),
+		progressbar.OptionOnCompletion(func() { fmt.Fprintln(os.Stderr) }))
+}
+
+// settledRSS is the resident set after a GC has returned what it can, in bytes.
+func settledRSS() int64 {
+	runtime.GC()
+	debug.FreeOSMemory()
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "VmRSS:"); ok {
+			var kb int64
+			fmt.Sscan(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), &kb)
+			return kb * 1024
+		}
+	}
+	return 0
+}
+
+func databaseSize(ctx context.Context, e *engine.Engine) (int64, error) {
+	var n int64
+	err := e.DB.QueryRow(ctx, `SELECT pg_database_size(current_database())`).Scan(&n)
+	return n, err
+}
+
+// createDatabase makes a fresh database for the run and returns a function that drops it.
+func createDatabase(ctx context.Context, serverURL, name string) (string, func(), error) {
+	admin, err := pgx.Connect(ctx, serverURL)
+	if err != nil {
+		return "", func() {}, fmt.Errorf("PostgreSQL at %s: %w (set -database-url)", serverURL, err)
+	}
+	defer admin.Close(ctx)
+	if _, err := admin.Exec(ctx, "CREATE DATABASE "+name); err != nil {
+		return "", func() {}, err
+	}
+	cfg, _ := pgx.ParseConfig(serverURL)
+	url := fmt.Sprintf("postgres://%s@%s:%d/%s?sslmode=disable", cfg.User, cfg.Host, cfg.Port, name)
+	if cfg.Password != "" {
+		url = fmt.Sprintf("postgres://%s:%s@%s:%d/%s?sslmode=disable", cfg.User, cfg.Password, cfg.Host, cfg.Port, name)
+	}
+	drop := func() {
+		c, err := pgx.Connect(context.Background(), serverURL)
+		if err != nil {
+			return
+		}
+		defer c.Close(context.Background())
+		_, _ = c.Exec(context.Background(), "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)")
+	}
+	return url, drop, nil
+}
+
+func quiet() *slog.Logger {
+	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError}))
+}
+
+func must[T any](v T, err error) T {
+	if err != nil {
+		panic(err)
+	}
+	return v
+}
+
+// stderrIsTerminal: progress bars are drawn for a person watching, not into log files.
+func stderrIsTerminal() bool {
+	fi, err := os.Stderr.Stat()
+	return err == nil && fi.Mode()&os.ModeCharDevice != 0
+}
