@@ -94,6 +94,20 @@ func statusCmd() *cobra.Command {
 			if st.FailureReason != "" {
 				fmt.Printf("reason   %s\n", st.FailureReason)
 			}
+			notices, err := e.Notices.ForLetter(ctx, id)
+			if err != nil {
+				return err
+			}
+			for _, n := range notices {
+				fmt.Printf("notice   %s %s: %s %s\n", n.Channel, n.Purpose, n.State, n.ProviderID)
+			}
+			jobs, err := e.PrintJobs.ForLetter(ctx, id)
+			if err != nil {
+				return err
+			}
+			for _, j := range jobs {
+				fmt.Printf("print    %s (%s): %s, %d pages, %s\n", j.JobID, j.Reason, j.Outcome, j.Pages, j.PDFPath)
+			}
 			w := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
 			fmt.Fprintln(w, "\nWHEN\tSTATUS\tWHAT")
 			for _, t := range st.Timeline {
