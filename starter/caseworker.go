@@ -154,12 +154,9 @@ func exemptionShowCmd() *cobra.Command {
 				if st.DecisionLetterID != nil {
 					fmt.Printf("decision letter %s\n", st.DecisionLetterID)
 				}
-				w := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
-				fmt.Fprintln(w, "\nWHEN\tSTATUS\tWHAT")
-				for _, ev := range st.Timeline {
-					fmt.Fprintf(w, "%s\t%s\t%s\n", ev.At.Local().Format(time.DateTime), ev.Status, ev.Note)
-				}
-				return w.Flush()
+				return printTimeline(st.Timeline, func(ev workflows.CaseEvent) (time.Time, string, string) {
+					return ev.At, string(ev.Status), ev.Note
+				})
 			})(cmd, args)
 		}}
 }

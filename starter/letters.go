@@ -16,6 +16,7 @@ import (
 	"digitalpost/internal/fielderr"
 	"digitalpost/internal/letters"
 	"digitalpost/internal/postoffice"
+	"digitalpost/workflows"
 )
 
 func sendCmd() *cobra.Command {
@@ -108,12 +109,9 @@ func statusCmd() *cobra.Command {
 			for _, j := range jobs {
 				fmt.Printf("print    %s (%s): %s, %d pages, %s\n", j.JobID, j.Reason, j.Outcome, j.Pages, j.PDFPath)
 			}
-			w := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
-			fmt.Fprintln(w, "\nWHEN\tSTATUS\tWHAT")
-			for _, t := range st.Timeline {
-				fmt.Fprintf(w, "%s\t%s\t%s\n", t.At.Local().Format(time.DateTime), t.Status, t.Note)
-			}
-			return w.Flush()
+			return printTimeline(st.Timeline, func(t workflows.TimelineEntry) (time.Time, string, string) {
+				return t.At, string(t.Status), t.Note
+			})
 		})(cmd, args)
 	}
 	return cmd
@@ -215,6 +213,17 @@ func lettersCmd() *cobra.Command {
 		return w.Flush()
 	})
 	return cmd
+}
+
+// printTimeline prints a letter's or a case's timeline as a table.
+func printTimeline[E any](entries []E, row func(E) (at time.Time, status, note string)) error {
+	w := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(w, "\nWHEN\tSTATUS\tWHAT")
+	for _, e := range entries {
+		at, status, note := row(e)
+		fmt.Fprintf(w, "%s\t%s\t%s\n", at.Local().Format(time.DateTime), status, note)
+	}
+	return w.Flush()
 }
 
 func orDash(s string) string {
