@@ -2,6 +2,7 @@ package devenv
 
 import (
 	"context"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"net/url"
@@ -43,7 +44,7 @@ func FindPostgres(ctx context.Context, databaseURL, dataDir string, log func(str
 	if u, err := ensureDatabase(ctx, LocalServerURL, "digitalpost"); err == nil {
 		return &Postgres{URL: u, Where: "the local server at 127.0.0.1:5432"}, nil
 	}
-	log("no PostgreSQL at 127.0.0.1:5432; starting a private cluster in " + filepath.Join(dataDir, "postgres"))
+	log("no PostgreSQL at 127.0.0.1:5432; starting a private cluster from the local PostgreSQL binaries")
 	return startPrivateCluster(ctx, filepath.Join(dataDir, "postgres"))
 }
 
@@ -78,13 +79,17 @@ func startPrivateCluster(ctx context.Context, dir string) (*Postgres, error) {
 		return nil, err
 	}
 	abs, _ := filepath.Abs(dir)
-	// PostgreSQL refuses to run as root; as root, run it as the postgres system user.
+	// PostgreSQL refuses to run as root; as root, run it as the postgres system user, with its
+	// data in that user's home: it may not be able to enter the project's folder (say, under
+	// /root). The folder is named after the project's data folder, so restarts find it again.
 	var asUser []string
 	if os.Geteuid() == 0 {
-		if _, err := user.Lookup("postgres"); err != nil {
+		pgUser, err := user.Lookup("postgres")
+		if err != nil {
 			return nil, errors.New("running as root and there is no postgres user to run a private cluster as")
 		}
 		asUser = []string{"runuser", "-u", "postgres", "--"}
+		abs = filepath.Join(pgUser.HomeDir, "digitalpost-dev", fmt.Sprintf("%x", sha256.Sum256([]byte(abs)))[:12])
 	}
 	run := func(name string, args ...string) error {
 		full := append(append(asUser, filepath.Join(bin, name)), args...)
@@ -99,7 +104,7 @@ func startPrivateCluster(ctx context.Context, dir string) (*Postgres, error) {
 			return nil, err
 		}
 		if asUser != nil {
-			if err := exec.Command("chown", "-R", "postgres:postgres", abs).Run(); err != nil {
+			if err := exec.Command("chown", "-R", "postgres:postgres", filepath.Dir(abs)).Run(); err != nil {
 				return nil, fmt.Errorf("chown %s: %w", abs, err)
 			}
 		}
