@@ -22,9 +22,10 @@ const LocalServerURL = "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disa
 
 // Postgres is a PostgreSQL the dev runtime found or started.
 type Postgres struct {
-	URL   string
-	Where string // said to the user: which of the three it is
-	stop  func()
+	URL     string
+	Where   string // said to the user: which of the three it is
+	DataDir string // a private cluster's data folder
+	stop    func()
 }
 
 // Stop stops a private cluster; a server we did not start is left alone.
@@ -123,7 +124,7 @@ func startPrivateCluster(ctx context.Context, dir string) (*Postgres, error) {
 		stop()
 		return nil, err
 	}
-	return &Postgres{URL: u, Where: "a private cluster in " + abs, stop: stop}, nil
+	return &Postgres{URL: u, Where: "a private cluster in " + abs, DataDir: abs, stop: stop}, nil
 }
 
 func postgresBinDir() (string, error) {
