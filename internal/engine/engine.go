@@ -5,6 +5,7 @@ package engine
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"sync"
 	"time"
 
@@ -103,9 +104,28 @@ func (e *Engine) Workers() []worker.Worker {
 	return []worker.Worker{main, notifyWorker}
 }
 
-// Run runs the workers until ctx ends.
+// strandedAfter is how old a letter still "received" must be before the worker starts its
+// workflow itself; a normal submission starts it within milliseconds.
+const strandedAfter = 5 * time.Minute
+
+// Run runs the workers until ctx ends, and every few minutes starts the workflows of letters
+// whose submitting process died before it could.
 func (e *Engine) Run(ctx context.Context) error {
 	g, ctx := errgroup.WithContext(ctx)
+	g.Go(func() error {
+		for {
+			if n, err := e.PostOffice.ResumeStranded(ctx, strandedAfter); err != nil && ctx.Err() == nil {
+				slog.Warn("resuming stranded letters failed", "error", err)
+			} else if n > 0 {
+				slog.Info("checked letters stored but possibly never started", "letters", n)
+			}
+			select {
+			case <-ctx.Done():
+				return nil
+			case <-time.After(strandedAfter):
+			}
+		}
+	})
 	for _, w := range e.Workers() {
 		if err := w.Start(); err != nil {
 			return fmt.Errorf("start worker: %w", err)

@@ -341,3 +341,33 @@ func TestBulkRunIsAllOrNothingAndDeliversOnce(t *testing.T) {
 		t.Fatalf("letters %d, mailbox entries %d, sms %d after a repeated run", rows, entries, len(s.Twilio.Messages()))
 	}
 }
+
+func TestLetterStoredByADeadSubmitterIsStartedByTheWorker(t *testing.T) {
+	s := testenv.StartSystem(t)
+	seed(t, s)
+	ctx := context.Background()
+	// The submitter stored the letter and died before starting its workflow.
+	anna, _ := s.Registry.CitizenByCPR(ctx, mustCPR(annaCPR))
+	l := letters.Letter{ID: letters.IDFor("region-midt", "crashed-1"), SenderID: "region-midt", MessageID: "crashed-1",
+		RecipientID: &anna.ID, Subject: "Indkaldelse", Body: "Tekst", Deadline: time.Hour}
+	if _, _, err := s.Letters.Create(ctx, l, nil); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := s.PostOffice.ResumeStranded(ctx, time.Minute); err != nil || n != 0 {
+		t.Fatalf("a fresh letter was taken for stranded: %d %v", n, err)
+	}
+	if _, err := s.DB.Exec(ctx, `UPDATE letters SET updated_at = now() - interval '10 minutes' WHERE id = $1`, l.ID); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := s.PostOffice.ResumeStranded(ctx, time.Minute); err != nil || n != 1 {
+		t.Fatalf("resumed %d: %v", n, err)
+	}
+	waitForStatus(t, s, l.ID, letters.Notified)
+	// Asking again changes nothing: the letter is no longer stranded.
+	if n, _ := s.PostOffice.ResumeStranded(ctx, time.Minute); n != 0 {
+		t.Fatalf("a delivered letter was resumed again")
+	}
+	if len(s.Twilio.Messages()) != 1 {
+		t.Fatalf("sms %d, want 1", len(s.Twilio.Messages()))
+	}
+}

@@ -136,6 +136,17 @@ func (s *Store) MarkNotified(ctx context.Context, id uuid.UUID) error {
 	return err
 }
 
+// Stranded lists letters still "received" and last touched before the cutoff: stored, but
+// perhaps never started, because the process submitting them died in between.
+func (s *Store) Stranded(ctx context.Context, before time.Time, limit int) ([]Letter, error) {
+	rows, err := s.db.Query(ctx, `SELECT `+letterColumns+` FROM letters WHERE status = 'received' AND updated_at < $1
+		ORDER BY updated_at LIMIT $2`, before, limit)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (Letter, error) { return scanLetter(r) })
+}
+
 // Filter selects letters for lists; empty fields match everything.
 type Filter struct {
 	Status   Status
