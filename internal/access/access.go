@@ -58,6 +58,12 @@ func (s *Store) Create(ctx context.Context, g Grant) error {
 	return err
 }
 
+// Delete removes a request whose workflow never started.
+func (s *Store) Delete(ctx context.Context, id uuid.UUID) error {
+	_, err := s.db.Exec(ctx, `DELETE FROM reading_access WHERE id = $1`, id)
+	return err
+}
+
 // Get loads a grant.
 func (s *Store) Get(ctx context.Context, id uuid.UUID) (Grant, error) {
 	var g Grant

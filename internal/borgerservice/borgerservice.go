@@ -114,6 +114,8 @@ func (d *Desk) Apply(ctx context.Context, a Application) (uuid.UUID, error) {
 	}, workflows.ExemptionCaseWorkflow, workflows.ExemptionInput{
 		CaseID: c.ID, HasRepresentative: c.HasRepresentative(), ServiceDeadline: c.ServiceDeadline.Sub(now)})
 	if err != nil {
+		// Leave nothing half-written: a case without its workflow could never be decided.
+		_ = d.Cases.Delete(context.WithoutCancel(ctx), c.ID)
 		return uuid.Nil, fmt.Errorf("start case %s: %w", c.ID, err)
 	}
 	return c.ID, nil

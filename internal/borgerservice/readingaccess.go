@@ -45,6 +45,8 @@ func (d *Desk) RequestReadingAccess(ctx context.Context, delegateCPR, citizenCPR
 		ID: access.WorkflowID(g.ID), TaskQueue: d.TaskQueue, WorkflowIDReusePolicy: enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
 	}, workflows.ReadingAccessWorkflow, workflows.ReadingAccessInput{GrantID: g.ID, ResponseDeadline: d.ResponseDeadline})
 	if err != nil {
+		// Leave nothing half-written: the pending row would block the delegate's next request.
+		_ = d.Access.Delete(context.WithoutCancel(ctx), g.ID)
 		return uuid.Nil, fmt.Errorf("start reading access request %s: %w", g.ID, err)
 	}
 	return g.ID, nil

@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"go.temporal.io/sdk/client"
+
 	"digitalpost/internal/access"
 	"digitalpost/internal/borgerservice"
 	"digitalpost/internal/exemption"
@@ -179,5 +181,36 @@ func TestBadApplicationIsRefusedAndNothingIsWritten(t *testing.T) {
 	}
 	if list, _ := s.Cases.List(ctx, exemption.Filter{}); len(list) != 0 {
 		t.Fatalf("%d cases written for bad applications", len(list))
+	}
+}
+
+func TestCaseAndRequestAreNotLeftHalfWrittenWhenTemporalIsDown(t *testing.T) {
+	s := testenv.StartSystem(t)
+	seed(t, s)
+	seedMunicipality(t, s)
+	ctx := context.Background()
+	down, err := client.NewLazyClient(client.Options{HostPort: "127.0.0.1:1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	desk := *s.Desk
+	desk.Temporal = down
+	short, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	if _, err := desk.Apply(short, borgerservice.Application{CitizenCPR: annaCPR, Grounds: []string{"no-computer"}, MunicipalityID: "aarhus-kommune"}); err == nil {
+		t.Fatal("case registered without Temporal")
+	}
+	if _, err := desk.RequestReadingAccess(short, boCPR, annaCPR); err == nil {
+		t.Fatal("reading access requested without Temporal")
+	}
+	var cases, requests int
+	_ = s.DB.QueryRow(ctx, `SELECT count(*) FROM exemption_cases`).Scan(&cases)
+	_ = s.DB.QueryRow(ctx, `SELECT count(*) FROM reading_access`).Scan(&requests)
+	if cases != 0 || requests != 0 {
+		t.Fatalf("left behind: %d cases, %d requests", cases, requests)
+	}
+	// With Temporal back, the same request goes through: nothing blocks it.
+	if _, err := s.Desk.RequestReadingAccess(ctx, boCPR, annaCPR); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -45,6 +45,12 @@ func scanCase(row pgx.Row) (Case, error) {
 	return c, err
 }
 
+// Delete removes a case whose workflow never started.
+func (s *Store) Delete(ctx context.Context, id uuid.UUID) error {
+	_, err := s.db.Exec(ctx, `DELETE FROM exemption_cases WHERE id = $1`, id)
+	return err
+}
+
 // Get loads a case (without the power-of-attorney document).
 func (s *Store) Get(ctx context.Context, id uuid.UUID) (Case, error) {
 	return scanCase(s.db.QueryRow(ctx, `SELECT `+caseColumns+` FROM exemption_cases WHERE id = $1`, id))
