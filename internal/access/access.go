@@ -10,6 +10,8 @@ import (
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
+
+	"digitalpost/internal/store"
 )
 
 // Status of a request or grant.
@@ -51,8 +53,7 @@ func NewStore(db *pgxpool.Pool) *Store { return &Store{db: db} }
 func (s *Store) Create(ctx context.Context, g Grant) error {
 	_, err := s.db.Exec(ctx, `INSERT INTO reading_access (id, citizen_id, delegate_id, status, respond_by) VALUES ($1, $2, $3, 'requested', $4)`,
 		g.ID, g.CitizenID, g.DelegateID, g.RespondBy)
-	var pg interface{ SQLState() string }
-	if errors.As(err, &pg) && pg.SQLState() == "23505" {
+	if store.IsUniqueViolation(err) {
 		return ErrAlreadyLive
 	}
 	return err

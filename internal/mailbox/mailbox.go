@@ -78,8 +78,13 @@ func (m *Mailbox) Open(ctx context.Context, letter, reader uuid.UUID, at time.Ti
 	if err != nil {
 		return e, false, err
 	}
+	if tag.RowsAffected() == 1 {
+		e.OpenedAt, e.OpenedBy = &at, &reader
+		return e, true, nil
+	}
+	// Someone opened (or the sender withdrew) it between our read and our write.
 	e, err = m.Entry(ctx, letter)
-	return e, tag.RowsAffected() == 1, err
+	return e, false, err
 }
 
 // Withdraw hides a letter from the mailbox; it stays stored for the record.

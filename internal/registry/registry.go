@@ -16,6 +16,7 @@ import (
 
 	"digitalpost/internal/cpr"
 	"digitalpost/internal/fielderr"
+	"digitalpost/internal/store"
 )
 
 // Enrolment is how a citizen takes part in Digital Post.
@@ -127,7 +128,7 @@ func (r *Registry) AddCitizen(ctx context.Context, in NewCitizen) (Citizen, erro
 		INSERT INTO citizens (id, cpr, name, birth_date, address, enrolment, exempt_from_self_service, last_login_at, email, mobile)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
 		c.ID, c.CPR.Digits(), c.Name, c.BirthDate, c.Address, c.Enrolment, c.Enrolment == Exempt, c.LastLoginAt, c.Email, c.Mobile)
-	if isUniqueViolation(err) {
+	if store.IsUniqueViolation(err) {
 		return Citizen{}, &fielderr.Error{Field: "cpr", Rule: "is already registered"}
 	}
 	return c, err

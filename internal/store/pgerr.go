@@ -1,4 +1,4 @@
-package registry
+package store
 
 import (
 	"errors"
@@ -6,7 +6,8 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 )
 
-func isUniqueViolation(err error) bool {
+// IsUniqueViolation tells whether err is PostgreSQL refusing a duplicate key.
+func IsUniqueViolation(err error) bool {
 	var pg *pgconn.PgError
 	return errors.As(err, &pg) && pg.Code == "23505"
 }
