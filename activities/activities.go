@@ -25,6 +25,7 @@ type Activities struct {
 	Printer   print.Provider
 	Cases     *exemption.Store
 	Access    *access.Store
+	Recovery  Sweeper
 	Now       func() time.Time
 	// LetterDeadline is the open deadline of letters the engine writes itself (case decisions).
 	LetterDeadline time.Duration

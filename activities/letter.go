@@ -5,12 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/google/uuid"
 	"go.temporal.io/sdk/temporal"
 
 	"digitalpost/internal/letters"
-	"digitalpost/internal/notify"
+	"digitalpost/internal/mailbox"
 	"digitalpost/internal/print"
 	"digitalpost/internal/registry"
 )
@@ -23,7 +24,8 @@ type Delivery struct {
 }
 
 // Deliver routes a letter by its recipient as the registry knows them now and, on the
-// digital route, puts it in their mailbox. A paper route writes nothing: printing follows.
+// digital route, puts it in their mailbox. A paper route only confirms that the letter's
+// workflow runs: printing follows.
 // Routing and delivery are one step because each is a short PostgreSQL write and every
 // step costs the letter a history event.
 func (a *Activities) Deliver(ctx context.Context, letterID uuid.UUID) (Delivery, error) {
@@ -33,7 +35,7 @@ func (a *Activities) Deliver(ctx context.Context, letterID uuid.UUID) (Delivery,
 	}
 	d := Delivery{Route: letters.Decide(l.PhysicalOnly, c, a.Now())}
 	if d.Route.Channel != letters.Digital {
-		return d, nil
+		return d, a.Letters.MarkStarted(ctx, l.ID) // printing follows; the start is confirmed now
 	}
 	if d.Route.NeverLoggedIn {
 		if d.SendWaitingNotice, err = a.Registry.ClaimWaitingNotice(ctx, c.ID, l.ID); err != nil {
@@ -44,67 +46,6 @@ func (a *Activities) Deliver(ctx context.Context, letterID uuid.UUID) (Delivery,
 		return Delivery{}, err
 	}
 	return d, a.Letters.SetStatus(ctx, l.ID, letters.Delivered, letters.Digital, "")
-}
-
-// NoticeRequest names the channels to notify on; the addresses are read from the registry
-// here, so they never travel through workflow history.
-type NoticeRequest struct {
-	LetterID uuid.UUID
-	SMS      bool
-	Email    bool
-}
-
-// NoticeResult says what happened on each channel: sent, already-handled, rejected or "".
-type NoticeResult struct {
-	SMS   string
-	Email string
-}
-
-// Any tells whether at least one notice reached a provider.
-func (r NoticeResult) Any() bool {
-	return r.SMS == string(notify.Sent) || r.Email == string(notify.Sent) ||
-		r.SMS == string(notify.AlreadyHandled) || r.Email == string(notify.AlreadyHandled)
-}
-
-// NotifyRecipient tells the citizen that new post has arrived, on each channel they
-// registered. One activity for both channels keeps the history short; the per-channel claim
-// in PostgreSQL keeps a retry from sending the channel that already went out.
-func (a *Activities) NotifyRecipient(ctx context.Context, req NoticeRequest) (NoticeResult, error) {
-	l, c, err := a.letterAndRecipient(ctx, req.LetterID)
-	if err != nil {
-		return NoticeResult{}, err
-	}
-	sender, err := a.Registry.Sender(ctx, l.SenderID)
-	if err != nil {
-		return NoticeResult{}, err
-	}
-	var res NoticeResult
-	var retry []error
-	send := func(want bool, ch notify.Channel, to string, out *string) {
-		if !want || to == "" {
-			return
-		}
-		outcome, err := a.Notices.Send(ctx, notify.NewPostNotice(l.ID, ch, to, sender.Organisation))
-		switch {
-		case errors.Is(err, notify.ErrRejected):
-			*out = "rejected"
-		case err != nil:
-			retry = append(retry, err)
-		default:
-			*out = string(outcome)
-		}
-	}
-	send(req.SMS, notify.SMS, c.Mobile, &res.SMS)
-	send(req.Email, notify.Email, c.Email, &res.Email)
-	if len(retry) > 0 {
-		return res, errors.Join(retry...)
-	}
-	if res.Any() {
-		if err := a.Letters.MarkNotified(ctx, l.ID); err != nil {
-			return res, err
-		}
-	}
-	return res, nil
 }
 
 // PrintRequest asks for one print job.
@@ -195,6 +136,57 @@ func (a *Activities) RecordOutcome(ctx context.Context, o Outcome) error {
 		return temporal.NewNonRetryableApplicationError(fmt.Sprintf("letter %s is not stored", o.LetterID), ErrLetterUnknown, nil)
 	}
 	return err
+}
+
+// Withdrawal is how a sender's withdrawal ended: taken back, or refused because the letter
+// was opened first (then Opened says when and by whom).
+type Withdrawal struct {
+	Withdrawn bool
+	Opened    *MailboxOpening
+}
+
+// MailboxOpening is an opening as the mailbox recorded it.
+type MailboxOpening struct {
+	At         time.Time
+	ByDelegate bool
+}
+
+// WithdrawLetter takes a letter out of the mailbox and records it withdrawn, unless the
+// citizen opened it first: the mailbox row decides that race, not the order in which the
+// workflow heard of the two.
+func (a *Activities) WithdrawLetter(ctx context.Context, letterID uuid.UUID) (Withdrawal, error) {
+	e, withdrawn, err := a.Mailbox.WithdrawUnlessOpened(ctx, letterID)
+	if err != nil {
+		return Withdrawal{}, err
+	}
+	if !withdrawn {
+		return Withdrawal{Opened: openingOf(e)}, nil
+	}
+	err = a.Letters.SetStatus(ctx, letterID, letters.Withdrawn, "", "")
+	if errors.Is(err, letters.ErrNotFound) {
+		return Withdrawal{}, temporal.NewNonRetryableApplicationError(fmt.Sprintf("letter %s is not stored", letterID), ErrLetterUnknown, nil)
+	}
+	return Withdrawal{Withdrawn: true}, err
+}
+
+// FindOpening asks the mailbox whether the letter was opened: the last look before a letter
+// goes to paper, so an opening whose signal never arrived still stops the escalation.
+func (a *Activities) FindOpening(ctx context.Context, letterID uuid.UUID) (*MailboxOpening, error) {
+	e, err := a.Mailbox.Entry(ctx, letterID)
+	if errors.Is(err, mailbox.ErrNotInMailbox) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return openingOf(e), nil
+}
+
+func openingOf(e mailbox.Entry) *MailboxOpening {
+	if e.OpenedAt == nil {
+		return nil
+	}
+	return &MailboxOpening{At: *e.OpenedAt, ByDelegate: e.OpenedBy != nil && *e.OpenedBy != e.CitizenID}
 }
 
 func (a *Activities) letterAndRecipient(ctx context.Context, id uuid.UUID) (letters.Letter, registry.Citizen, error) {

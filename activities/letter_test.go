@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5/pgxpool"
 	"go.temporal.io/sdk/temporal"
 
 	"digitalpost/activities"
@@ -23,28 +24,32 @@ import (
 )
 
 type fixture struct {
+	db     *pgxpool.Pool
 	acts   *activities.Activities
 	twilio *providerfake.Twilio
 	mail   *providerfake.SendGrid
 	spool  string
 }
 
-func newFixture(t *testing.T) *fixture {
+func newFixture(t *testing.T) *fixture { return newFixtureWithTimeout(t, 5*time.Second) }
+
+// newFixtureWithTimeout gives the providers' clients the HTTP timeout (PROVIDER_TIMEOUT).
+func newFixtureWithTimeout(t *testing.T, timeout time.Duration) *fixture {
 	db, _ := store.NewTestDB(t)
 	tw, sg := providerfake.NewTwilio(), providerfake.NewSendGrid()
 	t.Cleanup(tw.Server.Close)
 	t.Cleanup(sg.Server.Close)
-	sms, err := notify.NewTwilio(tw.AccountSID, tw.AuthToken, "DigitalPost", tw.Server.URL, 5*time.Second)
+	sms, err := notify.NewTwilio(tw.AccountSID, tw.AuthToken, "DigitalPost", tw.Server.URL, timeout)
 	if err != nil {
 		t.Fatal(err)
 	}
-	email := notify.NewSendGrid(sg.APIKey, "no-reply@digitalpost.test", "Digital Post", sg.Server.URL, 5*time.Second)
+	email := notify.NewSendGrid(sg.APIKey, "no-reply@digitalpost.test", "Digital Post", sg.Server.URL, timeout)
 	spool := t.TempDir()
 	reg := registry.New(db)
-	return &fixture{twilio: tw, mail: sg, spool: spool, acts: &activities.Activities{
+	return &fixture{db: db, twilio: tw, mail: sg, spool: spool, acts: &activities.Activities{
 		Cases: exemption.NewStore(db), LetterDeadline: time.Hour,
 		Registry: reg, Letters: letters.NewStore(db), Mailbox: mailbox.New(db, nil),
-		Notices: notify.NewService(db, sms, email, 0), PrintJobs: print.NewJobs(db), Printer: print.Spool{Dir: spool},
+		Notices: notify.NewService(db, sms, email, notify.Rates{}), PrintJobs: print.NewJobs(db), Printer: print.Spool{Dir: spool},
 		Now: func() time.Time { return time.Now().UTC() },
 	}}
 }
@@ -70,41 +75,6 @@ func (f *fixture) letterTo(t *testing.T, c registry.NewCitizen) (uuid.UUID, regi
 
 var anna = registry.NewCitizen{CPR: "010180-1234", Name: "Anna Jensen", Address: "Vestergade 1\n8000 Aarhus C",
 	Email: "anna@example.dk", Mobile: "+4520000001"}
-
-func TestRetriedNoticeIsNotSentTwice(t *testing.T) {
-	f := newFixture(t)
-	id, _ := f.letterTo(t, anna)
-	req := activities.NoticeRequest{LetterID: id, SMS: true, Email: true}
-	first, err := f.acts.NotifyRecipient(context.Background(), req)
-	if err != nil || first.SMS != "sent" || first.Email != "sent" {
-		t.Fatalf("first attempt %+v %v", first, err)
-	}
-	again, err := f.acts.NotifyRecipient(context.Background(), req)
-	if err != nil || again.SMS != string(notify.AlreadyHandled) || again.Email != string(notify.AlreadyHandled) {
-		t.Fatalf("retry %+v %v", again, err)
-	}
-	if len(f.twilio.Messages()) != 1 || len(f.mail.Mails()) != 1 {
-		t.Fatalf("sms %d, mails %d: want one each", len(f.twilio.Messages()), len(f.mail.Mails()))
-	}
-}
-
-func TestProviderOutageIsRetriedAndSendsOnce(t *testing.T) {
-	f := newFixture(t)
-	id, _ := f.letterTo(t, anna)
-	f.twilio.FailNext(1)
-	req := activities.NoticeRequest{LetterID: id, SMS: true, Email: true}
-	if _, err := f.acts.NotifyRecipient(context.Background(), req); err == nil {
-		t.Fatal("a Twilio outage was not reported for retry")
-	}
-	// The e-mail went out on the first attempt; the retry sends only the SMS.
-	res, err := f.acts.NotifyRecipient(context.Background(), req)
-	if err != nil || res.SMS != "sent" || res.Email != string(notify.AlreadyHandled) {
-		t.Fatalf("retry %+v %v", res, err)
-	}
-	if len(f.twilio.Messages()) != 1 || len(f.mail.Mails()) != 1 {
-		t.Fatalf("sms %d, mails %d: want one each", len(f.twilio.Messages()), len(f.mail.Mails()))
-	}
-}
 
 func TestRetriedPrintSpoolsOneJob(t *testing.T) {
 	f := newFixture(t)

@@ -209,7 +209,7 @@ func (b *bench) setup(ctx context.Context) (func(), error) {
 	b.sendgrid.OnMail = func(m providerfake.Mail) { b.arrived(b.byEmail, m.To) }
 	cfg := config.Config{
 		DatabaseURL: dbURL, TemporalAddress: address, TemporalNamespace: b.o.namespace, TaskQueue: "bench-" + b.runID,
-		OpenDeadline: letters.DefaultDeadline, NotifyRatePerSecond: 100000, ProviderTimeout: 10 * time.Second,
+		OpenDeadline: letters.DefaultDeadline, SMSRatePerSecond: 100000, EmailRatePerSecond: 100000, RecoveryGrace: time.Minute, ProviderTimeout: 10 * time.Second,
 		TwilioAccountSID: b.twilio.AccountSID, TwilioAuthToken: b.twilio.AuthToken, TwilioFrom: "DigitalPost", TwilioBaseURL: b.twilio.Server.URL,
 		SendGridAPIKey: b.sendgrid.APIKey, SendGridFrom: "no-reply@bench.test", SendGridBaseURL: b.sendgrid.Server.URL,
 		PrintSpoolDir: must(os.MkdirTemp("", "bench-spool-")), PayloadKeys: codec.NewKeySpec("bench"),

@@ -14,6 +14,7 @@ import (
 	"digitalpost/internal/config"
 	"digitalpost/internal/engine"
 	"digitalpost/internal/fielderr"
+	"digitalpost/internal/postoffice"
 	"digitalpost/internal/store"
 	"digitalpost/internal/temporalclient"
 )
@@ -30,11 +31,12 @@ func main() {
 	root.AddGroup(&cobra.Group{ID: "sender", Title: "Senders:"}, &cobra.Group{ID: "citizen", Title: "Citizens:"}, &cobra.Group{ID: "caseworker", Title: "Caseworkers (citizen service):"},
 		&cobra.Group{ID: "registry", Title: "Registry and demo data:"}, &cobra.Group{ID: "operator", Title: "Operators:"})
 	root.AddCommand(sendCmd(), statusCmd(), withdrawCmd(), openCmd(), citizenCmd(), senderCmd(), seedCmd(),
-		lettersCmd(), outboxCmd(), historyCmd(), codecServerCmd(), bulkCmd(), exemptionCmd(), enrolCmd(), readingAccessCmd())
+		lettersCmd(), outboxCmd(), noticesCmd(), historyCmd(), codecServerCmd(), bulkCmd(), exemptionCmd(), enrolCmd(), readingAccessCmd())
 	if err := root.ExecuteContext(ctx); err != nil {
 		fmt.Fprintln(os.Stderr, "error:", err)
-		if fields := fielderr.Fields(err); len(fields) > 0 {
-			os.Exit(2) // bad input: the message names the field and the rule
+		var refused *postoffice.Refused
+		if fields := fielderr.Fields(err); len(fields) > 0 || errors.As(err, &refused) {
+			os.Exit(2) // bad input, or a request the letter's state turns away: the message says why
 		}
 		os.Exit(1)
 	}

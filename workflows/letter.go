@@ -4,6 +4,7 @@ package workflows
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -12,6 +13,7 @@ import (
 
 	"digitalpost/activities"
 	"digitalpost/internal/letters"
+	"digitalpost/internal/notify"
 	"digitalpost/internal/print"
 	"digitalpost/internal/searchattr"
 )
@@ -62,11 +64,21 @@ type letter struct {
 	in    LetterInput
 	state LetterState
 
-	openings     workflow.ReceiveChannel
-	opened       *Opening
-	withdrawal   *WithdrawRequest
-	atPrintHouse bool // once true, the letter can no longer be withdrawn
+	// reliable: started after version 1 of "reliable-letter" (notices on the providers'
+	// queues, the mailbox deciding opening against withdrawal, a last look in the mailbox
+	// before paper). Older letters replay their original path.
+	reliable bool
+
+	openings        workflow.ReceiveChannel
+	opened          *Opening
+	withdrawal      *WithdrawRequest
+	withdrawn       bool
+	withdrawRefusal string // why a withdrawal that was accepted lost to an opening
+	atPrintHouse    bool   // once true, the letter can no longer be withdrawn
 }
+
+// reliableLetter is the change id of the letter path described on letter.reliable.
+const reliableLetter = "reliable-letter"
 
 // LetterWorkflow carries one letter from submission to the citizen: paper or digital
 // mailbox, notices, the wait for opening, and escalation to paper when unopened.
@@ -94,7 +106,14 @@ func (l *letter) setup(ctx workflow.Context) error {
 	return workflow.SetUpdateHandlerWithOptions(ctx, WithdrawUpdate,
 		func(ctx workflow.Context, req WithdrawRequest) (LetterState, error) {
 			l.withdrawal = &req
-			err := workflow.Await(ctx, func() bool { return l.state.Status.Final() })
+			err := workflow.Await(ctx, func() bool { return l.state.Status.Final() || l.withdrawRefusal != "" })
+			if err == nil && l.reliable && l.state.Status != letters.Withdrawn {
+				reason := l.withdrawRefusal
+				if reason == "" {
+					reason = fmt.Sprintf("letter is %s and can no longer be withdrawn", l.state.Status)
+				}
+				return l.state, temporal.NewNonRetryableApplicationError(reason, WithdrawalRefused, nil)
+			}
 			return l.state, err
 		},
 		workflow.UpdateHandlerOptions{Validator: func(req WithdrawRequest) error {
@@ -112,13 +131,26 @@ func (l *letter) setup(ctx workflow.Context) error {
 		}})
 }
 
+// WithdrawalRefused is the error type of a withdrawal that lost its race (to an opening, or
+// to the print house) after it was accepted.
+const WithdrawalRefused = "WithdrawalRefused"
+
 func (l *letter) run(ctx workflow.Context) (LetterState, error) {
+	l.reliable = workflow.GetVersion(ctx, reliableLetter, workflow.DefaultVersion, 1) == 1
 	var plan activities.Delivery
 	if err := workflow.ExecuteLocalActivity(dbStep(ctx), acts.Deliver, l.in.LetterID).Get(ctx, &plan); err != nil {
 		return l.fail(ctx, err)
 	}
 	if l.withdrawal != nil {
-		return l.finish(ctx, letters.Withdrawn, "", "withdrawn by the sender: "+l.withdrawal.Reason)
+		if !l.reliable {
+			return l.finish(ctx, letters.Withdrawn, "", "withdrawn by the sender: "+l.withdrawal.Reason)
+		}
+		if err := l.decideWithdrawal(ctx); err != nil {
+			return l.fail(ctx, err)
+		}
+		if l.withdrawn {
+			return l.finishRecorded(ctx, letters.Withdrawn, "withdrawn by the sender: "+l.withdrawal.Reason)
+		}
 	}
 	if plan.Route.Channel == letters.Paper {
 		return l.sendOnPaper(ctx, print.PaperRoute, plan.Route.Reason, letters.Printed, letters.Paper)
@@ -132,10 +164,20 @@ func (l *letter) run(ctx workflow.Context) (LetterState, error) {
 			LetterID: l.in.LetterID, Purpose: print.WaitingNotice, Reason: "recipient has never logged in to Digital Post"})
 	}
 
-	l.awaitOpeningOrDeadline(ctx)
+	if l.opened == nil && !l.withdrawn {
+		l.awaitOpeningOrDeadline(ctx)
+	}
+	if l.reliable {
+		if err := l.settleTheWait(ctx); err != nil {
+			return l.fail(ctx, err)
+		}
+		if l.opened != nil || l.withdrawn {
+			notices.stop() // a notice after the letter was read or taken back tells the citizen nothing true
+		}
+	}
 
 	// Notices already under way finish before the letter does, so their outcome is on record.
-	_ = notices.Get(ctx, nil)
+	_ = notices.done.Get(ctx, nil)
 	if waitingNotice != nil {
 		if err := waitingNotice.Get(ctx, nil); err != nil {
 			l.note(ctx, "paper notice that digital post is waiting could not be printed: "+failureText(err))
@@ -151,6 +193,8 @@ func (l *letter) run(ctx workflow.Context) (LetterState, error) {
 			who = "a delegate with reading access"
 		}
 		return l.finish(ctx, letters.Opened, "", "opened by "+who)
+	case l.withdrawn:
+		return l.finishRecorded(ctx, letters.Withdrawn, "withdrawn by the sender: "+l.withdrawal.Reason)
 	case l.withdrawal != nil:
 		return l.finish(ctx, letters.Withdrawn, "", "withdrawn by the sender: "+l.withdrawal.Reason)
 	default:
@@ -159,21 +203,65 @@ func (l *letter) run(ctx workflow.Context) (LetterState, error) {
 	}
 }
 
+// settleTheWait decides what ended the wait, with the mailbox as the judge. A withdrawal
+// goes through only if nobody opened the letter first; a deadline sends the letter to paper
+// only if the mailbox has no opening whose signal was lost on the way.
+func (l *letter) settleTheWait(ctx workflow.Context) error {
+	if l.opened != nil {
+		return nil
+	}
+	if l.withdrawal != nil {
+		return l.decideWithdrawal(ctx)
+	}
+	l.atPrintHouse = true // from here the letter is on its way to paper; withdrawals are refused
+	var found *activities.MailboxOpening
+	if err := workflow.ExecuteLocalActivity(dbStep(ctx), acts.FindOpening, l.in.LetterID).Get(ctx, &found); err != nil {
+		return err
+	}
+	if found != nil {
+		l.opened = &Opening{At: found.At, ByDelegate: found.ByDelegate}
+	}
+	return nil
+}
+
+// decideWithdrawal asks the mailbox to withdraw the letter; an opening that came first wins.
+func (l *letter) decideWithdrawal(ctx workflow.Context) error {
+	var w activities.Withdrawal
+	if err := workflow.ExecuteLocalActivity(dbStep(ctx), acts.WithdrawLetter, l.in.LetterID).Get(ctx, &w); err != nil {
+		return err
+	}
+	if w.Withdrawn {
+		l.withdrawn = true
+		return nil
+	}
+	l.opened = &Opening{At: w.Opened.At, ByDelegate: w.Opened.ByDelegate}
+	l.withdrawRefusal = "letter has been opened and can no longer be withdrawn"
+	l.note(ctx, "withdrawal refused: the letter was opened first")
+	return nil
+}
+
+// notices are the new-post notices under way; done settles when each has an outcome.
+type notices struct {
+	done workflow.Future
+	stop workflow.CancelFunc
+}
+
 // notify sends the new-post notices on the citizen's registered channels (rule 4);
 // with neither an e-mail nor a mobile number, none is sent.
-func (l *letter) notify(ctx workflow.Context, plan activities.Delivery) workflow.Future {
+func (l *letter) notify(ctx workflow.Context, plan activities.Delivery) notices {
 	future, settle := workflow.NewFuture(ctx)
 	if !plan.Route.NotifySMS && !plan.Route.NotifyEmail {
 		l.note(ctx, "no notice: the recipient registered neither e-mail nor mobile")
 		settle.Set(nil, nil)
-		return future
+		return notices{done: future, stop: func() {}}
+	}
+	if l.reliable {
+		return l.notifyPerProvider(ctx, plan)
 	}
 	req := activities.NoticeRequest{LetterID: l.in.LetterID, SMS: plan.Route.NotifySMS, Email: plan.Route.NotifyEmail}
 	var sent workflow.Future
-	// Version 1 sends the notices as a local activity inside the letter's first workflow task:
-	// the notify queue's activity task and the workflow task that followed it cost 17 % of
-	// letters/s and tripled the time to notice (BENCHMARKS.md). Letters started before keep
-	// their activity on the notify queue.
+	// Version 1 sent the notices as a local activity inside the letter's first workflow task;
+	// letters started before that keep their activity on the notify queue.
 	if workflow.GetVersion(ctx, "notices-as-local-activity", workflow.DefaultVersion, 1) == workflow.DefaultVersion {
 		sent = workflow.ExecuteActivity(notifyStep(ctx), acts.NotifyRecipient, req)
 	} else {
@@ -192,7 +280,61 @@ func (l *letter) notify(ctx workflow.Context, plan activities.Delivery) workflow
 		}
 		settle.Set(nil, err)
 	})
-	return future
+	return notices{done: future, stop: func() {}}
+}
+
+// notifyPerProvider sends each channel's notice as an activity on its provider's queue, where
+// the server keeps the provider's rate across all workers. Notices are not local activities
+// any more: a local activity's retries live in one worker's memory, and a backlog of them
+// outgrew their timeout and was dropped.
+func (l *letter) notifyPerProvider(ctx workflow.Context, plan activities.Delivery) notices {
+	ctx, stop := workflow.WithCancel(ctx)
+	var pending []workflow.Future
+	if plan.Route.NotifySMS {
+		pending = append(pending, l.sendNotice(ctx, notify.SMS))
+	}
+	if plan.Route.NotifyEmail {
+		pending = append(pending, l.sendNotice(ctx, notify.Email))
+	}
+	all, settle := workflow.NewFuture(ctx)
+	workflow.Go(ctx, func(ctx workflow.Context) {
+		for _, f := range pending {
+			_ = f.Get(ctx, nil)
+		}
+		settle.Set(nil, nil)
+	})
+	return notices{done: all, stop: stop}
+}
+
+// sendNotice sends one channel's notice; the returned future settles once its outcome is
+// on the timeline. Only a notice the provider accepted makes the letter notified.
+func (l *letter) sendNotice(ctx workflow.Context, ch notify.Channel) workflow.Future {
+	req := activities.ChannelNotice{LetterID: l.in.LetterID, Channel: ch}
+	sent := workflow.ExecuteActivity(noticeStep(ctx, ch), acts.SendNotice, req)
+	done, settle := workflow.NewFuture(ctx)
+	workflow.Go(ctx, func(ctx workflow.Context) {
+		defer settle.Set(nil, nil)
+		var out activities.NoticeOutcome
+		err := sent.Get(ctx, &out)
+		switch {
+		case err == nil && out.Outcome == notify.Sent && l.state.Status == letters.Delivered:
+			l.transition(ctx, letters.Notified, "", string(ch)+" notice sent")
+		case err == nil && out.Outcome == notify.Sent:
+			l.note(ctx, string(ch)+" notice sent")
+		case err == nil && out.Outcome == notify.Unknown:
+			l.note(ctx, string(ch)+" notice outcome unknown: a worker died during the provider call; listed for operators (starter notices --stuck)")
+		case err == nil:
+			l.note(ctx, strings.TrimSpace(fmt.Sprintf("%s notice %s %s", ch, out.Outcome, out.Detail)))
+		case temporal.IsCanceledError(err):
+			l.note(ctx, string(ch)+" notice not sent: the letter no longer waits for its reader")
+		default:
+			why := fmt.Sprintf("%s notice given up after %s: %s", ch, NoticeRetryWindow, failureText(err))
+			l.note(ctx, why)
+			record, _ := workflow.NewDisconnectedContext(ctx)
+			_ = workflow.ExecuteLocalActivity(dbStep(record), acts.GiveUpNotice, req, why).Get(record, nil)
+		}
+	})
+	return done
 }
 
 // awaitOpeningOrDeadline waits for the citizen (or a delegate) to open the letter, the
@@ -224,6 +366,13 @@ func (l *letter) sendOnPaper(ctx workflow.Context, purpose print.Purpose, reason
 		return l.fail(ctx, err)
 	}
 	return l.finish(ctx, final, ch, fmt.Sprintf("print job %s spooled (%d pages)", job.JobID, job.Pages))
+}
+
+// finishRecorded ends the letter in a state an activity already wrote to PostgreSQL.
+func (l *letter) finishRecorded(ctx workflow.Context, status letters.Status, note string) (LetterState, error) {
+	l.transition(ctx, status, "", note)
+	_ = workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) })
+	return l.state, nil
 }
 
 // finish records the final state in PostgreSQL and ends the workflow once every

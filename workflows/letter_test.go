@@ -13,6 +13,7 @@ import (
 
 	"digitalpost/activities"
 	"digitalpost/internal/letters"
+	"digitalpost/internal/notify"
 	"digitalpost/internal/print"
 	"digitalpost/internal/searchattr"
 )
@@ -24,31 +25,57 @@ type letterTest struct {
 	env     *testsuite.TestWorkflowEnvironment
 	in      LetterInput
 	printed []print.Purpose
-	notices []activities.NoticeRequest
+	notices []notify.Channel
 	outcome []activities.Outcome
+
+	// noticeOutcome answers SendNotice per channel (default: sent); noticeErr fails it.
+	noticeOutcome map[notify.Channel]notify.Outcome
+	noticeErr     error
+	noticeDelay   time.Duration
+	givenUp       []notify.Channel
+	// mailboxOpening is what the mailbox recorded, whether or not a signal told the workflow.
+	mailboxOpening *activities.MailboxOpening
+	withdrawals    int
 
 	planErr   error     // Deliver fails with this
 	printedAt time.Time // when the last print job was requested
 }
 
 func newLetterTest(t *testing.T, plan activities.Delivery) *letterTest {
+	return newLetterTestWith(t, plan, func(*letterTest) {})
+}
+
+// newLetterTestWith lets a test change the harness before the mocks are set up.
+func newLetterTestWith(t *testing.T, plan activities.Delivery, before func(*letterTest)) *letterTest {
 	var suite testsuite.WorkflowTestSuite
 	lt := &letterTest{t: t, env: suite.NewTestWorkflowEnvironment(),
 		in: LetterInput{LetterID: uuid.New(), SenderID: "region-midt", Deadline: 72 * time.Hour}}
+	before(lt)
 	lt.env.RegisterActivity(&activities.Activities{})
 	lt.env.OnActivity(acts.Deliver, mock.Anything, mock.Anything).Return(
 		func(context.Context, uuid.UUID) (activities.Delivery, error) { return plan, lt.planErr })
-	lt.env.OnActivity(acts.NotifyRecipient, mock.Anything, mock.Anything).Return(
-		func(_ context.Context, req activities.NoticeRequest) (activities.NoticeResult, error) {
-			lt.notices = append(lt.notices, req)
-			res := activities.NoticeResult{}
-			if req.SMS {
-				res.SMS = "sent"
+	lt.env.OnActivity(acts.SendNotice, mock.Anything, mock.Anything).After(lt.noticeDelayOf()).Return(
+		func(_ context.Context, req activities.ChannelNotice) (activities.NoticeOutcome, error) {
+			lt.notices = append(lt.notices, req.Channel)
+			if out, ok := lt.noticeOutcome[req.Channel]; ok {
+				return activities.NoticeOutcome{Outcome: out}, lt.noticeErr
 			}
-			if req.Email {
-				res.Email = "sent"
+			return activities.NoticeOutcome{Outcome: notify.Sent}, lt.noticeErr
+		})
+	lt.env.OnActivity(acts.GiveUpNotice, mock.Anything, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, req activities.ChannelNotice, _ string) error {
+			lt.givenUp = append(lt.givenUp, req.Channel)
+			return nil
+		})
+	lt.env.OnActivity(acts.FindOpening, mock.Anything, mock.Anything).Return(
+		func(context.Context, uuid.UUID) (*activities.MailboxOpening, error) { return lt.mailboxOpening, nil })
+	lt.env.OnActivity(acts.WithdrawLetter, mock.Anything, mock.Anything).Return(
+		func(context.Context, uuid.UUID) (activities.Withdrawal, error) {
+			if lt.mailboxOpening != nil {
+				return activities.Withdrawal{Opened: lt.mailboxOpening}, nil
 			}
-			return res, nil
+			lt.withdrawals++
+			return activities.Withdrawal{Withdrawn: true}, nil
 		})
 	lt.env.OnActivity(acts.PrintLetter, mock.Anything, mock.Anything).Return(
 		func(_ context.Context, req activities.PrintRequest) (activities.PrintResult, error) {
@@ -60,6 +87,9 @@ func newLetterTest(t *testing.T, plan activities.Delivery) *letterTest {
 		func(_ context.Context, o activities.Outcome) error { lt.outcome = append(lt.outcome, o); return nil })
 	return lt
 }
+
+// noticeDelayOf is read when the mocks are set up (see newLetterTestWith).
+func (lt *letterTest) noticeDelayOf() time.Duration { return lt.noticeDelay }
 
 func digitalPlan(sms, email bool) activities.Delivery {
 	return activities.Delivery{Route: letters.Route{Channel: letters.Digital, NotifySMS: sms, NotifyEmail: email}}
@@ -104,8 +134,8 @@ func TestDigitalLetterOpenedInTimeIsNotPrinted(t *testing.T) {
 	if len(lt.printed) != 0 {
 		t.Fatalf("an opened letter was printed: %v", lt.printed)
 	}
-	if len(lt.notices) != 1 || !lt.notices[0].SMS || !lt.notices[0].Email {
-		t.Fatalf("notices %+v, want one request for sms and e-mail", lt.notices)
+	if len(lt.notices) != 2 || lt.notices[0] == lt.notices[1] {
+		t.Fatalf("notices %+v, want one on sms and one on e-mail", lt.notices)
 	}
 	if o := lt.finalOutcome(); o.Status != letters.Opened {
 		t.Fatalf("recorded %s", o.Status)
@@ -216,8 +246,8 @@ func TestSenderWithdrawsUnopenedLetter(t *testing.T) {
 	if st.Status != letters.Withdrawn || answer.Status != letters.Withdrawn {
 		t.Fatalf("status %s, update answered %s", st.Status, answer.Status)
 	}
-	if o := lt.finalOutcome(); o.Status != letters.Withdrawn {
-		t.Fatalf("recorded %s", o.Status)
+	if lt.withdrawals != 1 {
+		t.Fatalf("withdrawn in the mailbox %d times, want once", lt.withdrawals)
 	}
 	if len(lt.printed) != 0 {
 		t.Fatal("withdrawn letter was printed")
@@ -269,6 +299,83 @@ func TestSearchAttributesFollowTheStatus(t *testing.T) {
 	if last != string(letters.Opened) {
 		t.Fatalf("last LetterStatus upserted %q, want opened", last)
 	}
+}
+
+// The citizen opened the letter in the mailbox, but the signal never reached the workflow
+// (Temporal was unreachable). The sender's withdrawal is accepted and then loses: the
+// mailbox decides, the sender hears why, and the letter ends opened.
+func TestWithdrawalThatLosesToAnUnsignalledOpeningIsRefused(t *testing.T) {
+	lt := newLetterTest(t, digitalPlan(false, false))
+	lt.mailboxOpening = &activities.MailboxOpening{At: time.Now()}
+	var answerErr error
+	completed := false
+	lt.env.RegisterDelayedCallback(func() {
+		lt.env.UpdateWorkflow(WithdrawUpdate, "w1", &testsuite.TestUpdateCallback{
+			OnReject: func(err error) { t.Errorf("withdrawal rejected by the validator: %v", err) }, OnAccept: func() {},
+			OnComplete: func(_ any, err error) { completed, answerErr = true, err },
+		}, WithdrawRequest{Reason: "wrong citizen"})
+	}, time.Hour)
+	st := lt.run()
+	if st.Status != letters.Opened || lt.withdrawals != 0 || len(lt.printed) != 0 {
+		t.Fatalf("status %s, withdrawals %d, printed %v: want opened, not withdrawn", st.Status, lt.withdrawals, lt.printed)
+	}
+	var app *temporal.ApplicationError
+	if !completed || !errors.As(answerErr, &app) || app.Type() != WithdrawalRefused ||
+		app.Message() != "letter has been opened and can no longer be withdrawn" {
+		t.Fatalf("withdrawal answered %v", answerErr)
+	}
+}
+
+// An opening whose signal was lost still stops the escalation: the workflow looks in the
+// mailbox before it prints.
+func TestOpeningWhoseSignalWasLostIsNeverEscalated(t *testing.T) {
+	lt := newLetterTest(t, digitalPlan(true, false))
+	lt.mailboxOpening = &activities.MailboxOpening{At: time.Now(), ByDelegate: true}
+	st := lt.run()
+	if st.Status != letters.Opened || len(lt.printed) != 0 {
+		t.Fatalf("status %s, printed %v: an opened letter went to paper", st.Status, lt.printed)
+	}
+}
+
+func TestOnlyASentNoticeMakesTheLetterNotified(t *testing.T) {
+	lt := newLetterTest(t, digitalPlan(true, true))
+	lt.noticeOutcome = map[notify.Channel]notify.Outcome{notify.SMS: notify.Unknown, notify.Email: notify.Rejected}
+	lt.openAfter(time.Hour, false)
+	st := lt.run()
+	if contains(statuses(st.Timeline), letters.Notified) {
+		t.Fatalf("timeline %v: an unknown or rejected notice counted as notified", statuses(st.Timeline))
+	}
+}
+
+func TestANoticeStillUnderWayIsCancelledWhenTheLetterIsOpened(t *testing.T) {
+	lt := newLetterTestWith(t, digitalPlan(true, false), func(lt *letterTest) { lt.noticeDelay = 10 * time.Hour })
+	lt.openAfter(time.Hour, false)
+	st := lt.run()
+	if st.Status != letters.Opened || contains(statuses(st.Timeline), letters.Notified) {
+		t.Fatalf("timeline %v", statuses(st.Timeline))
+	}
+	if !hasNote(st.Timeline, "sms notice not sent: the letter no longer waits for its reader") {
+		t.Fatalf("timeline %+v", st.Timeline)
+	}
+}
+
+func TestANoticeThatFailsForGoodIsGivenUpOnRecord(t *testing.T) {
+	lt := newLetterTest(t, digitalPlan(false, true))
+	lt.noticeErr = temporal.NewNonRetryableApplicationError("provider gone", "Boom", nil)
+	lt.openAfter(time.Hour, false)
+	st := lt.run()
+	if len(lt.givenUp) != 1 || lt.givenUp[0] != notify.Email || contains(statuses(st.Timeline), letters.Notified) {
+		t.Fatalf("given up %v, timeline %v", lt.givenUp, statuses(st.Timeline))
+	}
+}
+
+func hasNote(tl []TimelineEntry, note string) bool {
+	for _, e := range tl {
+		if e.Note == note {
+			return true
+		}
+	}
+	return false
 }
 
 func statuses(tl []TimelineEntry) []letters.Status {

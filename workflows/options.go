@@ -7,58 +7,93 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"digitalpost/activities"
+	"digitalpost/internal/notify"
 )
 
 // acts names activities by method value; the worker registers the real instance.
 var acts *activities.Activities
 
-// NotifyTaskQueue carries provider calls (SMS, e-mail) on their own queue beside the
-// letter queue, so the server can rate-limit them without slowing the rest of a letter.
+// How long each kind of step keeps retrying before the letter gives up on it. Every window
+// outlasts a PostgreSQL or Temporal restart by hours: only a permanent error (a typed,
+// non-retryable application error) ends a letter early.
+const (
+	// DatabaseRetryWindow: PostgreSQL steps. Retries back off to one every 5 minutes.
+	DatabaseRetryWindow = 24 * time.Hour
+	// NoticeRetryWindow: a notice, including the time it waits in its provider's queue.
+	// A notice still unsent after it is given up; the letter's paper escalation remains.
+	NoticeRetryWindow = 48 * time.Hour
+	// PrintRetryWindow: rendering and handing a letter to the print house.
+	PrintRetryWindow = 24 * time.Hour
+)
+
+// NotifyTaskQueue carried provider calls for letters started before notices moved to a
+// queue per provider; its worker stays until no such letter runs.
 func NotifyTaskQueue(letterQueue string) string { return letterQueue + "-notify" }
+
+// ProviderTaskQueue is the queue of one provider's calls. The server holds each queue to
+// its provider's rate across all workers (TaskQueueActivitiesPerSecond), so a backlog of
+// notices waits in Temporal, durably, and never in a worker's memory.
+func ProviderTaskQueue(letterQueue string, ch notify.Channel) string {
+	return letterQueue + "-" + string(ch)
+}
 
 // dbStep runs short PostgreSQL steps as local activities: they take milliseconds, and a
 // local activity costs one history event where a normal one costs three plus a workflow task.
-// Retries are bounded but patient (about half an hour), since giving up fails the letter.
+// ScheduleToCloseTimeout must be set: without it the SDK caps all retries at one
+// StartToCloseTimeout, and a 25-second database stall failed letters for good.
 func dbStep(ctx workflow.Context) workflow.Context {
 	return workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{
-		StartToCloseTimeout: 10 * time.Second,
+		StartToCloseTimeout:    10 * time.Second,
+		ScheduleToCloseTimeout: DatabaseRetryWindow,
 		RetryPolicy: &temporal.RetryPolicy{
-			InitialInterval: 200 * time.Millisecond, BackoffCoefficient: 2, MaximumInterval: time.Minute, MaximumAttempts: 40,
+			InitialInterval: 200 * time.Millisecond, BackoffCoefficient: 2, MaximumInterval: 5 * time.Minute,
+			NonRetryableErrorTypes: []string{activities.ErrLetterUnknown, activities.ErrRecipientUnknown},
 		},
 	})
 }
 
-// noticeRetries: a provider outage is waited out for about half an hour; a letter the
-// recipient lost is not retried.
+// noticeRetries: provider outages (refused connections, DNS, timeouts, 5xx, 429) are
+// retried with backoff for the whole window; a 429's Retry-After and the global pace set
+// the next delay themselves. A letter the recipient lost is not retried.
 var noticeRetries = &temporal.RetryPolicy{
-	InitialInterval: time.Second, BackoffCoefficient: 2, MaximumInterval: 5 * time.Minute, MaximumAttempts: 12,
+	InitialInterval: 2 * time.Second, BackoffCoefficient: 2, MaximumInterval: 5 * time.Minute,
 	NonRetryableErrorTypes: []string{activities.ErrRecipientUnknown, activities.ErrLetterUnknown},
 }
 
-// notifyLocalStep calls Twilio and SendGrid as a local activity. Each provider call has a
-// 10 s HTTP timeout (PROVIDER_TIMEOUT); the providers' rate limits are kept by a token
-// bucket in each worker process (NOTIFY_RATE_PER_SECOND).
-func notifyLocalStep(ctx workflow.Context) workflow.Context {
-	return workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{
-		StartToCloseTimeout: 30 * time.Second, RetryPolicy: noticeRetries,
+// noticeStep sends one notice on its provider's queue. StartToCloseTimeout covers the
+// HTTP timeout (PROVIDER_TIMEOUT), a wait for the pace slot and recording the outcome.
+func noticeStep(ctx workflow.Context, ch notify.Channel) workflow.Context {
+	return workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		TaskQueue:              ProviderTaskQueue(workflow.GetInfo(ctx).TaskQueueName, ch),
+		ScheduleToCloseTimeout: NoticeRetryWindow,
+		StartToCloseTimeout:    2 * time.Minute,
+		RetryPolicy:            noticeRetries,
 	})
 }
 
-// notifyStep is how letters started before notices became local activities send them:
-// a normal activity on the notify queue, rate-limited by the server.
+// notifyLocalStep is how letters started while notices were a local activity send them.
+func notifyLocalStep(ctx workflow.Context) workflow.Context {
+	return workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{
+		StartToCloseTimeout: 2 * time.Minute, ScheduleToCloseTimeout: NoticeRetryWindow, RetryPolicy: noticeRetries,
+	})
+}
+
+// notifyStep is how the first letters, before notices were a local activity, send them.
 func notifyStep(ctx workflow.Context) workflow.Context {
 	return workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
 		TaskQueue:           NotifyTaskQueue(workflow.GetInfo(ctx).TaskQueueName),
-		StartToCloseTimeout: 30 * time.Second, RetryPolicy: noticeRetries,
+		StartToCloseTimeout: 2 * time.Minute, ScheduleToCloseTimeout: NoticeRetryWindow, RetryPolicy: noticeRetries,
 	})
 }
 
 // printStep renders and spools a PDF; rendering a long letter with documents can take seconds.
 func printStep(ctx workflow.Context) workflow.Context {
 	return workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
-		StartToCloseTimeout: 2 * time.Minute,
+		StartToCloseTimeout:    2 * time.Minute,
+		ScheduleToCloseTimeout: PrintRetryWindow,
 		RetryPolicy: &temporal.RetryPolicy{
-			InitialInterval: time.Second, BackoffCoefficient: 2, MaximumInterval: 5 * time.Minute, MaximumAttempts: 20,
+			InitialInterval: time.Second, BackoffCoefficient: 2, MaximumInterval: 5 * time.Minute,
+			NonRetryableErrorTypes: []string{activities.ErrLetterUnknown, activities.ErrRecipientUnknown, activities.ErrUnprintable},
 		},
 	})
 }

@@ -59,21 +59,36 @@ func (s *Store) Create(ctx context.Context, g Grant) error {
 	return err
 }
 
-// Delete removes a request whose workflow never started.
-func (s *Store) Delete(ctx context.Context, id uuid.UUID) error {
-	_, err := s.db.Exec(ctx, `DELETE FROM reading_access WHERE id = $1`, id)
+// MarkStarted confirms that the request's workflow runs, so the recovery sweep leaves it be.
+func (s *Store) MarkStarted(ctx context.Context, id uuid.UUID) error {
+	_, err := s.db.Exec(ctx, `UPDATE reading_access SET started_at = now() WHERE id = $1 AND started_at IS NULL`, id)
 	return err
 }
 
-// Get loads a grant.
-func (s *Store) Get(ctx context.Context, id uuid.UUID) (Grant, error) {
+const grantColumns = `id, citizen_id, delegate_id, status, requested_at, respond_by`
+
+func scanGrant(row pgx.Row) (Grant, error) {
 	var g Grant
-	err := s.db.QueryRow(ctx, `SELECT id, citizen_id, delegate_id, status, requested_at, respond_by FROM reading_access WHERE id = $1`, id).
-		Scan(&g.ID, &g.CitizenID, &g.DelegateID, &g.Status, &g.RequestedAt, &g.RespondBy)
+	err := row.Scan(&g.ID, &g.CitizenID, &g.DelegateID, &g.Status, &g.RequestedAt, &g.RespondBy)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return g, ErrNotFound
 	}
 	return g, err
+}
+
+// Get loads a grant.
+func (s *Store) Get(ctx context.Context, id uuid.UUID) (Grant, error) {
+	return scanGrant(s.db.QueryRow(ctx, `SELECT `+grantColumns+` FROM reading_access WHERE id = $1`, id))
+}
+
+// Unstarted lists requests made before the cutoff whose workflow start was never confirmed.
+func (s *Store) Unstarted(ctx context.Context, before time.Time, limit int) ([]Grant, error) {
+	rows, err := s.db.Query(ctx, `SELECT `+grantColumns+` FROM reading_access
+		WHERE started_at IS NULL AND requested_at < $1 ORDER BY requested_at LIMIT $2`, before, limit)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (Grant, error) { return scanGrant(r) })
 }
 
 // SetStatus records the state the workflow decided.

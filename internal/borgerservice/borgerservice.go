@@ -102,23 +102,45 @@ func (d *Desk) Apply(ctx context.Context, a Application) (uuid.UUID, error) {
 	if err := errs.Err(); err != nil {
 		return uuid.Nil, err
 	}
-	now := time.Now().UTC()
-	c.ServiceDeadline = d.ServiceDeadline(now)
+	c.ServiceDeadline = d.ServiceDeadline(time.Now().UTC())
 	if err := d.Cases.Create(ctx, c); err != nil {
 		return uuid.Nil, err
 	}
-	_, err := d.Temporal.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
-		ID: exemption.WorkflowID(c.ID), TaskQueue: d.TaskQueue,
-		WorkflowIDReusePolicy: enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
-		TypedSearchAttributes: temporal.NewSearchAttributes(searchattr.ExemptionCaseStatus.ValueSet(string(c.Status))),
-	}, workflows.ExemptionCaseWorkflow, workflows.ExemptionInput{
-		CaseID: c.ID, HasRepresentative: c.HasRepresentative(), ServiceDeadline: c.ServiceDeadline.Sub(now)})
-	if err != nil {
-		// Leave nothing half-written: a case without its workflow could never be decided.
-		_ = d.Cases.Delete(context.WithoutCancel(ctx), c.ID)
-		return uuid.Nil, fmt.Errorf("start case %s: %w", c.ID, err)
+	if err := d.StartCase(ctx, c); err != nil {
+		return c.ID, &StartDeferred{What: "case " + c.ID.String(), Err: err}
 	}
 	return c.ID, nil
+}
+
+// StartDeferred: the case or request is stored, but its workflow could not be started now.
+// It is not lost: the recovery sweep starts it within a minute or two. The row is never
+// deleted on such an error: the start may in fact have happened (a timeout says nothing).
+type StartDeferred struct {
+	What string
+	Err  error
+}
+
+func (e *StartDeferred) Error() string {
+	return fmt.Sprintf("%s is registered, but its workflow could not be started now (%v); the recovery sweep will start it within two minutes", e.What, e.Err)
+}
+
+func (e *StartDeferred) Unwrap() error { return e.Err }
+
+// StartCase starts a stored case's workflow, idempotently (its id comes from the case), and
+// confirms the start in PostgreSQL. The recovery sweep calls it for cases left unconfirmed.
+func (d *Desk) StartCase(ctx context.Context, c exemption.Case) error {
+	_, err := d.Temporal.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
+		ID: exemption.WorkflowID(c.ID), TaskQueue: d.TaskQueue,
+		WorkflowIDReusePolicy:    enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
+		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
+		TypedSearchAttributes:    temporal.NewSearchAttributes(searchattr.ExemptionCaseStatus.ValueSet(string(c.Status))),
+	}, workflows.ExemptionCaseWorkflow, workflows.ExemptionInput{
+		CaseID: c.ID, HasRepresentative: c.HasRepresentative(), ServiceDeadline: max(time.Until(c.ServiceDeadline), time.Second)})
+	var started *serviceerror.WorkflowExecutionAlreadyStarted
+	if err != nil && !errors.As(err, &started) {
+		return fmt.Errorf("start case %s: %w", c.ID, err)
+	}
+	return d.Cases.MarkStarted(ctx, c.ID)
 }
 
 // VerifyProxy records the caseworker's finding on a representative's power of attorney.

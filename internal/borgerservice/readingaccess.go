@@ -41,15 +41,24 @@ func (d *Desk) RequestReadingAccess(ctx context.Context, delegateCPR, citizenCPR
 		}
 		return uuid.Nil, err
 	}
-	_, err := d.Temporal.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
-		ID: access.WorkflowID(g.ID), TaskQueue: d.TaskQueue, WorkflowIDReusePolicy: enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
-	}, workflows.ReadingAccessWorkflow, workflows.ReadingAccessInput{GrantID: g.ID, ResponseDeadline: d.ResponseDeadline})
-	if err != nil {
-		// Leave nothing half-written: the pending row would block the delegate's next request.
-		_ = d.Access.Delete(context.WithoutCancel(ctx), g.ID)
-		return uuid.Nil, fmt.Errorf("start reading access request %s: %w", g.ID, err)
+	if err := d.StartReadingAccess(ctx, g); err != nil {
+		return g.ID, &StartDeferred{What: "reading access request " + g.ID.String(), Err: err}
 	}
 	return g.ID, nil
+}
+
+// StartReadingAccess starts a stored request's workflow, idempotently, and confirms the start.
+func (d *Desk) StartReadingAccess(ctx context.Context, g access.Grant) error {
+	_, err := d.Temporal.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
+		ID: access.WorkflowID(g.ID), TaskQueue: d.TaskQueue,
+		WorkflowIDReusePolicy:    enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
+		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
+	}, workflows.ReadingAccessWorkflow, workflows.ReadingAccessInput{GrantID: g.ID, ResponseDeadline: max(time.Until(g.RespondBy), time.Second)})
+	var started *serviceerror.WorkflowExecutionAlreadyStarted
+	if err != nil && !errors.As(err, &started) {
+		return fmt.Errorf("start reading access request %s: %w", g.ID, err)
+	}
+	return d.Access.MarkStarted(ctx, g.ID)
 }
 
 // RespondReadingAccess is the citizen accepting or declining a request.

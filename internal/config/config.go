@@ -30,8 +30,14 @@ type Config struct {
 	// wait hours for their opening; a letter not cached replays its ~20 events when it wakes.
 	WorkflowCacheSize int `envconfig:"WORKER_WORKFLOW_CACHE_SIZE" default:"2000"`
 
-	OpenDeadline        time.Duration `envconfig:"LETTER_OPEN_DEADLINE" default:"72h"`
-	NotifyRatePerSecond float64       `envconfig:"NOTIFY_RATE_PER_SECOND" default:"50"`
+	OpenDeadline time.Duration `envconfig:"LETTER_OPEN_DEADLINE" default:"72h"`
+	// Provider rate limits in calls per second for the whole system (every worker must be
+	// given the same values): Twilio's and SendGrid's accounts are limited, not our workers.
+	SMSRatePerSecond   float64 `envconfig:"SMS_RATE_PER_SECOND" default:"50"`
+	EmailRatePerSecond float64 `envconfig:"EMAIL_RATE_PER_SECOND" default:"50"`
+	// RecoveryGrace: how long a stored letter, case or request may stay unstarted before the
+	// recovery sweep starts it.
+	RecoveryGrace time.Duration `envconfig:"RECOVERY_GRACE" default:"30s"`
 
 	TwilioAccountSID string `envconfig:"TWILIO_ACCOUNT_SID"`
 	TwilioAuthToken  string `envconfig:"TWILIO_AUTH_TOKEN"`

@@ -7,8 +7,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
 	"go.temporal.io/sdk/client"
 
+	"digitalpost/activities"
 	"digitalpost/internal/access"
 	"digitalpost/internal/borgerservice"
 	"digitalpost/internal/exemption"
@@ -184,7 +186,9 @@ func TestBadApplicationIsRefusedAndNothingIsWritten(t *testing.T) {
 	}
 }
 
-func TestCaseAndRequestAreNotLeftHalfWrittenWhenTemporalIsDown(t *testing.T) {
+// A case or request whose workflow cannot be started is kept, never deleted (the start
+// may have happened: an error says nothing), and the recovery sweep starts it later.
+func TestCaseAndRequestStoredWhileTemporalIsDownAreStartedByTheSweep(t *testing.T) {
 	s := testenv.StartSystem(t)
 	seed(t, s)
 	seedMunicipality(t, s)
@@ -197,20 +201,32 @@ func TestCaseAndRequestAreNotLeftHalfWrittenWhenTemporalIsDown(t *testing.T) {
 	desk.Temporal = down
 	short, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
-	if _, err := desk.Apply(short, borgerservice.Application{CitizenCPR: annaCPR, Grounds: []string{"no-computer"}, MunicipalityID: "aarhus-kommune"}); err == nil {
-		t.Fatal("case registered without Temporal")
+	var deferred *borgerservice.StartDeferred
+	caseID, err := desk.Apply(short, borgerservice.Application{CitizenCPR: annaCPR, Grounds: []string{"no-computer"}, MunicipalityID: "aarhus-kommune"})
+	if !errors.As(err, &deferred) || caseID == uuid.Nil {
+		t.Fatalf("apply without Temporal: %v", err)
 	}
-	if _, err := desk.RequestReadingAccess(short, boCPR, annaCPR); err == nil {
-		t.Fatal("reading access requested without Temporal")
+	requestID, err := desk.RequestReadingAccess(short, boCPR, annaCPR)
+	if !errors.As(err, &deferred) || requestID == uuid.Nil {
+		t.Fatalf("request without Temporal: %v", err)
 	}
-	var cases, requests int
-	_ = s.DB.QueryRow(ctx, `SELECT count(*) FROM exemption_cases`).Scan(&cases)
-	_ = s.DB.QueryRow(ctx, `SELECT count(*) FROM reading_access`).Scan(&requests)
-	if cases != 0 || requests != 0 {
-		t.Fatalf("left behind: %d cases, %d requests", cases, requests)
+	if _, err := s.Cases.Get(ctx, caseID); err != nil {
+		t.Fatalf("the case was not kept: %v", err)
 	}
-	// With Temporal back, the same request goes through: nothing blocks it.
-	if _, err := s.Desk.RequestReadingAccess(ctx, boCPR, annaCPR); err != nil {
-		t.Fatal(err)
+	// Past the grace period the sweep starts both.
+	_, _ = s.DB.Exec(ctx, `UPDATE exemption_cases SET created_at = now() - interval '10 minutes'`)
+	_, _ = s.DB.Exec(ctx, `UPDATE reading_access SET requested_at = now() - interval '10 minutes'`)
+	report, err := s.Activities.Recovery.Sweep(ctx, func(activities.SweepReport) {})
+	if err != nil || report.Cases != 1 || report.ReadingAccess != 1 || report.Failed != 0 {
+		t.Fatalf("sweep %+v %v", report, err)
+	}
+	if _, err := s.Desk.Decide(ctx, caseID, workflows.Decision{Approve: false, Reason: "kan bruge digital post"}); err != nil {
+		t.Fatalf("the swept case does not run: %v", err)
+	}
+	if _, err := s.Desk.RespondReadingAccess(ctx, requestID, annaCPR, true); err != nil {
+		t.Fatalf("the swept request does not run: %v", err)
+	}
+	if again, _ := s.Activities.Recovery.Sweep(ctx, func(activities.SweepReport) {}); again.Cases != 0 || again.ReadingAccess != 0 {
+		t.Fatalf("a started case or request was swept again: %+v", again)
 	}
 }

@@ -4,13 +4,15 @@ package engine
 
 import (
 	"context"
+	"errors"
 	"fmt"
-	"log/slog"
 	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
+	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/worker"
 	"golang.org/x/sync/errgroup"
 
@@ -24,6 +26,7 @@ import (
 	"digitalpost/internal/notify"
 	"digitalpost/internal/postoffice"
 	"digitalpost/internal/print"
+	"digitalpost/internal/recovery"
 	"digitalpost/internal/registry"
 	"digitalpost/workflows"
 )
@@ -61,7 +64,7 @@ func New(cfg config.Config, db *pgxpool.Pool, tc client.Client) (*Engine, error)
 	if cfg.SendGridAPIKey != "" {
 		email = notify.NewSendGrid(cfg.SendGridAPIKey, cfg.SendGridFrom, cfg.SendGridFromName, cfg.SendGridBaseURL, cfg.ProviderTimeout)
 	}
-	e.Notices = notify.NewService(db, sms, email, cfg.NotifyRatePerSecond)
+	e.Notices = notify.NewService(db, sms, email, notify.Rates{SMS: cfg.SMSRatePerSecond, Email: cfg.EmailRatePerSecond})
 	e.Activities = &activities.Activities{Registry: e.Registry, Letters: e.Letters, Mailbox: e.Mailbox,
 		Notices: e.Notices, PrintJobs: e.PrintJobs, Printer: print.Spool{Dir: cfg.SpoolDir()},
 		Cases: e.Cases, Access: e.Access, LetterDeadline: cfg.OpenDeadline,
@@ -76,13 +79,15 @@ func New(cfg config.Config, db *pgxpool.Pool, tc client.Client) (*Engine, error)
 			}
 			return exemption.AddWorkingDays(now, cfg.ExemptionServiceWorkingDays)
 		}}
+	e.Activities.Recovery = &recovery.Sweep{Letters: e.Letters, Cases: e.Cases, Access: e.Access,
+		PostOffice: e.PostOffice, Desk: e.Desk, Grace: cfg.RecoveryGrace}
 	return e, nil
 }
 
 // setCacheSize sets the process-wide sticky cache once, before the first worker exists.
 var setCacheSize sync.Once
 
-// Workers builds the letter worker and the provider worker; Run starts both.
+// Workers builds the letter worker and one worker per provider queue; Run starts them.
 func (e *Engine) Workers() []worker.Worker {
 	setCacheSize.Do(func() {
 		if e.Config.WorkflowCacheSize > 0 {
@@ -93,39 +98,54 @@ func (e *Engine) Workers() []worker.Worker {
 	main.RegisterWorkflow(workflows.LetterWorkflow)
 	main.RegisterWorkflow(workflows.ExemptionCaseWorkflow)
 	main.RegisterWorkflow(workflows.ReadingAccessWorkflow)
+	main.RegisterWorkflow(workflows.RecoveryWorkflow)
 	main.RegisterActivity(e.Activities)
+	all := []worker.Worker{main}
 
-	// Provider calls get their own queue so the server can hold them to the providers' rate
-	// limits (TaskQueueActivitiesPerSecond is enforced across all workers of the queue).
-	notifyWorker := worker.New(e.Temporal, workflows.NotifyTaskQueue(e.Config.TaskQueue), worker.Options{
-		TaskQueueActivitiesPerSecond: e.Config.NotifyRatePerSecond,
+	// Each provider's calls have their own queue, and the server holds each queue to the
+	// provider's rate across all workers (TaskQueueActivitiesPerSecond): the account's limit
+	// is kept globally and durably, and a backlog waits in Temporal.
+	for _, p := range []struct {
+		ch   notify.Channel
+		rate float64
+	}{{notify.SMS, e.Config.SMSRatePerSecond}, {notify.Email, e.Config.EmailRatePerSecond}} {
+		w := worker.New(e.Temporal, workflows.ProviderTaskQueue(e.Config.TaskQueue, p.ch), worker.Options{
+			TaskQueueActivitiesPerSecond: p.rate,
+			// A call takes milliseconds, or up to PROVIDER_TIMEOUT when a provider hangs; more
+			// calls in flight than a few seconds' worth would only wait for their pace slot.
+			MaxConcurrentActivityExecutionSize: concurrentCalls(p.rate),
+		})
+		w.RegisterActivity(e.Activities.SendNotice)
+		all = append(all, w)
+	}
+
+	// Letters started before notices moved to the providers' queues sent them here; the
+	// notify service paces them like the rest.
+	old := worker.New(e.Temporal, workflows.NotifyTaskQueue(e.Config.TaskQueue), worker.Options{
+		TaskQueueActivitiesPerSecond: min(e.Config.SMSRatePerSecond, e.Config.EmailRatePerSecond),
 	})
-	notifyWorker.RegisterActivity(e.Activities.NotifyRecipient)
-	return []worker.Worker{main, notifyWorker}
+	old.RegisterActivity(e.Activities.NotifyRecipient)
+	return append(all, old)
 }
 
-// strandedAfter is how old a letter still "received" must be before the worker starts its
-// workflow itself; a normal submission starts it within milliseconds.
-const strandedAfter = 5 * time.Minute
+// concurrentCalls bounds a provider worker's calls in flight to two seconds' worth of its
+// rate (0, no limit, keeps the SDK's default).
+func concurrentCalls(rate float64) int {
+	if rate <= 0 {
+		return 0
+	}
+	return max(10, int(2*rate))
+}
 
-// Run runs the workers until ctx ends, and every few minutes starts the workflows of letters
-// whose submitting process died before it could.
+// RecoveryEvery is how often the recovery sweep runs.
+const RecoveryEvery = 30 * time.Second
+
+// Run ensures the recovery schedule exists, then runs the workers until ctx ends.
 func (e *Engine) Run(ctx context.Context) error {
+	if err := e.EnsureRecoverySchedule(ctx); err != nil {
+		return err
+	}
 	g, ctx := errgroup.WithContext(ctx)
-	g.Go(func() error {
-		for {
-			if n, err := e.PostOffice.ResumeStranded(ctx, strandedAfter); err != nil && ctx.Err() == nil {
-				slog.Warn("resuming stranded letters failed", "error", err)
-			} else if n > 0 {
-				slog.Info("checked letters stored but possibly never started", "letters", n)
-			}
-			select {
-			case <-ctx.Done():
-				return nil
-			case <-time.After(strandedAfter):
-			}
-		}
-	})
 	for _, w := range e.Workers() {
 		if err := w.Start(); err != nil {
 			return fmt.Errorf("start worker: %w", err)
@@ -133,4 +153,23 @@ func (e *Engine) Run(ctx context.Context) error {
 		g.Go(func() error { <-ctx.Done(); w.Stop(); return nil })
 	}
 	return g.Wait()
+}
+
+// EnsureRecoverySchedule creates the Temporal Schedule of the recovery sweep, once for the
+// whole system: every worker tries at start-up, and the first one creates it.
+func (e *Engine) EnsureRecoverySchedule(ctx context.Context) error {
+	id := workflows.RecoverySchedule + "-" + e.Config.TaskQueue
+	_, err := e.Temporal.ScheduleClient().Create(ctx, client.ScheduleOptions{
+		ID:      id,
+		Spec:    client.ScheduleSpec{Intervals: []client.ScheduleIntervalSpec{{Every: RecoveryEvery}}},
+		Overlap: enumspb.SCHEDULE_OVERLAP_POLICY_SKIP,
+		Action: &client.ScheduleWorkflowAction{
+			ID: id, Workflow: workflows.RecoveryWorkflow, TaskQueue: e.Config.TaskQueue,
+			WorkflowExecutionTimeout: time.Hour,
+		},
+	})
+	if err != nil && !errors.Is(err, temporal.ErrScheduleAlreadyRunning) {
+		return fmt.Errorf("create recovery schedule %s: %w", id, err)
+	}
+	return nil
 }

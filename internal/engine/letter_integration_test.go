@@ -12,8 +12,11 @@ import (
 
 	"github.com/google/uuid"
 	"go.temporal.io/api/serviceerror"
+	"go.temporal.io/sdk/client"
 
+	"digitalpost/activities"
 	"digitalpost/internal/cpr"
+	"digitalpost/internal/engine"
 	"digitalpost/internal/fielderr"
 	"digitalpost/internal/letters"
 	"digitalpost/internal/postoffice"
@@ -342,7 +345,7 @@ func TestBulkRunIsAllOrNothingAndDeliversOnce(t *testing.T) {
 	}
 }
 
-func TestLetterStoredByADeadSubmitterIsStartedByTheWorker(t *testing.T) {
+func TestLetterStoredByADeadSubmitterIsStartedByTheRecoverySweep(t *testing.T) {
 	s := testenv.StartSystem(t)
 	seed(t, s)
 	ctx := context.Background()
@@ -353,21 +356,50 @@ func TestLetterStoredByADeadSubmitterIsStartedByTheWorker(t *testing.T) {
 	if _, _, err := s.Letters.Create(ctx, l, nil); err != nil {
 		t.Fatal(err)
 	}
-	if n, err := s.PostOffice.ResumeStranded(ctx, time.Minute); err != nil || n != 0 {
-		t.Fatalf("a fresh letter was taken for stranded: %d %v", n, err)
+	sweep := func() activities.SweepReport {
+		r, err := s.Activities.Recovery.Sweep(ctx, func(activities.SweepReport) {})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r
 	}
-	if _, err := s.DB.Exec(ctx, `UPDATE letters SET updated_at = now() - interval '10 minutes' WHERE id = $1`, l.ID); err != nil {
+	if r := sweep(); r.Letters != 0 {
+		t.Fatalf("a letter within its grace period was swept: %+v", r)
+	}
+	if _, err := s.DB.Exec(ctx, `UPDATE letters SET created_at = now() - interval '10 minutes' WHERE id = $1`, l.ID); err != nil {
 		t.Fatal(err)
 	}
-	if n, err := s.PostOffice.ResumeStranded(ctx, time.Minute); err != nil || n != 1 {
-		t.Fatalf("resumed %d: %v", n, err)
+	if r := sweep(); r.Letters != 1 || r.Failed != 0 {
+		t.Fatalf("sweep %+v", r)
 	}
 	waitForStatus(t, s, l.ID, letters.Notified)
-	// Asking again changes nothing: the letter is no longer stranded.
-	if n, _ := s.PostOffice.ResumeStranded(ctx, time.Minute); n != 0 {
-		t.Fatalf("a delivered letter was resumed again")
+	// The start is confirmed: the next sweep does not look at it again.
+	if r := sweep(); r.Letters != 0 {
+		t.Fatalf("a started letter was swept again: %+v", r)
 	}
-	if len(s.Twilio.Messages()) != 1 {
-		t.Fatalf("sms %d, want 1", len(s.Twilio.Messages()))
+	testenv.Eventually(t, 10*time.Second, "the SMS notice", func() bool { return len(s.Twilio.Messages()) == 1 })
+}
+
+// One sweep for the whole system: a Temporal Schedule that every worker ensures.
+func TestRecoveryRunsAsOneScheduleForTheSystem(t *testing.T) {
+	s := testenv.StartSystem(t)
+	ctx := context.Background()
+	if err := s.EnsureRecoverySchedule(ctx); err != nil { // a second worker starting up
+		t.Fatal(err)
 	}
+	h := s.Temporal.ScheduleClient().GetHandle(ctx, workflows.RecoverySchedule+"-"+s.Config.TaskQueue)
+	desc, err := h.Describe(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(desc.Schedule.Spec.Intervals) != 1 || desc.Schedule.Spec.Intervals[0].Every != engine.RecoveryEvery {
+		t.Fatalf("schedule spec %+v", desc.Schedule.Spec)
+	}
+	if err := h.Trigger(ctx, client.ScheduleTriggerOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	testenv.Eventually(t, 20*time.Second, "a recovery sweep to complete", func() bool {
+		d, err := h.Describe(ctx)
+		return err == nil && len(d.Info.RecentActions) > 0 && len(d.Info.RunningWorkflows) == 0
+	})
 }

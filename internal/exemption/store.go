@@ -3,6 +3,7 @@ package exemption
 import (
 	"context"
 	"errors"
+	"time"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
@@ -45,10 +46,20 @@ func scanCase(row pgx.Row) (Case, error) {
 	return c, err
 }
 
-// Delete removes a case whose workflow never started.
-func (s *Store) Delete(ctx context.Context, id uuid.UUID) error {
-	_, err := s.db.Exec(ctx, `DELETE FROM exemption_cases WHERE id = $1`, id)
+// MarkStarted confirms that the case's workflow runs, so the recovery sweep leaves it be.
+func (s *Store) MarkStarted(ctx context.Context, id uuid.UUID) error {
+	_, err := s.db.Exec(ctx, `UPDATE exemption_cases SET started_at = now() WHERE id = $1 AND started_at IS NULL`, id)
 	return err
+}
+
+// Unstarted lists cases registered before the cutoff whose workflow start was never confirmed.
+func (s *Store) Unstarted(ctx context.Context, before time.Time, limit int) ([]Case, error) {
+	rows, err := s.db.Query(ctx, `SELECT `+caseColumns+` FROM exemption_cases
+		WHERE started_at IS NULL AND created_at < $1 ORDER BY created_at LIMIT $2`, before, limit)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (Case, error) { return scanCase(r) })
 }
 
 // Get loads a case (without the power-of-attorney document).

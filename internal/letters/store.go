@@ -116,7 +116,7 @@ func (s *Store) Documents(ctx context.Context, id uuid.UUID) ([]Document, error)
 func (s *Store) SetStatus(ctx context.Context, id uuid.UUID, status Status, channel Channel, reason string) error {
 	tag, err := s.db.Exec(ctx, `
 		UPDATE letters SET status = $2, channel = CASE WHEN $3 = '' THEN channel ELSE $3 END,
-		       failure_reason = $4, updated_at = now()
+		       failure_reason = $4, updated_at = now(), started_at = coalesce(started_at, now())
 		WHERE id = $1 AND status NOT IN ('opened', 'escalated', 'printed', 'withdrawn', 'failed')`,
 		id, status, channel, reason)
 	if err != nil {
@@ -130,17 +130,47 @@ func (s *Store) SetStatus(ctx context.Context, id uuid.UUID, status Status, chan
 	return nil
 }
 
+// MarkStarted confirms that the letter's workflow runs, so the recovery sweep leaves it be.
+// Any status the workflow writes confirms it too.
+func (s *Store) MarkStarted(ctx context.Context, ids ...uuid.UUID) error {
+	_, err := s.db.Exec(ctx, `UPDATE letters SET started_at = now() WHERE id = ANY($1) AND started_at IS NULL`, ids)
+	return err
+}
+
+// Addressing is what a notice needs: the recipient's contact details and the sender's name.
+type Addressing struct {
+	HasRecipient bool // false once the recipient was deleted from the registry
+	Mobile       string
+	Email        string
+	Organisation string
+}
+
+// Addressing reads a letter's notice details in one query.
+func (s *Store) Addressing(ctx context.Context, id uuid.UUID) (Addressing, error) {
+	var a Addressing
+	err := s.db.QueryRow(ctx, `
+		SELECT c.id IS NOT NULL, coalesce(c.mobile, ''), coalesce(c.email, ''), s.organisation
+		FROM letters l JOIN senders s ON s.id = l.sender_id LEFT JOIN citizens c ON c.id = l.recipient_id
+		WHERE l.id = $1`, id).Scan(&a.HasRecipient, &a.Mobile, &a.Email, &a.Organisation)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return a, ErrNotFound
+	}
+	return a, err
+}
+
 // MarkNotified moves a delivered letter to notified; a letter already further along keeps its state.
 func (s *Store) MarkNotified(ctx context.Context, id uuid.UUID) error {
 	_, err := s.db.Exec(ctx, `UPDATE letters SET status = 'notified', updated_at = now() WHERE id = $1 AND status = 'delivered'`, id)
 	return err
 }
 
-// Stranded lists letters still "received" and last touched before the cutoff: stored, but
-// perhaps never started, because the process submitting them died in between.
-func (s *Store) Stranded(ctx context.Context, before time.Time, limit int) ([]Letter, error) {
-	rows, err := s.db.Query(ctx, `SELECT `+letterColumns+` FROM letters WHERE status = 'received' AND updated_at < $1
-		ORDER BY updated_at LIMIT $2`, before, limit)
+// Unstarted lists letters stored before the cutoff whose workflow start was never
+// confirmed (the submitting process may have died in between), oldest first, after the
+// given letter (keyset paging: pass uuid.Nil and the zero time to begin).
+func (s *Store) Unstarted(ctx context.Context, before time.Time, afterCreated time.Time, afterID uuid.UUID, limit int) ([]Letter, error) {
+	rows, err := s.db.Query(ctx, `SELECT `+letterColumns+` FROM letters
+		WHERE started_at IS NULL AND created_at < $1 AND (created_at, id) > ($2, $3)
+		ORDER BY created_at, id LIMIT $4`, before, afterCreated, afterID, limit)
 	if err != nil {
 		return nil, err
 	}

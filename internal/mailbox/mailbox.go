@@ -93,6 +93,26 @@ func (m *Mailbox) Withdraw(ctx context.Context, letter uuid.UUID) error {
 	return err
 }
 
+// WithdrawUnlessOpened hides a letter from the mailbox unless someone opened it first. The
+// opening and the withdrawal update the same row, so PostgreSQL decides the race once: it
+// returns the entry as it stands and whether the withdrawal took. A letter that never
+// reached the mailbox (paper, or withdrawn before delivery) has nothing to hide.
+func (m *Mailbox) WithdrawUnlessOpened(ctx context.Context, letter uuid.UUID) (Entry, bool, error) {
+	tag, err := m.db.Exec(ctx, `UPDATE mailbox_entries SET withdrawn_at = coalesce(withdrawn_at, now())
+		WHERE letter_id = $1 AND opened_at IS NULL`, letter)
+	if err != nil {
+		return Entry{}, false, err
+	}
+	if tag.RowsAffected() == 1 {
+		return Entry{LetterID: letter}, true, nil
+	}
+	e, err := m.Entry(ctx, letter)
+	if errors.Is(err, ErrNotInMailbox) {
+		return Entry{LetterID: letter}, true, nil
+	}
+	return e, false, err
+}
+
 // Entry loads one mailbox entry.
 func (m *Mailbox) Entry(ctx context.Context, letter uuid.UUID) (Entry, error) {
 	var e Entry

@@ -5,6 +5,7 @@ package notify
 import (
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/google/uuid"
 )
@@ -51,12 +52,32 @@ var ErrRejected = errors.New("rejected by provider")
 // the notice was not sent and may be retried.
 var ErrNotDelivered = errors.New("provider did not accept the notice")
 
-// Outcome is how sending ended.
+// SlowDown is the provider asking us to wait (HTTP 429): the notice was not sent, and no
+// notice of this provider should go out for After (0: the provider did not say).
+type SlowDown struct {
+	After time.Duration
+	Err   error
+}
+
+func (s *SlowDown) Error() string {
+	if s.After > 0 {
+		return fmt.Sprintf("%v; provider asks to retry after %s", s.Err, s.After)
+	}
+	return s.Err.Error()
+}
+
+func (s *SlowDown) Unwrap() error { return s.Err }
+
+// Outcome is how sending a notice ended. Only Sent counts as notified.
 type Outcome string
 
 const (
-	Sent Outcome = "sent"
-	// AlreadyHandled: an earlier attempt sent it, or was cut off mid-call so we cannot know;
-	// either way we do not send again (nothing twice; paper escalation is the safety net).
-	AlreadyHandled Outcome = "already-handled"
+	Sent     Outcome = "sent"     // the provider accepted it (now or in an earlier attempt)
+	Rejected Outcome = "rejected" // the provider refused the number or address for good
+	// Unknown: an earlier attempt died during the provider call, so nobody knows whether the
+	// provider got it. It is not sent again (it might reach the citizen twice) and does not
+	// count as sent; `starter notices --stuck` lists it for an operator to settle.
+	Unknown Outcome = "unknown"
+	// Skipped: the letter no longer waits for its reader (opened, withdrawn, ended).
+	Skipped Outcome = "skipped"
 )

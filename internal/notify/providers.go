@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -26,8 +28,9 @@ type Provider interface {
 
 // Twilio sends SMS through the real twilio-go client.
 type Twilio struct {
-	api  *twapi.ApiService
-	from string
+	accountSID, authToken string
+	http                  *http.Client
+	from                  string
 }
 
 // NewTwilio builds the SMS provider. baseURL, when set, sends every request to that
@@ -42,10 +45,23 @@ func NewTwilio(accountSID, authToken, from, baseURL string, timeout time.Duratio
 		hc.Transport = redirectHost{to: u, next: http.DefaultTransport}
 	}
 	hc.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
-	base := &twclient.Client{Credentials: twclient.NewCredentials(accountSID, authToken), HTTPClient: hc}
-	base.SetAccountSid(accountSID)
-	rc := twilio.NewRestClientWithParams(twilio.ClientParams{Username: accountSID, Password: authToken, AccountSid: accountSID, Client: base})
-	return &Twilio{api: rc.Api, from: from}, nil
+	return &Twilio{accountSID: accountSID, authToken: authToken, http: hc, from: from}, nil
+}
+
+// api builds a client for one call. twilio-go's errors carry no response headers, so each
+// call gets its own transport wrapper that keeps the Retry-After of a 429; the connection
+// pool underneath is shared.
+func (t *Twilio) api(seen *http.Header) *twapi.ApiService {
+	hc := *t.http
+	next := hc.Transport
+	if next == nil {
+		next = http.DefaultTransport
+	}
+	hc.Transport = keepHeaders{into: seen, next: next}
+	base := &twclient.Client{Credentials: twclient.NewCredentials(t.accountSID, t.authToken), HTTPClient: &hc}
+	base.SetAccountSid(t.accountSID)
+	return twilio.NewRestClientWithParams(twilio.ClientParams{Username: t.accountSID, Password: t.authToken,
+		AccountSid: t.accountSID, Client: base}).Api
 }
 
 // Twilio error codes that no retry can fix: invalid To, not a mobile number, unsubscribed,
@@ -55,11 +71,14 @@ var twilioPermanent = map[int]bool{21211: true, 21214: true, 21408: true, 21610:
 func (t *Twilio) Send(ctx context.Context, n Notice) (string, error) {
 	p := &twapi.CreateMessageParams{}
 	p.SetTo(n.To).SetFrom(t.from).SetBody(n.Body)
-	msg, err := t.api.CreateMessage(p)
+	var seen http.Header
+	msg, err := t.api(&seen).CreateMessage(p)
 	var rest *twclient.TwilioRestError
 	switch {
 	case errors.As(err, &rest) && (twilioPermanent[rest.Code] || rest.Status == 400):
 		return "", fmt.Errorf("twilio %d: %s: %w", rest.Code, rest.Message, ErrRejected)
+	case errors.As(err, &rest) && rest.Status == http.StatusTooManyRequests:
+		return "", &SlowDown{After: retryAfter(seen), Err: fmt.Errorf("twilio 429 code %d: %w", rest.Code, ErrNotDelivered)}
 	case errors.As(err, &rest):
 		return "", fmt.Errorf("twilio status %d code %d: %w", rest.Status, rest.Code, ErrNotDelivered)
 	case err != nil:
@@ -98,6 +117,8 @@ func (s *SendGrid) Send(ctx context.Context, n Notice) (string, error) {
 		return firstHeader(resp.Headers, "X-Message-Id"), nil
 	case resp.StatusCode == http.StatusBadRequest:
 		return "", fmt.Errorf("sendgrid 400: %s: %w", truncate(resp.Body, 200), ErrRejected)
+	case resp.StatusCode == http.StatusTooManyRequests:
+		return "", &SlowDown{After: retryAfter(http.Header(resp.Headers)), Err: fmt.Errorf("sendgrid 429: %w", ErrNotDelivered)}
 	default:
 		return "", fmt.Errorf("sendgrid %d: %w", resp.StatusCode, ErrNotDelivered)
 	}
@@ -128,6 +149,38 @@ func (o *Outbox) Send(ctx context.Context, n Notice) (string, error) {
 	err := o.db.QueryRow(ctx, `INSERT INTO dev_outbox (channel, recipient, subject, body) VALUES ($1, $2, $3, $4) RETURNING id`,
 		n.Channel, n.To, n.Subject, n.Body).Scan(&id)
 	return fmt.Sprintf("outbox-%d", id), err
+}
+
+// keepHeaders records the headers of the response to one call.
+type keepHeaders struct {
+	into *http.Header
+	next http.RoundTripper
+}
+
+func (k keepHeaders) RoundTrip(req *http.Request) (*http.Response, error) {
+	resp, err := k.next.RoundTrip(req)
+	if resp != nil {
+		*k.into = resp.Header.Clone()
+	}
+	return resp, err
+}
+
+// maxRetryAfter bounds how long one answer can hold back a provider's notices.
+const maxRetryAfter = 10 * time.Minute
+
+// retryAfter reads Retry-After as seconds or an HTTP date; 0 when absent or unreadable.
+func retryAfter(h http.Header) time.Duration {
+	v := strings.TrimSpace(h.Get("Retry-After"))
+	if v == "" {
+		return 0
+	}
+	var d time.Duration
+	if secs, err := strconv.Atoi(v); err == nil && secs >= 0 {
+		d = time.Duration(secs) * time.Second
+	} else if at, err := http.ParseTime(v); err == nil {
+		d = time.Until(at)
+	}
+	return min(max(d, 0), maxRetryAfter)
 }
 
 // redirectHost sends requests to another scheme and host, keeping path and query.

@@ -4,105 +4,315 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
-	"golang.org/x/time/rate"
 )
 
-// Service sends notices at most once per letter, channel and purpose.
-type Service struct {
-	db      *pgxpool.Pool
-	sms     Provider
-	email   Provider
-	limiter *rate.Limiter
-}
-
-// NewService builds the service. perSecond > 0 holds provider calls from this process to
-// that rate (each worker process has its own bucket: give each its share of the account's
-// limit); 0 means no limit.
-func NewService(db *pgxpool.Pool, sms, email Provider, perSecond float64) *Service {
-	s := &Service{db: db, sms: sms, email: email}
-	if perSecond > 0 {
-		s.limiter = rate.NewLimiter(rate.Limit(perSecond), max(1, int(perSecond)))
-	}
-	return s
-}
-
-// Send claims the notice in PostgreSQL, then calls the provider.
+// Service sends each notice once per letter, channel and purpose, at each provider's rate.
 //
-// The claim row is what makes a retry safe. A retry that finds the notice sent, or finds
-// it mid-send because the earlier attempt died during the provider call, does not send
-// again: neither Twilio nor SendGrid has an idempotency key, and a duplicate is worse than
-// a missing notice (the letter still escalates to paper if unopened). A definite provider
-// failure releases the claim so the next attempt may send.
-func (s *Service) Send(ctx context.Context, n Notice) (Outcome, error) {
-	var state string
-	err := s.db.QueryRow(ctx, `
-		INSERT INTO notifications (letter_id, channel, purpose, state) VALUES ($1, $2, $3, 'sending')
-		ON CONFLICT (letter_id, channel, purpose) DO UPDATE SET state = 'sending', updated_at = now()
-		    WHERE notifications.state = 'failed'
-		RETURNING state`, n.LetterID, n.Channel, n.Purpose).Scan(&state)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return AlreadyHandled, nil
+// Pacing. A provider's rate limit is a fact about the whole account, so it is held in
+// PostgreSQL (provider_pace): every call, from any worker, reserves the next free slot,
+// spaced 1/rate apart. Slots are never handed out more than MaxAhead in advance; a notice
+// that finds the provider booked further ahead is not sent now and asks to be retried
+// later, so a backlog waits in Temporal (the provider's task queue, itself rate-limited by
+// the server), never in a worker's memory.
+//
+// Exactly once. A notice row moves claimed → calling → sent | retrying | rejected. Only
+// "calling" is dangerous: a process that dies then leaves nobody knowing whether the
+// provider got the message. A later attempt that finds "calling" does not send again
+// (neither Twilio nor SendGrid has an idempotency key) and marks the notice "unknown" for an
+// operator; it never counts as sent. Everything else is safe to retry.
+type Service struct {
+	db       *pgxpool.Pool
+	sms      Provider
+	email    Provider
+	interval map[Channel]time.Duration
+	// MaxAhead bounds how far ahead a slot may be reserved (and so how long a call waits in
+	// memory). It must exceed the server-side queue limiter's burst (one second's worth).
+	MaxAhead time.Duration
+	sleep    func(context.Context, time.Duration) error
+}
+
+// Rates are provider calls per second, across all workers; 0 means no limit.
+type Rates struct{ SMS, Email float64 }
+
+// NewService builds the service.
+func NewService(db *pgxpool.Pool, sms, email Provider, rates Rates) *Service {
+	return &Service{db: db, sms: sms, email: email, MaxAhead: 2 * time.Second, sleep: sleepCtx,
+		interval: map[Channel]time.Duration{SMS: interval(rates.SMS), Email: interval(rates.Email)}}
+}
+
+func interval(perSecond float64) time.Duration {
+	if perSecond <= 0 {
+		return 0
 	}
+	return time.Duration(float64(time.Second) / perSecond)
+}
+
+// RetryLater says the notice was not sent now and should be tried again after After.
+type RetryLater struct {
+	After  time.Duration
+	Reason string
+}
+
+func (r *RetryLater) Error() string {
+	return fmt.Sprintf("%s; retry in %s", r.Reason, r.After.Round(time.Millisecond))
+}
+
+// callTolerance: a slot this close is taken as "now", and the claim goes straight to
+// "calling". A process dying in those few milliseconds leaves an unknown notice rather than
+// a lost one; it saves a round trip for nearly every notice.
+const callTolerance = 50 * time.Millisecond
+
+// Send sends one notice unless it was already settled. It returns the outcome, or an error
+// when the notice should be retried (a *RetryLater says when).
+//
+// markNotified: a sent notice also moves a delivered letter to notified, in the same statement.
+func (s *Service) Send(ctx context.Context, n Notice, markNotified bool) (Outcome, error) {
+	var slotAt, dbNow, bookedUntil *time.Time
+	var attempt *int32
+	err := s.db.QueryRow(ctx, `
+		WITH slot AS (
+			UPDATE provider_pace SET next_at = greatest(next_at, clock_timestamp()) + ($4::bigint * interval '1 microsecond')
+			WHERE channel = $2 AND next_at < clock_timestamp() + ($5::bigint * interval '1 microsecond')
+			RETURNING next_at - ($4::bigint * interval '1 microsecond') AS at
+		), claim AS (
+			INSERT INTO notifications AS n (letter_id, channel, purpose, state, attempts)
+			SELECT $1, $2, $3,
+			       CASE WHEN slot.at <= clock_timestamp() + ($6::bigint * interval '1 microsecond') THEN 'calling' ELSE 'claimed' END, 1
+			FROM slot
+			WHERE EXISTS (SELECT 1 FROM letters WHERE id = $1 AND status IN ('delivered', 'notified'))
+			ON CONFLICT (letter_id, channel, purpose) DO UPDATE
+			   SET state = excluded.state, attempts = n.attempts + 1, updated_at = now()
+			   WHERE n.state IN ('claimed', 'retrying', 'failed')
+			RETURNING attempts
+		)
+		SELECT (SELECT at FROM slot), (SELECT attempts FROM claim), clock_timestamp(),
+		       (SELECT next_at FROM provider_pace WHERE channel = $2)`,
+		n.LetterID, n.Channel, n.Purpose, s.interval[n.Channel].Microseconds(), s.MaxAhead.Microseconds(), callTolerance.Microseconds()).
+		Scan(&slotAt, &attempt, &dbNow, &bookedUntil)
 	if err != nil {
 		return "", fmt.Errorf("claim %s notice: %w", n.Channel, err)
 	}
-	provider := s.sms
-	if n.Channel == Email {
-		provider = s.email
+	if slotAt == nil {
+		wait := bookedUntil.Sub(*dbNow) - s.MaxAhead + s.interval[n.Channel]
+		return "", &RetryLater{After: max(wait, s.interval[n.Channel], time.Second), Reason: fmt.Sprintf("%s provider is booked ahead", n.Channel)}
 	}
-	if s.limiter != nil {
-		if err := s.limiter.Wait(ctx); err != nil {
-			// Not sent: release the claim so a retry may send.
-			_, _ = s.db.Exec(context.WithoutCancel(ctx), `UPDATE notifications SET state = 'failed', error = 'rate limit wait cut short'
-				WHERE letter_id = $1 AND channel = $2 AND purpose = $3`, n.LetterID, n.Channel, n.Purpose)
+	if attempt == nil {
+		return s.settled(ctx, n)
+	}
+	if wait := slotAt.Sub(*dbNow); wait > callTolerance {
+		if err := s.sleep(ctx, wait); err != nil {
+			s.release(n, "cut short while waiting for the provider's rate")
+			return "", err
+		}
+		tag, err := s.db.Exec(ctx, `UPDATE notifications SET state = 'calling', updated_at = now()
+			WHERE letter_id = $1 AND channel = $2 AND purpose = $3 AND state = 'claimed' AND attempts = $4`,
+			n.LetterID, n.Channel, n.Purpose, *attempt)
+		if err != nil {
+			s.release(n, "could not mark the call")
 			return "", fmt.Errorf("%s notice: %w", n.Channel, err)
 		}
+		if tag.RowsAffected() == 0 { // another attempt took the notice over while we waited
+			return "", &RetryLater{After: time.Second, Reason: fmt.Sprintf("%s notice is being handled by another attempt", n.Channel)}
+		}
+	} else if wait > 0 {
+		_ = s.sleep(ctx, wait)
 	}
-	id, sendErr := provider.Send(ctx, n)
-	final, errText := "sent", ""
+
+	providerID, sendErr := s.provider(n.Channel).Send(ctx, n)
+	state, errText := "sent", ""
+	var slow *SlowDown
 	switch {
 	case sendErr == nil:
-	case errors.Is(sendErr, ErrRejected), errors.Is(sendErr, ErrNotDelivered):
-		final, errText = "failed", sendErr.Error()
+	case errors.Is(sendErr, ErrRejected):
+		state, errText = "rejected", sendErr.Error()
 	default:
-		final, errText = "unknown", sendErr.Error()
+		// 5xx, 429, refused connections, DNS failures and timeouts: the provider did not take
+		// the notice. A provider that accepted a message answers within the timeout; one that
+		// did not answer is treated as not having accepted it, and the notice is retried.
+		state, errText = "retrying", sendErr.Error()
 	}
-	// Recording the outcome must not be cut short by the caller's deadline.
-	_, err = s.db.Exec(context.WithoutCancel(ctx), `UPDATE notifications SET state = $4, provider_id = $5, error = $6, updated_at = now()
-		WHERE letter_id = $1 AND channel = $2 AND purpose = $3`, n.LetterID, n.Channel, n.Purpose, final, id, errText)
-	if sendErr != nil {
-		return "", sendErr
+	if err := s.record(ctx, n, state, providerID, errText, markNotified && state == "sent"); err != nil {
+		// The notice stays "calling": a retry will list it as unknown rather than send twice.
+		return "", fmt.Errorf("%s notice %s but not recorded: %w", n.Channel, state, err)
 	}
-	return Sent, err
+	switch {
+	case state == "sent":
+		return Sent, nil
+	case state == "rejected":
+		return Rejected, sendErr
+	case errors.As(sendErr, &slow) && slow.After > 0:
+		s.holdProvider(n.Channel, slow.After)
+		return "", &RetryLater{After: slow.After, Reason: sendErr.Error()}
+	}
+	return "", sendErr
 }
 
-// Record is a notice as stored, for status pages and tests.
+// settled answers for a notice that could not be claimed: already sent, rejected, unknown,
+// or its letter no longer waits for a reader.
+func (s *Service) settled(ctx context.Context, n Notice) (Outcome, error) {
+	var state string
+	err := s.db.QueryRow(ctx, `
+		UPDATE notifications SET state = CASE WHEN state = 'calling' THEN 'unknown' ELSE state END,
+		       error = CASE WHEN state = 'calling' THEN 'an earlier attempt died during the provider call' ELSE error END,
+		       updated_at = CASE WHEN state = 'calling' THEN now() ELSE updated_at END
+		WHERE letter_id = $1 AND channel = $2 AND purpose = $3
+		RETURNING state`, n.LetterID, n.Channel, n.Purpose).Scan(&state)
+	switch {
+	case errors.Is(err, pgx.ErrNoRows):
+		return Skipped, nil // never claimed: the letter is not (or no longer) waiting for its reader
+	case err != nil:
+		return "", fmt.Errorf("%s notice: %w", n.Channel, err)
+	}
+	switch state {
+	case "sent":
+		return Sent, nil
+	case "rejected":
+		return Rejected, nil
+	case "unknown":
+		return Unknown, nil
+	}
+	// claimed, retrying or failed, but the letter no longer waits for its reader
+	return Skipped, nil
+}
+
+// record writes the outcome of a provider call. It outlasts the caller's deadline and a
+// short PostgreSQL outage: an outcome not written leaves the notice "calling", which a
+// retry must then treat as unknown.
+func (s *Service) record(ctx context.Context, n Notice, state, providerID, errText string, markNotified bool) error {
+	ctx = context.WithoutCancel(ctx)
+	var err error
+	for wait := 100 * time.Millisecond; ; wait = min(2*wait, 5*time.Second) {
+		_, err = s.db.Exec(ctx, `
+			WITH n AS (
+				UPDATE notifications SET state = $4, provider_id = $5, error = $6, updated_at = now()
+				WHERE letter_id = $1 AND channel = $2 AND purpose = $3
+				RETURNING letter_id
+			)
+			UPDATE letters SET status = 'notified', updated_at = now()
+			WHERE $7 AND id IN (SELECT letter_id FROM n) AND status = 'delivered'`,
+			n.LetterID, n.Channel, n.Purpose, state, providerID, errText, markNotified)
+		if err == nil || wait >= 5*time.Second {
+			return err
+		}
+		time.Sleep(wait)
+	}
+}
+
+// release hands a claimed notice back when no call was made, so the next attempt sends it.
+func (s *Service) release(n Notice, why string) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	_, _ = s.db.Exec(ctx, `UPDATE notifications SET state = 'retrying', error = $4, updated_at = now()
+		WHERE letter_id = $1 AND channel = $2 AND purpose = $3 AND state = 'claimed'`, n.LetterID, n.Channel, n.Purpose, why)
+}
+
+// holdProvider keeps every worker from calling a provider that asked us to wait.
+func (s *Service) holdProvider(ch Channel, d time.Duration) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	_, _ = s.db.Exec(ctx, `UPDATE provider_pace SET next_at = greatest(next_at, clock_timestamp() + $2::bigint * interval '1 microsecond') WHERE channel = $1`, ch, d.Microseconds())
+}
+
+// GiveUp marks a notice that was retried for its whole window without reaching the provider.
+func (s *Service) GiveUp(ctx context.Context, letter uuid.UUID, ch Channel, purpose Purpose, why string) error {
+	_, err := s.db.Exec(ctx, `UPDATE notifications SET state = 'failed', error = $4, updated_at = now()
+		WHERE letter_id = $1 AND channel = $2 AND purpose = $3 AND state IN ('claimed', 'retrying')`, letter, ch, purpose, why)
+	return err
+}
+
+func (s *Service) provider(ch Channel) Provider {
+	if ch == Email {
+		return s.email
+	}
+	return s.sms
+}
+
+func sleepCtx(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
+
+// Record is a notice as stored, for status pages, operators and tests.
 type Record struct {
+	LetterID   uuid.UUID
 	Channel    Channel
 	Purpose    Purpose
 	State      string
+	Attempts   int
 	ProviderID string
 	Error      string
+	Resolution string
+	UpdatedAt  time.Time
+}
+
+const recordColumns = `letter_id, channel, purpose, state, attempts, provider_id, error, resolution, updated_at`
+
+func scanRecords(rows pgx.Rows) ([]Record, error) {
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (Record, error) {
+		var rec Record
+		err := r.Scan(&rec.LetterID, &rec.Channel, &rec.Purpose, &rec.State, &rec.Attempts, &rec.ProviderID, &rec.Error, &rec.Resolution, &rec.UpdatedAt)
+		return rec, err
+	})
 }
 
 // ForLetter lists the notices of one letter.
 func (s *Service) ForLetter(ctx context.Context, letter uuid.UUID) ([]Record, error) {
-	rows, err := s.db.Query(ctx, `SELECT channel, purpose, state, provider_id, error FROM notifications WHERE letter_id = $1 ORDER BY channel`, letter)
+	rows, err := s.db.Query(ctx, `SELECT `+recordColumns+` FROM notifications WHERE letter_id = $1 ORDER BY channel, purpose`, letter)
 	if err != nil {
 		return nil, err
 	}
-	defer rows.Close()
-	var out []Record
-	for rows.Next() {
-		var r Record
-		if err := rows.Scan(&r.Channel, &r.Purpose, &r.State, &r.ProviderID, &r.Error); err != nil {
-			return nil, err
-		}
-		out = append(out, r)
+	return scanRecords(rows)
+}
+
+// Stuck lists notices that need an operator: unknown ones, and ones still retrying or
+// mid-call after olderThan (a provider outage, or a worker that died mid-call).
+func (s *Service) Stuck(ctx context.Context, olderThan time.Duration, limit int) ([]Record, error) {
+	rows, err := s.db.Query(ctx, `SELECT `+recordColumns+` FROM notifications
+		WHERE state = 'unknown' OR (state IN ('calling', 'retrying', 'claimed') AND updated_at < now() - $1::bigint * interval '1 microsecond')
+		ORDER BY updated_at LIMIT $2`, olderThan.Microseconds(), limit)
+	if err != nil {
+		return nil, err
 	}
-	return out, rows.Err()
+	return scanRecords(rows)
+}
+
+// ErrNotUnknown is returned when an operator settles a notice that is not unknown.
+var ErrNotUnknown = errors.New("notice is not unknown")
+
+// Resolve settles an unknown notice after an operator checked the provider's own records:
+// sent (the provider has it: the letter counts as notified) or not sent (it stays unsent;
+// the letter's paper escalation still covers the citizen).
+func (s *Service) Resolve(ctx context.Context, letter uuid.UUID, ch Channel, purpose Purpose, sent bool, operator string) error {
+	state := "failed"
+	if sent {
+		state = "sent"
+	}
+	tag, err := s.db.Exec(ctx, `
+		WITH n AS (
+			UPDATE notifications SET state = $4, resolution = $5, updated_at = now()
+			WHERE letter_id = $1 AND channel = $2 AND purpose = $3 AND state = 'unknown'
+			RETURNING letter_id
+		), l AS (
+			UPDATE letters SET status = 'notified', updated_at = now()
+			WHERE $6 AND id IN (SELECT letter_id FROM n) AND status = 'delivered'
+		)
+		SELECT 1 FROM n`, letter, ch, purpose, state, fmt.Sprintf("%s by %s at %s", state, operator, time.Now().UTC().Format(time.RFC3339)), sent && purpose == NewPost)
+	if err != nil {
+		return err
+	}
+	if tag.RowsAffected() == 0 {
+		return ErrNotUnknown
+	}
+	return nil
 }

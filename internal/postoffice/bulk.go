@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"time"
 
 	"github.com/google/uuid"
 	"golang.org/x/sync/errgroup"
@@ -128,21 +127,4 @@ func (p *PostOffice) bulkLookup(ctx context.Context, subs []Submission) (lookup,
 			return id, ok, nil
 		},
 	}, nil
-}
-
-// ResumeStranded starts the workflows of letters that were stored but, as far as PostgreSQL
-// can tell, never started: the submitting process died between the two steps. Starting is
-// idempotent (the workflow id is the letter's), so a letter whose workflow does run, such as
-// a paper letter still at the printer, is left as it is. It returns how many it looked at.
-func (p *PostOffice) ResumeStranded(ctx context.Context, olderThan time.Duration) (int, error) {
-	stranded, err := p.Letters.Stranded(ctx, time.Now().Add(-olderThan), 1000)
-	if err != nil {
-		return 0, err
-	}
-	for _, l := range stranded {
-		if err := p.start(ctx, l); err != nil {
-			return 0, err
-		}
-	}
-	return len(stranded), nil
 }

@@ -9,6 +9,7 @@ import (
 	"github.com/google/uuid"
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/temporal"
 
 	"digitalpost/internal/cpr"
 	"digitalpost/internal/fielderr"
@@ -64,10 +65,15 @@ func (p *PostOffice) Open(ctx context.Context, id uuid.UUID, readerCPR string) (
 		return entry, err
 	}
 	if !first {
-		return entry, nil
+		// Opened before. Tell the workflow again unless it has ended: the first signal may
+		// have failed (Temporal unreachable), and the workflow dedupes openings anyway.
+		l, err := p.Letters.Get(ctx, id)
+		if err != nil || l.Status.Final() {
+			return entry, err
+		}
 	}
 	err = p.Temporal.SignalWorkflow(ctx, letters.WorkflowID(id), "", workflows.OpenedSignal,
-		workflows.Opening{At: now, ByDelegate: entry.CitizenID != reader.ID})
+		workflows.Opening{At: *entry.OpenedAt, ByDelegate: entry.OpenedBy != nil && *entry.OpenedBy != entry.CitizenID})
 	var notFound *serviceerror.NotFound
 	if errors.As(err, &notFound) {
 		// The letter's workflow has ended (escalated to paper, say): the opening is still recorded.
@@ -76,7 +82,18 @@ func (p *PostOffice) Open(ctx context.Context, id uuid.UUID, readerCPR string) (
 	return entry, err
 }
 
-// Withdraw takes a letter back, if it is not yet opened or printed.
+// Refused is a request the letter's state turns away (withdrawing an opened letter, say):
+// the input was well-formed, the moment was not. Callers show Reason to the sender.
+type Refused struct {
+	LetterID uuid.UUID
+	Reason   string
+}
+
+func (r *Refused) Error() string { return fmt.Sprintf("letter %s: %s", r.LetterID, r.Reason) }
+
+// Withdraw takes a letter back, if it is not yet opened or printed. A withdrawal the
+// letter's workflow turns away, before or after accepting it (the citizen opened the letter
+// first), is a *Refused with the reason.
 func (p *PostOffice) Withdraw(ctx context.Context, id uuid.UUID, reason string) (workflows.LetterState, error) {
 	handle, err := p.Temporal.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
 		WorkflowID: letters.WorkflowID(id), UpdateName: workflows.WithdrawUpdate,
@@ -87,14 +104,17 @@ func (p *PostOffice) Withdraw(ctx context.Context, id uuid.UUID, reason string) 
 		err = handle.Get(ctx, &st)
 	}
 	var notFound *serviceerror.NotFound
-	if errors.As(err, &notFound) {
+	var app *temporal.ApplicationError
+	switch {
+	case errors.As(err, &notFound):
 		l, getErr := p.Letters.Get(ctx, id)
 		if errors.Is(getErr, letters.ErrNotFound) {
 			return st, fmt.Errorf("letter %s: %w", id, ErrLetterNotFound)
 		}
-		return st, fmt.Errorf("letter %s is %s and can no longer be withdrawn", id, l.Status)
-	}
-	if err != nil {
+		return st, &Refused{LetterID: id, Reason: fmt.Sprintf("letter is %s and can no longer be withdrawn", l.Status)}
+	case errors.As(err, &app):
+		return st, &Refused{LetterID: id, Reason: app.Message()}
+	case err != nil:
 		return st, fmt.Errorf("letter %s: %w", id, err)
 	}
 	return st, nil

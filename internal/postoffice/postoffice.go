@@ -106,6 +106,16 @@ func (p *PostOffice) start(ctx context.Context, l letters.Letter) error {
 	return nil
 }
 
+// Resume starts a stored letter whose start was never confirmed (its submitter may have
+// died between storing and starting it) and confirms the start. Starting is idempotent:
+// a letter whose workflow runs, or ran, is left as it is.
+func (p *PostOffice) Resume(ctx context.Context, l letters.Letter) error {
+	if err := p.start(ctx, l); err != nil {
+		return err
+	}
+	return p.Letters.MarkStarted(ctx, l.ID)
+}
+
 // lookup answers the registry questions validation asks; a bulk run answers them from
 // batches read once instead of two queries per letter.
 type lookup struct {

@@ -13,13 +13,95 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 )
+
+// Outage is how a fake misbehaves until it is cleared: it answers every request with
+// Status (and Retry-After, when set), or holds each request for Hang before answering 503
+// without accepting it, as a provider whose load balancer stalls.
+type Outage struct {
+	Status     int
+	RetryAfter string
+	Hang       time.Duration
+}
+
+// faults is the misbehaviour and the request log both fakes share.
+type faults struct {
+	mu       sync.Mutex
+	outage   *Outage
+	arrivals []time.Time // accepted messages, in order of arrival
+	requests atomic.Int64
+}
+
+// SetOutage makes the fake misbehave until ClearOutage.
+func (f *faults) SetOutage(o Outage) { f.mu.Lock(); f.outage = &o; f.mu.Unlock() }
+
+// ClearOutage makes the fake answer normally again.
+func (f *faults) ClearOutage() { f.mu.Lock(); f.outage = nil; f.mu.Unlock() }
+
+// Arrivals returns when each accepted message arrived.
+func (f *faults) Arrivals() []time.Time {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]time.Time(nil), f.arrivals...)
+}
+
+// Requests counts every request, accepted or not.
+func (f *faults) Requests() int { return int(f.requests.Load()) }
+
+// MaxInOneSecond is the most messages accepted within any one second: what a provider's
+// rate limiter would see.
+func (f *faults) MaxInOneSecond() int {
+	times := f.Arrivals()
+	most := 0
+	for i, j := 0, 0; j < len(times); j++ {
+		for times[j].Sub(times[i]) >= time.Second {
+			i++
+		}
+		most = max(most, j-i+1)
+	}
+	return most
+}
+
+// misbehave answers according to the outage, if any, and says whether it did.
+func (f *faults) misbehave(w http.ResponseWriter, r *http.Request, answer func(w http.ResponseWriter, status int)) bool {
+	f.requests.Add(1)
+	f.mu.Lock()
+	o := f.outage
+	f.mu.Unlock()
+	if o == nil {
+		return false
+	}
+	if o.Hang > 0 {
+		select {
+		case <-time.After(o.Hang):
+		case <-r.Context().Done():
+			return true
+		}
+	}
+	if o.RetryAfter != "" {
+		w.Header().Set("Retry-After", o.RetryAfter)
+	}
+	status := o.Status
+	if status == 0 {
+		status = http.StatusServiceUnavailable
+	}
+	answer(w, status)
+	return true
+}
+
+func (f *faults) accepted() {
+	f.mu.Lock()
+	f.arrivals = append(f.arrivals, time.Now())
+	f.mu.Unlock()
+}
 
 // SMS is one message Twilio accepted.
 type SMS struct{ To, From, Body string }
 
 // Twilio fakes POST /2010-04-01/Accounts/{sid}/Messages.json.
 type Twilio struct {
+	faults
 	Server     *httptest.Server
 	AccountSID string
 	AuthToken  string
@@ -57,6 +139,15 @@ func (t *Twilio) create(w http.ResponseWriter, r *http.Request) {
 		twilioError(w, 503, 20503, "Service unavailable")
 		return
 	}
+	if t.misbehave(w, r, func(w http.ResponseWriter, status int) {
+		code := 20503
+		if status == http.StatusTooManyRequests {
+			code = 20429
+		}
+		twilioError(w, status, code, http.StatusText(status))
+	}) {
+		return
+	}
 	if err := r.ParseForm(); err != nil {
 		twilioError(w, 400, 20001, err.Error())
 		return
@@ -76,6 +167,7 @@ func (t *Twilio) create(w http.ResponseWriter, r *http.Request) {
 	t.mu.Lock()
 	t.messages = append(t.messages, m)
 	t.mu.Unlock()
+	t.accepted()
 	if t.OnMessage != nil {
 		t.OnMessage(m)
 	}
@@ -113,6 +205,7 @@ type Mail struct {
 
 // SendGrid fakes POST /v3/mail/send.
 type SendGrid struct {
+	faults
 	Server *httptest.Server
 	APIKey string
 	mu     sync.Mutex
@@ -157,6 +250,9 @@ func (s *SendGrid) send(w http.ResponseWriter, r *http.Request) {
 		sgError(w, 415, "Content-Type should be application/json.")
 		return
 	}
+	if s.misbehave(w, r, func(w http.ResponseWriter, status int) { sgError(w, status, http.StatusText(status)) }) {
+		return
+	}
 	var req sgRequest
 	if err := json.NewDecoder(r.Body).Decode(&req); err != nil {
 		sgError(w, 400, "Bad Request")
@@ -188,6 +284,7 @@ func (s *SendGrid) send(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	s.mails = append(s.mails, m)
 	s.mu.Unlock()
+	s.accepted()
 	if s.OnMail != nil {
 		s.OnMail(m)
 	}

@@ -1,0 +1,96 @@
+// Package recovery starts what was stored but never started. Letters, exemption cases and
+// reading access requests follow one pattern: the row is stored first, its workflow is
+// started idempotently (the workflow id comes from the row's id), and the start is
+// confirmed in PostgreSQL. A row left unconfirmed (its submitter died in between, or
+// Temporal was unreachable) is started here, by one sweep for the whole system.
+package recovery
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/google/uuid"
+
+	"digitalpost/activities"
+	"digitalpost/internal/access"
+	"digitalpost/internal/borgerservice"
+	"digitalpost/internal/exemption"
+	"digitalpost/internal/letters"
+	"digitalpost/internal/postoffice"
+)
+
+// Sweep holds the stores to look in and the desks that start workflows.
+type Sweep struct {
+	Letters    *letters.Store
+	Cases      *exemption.Store
+	Access     *access.Store
+	PostOffice *postoffice.PostOffice
+	Desk       *borgerservice.Desk
+	// Grace is how long a row may stay unconfirmed before the sweep starts it: a normal
+	// submission confirms within milliseconds, a letter's workflow when it first runs.
+	Grace time.Duration
+}
+
+// page is how many rows the sweep reads at a time.
+const page = 500
+
+// maxFailuresReported bounds the failures listed in a report.
+const maxFailuresReported = 20
+
+// Sweep starts every row left unconfirmed for longer than Grace and reports what it did.
+// progress is called after each page, so a long sweep can heartbeat.
+func (s *Sweep) Sweep(ctx context.Context, progress func(activities.SweepReport)) (activities.SweepReport, error) {
+	var r activities.SweepReport
+	before := time.Now().Add(-s.Grace)
+	fail := func(what string, id uuid.UUID, err error) {
+		r.Failed++
+		if len(r.Failures) < maxFailuresReported {
+			r.Failures = append(r.Failures, fmt.Sprintf("%s %s: %v", what, id, err))
+		}
+	}
+
+	var afterCreated time.Time
+	afterID := uuid.Nil
+	for {
+		ls, err := s.Letters.Unstarted(ctx, before, afterCreated, afterID, page)
+		if err != nil {
+			return r, err
+		}
+		for _, l := range ls {
+			r.Letters++
+			if err := s.PostOffice.Resume(ctx, l); err != nil {
+				fail("letter", l.ID, err)
+			}
+			afterCreated, afterID = l.CreatedAt, l.ID
+		}
+		progress(r)
+		if len(ls) < page {
+			break
+		}
+	}
+
+	// Cases and requests are few; a failed one stays unconfirmed and is tried next time.
+	cases, err := s.Cases.Unstarted(ctx, before, page)
+	if err != nil {
+		return r, err
+	}
+	for _, c := range cases {
+		r.Cases++
+		if err := s.Desk.StartCase(ctx, c); err != nil {
+			fail("case", c.ID, err)
+		}
+	}
+	grants, err := s.Access.Unstarted(ctx, before, page)
+	if err != nil {
+		return r, err
+	}
+	for _, g := range grants {
+		r.ReadingAccess++
+		if err := s.Desk.StartReadingAccess(ctx, g); err != nil {
+			fail("reading access request", g.ID, err)
+		}
+	}
+	progress(r)
+	return r, nil
+}
