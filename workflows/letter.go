@@ -283,10 +283,13 @@ func (l *letter) notify(ctx workflow.Context, plan activities.Delivery) notices 
 	return notices{done: future, stop: func() {}}
 }
 
-// notifyPerProvider sends each channel's notice as an activity on its provider's queue, where
-// the server keeps the provider's rate across all workers. Notices are not local activities
-// any more: a local activity's retries live in one worker's memory, and a backlog of them
-// outgrew their timeout and was dropped.
+// notifyPerProvider sends each channel's notice: first as a local activity inside the
+// letter's first workflow task (the cheap path, taken whenever the provider has a pace slot
+// within a second or two and answers), and when that does not settle it, as an activity on the
+// provider's queue. The queue is where a backlog or an outage waits: durably in Temporal, held
+// by the server to the provider's rate across all workers, retried for hours. A local activity
+// alone is not enough: its retries live in one worker's memory, and a backlog of them outgrew
+// their timeout and was dropped.
 func (l *letter) notifyPerProvider(ctx workflow.Context, plan activities.Delivery) notices {
 	ctx, stop := workflow.WithCancel(ctx)
 	var pending []workflow.Future
@@ -310,12 +313,15 @@ func (l *letter) notifyPerProvider(ctx workflow.Context, plan activities.Deliver
 // on the timeline. Only a notice the provider accepted makes the letter notified.
 func (l *letter) sendNotice(ctx workflow.Context, ch notify.Channel) workflow.Future {
 	req := activities.ChannelNotice{LetterID: l.in.LetterID, Channel: ch}
-	sent := workflow.ExecuteActivity(noticeStep(ctx, ch), acts.SendNotice, req)
+	firstTry := workflow.ExecuteLocalActivity(noticeFirstTry(ctx), acts.SendNotice, req)
 	done, settle := workflow.NewFuture(ctx)
 	workflow.Go(ctx, func(ctx workflow.Context) {
 		defer settle.Set(nil, nil)
 		var out activities.NoticeOutcome
-		err := sent.Get(ctx, &out)
+		err := firstTry.Get(ctx, &out)
+		if err != nil && !temporal.IsCanceledError(err) {
+			err = workflow.ExecuteActivity(noticeStep(ctx, ch), acts.SendNotice, req).Get(ctx, &out)
+		}
 		switch {
 		case err == nil && out.Outcome == notify.Sent && l.state.Status == letters.Delivered:
 			l.transition(ctx, letters.Notified, "", string(ch)+" notice sent")

@@ -71,6 +71,16 @@ func noticeStep(ctx workflow.Context, ch notify.Channel) workflow.Context {
 	})
 }
 
+// noticeFirstTry is a notice's one attempt as a local activity: a pace slot at most
+// MaxAhead (2 s) away, the provider's answer within PROVIDER_TIMEOUT. Anything short of a
+// settled outcome goes on to the provider's queue (noticeStep), so no retry happens here.
+func noticeFirstTry(ctx workflow.Context) workflow.Context {
+	return workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{
+		StartToCloseTimeout: 30 * time.Second, ScheduleToCloseTimeout: 30 * time.Second,
+		RetryPolicy: &temporal.RetryPolicy{MaximumAttempts: 1},
+	})
+}
+
 // notifyLocalStep is how letters started while notices were a local activity send them.
 func notifyLocalStep(ctx workflow.Context) workflow.Context {
 	return workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{
