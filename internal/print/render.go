@@ -120,16 +120,5 @@ func oneLine(s string) string {
 	return strings.Join(strings.Fields(strings.ReplaceAll(s, "\n", ", ")), " ")
 }
 
-// ValidatePDF reports whether b is a PDF a print house can print.
-func ValidatePDF(b []byte) error {
-	if !bytes.HasPrefix(b, []byte("%PDF-")) {
-		return fmt.Errorf("is not a PDF file")
-	}
-	if err := api.Validate(bytes.NewReader(b), nil); err != nil {
-		return fmt.Errorf("is not a valid PDF: %v", err)
-	}
-	return nil
-}
-
 // PageCount counts the pages of a PDF.
 func PageCount(b []byte) (int, error) { return api.PageCount(bytes.NewReader(b), nil) }
