@@ -403,3 +403,61 @@ func TestRecoveryRunsAsOneScheduleForTheSystem(t *testing.T) {
 		return err == nil && len(d.Info.RecentActions) > 0 && len(d.Info.RunningWorkflows) == 0
 	})
 }
+
+// The citizen opens the letter while Temporal is unreachable: the mailbox records the
+// opening but the signal fails. Opening it again reaches the workflow, and the letter ends
+// opened, not escalated.
+func TestOpeningReachesTheWorkflowAfterAFailedSignal(t *testing.T) {
+	s := testenv.StartSystem(t)
+	seed(t, s)
+	ctx := context.Background()
+	r, err := s.PostOffice.Submit(ctx, postoffice.Submission{SenderID: "region-midt", RecipientCPR: annaCPR,
+		Subject: "Indkaldelse", Body: "Tekst", Deadline: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitForStatus(t, s, r.LetterID, letters.Notified)
+	down, err := client.NewLazyClient(client.Options{HostPort: "127.0.0.1:1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	offline := *s.PostOffice
+	offline.Temporal = down
+	short, cancel := context.WithTimeout(ctx, 3*time.Second)
+	defer cancel()
+	if _, err := offline.Open(short, r.LetterID, annaCPR); err == nil {
+		t.Fatal("the opening's signal could not have been sent, yet Open reported success")
+	}
+	if _, err := s.PostOffice.Open(ctx, r.LetterID, annaCPR); err != nil {
+		t.Fatal(err)
+	}
+	st, err := waitForResult(t, s, r.LetterID)
+	if err != nil || st.Status != letters.Opened {
+		t.Fatalf("letter %s %v, want opened", st.Status, err)
+	}
+}
+
+// The sender's withdrawal of an opened letter is refused with the reason, and the letter
+// stays opened in PostgreSQL and in its workflow.
+func TestWithdrawingAnOpenedLetterIsRefusedWithTheReason(t *testing.T) {
+	s := testenv.StartSystem(t)
+	seed(t, s)
+	ctx := context.Background()
+	r, err := s.PostOffice.Submit(ctx, postoffice.Submission{SenderID: "region-midt", RecipientCPR: annaCPR,
+		Subject: "Indkaldelse", Body: "Tekst", DigitalOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitForStatus(t, s, r.LetterID, letters.Notified)
+	if _, err := s.PostOffice.Open(ctx, r.LetterID, annaCPR); err != nil {
+		t.Fatal(err)
+	}
+	_, err = s.PostOffice.Withdraw(ctx, r.LetterID, "wrong citizen")
+	var refused *postoffice.Refused
+	if !errors.As(err, &refused) || !strings.Contains(refused.Reason, "opened") {
+		t.Fatalf("withdrawal answered %v, want a refusal naming the opening", err)
+	}
+	if l, _ := s.Letters.Get(ctx, r.LetterID); l.Status != letters.Opened {
+		t.Fatalf("letter is %s in PostgreSQL, want opened", l.Status)
+	}
+}
