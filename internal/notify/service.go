@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -258,6 +259,10 @@ type Record struct {
 
 const recordColumns = `letter_id, channel, purpose, state, attempts, provider_id, error, resolution, updated_at`
 
+func recordColumnsOf(table string) string {
+	return strings.ReplaceAll(table+"."+strings.ReplaceAll(recordColumns, ", ", ", "+table+"."), "\n", "")
+}
+
 func scanRecords(rows pgx.Rows) ([]Record, error) {
 	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (Record, error) {
 		var rec Record
@@ -275,12 +280,15 @@ func (s *Service) ForLetter(ctx context.Context, letter uuid.UUID) ([]Record, er
 	return scanRecords(rows)
 }
 
-// Stuck lists notices that need an operator: unknown ones, and ones still retrying or
-// mid-call after olderThan (a provider outage, or a worker that died mid-call).
+// Stuck lists notices that need an operator: unknown ones, and ones of letters still
+// waiting for their reader that have been retrying (a provider outage) or left mid-attempt
+// for longer than olderThan.
 func (s *Service) Stuck(ctx context.Context, olderThan time.Duration, limit int) ([]Record, error) {
-	rows, err := s.db.Query(ctx, `SELECT `+recordColumns+` FROM notifications
-		WHERE state = 'unknown' OR (state IN ('calling', 'retrying', 'claimed') AND updated_at < now() - $1::bigint * interval '1 microsecond')
-		ORDER BY updated_at LIMIT $2`, olderThan.Microseconds(), limit)
+	rows, err := s.db.Query(ctx, `SELECT `+recordColumnsOf("n")+` FROM notifications n JOIN letters l ON l.id = n.letter_id
+		WHERE n.state = 'unknown'
+		   OR (n.state IN ('calling', 'retrying', 'claimed') AND n.updated_at < now() - $1::bigint * interval '1 microsecond'
+		       AND l.status IN ('delivered', 'notified'))
+		ORDER BY n.updated_at LIMIT $2`, olderThan.Microseconds(), limit)
 	if err != nil {
 		return nil, err
 	}
