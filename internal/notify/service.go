@@ -260,7 +260,7 @@ type Record struct {
 const recordColumns = `letter_id, channel, purpose, state, attempts, provider_id, error, resolution, updated_at`
 
 func recordColumnsOf(table string) string {
-	return strings.ReplaceAll(table+"."+strings.ReplaceAll(recordColumns, ", ", ", "+table+"."), "\n", "")
+	return table + "." + strings.ReplaceAll(recordColumns, ", ", ", "+table+".")
 }
 
 func scanRecords(rows pgx.Rows) ([]Record, error) {
