@@ -5,6 +5,7 @@ package fielderr
 import (
 	"errors"
 	"strings"
+	"unicode/utf8"
 )
 
 // Error is one broken rule on one field, e.g. "subject: must not be empty".
@@ -52,4 +53,24 @@ func Fields(err error) []string {
 		return []string{e.Field}
 	}
 	return nil
+}
+
+// CheckText records a broken rule when value is not text every part of the system can
+// carry: PostgreSQL refuses NUL bytes and invalid UTF-8 with an error that names neither
+// field nor rule, and in a bulk run it used to do so after half the run was stored.
+func (l *List) CheckText(field, value string) {
+	if rule := TextRule(value); rule != "" {
+		l.Add(field, rule)
+	}
+}
+
+// TextRule is the rule value breaks as text, or "" when it is fine: valid UTF-8, no NUL bytes.
+func TextRule(value string) string {
+	switch {
+	case !utf8.ValidString(value):
+		return "must be UTF-8 text (the input has bytes that are not UTF-8; save it as UTF-8)"
+	case strings.IndexByte(value, 0) >= 0:
+		return "must not contain NUL bytes"
+	}
+	return ""
 }

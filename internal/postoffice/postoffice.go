@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/google/uuid"
 	enumspb "go.temporal.io/api/enums/v1"
@@ -61,7 +62,11 @@ type Receipt struct {
 const (
 	MaxSubjectRunes = 200
 	MaxMessageID    = 200
-	MaxDeadline     = 90 * 24 * time.Hour
+	// MaxTextRunes bounds a letter's own text: about 30 printed pages. A 5 MB text once
+	// became a 1,280-page print job; longer content belongs in an enclosed PDF.
+	MaxTextRunes = 100_000
+	MinDeadline  = time.Second // deadlines are stored in whole seconds
+	MaxDeadline  = 90 * 24 * time.Hour
 )
 
 // Submit validates a letter, stores it and starts its workflow. Bad input is reported as
@@ -148,8 +153,11 @@ func (p *PostOffice) validate(ctx context.Context, s Submission, look lookup) (l
 		Subject: strings.TrimSpace(s.Subject), Body: s.Body, PhysicalOnly: s.PhysicalOnly, DigitalOnly: s.DigitalOnly,
 		Deadline: s.Deadline}
 
+	// Text rules first: PostgreSQL refuses NUL bytes and invalid UTF-8 even in a lookup.
 	if l.SenderID == "" {
 		errs.Add("sender", "must not be empty")
+	} else if rule := fielderr.TextRule(l.SenderID); rule != "" {
+		errs.Add("sender", rule)
 	} else if ok, err := look.senderExists(ctx, l.SenderID); err != nil {
 		return l, nil, err
 	} else if !ok {
@@ -166,14 +174,23 @@ func (p *PostOffice) validate(ctx context.Context, s Submission, look lookup) (l
 		l.RecipientID = &id
 	}
 
-	switch n := len([]rune(l.Subject)); {
+	switch n := utf8.RuneCountInString(l.Subject); {
 	case n == 0:
 		errs.Add("subject", "must not be empty")
 	case n > MaxSubjectRunes:
 		errs.Add("subject", fmt.Sprintf("must be at most %d characters", MaxSubjectRunes))
+	default:
+		errs.CheckText("subject", l.Subject)
 	}
 	if len(l.MessageID) > MaxMessageID {
 		errs.Add("message-id", fmt.Sprintf("must be at most %d characters", MaxMessageID))
+	} else {
+		errs.CheckText("message-id", l.MessageID)
+	}
+	if utf8.RuneCountInString(l.Body) > MaxTextRunes {
+		errs.Add("text", fmt.Sprintf("must be at most %d characters (about 30 printed pages); enclose longer content as a PDF document", MaxTextRunes))
+	} else {
+		errs.CheckText("text", l.Body)
 	}
 	if strings.TrimSpace(l.Body) == "" && len(s.Documents) == 0 {
 		errs.Add("content", "a letter needs text or at least one document")
@@ -184,13 +201,21 @@ func (p *PostOffice) validate(ctx context.Context, s Submission, look lookup) (l
 	if l.Deadline == 0 {
 		l.Deadline = p.DefaultDeadline
 	}
-	if l.Deadline <= 0 || l.Deadline > MaxDeadline {
-		errs.Add("deadline", "must be more than 0 and at most 90 days")
+	switch {
+	case l.Deadline < MinDeadline || l.Deadline > MaxDeadline:
+		errs.Add("deadline", "must be at least 1 second and at most 90 days")
+	case l.Deadline%time.Second != 0:
+		// 500ms used to become 0 seconds in PostgreSQL and fail there, after validation.
+		errs.Add("deadline", "must be whole seconds (like 90s or 72h)")
 	}
 
 	docs := make([]letters.Document, 0, len(s.Documents))
 	for i, d := range s.Documents {
 		field := fmt.Sprintf("document %d (%s)", i+1, d.Filename)
+		if rule := fielderr.TextRule(d.Filename); rule != "" {
+			errs.Add(fmt.Sprintf("document %d", i+1), "file name "+rule)
+			continue
+		}
 		switch {
 		case len(d.Content) == 0:
 			errs.Add(field, "is empty")

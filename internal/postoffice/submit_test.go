@@ -1,0 +1,114 @@
+package postoffice_test
+
+import (
+	"bytes"
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/pdfcpu/pdfcpu/pkg/api"
+	"github.com/pdfcpu/pdfcpu/pkg/pdfcpu/model"
+
+	"digitalpost/internal/letters"
+	"digitalpost/internal/postoffice"
+	"digitalpost/internal/print"
+)
+
+// Bad input is refused before anything is written or started, with the field and the rule.
+// Each of these once reached PostgreSQL (which failed with an error naming neither), or was
+// stored wrongly (1.5 s became 1 s), or became a print job of a thousand pages.
+func TestSubmitRefusesBadInputNamingFieldAndRule(t *testing.T) {
+	d := newDesk(t)
+	ctx := context.Background()
+	cases := map[string]struct {
+		change      func(*postoffice.Submission)
+		field, rule string
+	}{
+		"subject not UTF-8":     {func(s *postoffice.Submission) { s.Subject = "Indkaldelse \xe6\xf8" }, "subject", "UTF-8"},
+		"subject with NUL":      {func(s *postoffice.Submission) { s.Subject = "Ind\x00kaldelse" }, "subject", "NUL"},
+		"text not UTF-8":        {func(s *postoffice.Submission) { s.Body = "K\xe6re borger" }, "text", "UTF-8"},
+		"text with NUL":         {func(s *postoffice.Submission) { s.Body = "Kære\x00borger" }, "text", "NUL"},
+		"message id with NUL":   {func(s *postoffice.Submission) { s.MessageID = "run-1\x00" }, "message-id", "NUL"},
+		"message id not UTF-8":  {func(s *postoffice.Submission) { s.MessageID = "run-\xff" }, "message-id", "UTF-8"},
+		"sender not UTF-8":      {func(s *postoffice.Submission) { s.SenderID = "region-\xff" }, "sender", "UTF-8"},
+		"sender with NUL":       {func(s *postoffice.Submission) { s.SenderID = "region-midt\x00" }, "sender", "NUL"},
+		"text over the limit":   {func(s *postoffice.Submission) { s.Body = strings.Repeat("ø", postoffice.MaxTextRunes+1) }, "text", "at most 100000 characters"},
+		"5 MB of text":          {func(s *postoffice.Submission) { s.Body = strings.Repeat("Lorem ipsum ", 5<<20/12) }, "text", "at most 100000 characters"},
+		"sub-second deadline":   {func(s *postoffice.Submission) { s.Deadline = 500 * time.Millisecond }, "deadline", "at least 1 second"},
+		"fractional deadline":   {func(s *postoffice.Submission) { s.Deadline = 1500 * time.Millisecond }, "deadline", "whole seconds"},
+		"negative deadline":     {func(s *postoffice.Submission) { s.Deadline = -time.Hour }, "deadline", "at least 1 second"},
+		"deadline over 90 days": {func(s *postoffice.Submission) { s.Deadline = 91 * 24 * time.Hour }, "deadline", "at most 90 days"},
+		"document name not UTF-8": {func(s *postoffice.Submission) {
+			s.DigitalOnly = true
+			s.Documents = []letters.Document{{Filename: "bilag\xff.txt", Content: []byte("bilag")}}
+		}, "document 1", "file name must be UTF-8"},
+	}
+	for name, c := range cases {
+		t.Run(name, func(t *testing.T) {
+			s := letter()
+			c.change(&s)
+			_, err := d.Submit(ctx, s)
+			if rules := refusal(t, err); !hasRule(rules, c.field, c.rule) {
+				t.Fatalf("refusal %q does not name %s with %q", rules, c.field, c.rule)
+			}
+		})
+	}
+	if n := d.storedLetters(t); n != 0 || d.temporal.calls != 0 {
+		t.Fatalf("refused letters left %d rows and %d starts", n, d.temporal.calls)
+	}
+}
+
+func TestSubmitAcceptsTheLimitsThemselves(t *testing.T) {
+	d := newDesk(t)
+	s := letter()
+	s.Body = strings.Repeat("ø", postoffice.MaxTextRunes) // characters, not bytes: 200,000 bytes
+	s.Deadline = time.Second
+	s.Subject = "Kære Åse: æ, ø og å \u2013 tabulator\tog linjeskift er tekst"
+	if _, err := d.Submit(context.Background(), s); err != nil {
+		t.Fatal(err)
+	}
+	if d.storedLetters(t) != 1 {
+		t.Fatal("letter not stored")
+	}
+}
+
+// A letter that may go to paper takes only PDFs a print house can print.
+func TestSubmitRefusesPDFsThatCannotBePrinted(t *testing.T) {
+	d := newDesk(t)
+	plain, _, err := print.Render(print.Sheet{Subject: "Bilag", Body: "Bilag"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ownerLocked bytes.Buffer
+	if err := api.Encrypt(bytes.NewReader(plain), &ownerLocked, model.NewAESConfiguration("", "owner", 256)); err != nil {
+		t.Fatal(err)
+	}
+	script := []byte("%PDF-1.7\n1 0 obj\n<< /Type /Catalog /Pages 2 0 R /OpenAction << /S /JavaScript /JS (app.alert\\(1\\)) >> >>\nendobj\n" +
+		"2 0 obj\n<< /Type /Pages /Kids [3 0 R] /Count 1 >>\nendobj\n3 0 obj\n<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] >>\nendobj\n" +
+		"trailer\n<< /Root 1 0 R >>\n%%EOF\n") // no xref table: pdfcpu rebuilds it, as readers do
+	for name, c := range map[string]struct {
+		pdf  []byte
+		rule string
+	}{
+		"owner password": {ownerLocked.Bytes(), "encrypted"},
+		"JavaScript":     {script, "JavaScript"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			s := letter()
+			s.Documents = []letters.Document{{Filename: "bilag.pdf", Content: c.pdf}}
+			_, err := d.Submit(context.Background(), s)
+			if rules := refusal(t, err); !hasRule(rules, "document 1 (bilag.pdf)", c.rule) {
+				t.Fatalf("refusal %q does not name the document with %q", rules, c.rule)
+			}
+		})
+	}
+	if n := d.storedLetters(t); n != 0 {
+		t.Fatalf("refused letters left %d rows", n)
+	}
+	s := letter()
+	s.Documents = []letters.Document{{Filename: "bilag.pdf", Content: plain}}
+	if _, err := d.Submit(context.Background(), s); err != nil {
+		t.Fatalf("a plain PDF: %v", err)
+	}
+}
