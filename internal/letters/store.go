@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -57,21 +58,66 @@ func letterArgs(l Letter) []any {
 		int64(l.Deadline / time.Second)}
 }
 
-// CreateMany stores many letters in one transaction and one round trip, for bulk runs.
-// Letters already stored under their message id are left as they are.
-func (s *Store) CreateMany(ctx context.Context, ls []Letter, docs [][]Document) error {
-	return pgx.BeginFunc(ctx, s.db, func(tx pgx.Tx) error {
-		batch := &pgx.Batch{}
+// CreateMany stores a bulk run in one transaction: every letter or, should anything fail,
+// none (a run refused at letter 501 once left 500 stored, and the recovery sweep delivered
+// them). Letters already stored under their message id, by an earlier run of the same file,
+// are left as they are; created tells, letter by letter, which ones this call stored.
+// The letters travel by COPY into a temporary table and from there into letters, so a
+// run of 10,000 takes one round trip for the rows instead of 10,000 statements.
+func (s *Store) CreateMany(ctx context.Context, ls []Letter, docs [][]Document) (created []bool, err error) {
+	created = make([]bool, len(ls))
+	err = pgx.BeginFunc(ctx, s.db, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `CREATE TEMPORARY TABLE bulk_letters (LIKE letters INCLUDING DEFAULTS) ON COMMIT DROP`); err != nil {
+			return err
+		}
+		rows := make([][]any, len(ls))
 		for i, l := range ls {
-			batch.Queue(insertLetter, letterArgs(l)...)
+			rows[i] = append(letterArgs(l), string(Received))
+		}
+		if _, err := tx.CopyFrom(ctx, pgx.Identifier{"bulk_letters"}, bulkColumns, pgx.CopyFromRows(rows)); err != nil {
+			return err
+		}
+		list := strings.Join(bulkColumns, ", ")
+		inserted, err := tx.Query(ctx, `INSERT INTO letters (`+list+`) SELECT `+list+` FROM bulk_letters
+			ON CONFLICT (sender_id, message_id) DO NOTHING RETURNING id`)
+		if err != nil {
+			return err
+		}
+		ids, err := pgx.CollectRows(inserted, pgx.RowTo[uuid.UUID])
+		if err != nil {
+			return err
+		}
+		isNew := make(map[uuid.UUID]bool, len(ids))
+		for _, id := range ids {
+			isNew[id] = true
+		}
+		// Documents go with the letters stored now; a stored letter keeps the ones it has.
+		var docRows [][]any
+		for i, l := range ls {
+			created[i] = isNew[l.ID]
+			if !created[i] {
+				continue
+			}
 			for j, d := range docs[i] {
-				batch.Queue(`INSERT INTO letter_documents (letter_id, position, filename, content_type, content)
-					VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING`, l.ID, j, d.Filename, d.ContentType, d.Content)
+				docRows = append(docRows, []any{l.ID, j, d.Filename, d.ContentType, d.Content})
 			}
 		}
-		return tx.SendBatch(ctx, batch).Close()
+		if len(docRows) == 0 {
+			return nil
+		}
+		_, err = tx.CopyFrom(ctx, pgx.Identifier{"letter_documents"},
+			[]string{"letter_id", "position", "filename", "content_type", "content"}, pgx.CopyFromRows(docRows))
+		return err
 	})
+	if err != nil {
+		return nil, err
+	}
+	return created, nil
 }
+
+// bulkColumns are letterArgs' columns, then the status.
+var bulkColumns = []string{"id", "sender_id", "message_id", "recipient_id", "subject", "body", "physical_only",
+	"digital_only", "deadline_seconds", "status"}
 
 const letterColumns = `id, sender_id, message_id, recipient_id, subject, body, physical_only, digital_only,
 	deadline_seconds, status, channel, failure_reason, created_at, updated_at`

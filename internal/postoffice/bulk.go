@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/google/uuid"
 	"golang.org/x/sync/errgroup"
@@ -11,6 +12,7 @@ import (
 	"digitalpost/internal/cpr"
 	"digitalpost/internal/fielderr"
 	"digitalpost/internal/letters"
+	"digitalpost/internal/registry"
 )
 
 // BulkOptions pace a bulk run.
@@ -18,26 +20,34 @@ type BulkOptions struct {
 	// Concurrency bounds workflow starts in flight. Flooding the server with starts lowers
 	// its throughput (measured: 200 concurrent starters ran at half the rate of 50).
 	Concurrency int
-	// BatchSize is the number of letters stored per PostgreSQL round trip.
+	// Deprecated: BatchSize is ignored; a run is stored in one transaction whatever its size,
+	// so that a refused or failed run leaves nothing behind.
 	BatchSize int
 	// Progress, when set, is told how many letters have been started so far.
 	Progress func(started int)
 }
 
-// MaxBulkErrors bounds how many broken rows a refused bulk run reports.
+// MaxBulkErrors bounds how many broken rules a refused bulk run lists.
 const MaxBulkErrors = 50
 
 // SubmitBulk submits a run of letters, such as a region's letter to every household.
-// Every letter is validated first; if any breaks a rule, the run is refused with the rows
-// and rules (the field is "letter N: field") and nothing is written. Letters are then
-// stored in batches and their workflows started at a bounded pace. A run submitted again
-// with the same message ids delivers nothing twice.
+//
+// The run is all or nothing. Every letter is validated first; if any breaks a rule, the
+// run is refused with the letters and rules (the field is "letter N: field") and nothing is
+// written or started. Every letter needs its own message id, since the message ids are what
+// make a run safe to repeat. The whole run is then stored in one transaction, and only after
+// it commits are the workflows started, at a bounded pace.
+//
+// Running the same file again, say after the sender's job died halfway, stores the letters
+// that are missing and starts every letter's workflow; a letter whose workflow runs or ran
+// is left as it is, so nothing is delivered twice. Receipt.Duplicate tells which letters an
+// earlier run had stored already.
 func (p *PostOffice) SubmitBulk(ctx context.Context, subs []Submission, o BulkOptions) ([]Receipt, error) {
 	if o.Concurrency <= 0 {
 		o.Concurrency = 50
 	}
-	if o.BatchSize <= 0 {
-		o.BatchSize = 500
+	if len(subs) == 0 {
+		return nil, &fielderr.Error{Field: "run", Rule: "has no letters"}
 	}
 	look, err := p.bulkLookup(ctx, subs)
 	if err != nil {
@@ -46,29 +56,47 @@ func (p *PostOffice) SubmitBulk(ctx context.Context, subs []Submission, o BulkOp
 	all := make([]letters.Letter, len(subs))
 	docs := make([][]letters.Document, len(subs))
 	var errs fielderr.List
+	unlisted := 0
+	firstLetter := make(map[uuid.UUID]int, len(subs)) // letter id (sender + message id) → letter number
 	for i, s := range subs {
+		var broken fielderr.List
+		messageID := strings.TrimSpace(s.MessageID)
+		id := letters.IDFor(strings.TrimSpace(s.SenderID), messageID)
+		switch first, seen := firstLetter[id]; {
+		case messageID == "":
+			broken.Add("message_id", "must not be empty: a bulk run needs a message id per letter so that running the file again delivers nothing twice")
+		case seen:
+			// Both would become one letter, and the second recipient would silently get nothing.
+			broken.Add("message_id", fmt.Sprintf("duplicates letter %d; every letter in a run needs its own message id", first))
+		default:
+			firstLetter[id] = i + 1
+		}
 		l, d, err := p.validate(ctx, s, look)
 		var list fielderr.List
 		switch {
 		case errors.As(err, &list):
-			for _, e := range list {
-				if len(errs) < MaxBulkErrors {
-					errs.Add(fmt.Sprintf("letter %d: %s", i+1, e.Field), e.Rule)
-				}
-			}
+			broken = append(broken, list...)
 		case err != nil:
 			return nil, err
 		}
+		for _, e := range broken {
+			if len(errs) < MaxBulkErrors {
+				errs.Add(fmt.Sprintf("letter %d: %s", i+1, e.Field), e.Rule)
+			} else {
+				unlisted++
+			}
+		}
 		all[i], docs[i] = l, d
+	}
+	if unlisted > 0 {
+		errs.Add("run", fmt.Sprintf("%d more broken rules in later letters are not listed", unlisted))
 	}
 	if err := errs.Err(); err != nil {
 		return nil, err
 	}
-	for start := 0; start < len(all); start += o.BatchSize {
-		end := min(start+o.BatchSize, len(all))
-		if err := p.Letters.CreateMany(ctx, all[start:end], docs[start:end]); err != nil {
-			return nil, fmt.Errorf("store letters %d–%d: %w", start+1, end, err)
-		}
+	created, err := p.Letters.CreateMany(ctx, all, docs)
+	if err != nil {
+		return nil, fmt.Errorf("store the run's %d letters: %w", len(all), err)
 	}
 
 	receipts := make([]Receipt, len(all))
@@ -87,7 +115,7 @@ func (p *PostOffice) SubmitBulk(ctx context.Context, subs []Submission, o BulkOp
 		close(done)
 	}()
 	for i, l := range all {
-		receipts[i] = Receipt{LetterID: l.ID, WorkflowID: letters.WorkflowID(l.ID)}
+		receipts[i] = Receipt{LetterID: l.ID, WorkflowID: letters.WorkflowID(l.ID), Duplicate: !created[i]}
 		g.Go(func() error {
 			if err := p.start(gctx, l); err != nil {
 				return err
@@ -107,13 +135,18 @@ func (p *PostOffice) bulkLookup(ctx context.Context, subs []Submission) (lookup,
 	senders := map[string]bool{}
 	var numbers []cpr.Number
 	for _, s := range subs {
-		senders[s.SenderID] = false
+		if id := strings.TrimSpace(s.SenderID); id != "" && fielderr.TextRule(id) == "" {
+			senders[id] = false // validation asks with the trimmed id, and only for text PostgreSQL takes
+		}
 		if n, err := cpr.Parse(s.RecipientCPR); err == nil {
 			numbers = append(numbers, n)
 		}
 	}
 	for id := range senders {
 		_, err := p.Registry.Sender(ctx, id)
+		if err != nil && !errors.Is(err, registry.ErrNotFound) {
+			return lookup{}, err
+		}
 		senders[id] = err == nil
 	}
 	ids, err := p.Registry.CitizenIDs(ctx, numbers)
