@@ -23,13 +23,15 @@ import (
 
 func historyCmd() *cobra.Command {
 	var asJSON bool
+	var runID string
 	cmd := &cobra.Command{
-		Use:     "history LETTER_ID|WORKFLOW_ID [--json]",
+		Use:     "history LETTER_ID|WORKFLOW_ID [--run-id RUN_ID] [--json]",
 		Short:   "Print a letter's or case's Temporal history with its payloads decrypted (needs PAYLOAD_KEYS)",
 		GroupID: "operator",
 		Args:    cobra.ExactArgs(1),
 	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the decoded history as JSON (the form replay tests read)")
+	cmd.Flags().StringVar(&runID, "run-id", "", "one run of the workflow, e.g. an earlier run that continued as new (default: the latest)")
 	cmd.RunE = func(cmd *cobra.Command, args []string) error {
 		return withEngine(func(ctx context.Context, e *engine.Engine) error {
 			id := args[0]
@@ -40,7 +42,7 @@ func historyCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			h, err := history.Fetch(ctx, e.Temporal, id)
+			h, err := history.FetchRun(ctx, e.Temporal, id, runID)
 			if err != nil {
 				return err
 			}

@@ -3,6 +3,7 @@ package workflows
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -23,12 +24,35 @@ const (
 	CaseQuery         = "case"
 )
 
+// DefaultRemindersPerRun: reminders one run of a case raises before it continues as new. At
+// one reminder per service period (5 working days) a run lasts about a year and its history
+// stays at a few hundred events, however long the case stays open.
+const DefaultRemindersPerRun = 50
+
+// caseContinueAsNew names the change that bounded a case's runs; cases started before it
+// raise reminders in one run for ever, and must keep doing so to replay.
+const caseContinueAsNew = "exemption-continue-as-new"
+
 // ExemptionInput starts a case. Grounds, citizen and representative stay in PostgreSQL.
 type ExemptionInput struct {
 	CaseID            uuid.UUID
 	HasRepresentative bool
-	// ServiceDeadline: how long the case may wait for the caseworker before a reminder.
+	// ServiceDeadline: how long the case may wait for the caseworker before a reminder, and
+	// between further reminders.
 	ServiceDeadline time.Duration
+	// RemindersPerRun: reminders one run raises before the case continues as new; zero means
+	// DefaultRemindersPerRun.
+	RemindersPerRun int
+	// Carried is the state an earlier run of the same case handed on; nil in a case's first run.
+	Carried *CarriedCase
+}
+
+// CarriedCase is what one run of an open case hands the next when it continues as new.
+type CarriedCase struct {
+	// State as the case query showed it, its reminder notes collapsed into one.
+	State CaseState
+	// NextReminderIn: the time left until the next reminder when the run ended.
+	NextReminderIn time.Duration
 }
 
 // ProxyVerification is the caseworker's finding on the power of attorney.
@@ -68,17 +92,27 @@ type exemptionCase struct {
 	in       ExemptionInput
 	state    CaseState
 	decision *Decision
+	// continueAsNew: this run has raised its share of reminders; nextReminder is then due at.
+	continueAsNew bool
+	nextReminder  time.Time
 }
 
 // ExemptionCaseWorkflow runs one application for exemption from Digital Post, made in person
 // at the citizen service: verify a representative's power of attorney, then decide, then tell
-// the citizen by letter. A case left untouched past its service deadline raises reminders.
+// the citizen by letter. A case left untouched past its service deadline raises reminders;
+// after RemindersPerRun of them it continues as new with its state carried, so its history
+// stays bounded while the case stays open.
 func ExemptionCaseWorkflow(ctx workflow.Context, in ExemptionInput) (CaseState, error) {
 	c := &exemptionCase{in: in, state: CaseState{CaseID: in.CaseID, Status: exemption.AwaitingDecision}}
-	if in.HasRepresentative {
+	switch {
+	case in.Carried != nil:
+		c.state = in.Carried.State
+	case in.HasRepresentative:
 		c.state.Status = exemption.AwaitingProxy
 	}
-	c.state.Timeline = []CaseEvent{{At: workflow.Now(ctx), Status: c.state.Status, Note: "application registered"}}
+	if in.Carried == nil {
+		c.state.Timeline = []CaseEvent{{At: workflow.Now(ctx), Status: c.state.Status, Note: "application registered"}}
+	}
 	if err := c.setup(ctx); err != nil {
 		return c.state, err
 	}
@@ -139,8 +173,18 @@ func (c *exemptionCase) run(ctx workflow.Context) (CaseState, error) {
 	c.upsertStatus(ctx)
 	workflow.Go(ctx, c.remindWhileOpen)
 
-	if err := workflow.Await(ctx, func() bool { return c.decision != nil }); err != nil {
+	if err := workflow.Await(ctx, func() bool { return c.decision != nil || c.continueAsNew }); err != nil {
 		return c.state, err
+	}
+	if c.decision == nil {
+		// Hand the open case to a new run once no Update is in progress; a decision arriving
+		// meanwhile is decided in this run.
+		if err := workflow.Await(ctx, func() bool { return c.decision != nil || workflow.AllHandlersFinished(ctx) }); err != nil {
+			return c.state, err
+		}
+		if c.decision == nil {
+			return c.state, workflow.NewContinueAsNewError(ctx, ExemptionCaseWorkflow, c.carry(ctx))
+		}
 	}
 	d := *c.decision
 	status, note := exemption.Rejected, "rejected: "+d.Reason
@@ -197,12 +241,18 @@ func (c *exemptionCase) sendDecisionLetter(ctx workflow.Context, approved bool) 
 }
 
 // remindWhileOpen raises a reminder to the caseworker queue each time a service period passes
-// with the case still open. The case never disappears: it stays open, marked overdue.
+// with the case still open. The case never disappears: it stays open, marked overdue. After its
+// share of reminders the run stops here, and the case continues as new.
 func (c *exemptionCase) remindWhileOpen(ctx workflow.Context) {
+	wait := c.in.ServiceDeadline
+	if c.in.Carried != nil {
+		wait = c.in.Carried.NextReminderIn
+	}
 	for {
-		if err := workflow.Sleep(ctx, c.in.ServiceDeadline); err != nil {
+		if err := workflow.Sleep(ctx, wait); err != nil {
 			return
 		}
+		wait = c.in.ServiceDeadline
 		if c.closedOrClosing() {
 			return
 		}
@@ -212,8 +262,63 @@ func (c *exemptionCase) remindWhileOpen(ctx workflow.Context) {
 			continue
 		}
 		c.state.Reminders, c.state.Overdue = n, true
-		c.note(ctx, fmt.Sprintf("overdue: reminder %d raised to the caseworker queue", n))
+		c.note(ctx, fmt.Sprintf(reminderNote+" %d raised to the caseworker queue", n))
+		if c.runIsFull(ctx) {
+			c.continueAsNew, c.nextReminder = true, workflow.Now(ctx).Add(c.in.ServiceDeadline)
+			return
+		}
 	}
+}
+
+// reminderNote begins every timeline note about reminders, so a new run can collapse them.
+const reminderNote = "overdue: reminder"
+
+// runIsFull: this run has raised its share of reminders, or the server suggests continuing as
+// new. Cases started before runs were bounded keep raising reminders in their one run.
+func (c *exemptionCase) runIsFull(ctx workflow.Context) bool {
+	limit, raised := c.in.RemindersPerRun, c.state.Reminders
+	if limit <= 0 {
+		limit = DefaultRemindersPerRun
+	}
+	if c.in.Carried != nil {
+		raised -= c.in.Carried.State.Reminders
+	}
+	if raised < limit && !workflow.GetInfo(ctx).GetContinueAsNewSuggested() {
+		return false
+	}
+	return workflow.GetVersion(ctx, caseContinueAsNew, workflow.DefaultVersion, 1) >= 1
+}
+
+// carry is the next run's input: the same case, its state with the reminder notes collapsed
+// into one, and the time left until the next reminder.
+func (c *exemptionCase) carry(ctx workflow.Context) ExemptionInput {
+	next := c.in
+	st := c.state
+	st.Timeline = collapseReminders(st.Timeline, st.Reminders)
+	next.Carried = &CarriedCase{State: st, NextReminderIn: max(c.nextReminder.Sub(workflow.Now(ctx)), time.Second)}
+	return next
+}
+
+// collapseReminders keeps every note but the reminders, which become one note in the place
+// of the first, dated at the last.
+func collapseReminders(timeline []CaseEvent, reminders int) []CaseEvent {
+	out := make([]CaseEvent, 0, len(timeline))
+	at := -1
+	for _, e := range timeline {
+		switch {
+		case !strings.HasPrefix(e.Note, reminderNote):
+			out = append(out, e)
+		case at < 0:
+			at = len(out)
+			out = append(out, e)
+		default:
+			out[at].At, out[at].Status = e.At, e.Status
+		}
+	}
+	if at >= 0 && reminders > 1 {
+		out[at].Note = fmt.Sprintf(reminderNote+"s 1 to %d raised to the caseworker queue, the last one at this time", reminders)
+	}
+	return out
 }
 
 func (c *exemptionCase) awaitClosed(ctx workflow.Context) (CaseState, error) {

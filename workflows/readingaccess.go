@@ -19,10 +19,23 @@ const (
 	ReadingAccessQuery = "reading-access"
 )
 
+// DefaultGrantedRunLength: how long one run of granted access waits for revocation before it
+// continues as new, so no run lasts the years an access may stand.
+const DefaultGrantedRunLength = 30 * 24 * time.Hour
+
+// grantedContinueAsNew names the change that bounded granted access's runs; access granted
+// before it waits in its one run, with no timer, and must keep doing so to replay.
+const grantedContinueAsNew = "reading-access-continue-as-new"
+
 // ReadingAccessInput starts a request; who asked whom stays in PostgreSQL.
 type ReadingAccessInput struct {
 	GrantID          uuid.UUID
 	ResponseDeadline time.Duration // the citizen must answer within this, or the request expires
+	// GrantedRunLength: how long one run waits for revocation before continuing as new; zero
+	// means DefaultGrantedRunLength.
+	GrantedRunLength time.Duration
+	// Granted: access was granted in an earlier run; this run only waits for revocation.
+	Granted bool
 }
 
 // Response is the citizen's answer to a request.
@@ -36,11 +49,18 @@ type readingAccess struct {
 }
 
 // ReadingAccessWorkflow: a delegate asks to read a citizen's mailbox; the citizen accepts or
-// declines before the deadline, or the request expires. Granted access lasts until revoked.
+// declines before the deadline, or the request expires. Granted access lasts until revoked,
+// continuing as new every GrantedRunLength while it waits.
 func ReadingAccessWorkflow(ctx workflow.Context, in ReadingAccessInput) (access.Status, error) {
 	r := &readingAccess{in: in, status: access.Requested}
+	if in.Granted {
+		r.status = access.Granted
+	}
 	if err := r.setup(ctx); err != nil {
 		return r.status, err
+	}
+	if in.Granted {
+		return r.whileGranted(ctx)
 	}
 	return r.run(ctx)
 }
@@ -94,10 +114,39 @@ func (r *readingAccess) run(ctx workflow.Context) (access.Status, error) {
 	if err := r.record(ctx, access.Granted); err != nil {
 		return r.status, err
 	}
-	if err := workflow.Await(ctx, func() bool { return r.revoked }); err != nil {
+	return r.whileGranted(ctx)
+}
+
+// whileGranted waits for revocation, for one GrantedRunLength (a durable timer), then hands
+// the granted access to a new run once no Update is in progress.
+func (r *readingAccess) whileGranted(ctx workflow.Context) (access.Status, error) {
+	if workflow.GetVersion(ctx, grantedContinueAsNew, workflow.DefaultVersion, 1) == workflow.DefaultVersion {
+		if err := workflow.Await(ctx, func() bool { return r.revoked }); err != nil {
+			return r.status, err
+		}
+		return r.finish(ctx, access.Revoked)
+	}
+	length := r.in.GrantedRunLength
+	if length <= 0 {
+		length = DefaultGrantedRunLength
+	}
+	timerCtx, cancelTimer := workflow.WithCancel(ctx)
+	timer := workflow.NewTimer(timerCtx, length)
+	runOver := false
+	workflow.Go(ctx, func(ctx workflow.Context) { runOver = timer.Get(ctx, nil) == nil })
+	err := workflow.Await(ctx, func() bool {
+		return r.revoked || (runOver || workflow.GetInfo(ctx).GetContinueAsNewSuggested()) && workflow.AllHandlersFinished(ctx)
+	})
+	if err != nil {
 		return r.status, err
 	}
-	return r.finish(ctx, access.Revoked)
+	if r.revoked {
+		cancelTimer()
+		return r.finish(ctx, access.Revoked)
+	}
+	next := r.in
+	next.Granted = true
+	return r.status, workflow.NewContinueAsNewError(ctx, ReadingAccessWorkflow, next)
 }
 
 func (r *readingAccess) finish(ctx workflow.Context, s access.Status) (access.Status, error) {

@@ -42,7 +42,12 @@ func (at *accessTest) update(d time.Duration, name string, args ...any) {
 
 func (at *accessTest) run(t *testing.T) access.Status {
 	t.Helper()
-	at.env.ExecuteWorkflow(ReadingAccessWorkflow, ReadingAccessInput{GrantID: uuid.New(), ResponseDeadline: 14 * 24 * time.Hour})
+	return at.runWith(t, ReadingAccessInput{GrantID: uuid.New(), ResponseDeadline: 14 * 24 * time.Hour})
+}
+
+func (at *accessTest) runWith(t *testing.T, in ReadingAccessInput) access.Status {
+	t.Helper()
+	at.env.ExecuteWorkflow(ReadingAccessWorkflow, in)
 	if !at.env.IsWorkflowCompleted() {
 		t.Fatal("did not complete")
 	}
@@ -56,7 +61,7 @@ func (at *accessTest) run(t *testing.T) access.Status {
 func TestReadingAccessAcceptedThenRevoked(t *testing.T) {
 	at := newAccessTest()
 	at.update(24*time.Hour, RespondUpdate, Response{Accept: true})
-	at.update(40*24*time.Hour, RevokeUpdate)
+	at.update(20*24*time.Hour, RevokeUpdate) // within the first run of granted access
 	if st := at.run(t); st != access.Revoked {
 		t.Fatalf("final %s", st)
 	}
@@ -93,5 +98,53 @@ func TestRevokingWhatWasNeverGrantedIsRejected(t *testing.T) {
 	at.run(t)
 	if len(at.rejections) != 2 || at.rejections[0] != "reading access is not granted, so there is nothing to revoke" {
 		t.Fatalf("rejections %q", at.rejections)
+	}
+}
+
+func TestGrantedAccessContinuesAsNewAndIsRevokedInTheNextRun(t *testing.T) {
+	in := ReadingAccessInput{GrantID: uuid.New(), ResponseDeadline: 14 * 24 * time.Hour}
+	at := newAccessTest()
+	at.update(24*time.Hour, RespondUpdate, Response{Accept: true})
+	start := at.env.Now()
+	at.env.ExecuteWorkflow(ReadingAccessWorkflow, in)
+	next := continuedInput[ReadingAccessInput](t, at.env)
+	if ran := at.env.Now().Sub(start); ran != 24*time.Hour+DefaultGrantedRunLength {
+		t.Fatalf("the run lasted %s, want a day and then %s granted", ran, DefaultGrantedRunLength)
+	}
+	if next.GrantID != in.GrantID || !next.Granted || len(at.recorded) != 1 || at.recorded[0] != access.Granted {
+		t.Fatalf("next input %+v, recorded %v", next, at.recorded)
+	}
+
+	// The next run is granted from the start: the query says so, a respond is turned away
+	// and revoke works, with nothing recorded twice.
+	at = newAccessTest()
+	var queried access.Status
+	at.env.RegisterDelayedCallback(func() {
+		v, err := at.env.QueryWorkflow(ReadingAccessQuery)
+		if err == nil {
+			err = v.Get(&queried)
+		}
+		if err != nil {
+			t.Error(err)
+		}
+	}, time.Hour)
+	at.update(2*time.Hour, RespondUpdate, Response{Accept: true})
+	at.update(3*time.Hour, RevokeUpdate)
+	if st := at.runWith(t, next); st != access.Revoked || queried != access.Granted {
+		t.Fatalf("final %s, queried %s", st, queried)
+	}
+	if len(at.recorded) != 1 || at.recorded[0] != access.Revoked || len(at.rejections) != 1 || at.rejections[0] != "the request is no longer open (granted)" {
+		t.Fatalf("recorded %v rejections %q", at.recorded, at.rejections)
+	}
+}
+
+func TestGrantedAccessContinuesAsNewEveryRunLength(t *testing.T) {
+	at := newAccessTest()
+	in := ReadingAccessInput{GrantID: uuid.New(), ResponseDeadline: time.Hour, GrantedRunLength: 7 * 24 * time.Hour, Granted: true}
+	start := at.env.Now()
+	at.env.ExecuteWorkflow(ReadingAccessWorkflow, in)
+	next := continuedInput[ReadingAccessInput](t, at.env)
+	if ran := at.env.Now().Sub(start); ran != in.GrantedRunLength || next != in || len(at.recorded) != 0 {
+		t.Fatalf("ran %s, next %+v, recorded %v", ran, next, at.recorded)
 	}
 }

@@ -21,7 +21,13 @@ import (
 
 // Fetch reads the whole history of a workflow's latest run, as stored on the server.
 func Fetch(ctx context.Context, c client.Client, workflowID string) (*historypb.History, error) {
-	iter := c.GetWorkflowHistory(ctx, workflowID, "", false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+	return FetchRun(ctx, c, workflowID, "")
+}
+
+// FetchRun reads the whole history of one run of a workflow ("" for the latest): an earlier
+// run of a case or reading access that continued as new, say.
+func FetchRun(ctx context.Context, c client.Client, workflowID, runID string) (*historypb.History, error) {
+	iter := c.GetWorkflowHistory(ctx, workflowID, runID, false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
 	h := &historypb.History{}
 	for iter.HasNext() {
 		e, err := iter.Next()
