@@ -2,17 +2,14 @@ package main
 
 import (
 	"context"
-	"encoding/csv"
-	"errors"
 	"fmt"
-	"io"
 	"os"
-	"strings"
 	"time"
 
 	"github.com/schollz/progressbar/v3"
 	"github.com/spf13/cobra"
 
+	"digitalpost/internal/bulkfile"
 	"digitalpost/internal/engine"
 	"digitalpost/internal/fielderr"
 	"digitalpost/internal/postoffice"
@@ -34,56 +31,60 @@ func bulkCmd() *cobra.Command {
 	cmd.Flags().DurationVar(&deadline, "deadline", 0, "open deadline for every letter (default LETTER_OPEN_DEADLINE)")
 	cmd.Flags().BoolVar(&digitalOnly, "digital-only", false, "never escalate these letters to paper")
 	cmd.Flags().IntVar(&o.Concurrency, "concurrency", 50, "workflow starts in flight at once")
-	cmd.RunE = withEngine(func(ctx context.Context, e *engine.Engine) error {
-		subs, err := readRun(file, sender, deadline, digitalOnly)
+	cmd.RunE = func(cmd *cobra.Command, args []string) error {
+		// A broken file is refused before anything connects: no system needs to run for that.
+		subs, err := readRun(file, postoffice.Submission{SenderID: sender, Deadline: deadline, DigitalOnly: digitalOnly})
 		if err != nil {
 			return err
 		}
-		bar := progressbar.NewOptions(len(subs), progressbar.OptionSetDescription("starting letters"),
-			progressbar.OptionSetWriter(os.Stderr), progressbar.OptionShowCount(), progressbar.OptionShowIts(),
-			progressbar.OptionThrottle(100*time.Millisecond), progressbar.OptionClearOnFinish())
-		o.Progress = func(n int) { _ = bar.Set(n) }
-		receipts, err := e.PostOffice.SubmitBulk(ctx, subs, o)
-		_ = bar.Finish()
-		if err != nil {
-			return err
-		}
-		fmt.Fprintf(os.Stderr, "%d letters submitted\n", len(receipts))
-		for i, r := range receipts {
-			fmt.Printf("%s,%s\n", subs[i].MessageID, r.LetterID)
-		}
-		return nil
-	})
+		return withEngine(func(ctx context.Context, e *engine.Engine) error { return submitRun(ctx, e, subs, o) })(cmd, args)
+	}
 	return cmd
 }
 
-// readRun reads message_id,to,subject,text rows after a header row.
-func readRun(path, sender string, deadline time.Duration, digitalOnly bool) ([]postoffice.Submission, error) {
+// submitRun submits a read run with a progress bar and prints message_id,letter_id per letter.
+func submitRun(ctx context.Context, e *engine.Engine, subs []postoffice.Submission, o postoffice.BulkOptions) error {
+	bar := progressbar.NewOptions(len(subs), progressbar.OptionSetDescription("starting letters"),
+		progressbar.OptionSetWriter(os.Stderr), progressbar.OptionShowCount(), progressbar.OptionShowIts(),
+		progressbar.OptionThrottle(100*time.Millisecond), progressbar.OptionClearOnFinish())
+	started := 0
+	o.Progress = func(n int) { started = n; _ = bar.Set(n) }
+	receipts, err := e.PostOffice.SubmitBulk(ctx, subs, o)
+	_ = bar.Finish()
+	if err != nil && receipts != nil {
+		// Stored, and some started: the rest start when the file is run again (or when the
+		// recovery sweep comes by); nothing is delivered twice either way.
+		return fmt.Errorf("%s; %d started before: %w; run the same file again to start the rest",
+			summary(receipts), started, err)
+	}
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(os.Stderr, summary(receipts))
+	for i, r := range receipts {
+		fmt.Printf("%s,%s\n", subs[i].MessageID, r.LetterID)
+	}
+	return nil
+}
+
+// summary tells how much of a run is new: running a file again (after an interruption,
+// say) finds letters already submitted and delivers them no second time.
+func summary(receipts []postoffice.Receipt) string {
+	fresh := 0
+	for _, r := range receipts {
+		if !r.Duplicate {
+			fresh++
+		}
+	}
+	return fmt.Sprintf("%d letters: %d new, %d already submitted", len(receipts), fresh, len(receipts)-fresh)
+}
+
+// readRun reads a run file (see internal/bulkfile); every letter starts as template.
+func readRun(path string, template postoffice.Submission) ([]postoffice.Submission, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, &fielderr.Error{Field: "file", Rule: "cannot be read: " + err.Error()}
 	}
 	defer f.Close()
-	r := csv.NewReader(f)
-	r.FieldsPerRecord = 4
-	header, err := r.Read()
-	if err != nil || strings.Join(header, ",") != "message_id,to,subject,text" {
-		return nil, &fielderr.Error{Field: "file", Rule: "must start with the header row message_id,to,subject,text"}
-	}
-	var subs []postoffice.Submission
-	for line := 2; ; line++ {
-		rec, err := r.Read()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			return nil, &fielderr.Error{Field: fmt.Sprintf("file line %d", line), Rule: err.Error()}
-		}
-		subs = append(subs, postoffice.Submission{SenderID: sender, MessageID: rec[0], RecipientCPR: rec[1],
-			Subject: rec[2], Body: rec[3], Deadline: deadline, DigitalOnly: digitalOnly})
-	}
-	if len(subs) == 0 {
-		return nil, &fielderr.Error{Field: "file", Rule: "has no letters"}
-	}
-	return subs, nil
+	return bulkfile.Read(f, template)
 }

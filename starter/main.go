@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -22,6 +23,13 @@ import (
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
+	if err := newRoot().ExecuteContext(ctx); err != nil {
+		fmt.Fprintln(os.Stderr, describe(err))
+		os.Exit(exitCode(err))
+	}
+}
+
+func newRoot() *cobra.Command {
 	root := &cobra.Command{
 		Use:           "starter",
 		Short:         "Digital Post from the command line: send letters, read them, run cases, inspect histories",
@@ -32,14 +40,36 @@ func main() {
 		&cobra.Group{ID: "registry", Title: "Registry and demo data:"}, &cobra.Group{ID: "operator", Title: "Operators:"})
 	root.AddCommand(sendCmd(), statusCmd(), withdrawCmd(), openCmd(), citizenCmd(), senderCmd(), seedCmd(),
 		lettersCmd(), outboxCmd(), noticesCmd(), historyCmd(), codecServerCmd(), bulkCmd(), exemptionCmd(), enrolCmd(), readingAccessCmd())
-	if err := root.ExecuteContext(ctx); err != nil {
-		fmt.Fprintln(os.Stderr, "error:", err)
-		var refused *postoffice.Refused
-		if fields := fielderr.Fields(err); len(fields) > 0 || errors.As(err, &refused) {
-			os.Exit(2) // bad input, or a request the letter's state turns away: the message says why
-		}
-		os.Exit(1)
+	// A flag that does not parse (--deadline "3 days") is bad input like any other.
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error {
+		return &fielderr.Error{Field: "command line", Rule: err.Error()}
+	})
+	return root
+}
+
+// exitCode is 2 for bad input and for a request the letter's state turns away (the message
+// says why), 1 for anything else.
+func exitCode(err error) int {
+	var refused *postoffice.Refused
+	if fields := fielderr.Fields(err); len(fields) > 0 || errors.As(err, &refused) {
+		return 2
 	}
+	return 1
+}
+
+// describe puts each broken rule of bad input on a line of its own, so a refused bulk run
+// reads as a list of rows to fix.
+func describe(err error) string {
+	var list fielderr.List
+	if errors.As(err, &list) && len(list) > 1 && err.Error() == list.Error() {
+		var b strings.Builder
+		b.WriteString("error: refused; fix these and try again:")
+		for _, e := range list {
+			b.WriteString("\n  " + e.Error())
+		}
+		return b.String()
+	}
+	return "error: " + err.Error()
 }
 
 // connect opens PostgreSQL and Temporal the way the worker does.
