@@ -9,6 +9,7 @@ import (
 	"net/mail"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
@@ -87,7 +88,10 @@ func (r *Registry) AddCitizen(ctx context.Context, in NewCitizen) (Citizen, erro
 	}
 	if strings.TrimSpace(in.Name) == "" {
 		errs.Add("name", "must not be empty")
+	} else {
+		errs.CheckText("name", in.Name)
 	}
+	errs.CheckText("address", in.Address)
 	var birth time.Time
 	if in.BirthDate != "" {
 		birth, err = time.Parse(time.DateOnly, in.BirthDate)
@@ -99,11 +103,9 @@ func (r *Registry) AddCitizen(ctx context.Context, in NewCitizen) (Citizen, erro
 	} else if number != "" {
 		birth = number.BirthDate()
 	}
-	email := strings.TrimSpace(in.Email)
-	if email != "" {
-		if a, err := mail.ParseAddress(email); err != nil || a.Address != email {
-			errs.Add("email", "must be a plain e-mail address like name@example.dk")
-		}
+	email, err := NormalizeEmail(in.Email)
+	if err != nil {
+		errs.Add("email", err.Error())
 	}
 	mobile, err := NormalizeMobile(in.Mobile)
 	if err != nil {
@@ -134,20 +136,90 @@ func (r *Registry) AddCitizen(ctx context.Context, in NewCitizen) (Citizen, erro
 	return c, err
 }
 
-// NormalizeMobile accepts an international number (+CC…) or eight Danish digits,
-// and returns E.164 ("+4512345678"). Empty stays empty: the citizen gave no number.
+// NormalizeMobile accepts a number in E.164 form (+<country code><number>, spaces allowed)
+// or eight Danish digits, and returns E.164 ("+4512345678"). Empty stays empty: the citizen
+// gave no number. A number that cannot receive SMS is refused at registration, where the
+// citizen can still correct it, instead of failing every notice later:
+//   - E.164: a + and 8–15 digits, the first (the country code's) not 0;
+//   - Danish numbers (+45) have exactly eight digits;
+//   - and are not service numbers: 70 (shared cost), 80 (freephone) and 90 (premium rate)
+//     numbers cannot receive SMS, nor can anything starting with 0 or 1 (1 is for short
+//     codes such as 112; no Danish subscriber number starts with 0 or 1).
+//
+// Other Danish numbers are accepted: the numbering plan no longer tells mobile from fixed
+// lines reliably, and a provider's rejection of a number is a permanent error for the notice.
 func NormalizeMobile(s string) (string, error) {
 	s = strings.Join(strings.Fields(s), "")
 	if s == "" {
 		return "", nil
 	}
 	if len(s) == 8 && allDigits(s) {
-		return "+45" + s, nil
+		s = "+45" + s
 	}
-	if strings.HasPrefix(s, "+") && len(s) >= 9 && len(s) <= 16 && allDigits(s[1:]) {
+	digits, international := strings.CutPrefix(s, "+")
+	if !international || !allDigits(digits) || len(digits) < 8 || len(digits) > 15 || digits[0] == '0' {
+		return "", errors.New("must be +<country code><number> (a + and 8 to 15 digits) or eight Danish digits")
+	}
+	national, danish := strings.CutPrefix(digits, "45")
+	if !danish {
 		return s, nil
 	}
-	return "", errors.New("must be +<country code><number> or eight Danish digits")
+	switch {
+	case len(national) != 8:
+		return "", errors.New("a Danish number (+45) has exactly eight digits")
+	case national[0] == '0' || national[0] == '1':
+		return "", errors.New("a Danish number starting with 0 or 1 is not a subscriber number (1 is for short codes such as 112) and cannot receive SMS")
+	case strings.HasPrefix(national, "70"), strings.HasPrefix(national, "80"), strings.HasPrefix(national, "90"):
+		return "", errors.New("a Danish number starting with 70, 80 or 90 is a service number (shared cost, freephone, premium rate) and cannot receive SMS")
+	}
+	return s, nil
+}
+
+// Limits of an e-mail address (RFC 5321): what is longer no mail server takes.
+const (
+	MaxEmailBytes     = 254
+	MaxEmailLocalPart = 64
+)
+
+// NormalizeEmail accepts an address alone, like name@example.dk, and returns it trimmed;
+// empty stays empty: the citizen gave no address. net/mail parses it; on top of that, an
+// address with a display name or angle brackets is refused (notices need the address, not
+// a header), as are control characters, more than 254 bytes (64 before the @), and a domain
+// without a dot (name@localhost is not somewhere a notice can go).
+func NormalizeEmail(s string) (string, error) {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return "", nil
+	}
+	if rule := fielderr.TextRule(s); rule != "" {
+		return "", errors.New(rule)
+	}
+	if strings.ContainsFunc(s, unicode.IsControl) {
+		return "", errors.New("must not contain control characters")
+	}
+	if len(s) > MaxEmailBytes {
+		return "", fmt.Errorf("must be at most %d bytes long, the limit of an e-mail address", MaxEmailBytes)
+	}
+	a, err := mail.ParseAddress(s)
+	switch {
+	case err != nil:
+		return "", errors.New("must be an e-mail address like name@example.dk")
+	case a.Name != "":
+		return "", errors.New("must be the address alone, without a display name: name@example.dk, not Name <name@example.dk>")
+	case a.Address != s:
+		return "", errors.New("must be the address alone, like name@example.dk (no angle brackets or comments)")
+	}
+	at := strings.LastIndexByte(s, '@')
+	local, domain := s[:at], s[at+1:]
+	switch {
+	case len(local) > MaxEmailLocalPart:
+		return "", fmt.Errorf("must have at most %d bytes before the @", MaxEmailLocalPart)
+	case strings.HasPrefix(domain, "["):
+		return "", errors.New("must have a domain name after the @, not an IP address")
+	case !strings.Contains(domain, "."): // net/mail has refused empty labels (a@.dk, a@dk.) already
+		return "", errors.New("must have a domain with a dot after the @, like example.dk")
+	}
+	return s, nil
 }
 
 func allDigits(s string) bool {
@@ -221,7 +293,11 @@ func (r *Registry) AddSender(ctx context.Context, s Sender) error {
 	}
 	if strings.TrimSpace(s.Organisation) == "" {
 		errs.Add("organisation", "must not be empty")
+	} else {
+		errs.CheckText("organisation", s.Organisation)
 	}
+	errs.CheckText("unit", s.ProducingUnit)
+	errs.CheckText("return-address", s.ReturnAddress)
 	if err := errs.Err(); err != nil {
 		return err
 	}

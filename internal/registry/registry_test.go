@@ -1,0 +1,90 @@
+package registry_test
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"strings"
+	"testing"
+
+	"digitalpost/internal/fielderr"
+	"digitalpost/internal/registry"
+	"digitalpost/internal/store"
+)
+
+func rules(t *testing.T, err error) []string {
+	t.Helper()
+	var list fielderr.List
+	if !errors.As(err, &list) {
+		t.Fatalf("want a refusal naming field and rule, got %v", err)
+	}
+	out := make([]string, len(list))
+	for i, e := range list {
+		out[i] = e.Error()
+	}
+	return out
+}
+
+func has(rules []string, field, words string) bool {
+	return slices.ContainsFunc(rules, func(r string) bool { return strings.HasPrefix(r, field+": ") && strings.Contains(r, words) })
+}
+
+// Registration refuses what PostgreSQL cannot store and contact details no notice can reach,
+// naming the field and the rule, and stores nothing.
+func TestAddCitizenRefusesBadInputNamingFieldAndRule(t *testing.T) {
+	db, _ := store.NewTestDB(t)
+	r := registry.New(db)
+	ctx := context.Background()
+	ok := registry.NewCitizen{CPR: "010180-1234", Name: "Anna Jensen", Address: "Vestergade 1\n8000 Aarhus C"}
+	for name, c := range map[string]struct {
+		change      func(*registry.NewCitizen)
+		field, rule string
+	}{
+		"name with NUL":        {func(c *registry.NewCitizen) { c.Name = "Anna\x00Jensen" }, "name", "NUL"},
+		"name not UTF-8":       {func(c *registry.NewCitizen) { c.Name = "S\xf8ren" }, "name", "UTF-8"},
+		"address with NUL":     {func(c *registry.NewCitizen) { c.Address = "Vestergade 1\x00" }, "address", "NUL"},
+		"address not UTF-8":    {func(c *registry.NewCitizen) { c.Address = "\xc5boulevarden 1" }, "address", "UTF-8"},
+		"e-mail display name":  {func(c *registry.NewCitizen) { c.Email = "Anna <anna@example.dk>" }, "email", "without a display name"},
+		"e-mail without a dot": {func(c *registry.NewCitizen) { c.Email = "anna@localhost" }, "email", "a domain with a dot"},
+		"e-mail too long": {func(c *registry.NewCitizen) {
+			c.Email = strings.Repeat("a", 60) + "@" + strings.Repeat("b", 200) + ".dk"
+		}, "email", "at most 254 bytes"},
+		"e-mail control char": {func(c *registry.NewCitizen) { c.Email = "anna\x1b@example.dk" }, "email", "control characters"},
+		"premium-rate number": {func(c *registry.NewCitizen) { c.Mobile = "90 12 34 56" }, "mobile", "cannot receive SMS"},
+		"shared-cost number":  {func(c *registry.NewCitizen) { c.Mobile = "+45 70 10 20 30" }, "mobile", "cannot receive SMS"},
+		"freephone number":    {func(c *registry.NewCitizen) { c.Mobile = "+4580203040" }, "mobile", "cannot receive SMS"},
+		"nine Danish digits":  {func(c *registry.NewCitizen) { c.Mobile = "+45201234567" }, "mobile", "exactly eight digits"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			in := ok
+			c.change(&in)
+			_, err := r.AddCitizen(ctx, in)
+			if got := rules(t, err); !has(got, c.field, c.rule) {
+				t.Fatalf("refusal %q does not name %s with %q", got, c.field, c.rule)
+			}
+		})
+	}
+	var n int
+	if err := db.QueryRow(ctx, `SELECT count(*) FROM citizens`).Scan(&n); err != nil || n != 0 {
+		t.Fatalf("%d citizens stored (%v)", n, err)
+	}
+	ok.Email, ok.Mobile = " anna@example.dk ", "20 00 00 01"
+	c, err := r.AddCitizen(ctx, ok)
+	if err != nil || c.Email != "anna@example.dk" || c.Mobile != "+4520000001" {
+		t.Fatalf("%+v %v", c, err)
+	}
+}
+
+func TestAddSenderRefusesTextPostgreSQLCannotStore(t *testing.T) {
+	db, _ := store.NewTestDB(t)
+	r := registry.New(db)
+	err := r.AddSender(context.Background(), registry.Sender{ID: "region-midt", Organisation: "Region\x00Midtjylland",
+		ProducingUnit: "Aarhus \xdeniversitetshospital", ReturnAddress: "Skottenborg 26\x00"})
+	got := rules(t, err)
+	if len(got) != 3 || !has(got, "organisation", "NUL") || !has(got, "unit", "UTF-8") || !has(got, "return-address", "NUL") {
+		t.Fatalf("refusal %q", got)
+	}
+	if _, err := r.Sender(context.Background(), "region-midt"); !errors.Is(err, registry.ErrNotFound) {
+		t.Fatalf("sender stored: %v", err)
+	}
+}
