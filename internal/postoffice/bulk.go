@@ -80,6 +80,9 @@ func (p *PostOffice) SubmitBulk(ctx context.Context, subs []Submission, o BulkOp
 			return nil, err
 		}
 		for _, e := range broken {
+			if e.Field == "message-id" {
+				e.Field = "message_id" // a run's fields are named as its file's columns
+			}
 			if len(errs) < MaxBulkErrors {
 				errs.Add(fmt.Sprintf("letter %d: %s", i+1, e.Field), e.Rule)
 			} else {

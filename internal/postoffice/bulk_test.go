@@ -73,9 +73,10 @@ func TestBulkRunRefusesRepeatedAndEmptyMessageIDs(t *testing.T) {
 	subs[6].MessageID = subs[2].MessageID
 	subs[10].MessageID = " " + subs[2].MessageID + " " // the same id once trimmed
 	subs[8].MessageID = ""
+	subs[11].MessageID = "hh-\x00"
 	_, err := d.SubmitBulk(context.Background(), subs, postoffice.BulkOptions{})
 	rules := refusal(t, err)
-	if len(rules) != 3 || !hasRule(rules, "letter 7: message_id", "duplicates letter 3") ||
+	if len(rules) != 4 || !hasRule(rules, "letter 12: message_id", "NUL") || !hasRule(rules, "letter 7: message_id", "duplicates letter 3") ||
 		!hasRule(rules, "letter 11: message_id", "duplicates letter 3") ||
 		!hasRule(rules, "letter 9: message_id", "must not be empty: a bulk run needs a message id per letter") {
 		t.Fatalf("refusal %q", rules)
