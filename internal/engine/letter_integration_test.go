@@ -323,10 +323,16 @@ func TestBulkRunIsAllOrNothingAndDeliversOnce(t *testing.T) {
 	}
 
 	var progress []int
-	receipts, err := s.PostOffice.SubmitBulk(ctx, run, postoffice.BulkOptions{Concurrency: 8, BatchSize: 16,
+	receipts, err := s.PostOffice.SubmitBulk(ctx, run, postoffice.BulkOptions{Concurrency: 8,
 		Progress: func(n int) { progress = append(progress, n) }})
 	if err != nil || len(receipts) != len(run) || progress[len(progress)-1] != len(run) {
 		t.Fatalf("receipts %d, progress %v, %v", len(receipts), progress, err)
+	}
+	// Every start is confirmed when the run returns: the recovery sweep has nothing to redo.
+	var unconfirmed int
+	_ = s.DB.QueryRow(ctx, `SELECT count(*) FROM letters WHERE started_at IS NULL`).Scan(&unconfirmed)
+	if unconfirmed != 0 {
+		t.Fatalf("%d started letters left unconfirmed", unconfirmed)
 	}
 	testenv.Eventually(t, 30*time.Second, "all letters delivered", func() bool {
 		_ = s.DB.QueryRow(ctx, `SELECT count(*) FROM letters WHERE status IN ('delivered', 'notified')`).Scan(&rows)
