@@ -79,6 +79,8 @@ func (d *Desk) Apply(ctx context.Context, a Application) (uuid.UUID, error) {
 		return uuid.Nil, err
 	}
 	rep := strings.TrimSpace(a.RepresentativeName)
+	errs.CheckText("representative-name", rep)
+	errs.CheckText("caseworker", a.Caseworker)
 	switch {
 	case rep != "":
 		c.RepresentativeName = rep
@@ -145,11 +147,23 @@ func (d *Desk) StartCase(ctx context.Context, c exemption.Case) error {
 
 // VerifyProxy records the caseworker's finding on a representative's power of attorney.
 func (d *Desk) VerifyProxy(ctx context.Context, caseID uuid.UUID, v workflows.ProxyVerification) (workflows.CaseState, error) {
+	var errs fielderr.List
+	errs.CheckText("reason", v.Reason)
+	errs.CheckText("caseworker", v.Caseworker)
+	if err := errs.Err(); err != nil {
+		return workflows.CaseState{}, err
+	}
 	return d.caseUpdate(ctx, caseID, workflows.VerifyProxyUpdate, v)
 }
 
 // Decide approves or rejects an application.
 func (d *Desk) Decide(ctx context.Context, caseID uuid.UUID, dec workflows.Decision) (workflows.CaseState, error) {
+	var errs fielderr.List
+	errs.CheckText("reason", dec.Reason)
+	errs.CheckText("caseworker", dec.Caseworker)
+	if err := errs.Err(); err != nil {
+		return workflows.CaseState{}, err
+	}
 	return d.caseUpdate(ctx, caseID, workflows.DecideUpdate, dec)
 }
 

@@ -95,6 +95,9 @@ func (r *Refused) Error() string { return fmt.Sprintf("letter %s: %s", r.LetterI
 // letter's workflow turns away, before or after accepting it (the citizen opened the letter
 // first), is a *Refused with the reason.
 func (p *PostOffice) Withdraw(ctx context.Context, id uuid.UUID, reason string) (workflows.LetterState, error) {
+	if rule := fielderr.TextRule(reason); rule != "" {
+		return workflows.LetterState{}, &fielderr.Error{Field: "reason", Rule: rule}
+	}
 	handle, err := p.Temporal.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
 		WorkflowID: letters.WorkflowID(id), UpdateName: workflows.WithdrawUpdate,
 		Args: []any{workflows.WithdrawRequest{Reason: reason}}, WaitForStage: client.WorkflowUpdateStageCompleted,
