@@ -171,9 +171,10 @@ func (l *letter) run(ctx workflow.Context) (LetterState, error) {
 		if err := l.settleTheWait(ctx); err != nil {
 			return l.fail(ctx, err)
 		}
-		if l.opened != nil || l.withdrawn {
-			notices.stop() // a notice after the letter was read or taken back tells the citizen nothing true
-		}
+		// Whatever ended the wait, a notice still under way has lost its point: the letter was
+		// read, taken back, or goes to paper now. A provider outage longer than the deadline must
+		// not hold back the paper letter.
+		notices.stop()
 	}
 
 	// Notices already under way finish before the letter does, so their outcome is on record.
@@ -332,7 +333,7 @@ func (l *letter) sendNotice(ctx workflow.Context, ch notify.Channel) workflow.Fu
 		case err == nil:
 			l.note(ctx, strings.TrimSpace(fmt.Sprintf("%s notice %s %s", ch, out.Outcome, out.Detail)))
 		case temporal.IsCanceledError(err):
-			l.note(ctx, string(ch)+" notice not sent: the letter no longer waits for its reader")
+			l.note(ctx, string(ch)+" notice not sent: the letter no longer waits for it")
 		default:
 			why := fmt.Sprintf("%s notice given up after %s: %s", ch, NoticeRetryWindow, failureText(err))
 			l.note(ctx, why)

@@ -8,6 +8,7 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/stretchr/testify/mock"
+	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
 
@@ -54,7 +55,14 @@ func newLetterTestWith(t *testing.T, plan activities.Delivery, before func(*lett
 	lt.env.RegisterActivity(&activities.Activities{})
 	lt.env.OnActivity(acts.Deliver, mock.Anything, mock.Anything).Return(
 		func(context.Context, uuid.UUID) (activities.Delivery, error) { return plan, lt.planErr })
-	lt.env.OnActivity(acts.SendNotice, mock.Anything, mock.Anything).After(lt.noticeDelayOf()).Return(
+	if lt.noticeDelay > 0 {
+		// A slow provider: the local first try gives up at once, the provider queue's activity
+		// takes noticeDelay.
+		firstTry := mock.MatchedBy(func(ctx context.Context) bool { return activity.GetInfo(ctx).IsLocalActivity })
+		lt.env.OnActivity(acts.SendNotice, firstTry, mock.Anything).Return(activities.NoticeOutcome{},
+			temporal.NewApplicationErrorWithOptions("twilio 503", activities.ErrProviderBusy, temporal.ApplicationErrorOptions{}))
+	}
+	lt.env.OnActivity(acts.SendNotice, mock.Anything, mock.Anything).After(lt.noticeDelay).Return(
 		func(_ context.Context, req activities.ChannelNotice) (activities.NoticeOutcome, error) {
 			lt.notices = append(lt.notices, req.Channel)
 			if out, ok := lt.noticeOutcome[req.Channel]; ok {
@@ -88,8 +96,6 @@ func newLetterTestWith(t *testing.T, plan activities.Delivery, before func(*lett
 	return lt
 }
 
-// noticeDelayOf is read when the mocks are set up (see newLetterTestWith).
-func (lt *letterTest) noticeDelayOf() time.Duration { return lt.noticeDelay }
 
 func digitalPlan(sms, email bool) activities.Delivery {
 	return activities.Delivery{Route: letters.Route{Channel: letters.Digital, NotifySMS: sms, NotifyEmail: email}}
@@ -354,8 +360,22 @@ func TestANoticeStillUnderWayIsCancelledWhenTheLetterIsOpened(t *testing.T) {
 	if st.Status != letters.Opened || contains(statuses(st.Timeline), letters.Notified) {
 		t.Fatalf("timeline %v", statuses(st.Timeline))
 	}
-	if !hasNote(st.Timeline, "sms notice not sent: the letter no longer waits for its reader") {
+	if !hasNote(st.Timeline, "sms notice not sent: the letter no longer waits for it") {
 		t.Fatalf("timeline %+v", st.Timeline)
+	}
+}
+
+// A provider down for longer than the deadline must not hold back the paper letter.
+func TestEscalationDoesNotWaitForANoticeStillRetrying(t *testing.T) {
+	lt := newLetterTestWith(t, digitalPlan(true, false), func(lt *letterTest) { lt.noticeDelay = 40 * time.Hour })
+	lt.in.Deadline = 10 * time.Hour
+	start := lt.env.Now()
+	st := lt.run()
+	if st.Status != letters.Escalated {
+		t.Fatalf("status %s, want escalated", st.Status)
+	}
+	if waited := lt.printedAt.Sub(start); waited > 11*time.Hour {
+		t.Fatalf("escalated after %s: the retrying notice held the paper letter back", waited)
 	}
 }
 
