@@ -96,7 +96,6 @@ func newLetterTestWith(t *testing.T, plan activities.Delivery, before func(*lett
 	return lt
 }
 
-
 func digitalPlan(sms, email bool) activities.Delivery {
 	return activities.Delivery{Route: letters.Route{Channel: letters.Digital, NotifySMS: sms, NotifyEmail: email}}
 }
