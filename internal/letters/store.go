@@ -158,12 +158,14 @@ func (s *Store) Documents(ctx context.Context, id uuid.UUID) ([]Document, error)
 }
 
 // SetStatus records a state change. Once a letter is final, later changes are ignored, so
-// an activity retried after the workflow moved on cannot turn an opened letter back.
+// an activity retried after the workflow moved on cannot turn an opened letter back; nor
+// can a delivery replayed after its workflow task was lost turn a notified letter back.
 func (s *Store) SetStatus(ctx context.Context, id uuid.UUID, status Status, channel Channel, reason string) error {
 	tag, err := s.db.Exec(ctx, `
 		UPDATE letters SET status = $2, channel = CASE WHEN $3 = '' THEN channel ELSE $3 END,
 		       failure_reason = $4, updated_at = now(), started_at = coalesce(started_at, now())
-		WHERE id = $1 AND status NOT IN ('opened', 'escalated', 'printed', 'withdrawn', 'failed')`,
+		WHERE id = $1 AND status NOT IN ('opened', 'escalated', 'printed', 'withdrawn', 'failed')
+		  AND NOT (status = 'notified' AND $2 = 'delivered')`,
 		id, status, channel, reason)
 	if err != nil {
 		return fmt.Errorf("letter %s: set status %s: %w", id, status, err)

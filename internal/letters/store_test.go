@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
+
 	"digitalpost/internal/letters"
 	"digitalpost/internal/store"
 )
@@ -72,4 +74,38 @@ func TestCreateManyIsOneTransaction(t *testing.T) {
 	if err := db.QueryRow(ctx, `SELECT count(*) FROM letters`).Scan(&n); err != nil || n != 0 {
 		t.Fatalf("%d letters left behind (%v)", n, err)
 	}
+}
+
+// A delivery replayed after its workflow task was lost must not turn a notified letter back.
+func TestReplayedDeliveryDoesNotUndoNotified(t *testing.T) {
+	s, l := storedLetterForStatus(t)
+	ctx := context.Background()
+	if err := s.SetStatus(ctx, l, letters.Notified, "", ""); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.SetStatus(ctx, l, letters.Delivered, letters.Digital, ""); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := s.Get(ctx, l); got.Status != letters.Notified {
+		t.Fatalf("status %s after a replayed delivery, want notified", got.Status)
+	}
+}
+
+func storedLetterForStatus(t *testing.T) (*letters.Store, uuid.UUID) {
+	t.Helper()
+	db, _ := store.NewTestDB(t)
+	ctx := context.Background()
+	if _, err := db.Exec(ctx, `INSERT INTO senders (id, organisation) VALUES ('region-midt', 'Region Midtjylland')`); err != nil {
+		t.Fatal(err)
+	}
+	s := letters.NewStore(db)
+	l := letters.Letter{ID: letters.IDFor("region-midt", "m1"), SenderID: "region-midt", MessageID: "m1",
+		Subject: "Brev", Body: "Tekst", Deadline: time.Hour}
+	if _, _, err := s.Create(ctx, l, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.SetStatus(ctx, l.ID, letters.Delivered, letters.Digital, ""); err != nil {
+		t.Fatal(err)
+	}
+	return s, l.ID
 }

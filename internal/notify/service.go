@@ -103,7 +103,7 @@ func (s *Service) Send(ctx context.Context, n Notice, markNotified bool) (Outcom
 		return "", &RetryLater{After: max(wait, s.interval[n.Channel], time.Second), Reason: fmt.Sprintf("%s provider is booked ahead", n.Channel)}
 	}
 	if attempt == nil {
-		return s.settled(ctx, n)
+		return s.settled(ctx, n, markNotified)
 	}
 	if wait := slotAt.Sub(*dbNow); wait > callTolerance {
 		if err := s.sleep(ctx, wait); err != nil {
@@ -155,7 +155,7 @@ func (s *Service) Send(ctx context.Context, n Notice, markNotified bool) (Outcom
 
 // settled answers for a notice that could not be claimed: already sent, rejected, unknown,
 // or its letter no longer waits for a reader.
-func (s *Service) settled(ctx context.Context, n Notice) (Outcome, error) {
+func (s *Service) settled(ctx context.Context, n Notice, markNotified bool) (Outcome, error) {
 	var state string
 	err := s.db.QueryRow(ctx, `
 		UPDATE notifications SET state = CASE WHEN state = 'calling' THEN 'unknown' ELSE state END,
@@ -171,6 +171,14 @@ func (s *Service) settled(ctx context.Context, n Notice) (Outcome, error) {
 	}
 	switch state {
 	case "sent":
+		// Sent by an earlier attempt whose workflow task was lost (a Temporal outage): the
+		// replayed delivery may have found the letter before it was notified. Say it again.
+		if markNotified {
+			if _, err := s.db.Exec(ctx, `UPDATE letters SET status = 'notified', updated_at = now()
+				WHERE id = $1 AND status = 'delivered'`, n.LetterID); err != nil {
+				return "", fmt.Errorf("%s notice: %w", n.Channel, err)
+			}
+		}
 		return Sent, nil
 	case "rejected":
 		return Rejected, nil

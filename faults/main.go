@@ -1,0 +1,82 @@
+// Command faults runs the engine through the faults that lost or doubled work before
+// (issue 8): a bulk run per fault, with the real worker as a separate process, the real
+// twilio-go and sendgrid-go clients against local fakes that count every request, a Temporal
+// dev server on a SQLite file and a PostgreSQL database of its own. It prints, per fault,
+// letters lost, notices missing, unknown and sent twice, and the most notices a provider saw
+// in one second. Every count but "unknown" must be 0; see RELIABILITY.md.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"text/tabwriter"
+	"time"
+)
+
+func main() {
+	var s settings
+	flag.IntVar(&s.Letters, "letters", 2000, "letters per fault (the one-citizen row sends 1.5 times as many)")
+	flag.Float64Var(&s.Rate, "rate", 50, "provider calls per second (SMS_RATE_PER_SECOND, EMAIL_RATE_PER_SECOND)")
+	flag.DurationVar(&s.ProviderTimeout, "provider-timeout", 10*time.Second, "PROVIDER_TIMEOUT")
+	flag.DurationVar(&s.Settle, "settle", 10*time.Minute, "how long one fault's letters may take to settle")
+	flag.Float64Var(&s.Scale, "scale", 1, "fault durations relative to issue 8's table (0.25: a quarter as long)")
+	flag.Parse()
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	results, err := runSuite(ctx, s, func(f string, a ...any) { fmt.Fprintf(os.Stderr, f+"\n", a...) })
+	report(os.Stdout, results)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "faults:", err)
+		os.Exit(1)
+	}
+	for _, r := range results {
+		if r.failed() {
+			os.Exit(1)
+		}
+	}
+}
+
+// runSuite brings up the system, runs every fault in turn and tears it down.
+func runSuite(ctx context.Context, s settings, log func(string, ...any)) ([]result, error) {
+	e, err := startEnv(ctx, s, log)
+	if e != nil {
+		defer e.close()
+	}
+	if err != nil {
+		return nil, err
+	}
+	var results []result
+	for _, sc := range scenarios(s) {
+		log("%s: %d letters…", sc.name, sc.letters)
+		r := e.run(ctx, sc, s)
+		log("  %s", line(r))
+		results = append(results, r)
+		if ctx.Err() != nil {
+			return results, ctx.Err()
+		}
+	}
+	return append(results, e.refusals(ctx, max(s.Letters, 501))...), nil
+}
+
+func line(r result) string {
+	return fmt.Sprintf("lost %d, missing %d, unknown %d, twice %d, max %d/s, %s %s", r.Lost, r.Missing, r.Unknown, r.Twice,
+		r.MaxPerSecond, r.Duration.Round(time.Second), r.Note)
+}
+
+func report(w io.Writer, results []result) {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "FAULT\tLETTERS\tLOST\tNOTICES MISSING\tUNKNOWN (LISTED)\tSENT TWICE\tMAX/S (LIMIT)\tTIME\tNOTE")
+	for _, r := range results {
+		if r.Refusal {
+			fmt.Fprintf(tw, "%s\t%d\trefused: %t, letters written anyway: %d\t\t\t\t\t\t%s\n", r.Name, r.Letters, r.Refused, r.WrittenAnyway, r.Note)
+			continue
+		}
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\t%d\t%d (%g)\t%s\t%s\n", r.Name, r.Letters, r.Lost, r.Missing, r.Unknown, r.Twice,
+			r.MaxPerSecond, r.Rate, r.Duration.Round(time.Second), r.Note)
+	}
+	_ = tw.Flush()
+}
