@@ -63,6 +63,7 @@ type settings struct {
 	ProviderTimeout time.Duration // PROVIDER_TIMEOUT
 	Settle          time.Duration // how long a scenario may take to settle
 	Scale           float64       // fault durations: 1 is the table
+	Only            string        // run only the faults whose name contains this
 }
 
 func startEnv(ctx context.Context, s settings, log func(string, ...any)) (*env, error) {

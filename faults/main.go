@@ -13,6 +13,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strings"
 	"text/tabwriter"
 	"time"
 )
@@ -24,6 +25,7 @@ func main() {
 	flag.DurationVar(&s.ProviderTimeout, "provider-timeout", 10*time.Second, "PROVIDER_TIMEOUT")
 	flag.DurationVar(&s.Settle, "settle", 10*time.Minute, "how long one fault's letters may take to settle")
 	flag.Float64Var(&s.Scale, "scale", 1, "fault durations relative to issue 8's table (0.25: a quarter as long)")
+	flag.StringVar(&s.Only, "only", "", "run only the faults whose name contains this text")
 	flag.Parse()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
@@ -51,6 +53,9 @@ func runSuite(ctx context.Context, s settings, log func(string, ...any)) ([]resu
 	}
 	var results []result
 	for _, sc := range scenarios(s) {
+		if !strings.Contains(sc.name, s.Only) {
+			continue
+		}
 		log("%s: %d letters…", sc.name, sc.letters)
 		r := e.run(ctx, sc, s)
 		log("  %s", line(r))
@@ -58,6 +63,9 @@ func runSuite(ctx context.Context, s settings, log func(string, ...any)) ([]resu
 		if ctx.Err() != nil {
 			return results, ctx.Err()
 		}
+	}
+	if s.Only != "" {
+		return results, nil
 	}
 	return append(results, e.refusals(ctx, max(s.Letters, 501))...), nil
 }

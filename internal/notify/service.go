@@ -63,10 +63,41 @@ func (r *RetryLater) Error() string {
 	return fmt.Sprintf("%s; retry in %s", r.Reason, r.After.Round(time.Millisecond))
 }
 
-// callTolerance: a slot this close is taken as "now", and the claim goes straight to
-// "calling". A process dying in those few milliseconds leaves an unknown notice rather than
-// a lost one; it saves a round trip for nearly every notice.
-const callTolerance = 50 * time.Millisecond
+// maxLateTries bounds how often one call gives up a slot it woke too late for; after that it
+// goes anyway (a worker that late every time is better served sending than starving).
+const maxLateTries = 5
+
+// onTime tells whether a call is still close enough to its slot: within half the spacing
+// between slots (at least 5 ms). Rates above 1,000/s, and no limit at all, are not timed.
+func (s *Service) onTime(ch Channel, target time.Time) bool {
+	iv := s.interval[ch]
+	return iv < time.Millisecond || time.Since(target) <= max(iv/2, 5*time.Millisecond)
+}
+
+// reserveAgain hands a claimed call back to "claimed" and reserves a fresh pace slot for it.
+func (s *Service) reserveAgain(ctx context.Context, n Notice, attempt int32) (time.Time, error) {
+	var slotAt, dbNow *time.Time
+	err := s.db.QueryRow(ctx, `
+		WITH back AS (
+			UPDATE notifications SET state = 'claimed', updated_at = now()
+			WHERE letter_id = $1 AND channel = $2 AND purpose = $3 AND state = 'calling' AND attempts = $4
+		), slot AS (
+			UPDATE provider_pace SET next_at = greatest(next_at, clock_timestamp()) + ($5::bigint * interval '1 microsecond')
+			WHERE channel = $2 AND next_at < clock_timestamp() + ($6::bigint * interval '1 microsecond')
+			RETURNING next_at - ($5::bigint * interval '1 microsecond') AS at
+		)
+		SELECT (SELECT at FROM slot), clock_timestamp()`,
+		n.LetterID, n.Channel, n.Purpose, attempt, s.interval[n.Channel].Microseconds(), s.MaxAhead.Microseconds()).Scan(&slotAt, &dbNow)
+	if err != nil {
+		s.release(n, "could not take a fresh slot")
+		return time.Time{}, fmt.Errorf("%s notice: %w", n.Channel, err)
+	}
+	if slotAt == nil {
+		s.release(n, "provider booked ahead")
+		return time.Time{}, &RetryLater{After: time.Second, Reason: fmt.Sprintf("%s provider is booked ahead", n.Channel)}
+	}
+	return time.Now().Add(slotAt.Sub(*dbNow)), nil
+}
 
 // Send sends one notice unless it was already settled. It returns the outcome, or an error
 // when the notice should be retried (a *RetryLater says when).
@@ -82,8 +113,7 @@ func (s *Service) Send(ctx context.Context, n Notice, markNotified bool) (Outcom
 			RETURNING next_at - ($4::bigint * interval '1 microsecond') AS at
 		), claim AS (
 			INSERT INTO notifications AS n (letter_id, channel, purpose, state, attempts)
-			SELECT $1, $2, $3,
-			       CASE WHEN slot.at <= clock_timestamp() + ($6::bigint * interval '1 microsecond') THEN 'calling' ELSE 'claimed' END, 1
+			SELECT $1, $2, $3, 'claimed', 1
 			FROM slot
 			WHERE EXISTS (SELECT 1 FROM letters WHERE id = $1 AND status IN ('delivered', 'notified'))
 			ON CONFLICT (letter_id, channel, purpose) DO UPDATE
@@ -93,7 +123,7 @@ func (s *Service) Send(ctx context.Context, n Notice, markNotified bool) (Outcom
 		)
 		SELECT (SELECT at FROM slot), (SELECT attempts FROM claim), clock_timestamp(),
 		       (SELECT next_at FROM provider_pace WHERE channel = $2)`,
-		n.LetterID, n.Channel, n.Purpose, s.interval[n.Channel].Microseconds(), s.MaxAhead.Microseconds(), callTolerance.Microseconds()).
+		n.LetterID, n.Channel, n.Purpose, s.interval[n.Channel].Microseconds(), s.MaxAhead.Microseconds()).
 		Scan(&slotAt, &attempt, &dbNow, &bookedUntil)
 	if err != nil {
 		return "", fmt.Errorf("claim %s notice: %w", n.Channel, err)
@@ -105,8 +135,9 @@ func (s *Service) Send(ctx context.Context, n Notice, markNotified bool) (Outcom
 	if attempt == nil {
 		return s.settled(ctx, n, markNotified)
 	}
-	if wait := slotAt.Sub(*dbNow); wait > callTolerance {
-		if err := s.sleep(ctx, wait); err != nil {
+	target := time.Now().Add(slotAt.Sub(*dbNow))
+	for try := 1; ; try++ {
+		if err := s.sleep(ctx, time.Until(target)); err != nil {
 			s.release(n, "cut short while waiting for the provider's rate")
 			return "", err
 		}
@@ -120,8 +151,14 @@ func (s *Service) Send(ctx context.Context, n Notice, markNotified bool) (Outcom
 		if tag.RowsAffected() == 0 { // another attempt took the notice over while we waited
 			return "", &RetryLater{After: time.Second, Reason: fmt.Sprintf("%s notice is being handled by another attempt", n.Channel)}
 		}
-	} else if wait > 0 {
-		_ = s.sleep(ctx, wait)
+		if s.onTime(n.Channel, target) || try == maxLateTries {
+			break
+		}
+		// Late: a stalled worker or a slow round trip. Calls that wake late bunch up with the
+		// ones on time and the provider sees a burst, so this one takes a fresh slot instead.
+		if target, err = s.reserveAgain(ctx, n, *attempt); err != nil {
+			return "", err
+		}
 	}
 
 	providerID, sendErr := s.provider(n.Channel).Send(ctx, n)
