@@ -34,6 +34,9 @@ import (
 func main() {
 	dev := flag.Bool("dev", false, "bring up the whole system on this machine (Temporal dev server, PostgreSQL, codec server) and run the worker")
 	flag.Parse()
+	if *dev {
+		stopWithParent()
+	}
 	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -84,6 +87,15 @@ func run(ctx context.Context, dev bool, logger *slog.Logger) error {
 	}
 	logger.Info("worker running", "task_queue", cfg.TaskQueue, "temporal", cfg.TemporalAddress, "namespace", cfg.TemporalNamespace)
 	return e.Run(ctx)
+}
+
+// stopWithParent asks Linux for SIGTERM when the parent dies: under `go run`, a SIGKILL of
+// `go run` would otherwise leave this process, and the dev server it started, running.
+func stopWithParent() {
+	_, _, _ = syscall.RawSyscall(syscall.SYS_PRCTL, syscall.PR_SET_PDEATHSIG, uintptr(syscall.SIGTERM), 0)
+	if os.Getppid() == 1 { // the parent died before the request took effect
+		_ = syscall.Kill(os.Getpid(), syscall.SIGTERM)
+	}
 }
 
 // registerSearchAttributes retries briefly: a dev server that just opened its port may
@@ -158,6 +170,7 @@ func bringUpDev(ctx context.Context, cfg *config.Config, logger *slog.Logger) (f
 	}
 	var portNum int
 	fmt.Sscan(port, &portNum)
+	devenv.StopLeftover(filepath.Join(cfg.DevDataDir, "temporal.pid"), cli)
 	if c, err := net.DialTimeout("tcp", "127.0.0.1:"+port, time.Second); err == nil {
 		c.Close()
 		return down, fmt.Errorf("port %s is taken: is another `worker -dev` running? Stop it, or set TEMPORAL_ADDRESS to a free port", port)
@@ -165,6 +178,7 @@ func bringUpDev(ctx context.Context, cfg *config.Config, logger *slog.Logger) (f
 	temporal, err := devenv.StartTemporal(ctx, devenv.TemporalOptions{
 		CLI: cli, DBFile: filepath.Join(cfg.DevDataDir, "temporal.db"), Port: portNum, UIPort: cfg.TemporalUIPort,
 		CodecEndpoint: codecEndpoint, LogFile: filepath.Join(cfg.DevDataDir, "temporal.log"),
+		PIDFile: filepath.Join(cfg.DevDataDir, "temporal.pid"),
 	})
 	if err != nil {
 		return down, err

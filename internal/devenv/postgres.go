@@ -114,8 +114,12 @@ func startPrivateCluster(ctx context.Context, dir string) (*Postgres, error) {
 		}
 	}
 	opts := fmt.Sprintf("-p %d -c listen_addresses=127.0.0.1 -k %s", privatePort, abs)
-	if err := run("pg_ctl", "-D", abs, "-o", opts, "-l", filepath.Join(abs, "server.log"), "-w", "start"); err != nil {
-		return nil, err
+	// A dev runtime that was SIGKILLed leaves its cluster running (pg_ctl daemonizes it):
+	// this data folder is ours, so the next start takes it over instead of failing.
+	if run("pg_ctl", "-D", abs, "status") != nil {
+		if err := run("pg_ctl", "-D", abs, "-o", opts, "-l", filepath.Join(abs, "server.log"), "-w", "start"); err != nil {
+			return nil, err
+		}
 	}
 	stop := func() { _ = run("pg_ctl", "-D", abs, "-m", "fast", "stop") }
 	server := "postgres://postgres@127.0.0.1:" + strconv.Itoa(privatePort) + "/postgres?sslmode=disable"

@@ -10,7 +10,9 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"syscall"
 	"time"
 )
 
@@ -80,6 +82,33 @@ type TemporalOptions struct {
 	Port, UIPort  int
 	CodecEndpoint string // shown to the UI so it can decode payloads
 	LogFile       string
+	// PIDFile records the server's process, so the next start can stop one left behind by a
+	// run that could not stop it (one from before Pdeathsig, or a server slow to exit).
+	PIDFile string
+}
+
+// StopLeftover stops the dev server a previous run recorded in pidFile, if it still runs the CLI.
+func StopLeftover(pidFile, cli string) {
+	b, err := os.ReadFile(pidFile)
+	if err != nil {
+		return
+	}
+	pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
+	if err != nil || pid <= 1 {
+		return
+	}
+	cmdline, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
+	if err != nil || !strings.Contains(string(cmdline), "start-dev") || !strings.HasPrefix(string(cmdline), cli) {
+		return // gone, or the pid now belongs to someone else
+	}
+	_ = syscall.Kill(pid, syscall.SIGTERM)
+	for range 50 {
+		if syscall.Kill(pid, 0) != nil {
+			return
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	_ = syscall.Kill(pid, syscall.SIGKILL)
 }
 
 // StartTemporal starts `temporal server start-dev` and waits until it accepts connections.
@@ -92,7 +121,14 @@ func StartTemporal(ctx context.Context, o TemporalOptions) (*TemporalServer, err
 	if o.CodecEndpoint != "" {
 		args = append(args, "--ui-codec-endpoint", o.CodecEndpoint)
 	}
+	if o.PIDFile != "" {
+		StopLeftover(o.PIDFile, o.CLI)
+	}
 	cmd := exec.Command(o.CLI, args...)
+	// The dev server dies with the process that started it, however that one dies (SIGKILL
+	// included), so a restart never finds the port taken. Go never retires the OS thread that
+	// forked the child (it only does so for a goroutine that exits locked to its thread).
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGTERM}
 	if o.LogFile != "" {
 		f, err := os.OpenFile(o.LogFile, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o640)
 		if err != nil {
@@ -102,6 +138,9 @@ func StartTemporal(ctx context.Context, o TemporalOptions) (*TemporalServer, err
 	}
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("start Temporal dev server: %w", err)
+	}
+	if o.PIDFile != "" {
+		_ = os.WriteFile(o.PIDFile, []byte(strconv.Itoa(cmd.Process.Pid)), 0o640)
 	}
 	s := &TemporalServer{Address: fmt.Sprintf("127.0.0.1:%d", o.Port), UIURL: fmt.Sprintf("http://127.0.0.1:%d", o.UIPort), cmd: cmd}
 	exited := make(chan error, 1)
