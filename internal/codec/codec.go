@@ -14,8 +14,10 @@ import (
 	"strings"
 
 	commonpb "go.temporal.io/api/common/v1"
+	failurepb "go.temporal.io/api/failure/v1"
 	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/temporal"
+	"google.golang.org/protobuf/proto"
 )
 
 const (
@@ -137,5 +139,41 @@ func DataConverter(keys *Keyring) converter.DataConverter {
 // FailureConverter moves failure messages and stack traces into an encrypted payload,
 // since an error text can name a citizen as easily as a payload can.
 func FailureConverter(dc converter.DataConverter) converter.FailureConverter {
-	return temporal.NewDefaultFailureConverter(temporal.DefaultFailureConverterOptions{DataConverter: dc, EncodeCommonAttributes: true})
+	return sealedFailures{FailureConverter: temporal.NewDefaultFailureConverter(
+		temporal.DefaultFailureConverterOptions{DataConverter: dc, EncodeCommonAttributes: true}), dc: dc}
+}
+
+// sealedFailures makes sure no failure leaves in plaintext. The SDK records a local
+// activity's failure in its marker command and then, with the very same object, turns it back
+// into an error for the workflow; decoding writes the plaintext message into that object, and
+// the marker went to the history with "twilio status 503 …" beside the sealed copy (seen by a
+// test reading the raw history). So failures are decoded from a copy, and every failure in a
+// chain is sealed on the way out, whatever its way in.
+type sealedFailures struct {
+	converter.FailureConverter
+	dc converter.DataConverter
+}
+
+// encodedMessage is what the SDK writes in place of a sealed failure's message.
+const encodedMessage = "Encoded failure"
+
+func (s sealedFailures) ErrorToFailure(err error) *failurepb.Failure {
+	f := s.FailureConverter.ErrorToFailure(err)
+	for c := f; c != nil; c = c.GetCause() {
+		if c.GetEncodedAttributes() == nil {
+			if encErr := converter.EncodeCommonFailureAttributes(s.dc, c); encErr != nil {
+				c.Message, c.StackTrace = encodedMessage, "" // never plaintext, even if sealing failed
+			}
+			continue
+		}
+		c.Message, c.StackTrace = encodedMessage, ""
+	}
+	return f
+}
+
+func (s sealedFailures) FailureToError(f *failurepb.Failure) error {
+	if f == nil {
+		return nil
+	}
+	return s.FailureConverter.FailureToError(proto.Clone(f).(*failurepb.Failure))
 }

@@ -22,12 +22,15 @@ func TestStoredHistoryHoldsNoPersonalDataInPlaintext(t *testing.T) {
 	s := testenv.StartSystem(t)
 	seed(t, s)
 	ctx := context.Background()
+	// The SMS provider fails the first try, a local activity: its failure lands in a marker.
+	s.Twilio.FailNext(1)
 	opened, err := s.PostOffice.Submit(ctx, postoffice.Submission{SenderID: "region-midt", RecipientCPR: annaCPR,
 		Subject: "Indkaldelse til kræftscreening", Body: "Mammografi tirsdag kl. 9."})
 	if err != nil {
 		t.Fatal(err)
 	}
 	waitForStatus(t, s, opened.LetterID, letters.Notified)
+	testenv.Eventually(t, 20*time.Second, "the SMS after the provider's failure", func() bool { return len(s.Twilio.Messages()) == 1 })
 	if _, err := s.PostOffice.Open(ctx, opened.LetterID, annaCPR); err != nil {
 		t.Fatal(err)
 	}
@@ -54,7 +57,7 @@ func TestStoredHistoryHoldsNoPersonalDataInPlaintext(t *testing.T) {
 	}
 	defer raw.Close()
 	secrets := []string{"0101801234", "010180-1234", "Anna Jensen", "Vestergade", "anna@example.dk", "+4520000001",
-		"kræftscreening", "Mammografi", "Hans Lund", "no postal address"}
+		"kræftscreening", "Mammografi", "Hans Lund", "no postal address", "twilio status", "Service unavailable"}
 	// The opened letter's result carries its timeline; this note lives only inside payloads,
 	// so it shows whether payloads are sealed at all.
 	canary := "delivered to the digital mailbox"
@@ -81,6 +84,11 @@ func TestStoredHistoryHoldsNoPersonalDataInPlaintext(t *testing.T) {
 		for _, secret := range secrets {
 			if strings.Contains(string(stored), secret) {
 				t.Errorf("%s: stored history holds %q in plaintext", id, secret)
+				for _, ev := range h.Events {
+					if b, _ := proto.Marshal(ev); strings.Contains(string(b), secret) {
+						t.Logf("in event %d %s: %v", ev.EventId, ev.EventType, ev)
+					}
+				}
 			}
 		}
 		// With the key, the same history opens: the letter id and the failure text come back.
