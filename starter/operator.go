@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"net/url"
 	"os"
 	"strings"
 	"time"
@@ -18,6 +19,7 @@ import (
 	"digitalpost/internal/fielderr"
 	"digitalpost/internal/history"
 	"digitalpost/internal/letters"
+	"digitalpost/internal/operatorgate"
 	"digitalpost/internal/temporalclient"
 )
 
@@ -60,12 +62,19 @@ func historyCmd() *cobra.Command {
 }
 
 func codecServerCmd() *cobra.Command {
+	var uiAddress string
 	cmd := &cobra.Command{
-		Use:     "codec-server",
-		Short:   "Serve the payload codec to the Temporal UI for operators holding OPERATOR_TOKEN",
+		Use:   "codec-server [--ui URL]",
+		Short: "Serve the payload codec to the Temporal UI for operators holding OPERATOR_TOKEN",
+		Long: `Serves the payload codec for operators holding OPERATOR_TOKEN (Authorization: Bearer).
+With --ui, it is also the operators' gate to a Temporal UI on an internal address: an operator
+signs in with the token (a session cookie, not the token, is kept), the UI is proxied, and the
+codec is served on the same origin at /codec, so the UI's codec endpoint (TEMPORAL_CODEC_ENDPOINT
+= this address + /codec) holds no secret.`,
 		GroupID: "operator",
 		Args:    cobra.NoArgs,
 	}
+	cmd.Flags().StringVar(&uiAddress, "ui", "", "a Temporal UI to put behind the operator sign-in (e.g. http://temporal-ui:8080)")
 	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
 		cfg, err := config.Load()
 		if err != nil {
@@ -80,6 +89,13 @@ func codecServerCmd() *cobra.Command {
 		}
 		srv := &http.Server{Addr: cfg.CodecServerAddr, ReadHeaderTimeout: 10 * time.Second,
 			Handler: codecserver.Handler(codec.New(keys), cfg.OperatorToken, strings.Split(cfg.CodecUIOrigins, ","))}
+		if uiAddress != "" {
+			ui, err := url.Parse(uiAddress)
+			if err != nil || ui.Host == "" {
+				return &fielderr.Error{Field: "ui", Rule: "must be an absolute URL such as http://temporal-ui:8080"}
+			}
+			srv.Handler = operatorgate.New(ui, cfg.OperatorToken, codec.New(keys))
+		}
 		go func() { <-cmd.Context().Done(); _ = srv.Close() }()
 		fmt.Fprintf(os.Stderr, "codec server on http://%s (UI origins %s)\n", cfg.CodecServerAddr, cfg.CodecUIOrigins)
 		if err := srv.ListenAndServe(); err != http.ErrServerClosed {

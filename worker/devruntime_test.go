@@ -32,7 +32,7 @@ func TestDevRuntimeRestartsAfterSIGKILL(t *testing.T) {
 	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
 		t.Fatalf("build the worker: %v\n%s", err, out)
 	}
-	port, ui, codec := freePort(t), freePort(t), freePort(t)
+	port, ui, codec := testPort(t), testPort(t), testPort(t)
 	env := append(os.Environ(), "DEV_DATA_DIR="+filepath.Join(dir, "devdata"), "DATABASE_URL="+dbURL,
 		fmt.Sprintf("TEMPORAL_ADDRESS=127.0.0.1:%d", port), fmt.Sprintf("TEMPORAL_UI_PORT=%d", ui),
 		fmt.Sprintf("CODEC_SERVER_ADDR=127.0.0.1:%d", codec))
@@ -115,7 +115,7 @@ func testDatabase(t *testing.T) string {
 	return fmt.Sprintf("postgres://%s@%s:%d/%s?sslmode=disable", cfg.User, cfg.Host, cfg.Port, name)
 }
 
-func freePort(t *testing.T) int {
+func testPort(t *testing.T) int {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)

@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -26,6 +27,7 @@ import (
 	"digitalpost/internal/config"
 	"digitalpost/internal/devenv"
 	"digitalpost/internal/engine"
+	"digitalpost/internal/operatorgate"
 	"digitalpost/internal/searchattr"
 	"digitalpost/internal/store"
 	"digitalpost/internal/temporalclient"
@@ -89,11 +91,27 @@ func run(ctx context.Context, dev bool, logger *slog.Logger) error {
 	return e.Run(ctx)
 }
 
-// stopWithParent asks Linux for SIGTERM when the parent dies: under `go run`, a SIGKILL of
-// `go run` would otherwise leave this process, and the dev server it started, running.
+// freePort asks the kernel for a port nobody listens on.
+func freePort() (int, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port, nil
+}
+
+// stopWithParent: under `go run`, SIGKILL of `go run` would leave this process, and the dev
+// server it started, running. So when the parent is the go tool, Linux is asked to send
+// SIGTERM when it dies. Any other parent (a shell that backgrounded us and exited, a service
+// manager) is left out of it: there, outliving the parent is the point.
 func stopWithParent() {
+	comm, err := os.ReadFile(fmt.Sprintf("/proc/%d/comm", os.Getppid()))
+	if err != nil || strings.TrimSpace(string(comm)) != "go" {
+		return
+	}
 	_, _, _ = syscall.RawSyscall(syscall.SYS_PRCTL, syscall.PR_SET_PDEATHSIG, uintptr(syscall.SIGTERM), 0)
-	if os.Getppid() == 1 { // the parent died before the request took effect
+	if os.Getppid() == 1 { // go run died before the request took effect
 		_ = syscall.Kill(os.Getpid(), syscall.SIGTERM)
 	}
 }
@@ -158,7 +176,22 @@ func bringUpDev(ctx context.Context, cfg *config.Config, logger *slog.Logger) (f
 		ReadHeaderTimeout: 10 * time.Second}
 	go func() { _ = srv.Serve(ln) }()
 	downs = append(downs, func() { _ = srv.Close() })
-	codecEndpoint := "http://" + ln.Addr().String() + "/" + cfg.OperatorToken
+	// The UI runs on an internal port behind the operator gate on TEMPORAL_UI_PORT, which
+	// serves the codec on the same origin: the codec URL the UI is given holds no secret.
+	gateLn, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", cfg.TemporalUIPort))
+	if err != nil {
+		return down, fmt.Errorf("Temporal UI on port %d (TEMPORAL_UI_PORT): %w", cfg.TemporalUIPort, err)
+	}
+	innerUI, err := freePort()
+	if err != nil {
+		return down, err
+	}
+	innerURL, _ := url.Parse(fmt.Sprintf("http://127.0.0.1:%d", innerUI))
+	gate := &http.Server{Handler: operatorgate.New(innerURL, cfg.OperatorToken, codec.New(keys)), ReadHeaderTimeout: 10 * time.Second}
+	go func() { _ = gate.Serve(gateLn) }()
+	downs = append(downs, func() { _ = gate.Close() })
+	uiURL := "http://" + gateLn.Addr().String()
+	codecEndpoint := uiURL + operatorgate.CodecPath
 
 	cli, err := devenv.EnsureTemporalCLI(ctx, say)
 	if err != nil {
@@ -176,7 +209,7 @@ func bringUpDev(ctx context.Context, cfg *config.Config, logger *slog.Logger) (f
 		return down, fmt.Errorf("port %s is taken: is another `worker -dev` running? Stop it, or set TEMPORAL_ADDRESS to a free port", port)
 	}
 	temporal, err := devenv.StartTemporal(ctx, devenv.TemporalOptions{
-		CLI: cli, DBFile: filepath.Join(cfg.DevDataDir, "temporal.db"), Port: portNum, UIPort: cfg.TemporalUIPort,
+		CLI: cli, DBFile: filepath.Join(cfg.DevDataDir, "temporal.db"), Port: portNum, UIPort: innerUI,
 		CodecEndpoint: codecEndpoint, LogFile: filepath.Join(cfg.DevDataDir, "temporal.log"),
 		PIDFile: filepath.Join(cfg.DevDataDir, "temporal.pid"),
 	})
@@ -201,12 +234,12 @@ func bringUpDev(ctx context.Context, cfg *config.Config, logger *slog.Logger) (f
 	}
 	fmt.Fprintf(os.Stderr, `
 Digital Post is up.
-  Temporal UI      %s   (payloads decoded through the codec server)
+  Temporal UI      %s   (sign in with OPERATOR_TOKEN from %s to see payloads decoded)
   Temporal server  %s
   PostgreSQL       %s
   Codec server     http://%s   (operator token in %s)
   Print spool      %s
   Next:            go run ./starter seed   then   go run ./starter --help
-`, temporal.UIURL, temporal.Address, pg.Where, ln.Addr(), config.DevEnvFile(cfg.DevDataDir), cfg.SpoolDir())
+`, uiURL, config.DevEnvFile(cfg.DevDataDir), temporal.Address, pg.Where, ln.Addr(), config.DevEnvFile(cfg.DevDataDir), cfg.SpoolDir())
 	return down, nil
 }
