@@ -89,7 +89,11 @@ func startPrivateCluster(ctx context.Context, dir string) (*Postgres, error) {
 		if err != nil {
 			return nil, errors.New("running as root and there is no postgres user to run a private cluster as")
 		}
-		asUser = []string{"runuser", "-u", "postgres", "--"}
+		runuser := "runuser"
+		if _, err := exec.LookPath(runuser); err != nil {
+			runuser = "/usr/sbin/runuser" // root's tools, missing from a trimmed PATH
+		}
+		asUser = []string{runuser, "-u", "postgres", "--"}
 		abs = filepath.Join(pgUser.HomeDir, "digitalpost-dev", fmt.Sprintf("%x", sha256.Sum256([]byte(abs)))[:12])
 	}
 	run := func(name string, args ...string) error {
