@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
+	"os/exec"
 	"strings"
 	"time"
 
@@ -109,11 +111,32 @@ func scenarios(s settings) []scenario {
 			}
 			return nil
 		}},
+		{name: "PostgreSQL restarted", letters: n, fault: func(ctx context.Context, e *env) error {
+			sleep(ctx, 2*time.Second)
+			return restartPostgres(ctx, e)
+		}},
 		{name: "Temporal restarted (20 s down)", letters: n, fault: func(ctx context.Context, e *env) error {
 			sleep(ctx, 2*time.Second)
 			return e.restartTemporal(ctx, d(20*time.Second))
 		}},
 	}
+}
+
+// restartPostgres restarts the machine's own PostgreSQL server, the one the suite's database
+// lives on (each machine here has its own; on a shared server this fault must not run).
+func restartPostgres(ctx context.Context, e *env) error {
+	if !strings.Contains(e.serverURL, "127.0.0.1") && !strings.Contains(e.serverURL, "localhost") {
+		return fmt.Errorf("PostgreSQL at %s is not this machine's: cannot restart it", e.serverURL)
+	}
+	versions, err := os.ReadDir("/etc/postgresql")
+	if err != nil || len(versions) == 0 {
+		return fmt.Errorf("restart PostgreSQL: no cluster under /etc/postgresql (pg_ctlcluster is Debian's): %v", err)
+	}
+	cmd := exec.CommandContext(ctx, "pg_ctlcluster", "--skip-systemctl-redirect", versions[0].Name(), "main", "restart", "-m", "fast")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("restart PostgreSQL: %v: %s", err, out)
+	}
+	return nil
 }
 
 func outage(ctx context.Context, e *env, o providerfake.Outage, d time.Duration) error {
