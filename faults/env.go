@@ -64,6 +64,7 @@ type settings struct {
 	Settle          time.Duration // how long a scenario may take to settle
 	Scale           float64       // fault durations: 1 is the table
 	Only            string        // run only the faults whose name contains this
+	Except          string        // leave out the fault with this name
 }
 
 func startEnv(ctx context.Context, s settings, log func(string, ...any)) (*env, error) {

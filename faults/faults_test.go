@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"os"
 	"testing"
 	"time"
 )
@@ -14,6 +15,12 @@ func TestFaultsLoseNothingAndSendNothingTwice(t *testing.T) {
 	s := settings{Letters: 60, Rate: 20, ProviderTimeout: 2 * time.Second, Settle: 3 * time.Minute, Scale: 0.25}
 	ctx, cancel := context.WithTimeout(context.Background(), 12*time.Minute)
 	defer cancel()
+	// Restarting PostgreSQL would break the other packages' tests if `go test ./...` ran them at
+	// the same time; scripts/test runs this package alone, after the rest, and says so.
+	if os.Getenv("FAULTS_RESTART_POSTGRES") == "" {
+		s.Except = restartPostgresName
+		t.Logf("%q left out: set FAULTS_RESTART_POSTGRES=1 when nothing else uses this PostgreSQL (scripts/test does)", restartPostgresName)
+	}
 	results, err := runSuite(ctx, s, t.Logf)
 	if err != nil {
 		t.Fatal(err)
@@ -23,7 +30,11 @@ func TestFaultsLoseNothingAndSendNothingTwice(t *testing.T) {
 			t.Errorf("%s: %s (refused %t, written anyway %d)", r.Name, line(r), r.Refused, r.WrittenAnyway)
 		}
 	}
-	if len(results) < 14 {
-		t.Fatalf("%d results, want every fault and refusal", len(results))
+	want := 14 // ten faults, the PostgreSQL restart, three refusals
+	if s.Except != "" {
+		want--
+	}
+	if len(results) < want {
+		t.Fatalf("%d results, want %d: every fault and refusal", len(results), want)
 	}
 }

@@ -53,7 +53,7 @@ func runSuite(ctx context.Context, s settings, log func(string, ...any)) ([]resu
 	}
 	var results []result
 	for _, sc := range scenarios(s) {
-		if !strings.Contains(sc.name, s.Only) {
+		if !strings.Contains(sc.name, s.Only) || (s.Except != "" && sc.name == s.Except) {
 			continue
 		}
 		log("%s: %d letters…", sc.name, sc.letters)

@@ -111,7 +111,7 @@ func scenarios(s settings) []scenario {
 			}
 			return nil
 		}},
-		{name: "PostgreSQL restarted", letters: n, fault: func(ctx context.Context, e *env) error {
+		{name: restartPostgresName, letters: n, fault: func(ctx context.Context, e *env) error {
 			sleep(ctx, 2*time.Second)
 			return restartPostgres(ctx, e)
 		}},
@@ -121,6 +121,8 @@ func scenarios(s settings) []scenario {
 		}},
 	}
 }
+
+const restartPostgresName = "PostgreSQL restarted"
 
 // restartPostgres restarts the machine's own PostgreSQL server, the one the suite's database
 // lives on (each machine here has its own; on a shared server this fault must not run).
