@@ -3,6 +3,7 @@ package config
 
 import (
 	"bufio"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -57,8 +58,11 @@ type Config struct {
 
 	CodecServerAddr string `envconfig:"CODEC_SERVER_ADDR" default:"127.0.0.1:8234"`
 	OperatorToken   string `envconfig:"OPERATOR_TOKEN"`
-	CodecUIOrigins  string `envconfig:"CODEC_UI_ORIGINS" default:"http://127.0.0.1:8233,http://localhost:8233"`
-	TemporalUIPort  int    `envconfig:"TEMPORAL_UI_PORT" default:"8233"`
+	// OperatorTokenFile: read the token from a file (a mounted secret) rather than the
+	// environment, which other processes of the same user can read.
+	OperatorTokenFile string `envconfig:"OPERATOR_TOKEN_FILE"`
+	CodecUIOrigins    string `envconfig:"CODEC_UI_ORIGINS" default:"http://127.0.0.1:8233,http://localhost:8233"`
+	TemporalUIPort    int    `envconfig:"TEMPORAL_UI_PORT" default:"8233"`
 
 	PrintSpoolDir string `envconfig:"PRINT_SPOOL_DIR"`
 	DevDataDir    string `envconfig:"DEV_DATA_DIR" default:".devdata"`
@@ -94,8 +98,17 @@ func load(only map[string]bool) (Config, error) {
 	}
 	applyDevEnv(DevEnvFile(dir), only)
 	var c Config
-	err := envconfig.Process("", &c)
-	return c, err
+	if err := envconfig.Process("", &c); err != nil {
+		return c, err
+	}
+	if c.OperatorToken == "" && c.OperatorTokenFile != "" {
+		b, err := os.ReadFile(c.OperatorTokenFile)
+		if err != nil {
+			return c, fmt.Errorf("OPERATOR_TOKEN_FILE: %w", err)
+		}
+		c.OperatorToken = strings.TrimSpace(string(b))
+	}
+	return c, nil
 }
 
 func applyDevEnv(path string, only map[string]bool) {
