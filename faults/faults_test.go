@@ -30,7 +30,7 @@ func TestFaultsLoseNothingAndSendNothingTwice(t *testing.T) {
 			t.Errorf("%s: %s (refused %t, written anyway %d)", r.Name, line(r), r.Refused, r.WrittenAnyway)
 		}
 	}
-	want := 14 // ten faults, the PostgreSQL restart, three refusals
+	want := 15 // eleven faults, the PostgreSQL restart, three refusals
 	if s.Except != "" {
 		want--
 	}

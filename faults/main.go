@@ -71,20 +71,20 @@ func runSuite(ctx context.Context, s settings, log func(string, ...any)) ([]resu
 }
 
 func line(r result) string {
-	return fmt.Sprintf("lost %d, missing %d, unknown %d, twice %d, max %d/s, %s %s", r.Lost, r.Missing, r.Unknown, r.Twice,
-		r.MaxPerSecond, r.Duration.Round(time.Second), r.Note)
+	return fmt.Sprintf("lost %d, missing %d, unknown %d, twice %d, printed twice %d, max %d/s, %s %s", r.Lost, r.Missing, r.Unknown, r.Twice,
+		r.PrintedTwice, r.MaxPerSecond, r.Duration.Round(time.Second), r.Note)
 }
 
 func report(w io.Writer, results []result) {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "FAULT\tLETTERS\tLOST\tNOTICES MISSING\tUNKNOWN (LISTED)\tSENT TWICE\tMAX/S (LIMIT)\tTIME\tNOTE")
+	fmt.Fprintln(tw, "FAULT\tLETTERS\tLOST\tMISSING\tUNKNOWN (LISTED)\tSENT TWICE\tPRINTED TWICE\tMAX/S (LIMIT)\tTIME\tNOTE")
 	for _, r := range results {
 		if r.Refusal {
-			fmt.Fprintf(tw, "%s\t%d\trefused: %t, letters written anyway: %d\t\t\t\t\t\t%s\n", r.Name, r.Letters, r.Refused, r.WrittenAnyway, r.Note)
+			fmt.Fprintf(tw, "%s\t%d\trefused: %t, letters written anyway: %d\t\t\t\t\t\t\t%s\n", r.Name, r.Letters, r.Refused, r.WrittenAnyway, r.Note)
 			continue
 		}
-		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\t%d\t%d (%g)\t%s\t%s\n", r.Name, r.Letters, r.Lost, r.Missing, r.Unknown, r.Twice,
-			r.MaxPerSecond, r.Rate, r.Duration.Round(time.Second), r.Note)
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\t%d\t%d\t%d (%g)\t%s\t%s\n", r.Name, r.Letters, r.Lost, r.Missing, r.Unknown, r.Twice,
+			r.PrintedTwice, r.MaxPerSecond, r.Rate, r.Duration.Round(time.Second), r.Note)
 	}
 	_ = tw.Flush()
 }

@@ -110,7 +110,7 @@ func (e *Engine) Workers() []worker.Worker {
 		rate float64
 	}{{notify.SMS, e.Config.SMSRatePerSecond}, {notify.Email, e.Config.EmailRatePerSecond}} {
 		w := worker.New(e.Temporal, workflows.ProviderTaskQueue(e.Config.TaskQueue, p.ch), worker.Options{
-			TaskQueueActivitiesPerSecond: p.rate,
+			TaskQueueActivitiesPerSecond: notify.PacedRate(p.rate),
 			// A call takes milliseconds, or up to PROVIDER_TIMEOUT when a provider hangs; more
 			// calls in flight than a few seconds' worth would only wait for their pace slot.
 			MaxConcurrentActivityExecutionSize: concurrentCalls(p.rate),
@@ -122,7 +122,7 @@ func (e *Engine) Workers() []worker.Worker {
 	// Letters started before notices moved to the providers' queues sent them here; the
 	// notify service paces them like the rest.
 	old := worker.New(e.Temporal, workflows.NotifyTaskQueue(e.Config.TaskQueue), worker.Options{
-		TaskQueueActivitiesPerSecond: min(e.Config.SMSRatePerSecond, e.Config.EmailRatePerSecond),
+		TaskQueueActivitiesPerSecond: notify.PacedRate(min(e.Config.SMSRatePerSecond, e.Config.EmailRatePerSecond)),
 	})
 	old.RegisterActivity(e.Activities.NotifyRecipient)
 	return append(all, old)

@@ -15,8 +15,11 @@ import (
 // Service sends each notice once per letter, channel and purpose, at each provider's rate.
 //
 // Pacing. A provider's rate limit is a fact about the whole account, so it is held in
-// PostgreSQL (provider_pace): every call, from any worker, reserves the next free slot,
-// spaced 1/rate apart. Slots are never handed out more than MaxAhead in advance; a notice
+// PostgreSQL (provider_pace): every call, from any worker, reserves the next free slot.
+// Slots are spaced (1 s + ArrivalJitter)/rate apart, not 1/rate: a call reaches the provider
+// some milliseconds after its slot (a round trip, the scheduler, the HTTP request), and with
+// that headroom any sliding second at the provider holds at most rate calls as long as each
+// arrives within ArrivalJitter of its slot. A call that wakes late takes a fresh slot. Slots are never handed out more than MaxAhead in advance; a notice
 // that finds the provider booked further ahead is not sent now and asks to be retried
 // later, so a backlog waits in Temporal (the provider's task queue, itself rate-limited by
 // the server), never in a worker's memory.
@@ -46,11 +49,27 @@ func NewService(db *pgxpool.Pool, sms, email Provider, rates Rates) *Service {
 		interval: map[Channel]time.Duration{SMS: interval(rates.SMS), Email: interval(rates.Email)}}
 }
 
+// ArrivalJitter is how much later than its slot a call may reach the provider without two
+// calls ever falling into one second with more than rate others. It costs about a tenth of
+// the nominal rate; the provider's limit is a contract, and a burst above it is answered 429.
+const ArrivalJitter = 100 * time.Millisecond
+
+// lateness is how late a call may leave for the provider and still use its slot: half the
+// slot spacing, at most a quarter of ArrivalJitter, so the HTTP request keeps the rest.
+func lateness(iv time.Duration) time.Duration {
+	return min(max(iv/2, 5*time.Millisecond), ArrivalJitter/4)
+}
+
+// PacedRate is the rate calls actually leave at for a provider limit of perSecond.
+func PacedRate(perSecond float64) float64 {
+	return perSecond * float64(time.Second) / float64(time.Second+ArrivalJitter)
+}
+
 func interval(perSecond float64) time.Duration {
 	if perSecond <= 0 {
 		return 0
 	}
-	return time.Duration(float64(time.Second) / perSecond)
+	return time.Duration(float64(time.Second+ArrivalJitter) / perSecond)
 }
 
 // RetryLater says the notice was not sent now and should be tried again after After.
@@ -63,15 +82,15 @@ func (r *RetryLater) Error() string {
 	return fmt.Sprintf("%s; retry in %s", r.Reason, r.After.Round(time.Millisecond))
 }
 
-// maxLateTries bounds how often one call gives up a slot it woke too late for; after that it
-// goes anyway (a worker that late every time is better served sending than starving).
+// maxLateTries bounds how often one call takes a fresh slot after waking too late for its
+// own; after that the notice goes back to Temporal to be retried, never out of pace.
 const maxLateTries = 5
 
-// onTime tells whether a call is still close enough to its slot: within half the spacing
-// between slots (at least 5 ms). Rates above 1,000/s, and no limit at all, are not timed.
+// onTime tells whether a call is still close enough to its slot (see lateness). Rates above
+// 1,000/s, and no limit at all, are not timed.
 func (s *Service) onTime(ch Channel, target time.Time) bool {
 	iv := s.interval[ch]
-	return iv < time.Millisecond || time.Since(target) <= max(iv/2, 5*time.Millisecond)
+	return iv < time.Millisecond || time.Since(target) <= lateness(iv)
 }
 
 // reserveAgain hands a claimed call back to "claimed" and reserves a fresh pace slot for it.
@@ -89,11 +108,11 @@ func (s *Service) reserveAgain(ctx context.Context, n Notice, attempt int32) (ti
 		SELECT (SELECT at FROM slot), clock_timestamp()`,
 		n.LetterID, n.Channel, n.Purpose, attempt, s.interval[n.Channel].Microseconds(), s.MaxAhead.Microseconds()).Scan(&slotAt, &dbNow)
 	if err != nil {
-		s.release(n, "could not take a fresh slot")
+		s.release(n, attempt, "could not take a fresh slot")
 		return time.Time{}, fmt.Errorf("%s notice: %w", n.Channel, err)
 	}
 	if slotAt == nil {
-		s.release(n, "provider booked ahead")
+		s.release(n, attempt, "provider booked ahead")
 		return time.Time{}, &RetryLater{After: time.Second, Reason: fmt.Sprintf("%s provider is booked ahead", n.Channel)}
 	}
 	return time.Now().Add(slotAt.Sub(*dbNow)), nil
@@ -138,21 +157,25 @@ func (s *Service) Send(ctx context.Context, n Notice, markNotified bool) (Outcom
 	target := time.Now().Add(slotAt.Sub(*dbNow))
 	for try := 1; ; try++ {
 		if err := s.sleep(ctx, time.Until(target)); err != nil {
-			s.release(n, "cut short while waiting for the provider's rate")
+			s.release(n, *attempt, "cut short while waiting for the provider's rate")
 			return "", err
 		}
 		tag, err := s.db.Exec(ctx, `UPDATE notifications SET state = 'calling', updated_at = now()
 			WHERE letter_id = $1 AND channel = $2 AND purpose = $3 AND state = 'claimed' AND attempts = $4`,
 			n.LetterID, n.Channel, n.Purpose, *attempt)
 		if err != nil {
-			s.release(n, "could not mark the call")
+			s.release(n, *attempt, "could not mark the call")
 			return "", fmt.Errorf("%s notice: %w", n.Channel, err)
 		}
 		if tag.RowsAffected() == 0 { // another attempt took the notice over while we waited
 			return "", &RetryLater{After: time.Second, Reason: fmt.Sprintf("%s notice is being handled by another attempt", n.Channel)}
 		}
-		if s.onTime(n.Channel, target) || try == maxLateTries {
+		if s.onTime(n.Channel, target) {
 			break
+		}
+		if try == maxLateTries {
+			s.release(n, *attempt, "late for its pace slot every time")
+			return "", &RetryLater{After: time.Second, Reason: fmt.Sprintf("%s notice was late for its pace slot %d times", n.Channel, try)}
 		}
 		// Late: a stalled worker or a slow round trip. Calls that wake late bunch up with the
 		// ones on time and the provider sees a burst, so this one takes a fresh slot instead.
@@ -249,12 +272,14 @@ func (s *Service) record(ctx context.Context, n Notice, state, providerID, errTe
 	}
 }
 
-// release hands a claimed notice back when no call was made, so the next attempt sends it.
-func (s *Service) release(n Notice, why string) {
+// release hands a notice back when this attempt made no provider call, so the next attempt
+// sends it. Only this attempt's own claim is released: another attempt's call is left alone.
+func (s *Service) release(n Notice, attempt int32, why string) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	_, _ = s.db.Exec(ctx, `UPDATE notifications SET state = 'retrying', error = $4, updated_at = now()
-		WHERE letter_id = $1 AND channel = $2 AND purpose = $3 AND state = 'claimed'`, n.LetterID, n.Channel, n.Purpose, why)
+		WHERE letter_id = $1 AND channel = $2 AND purpose = $3 AND state IN ('claimed', 'calling') AND attempts = $5`,
+		n.LetterID, n.Channel, n.Purpose, why, attempt)
 }
 
 // holdProvider keeps every worker from calling a provider that asked us to wait.
