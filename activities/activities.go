@@ -13,6 +13,7 @@ import (
 	"digitalpost/internal/notify"
 	"digitalpost/internal/print"
 	"digitalpost/internal/registry"
+	"digitalpost/internal/webhooks"
 )
 
 // Activities holds the ports; the worker builds it once.
@@ -26,6 +27,7 @@ type Activities struct {
 	Cases     *exemption.Store
 	Access    *access.Store
 	Recovery  Sweeper
+	Webhooks  *webhooks.Hooks
 	Now       func() time.Time
 	// LetterDeadline is the open deadline of letters the engine writes itself (case decisions).
 	LetterDeadline time.Duration

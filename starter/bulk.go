@@ -12,13 +12,14 @@ import (
 	"digitalpost/internal/bulkfile"
 	"digitalpost/internal/engine"
 	"digitalpost/internal/fielderr"
+	"digitalpost/internal/letters"
 	"digitalpost/internal/postoffice"
 )
 
 func bulkCmd() *cobra.Command {
 	var sender, file string
 	var deadline time.Duration
-	var digitalOnly bool
+	var digitalOnly, dryRun bool
 	var o postoffice.BulkOptions
 	cmd := &cobra.Command{
 		Use:     "bulk --sender ID --file run.csv",
@@ -31,16 +32,46 @@ func bulkCmd() *cobra.Command {
 	cmd.Flags().DurationVar(&deadline, "deadline", 0, "open deadline for every letter (default LETTER_OPEN_DEADLINE)")
 	cmd.Flags().BoolVar(&digitalOnly, "digital-only", false, "never escalate these letters to paper")
 	cmd.Flags().IntVar(&o.Concurrency, "concurrency", 50, "workflow starts in flight at once")
+	cmd.Flags().BoolVar(&dryRun, "dry-run", false, "validate the file and show what the run would do (channels, paper, postage); write nothing")
 	cmd.RunE = func(cmd *cobra.Command, args []string) error {
 		// A broken file is refused before anything connects: no system needs to run for that.
 		subs, err := readRun(file, postoffice.Submission{SenderID: sender, Deadline: deadline, DigitalOnly: digitalOnly})
 		if err != nil {
 			return err
 		}
+		if dryRun {
+			return withEngine(func(ctx context.Context, e *engine.Engine) error { return previewRun(ctx, e, subs) })(cmd, args)
+		}
 		return withEngine(func(ctx context.Context, e *engine.Engine) error { return submitRun(ctx, e, subs, o) })(cmd, args)
 	}
 	return cmd
 }
+
+// previewRun prints what a run would do, as POST /v1/batches?dry_run=true answers it.
+func previewRun(ctx context.Context, e *engine.Engine, subs []postoffice.Submission) error {
+	prices, err := postoffice.ParsePostagePrices(e.Config.PostagePrices)
+	if err != nil {
+		return err
+	}
+	pv, err := e.PostOffice.PreviewBulk(ctx, subs, prices, e.Config.DefaultOpenedShare)
+	if err != nil {
+		return err
+	}
+	fmt.Printf("dry run: nothing was written\n%d letters\n  digital            %d (%d of them to citizens with no notice channel)\n  paper at once      %d\n",
+		pv.Letters, pv.Digital, pv.NoNoticeChannel, pv.PaperNow)
+	for _, code := range []string{letters.RoutePhysicalOnly, letters.RouteUnder15, letters.RouteExempt} {
+		if n := pv.PaperReasons[code]; n > 0 {
+			fmt.Printf("    %-16s %d\n", code, n)
+		}
+	}
+	fmt.Printf("  expected on paper after the deadline  %d (opened share %.0f %%: %s)\n", pv.ExpectedEscalations, 100*pv.OpenedShare, pv.OpenedShareBasis)
+	for _, p := range pv.Postage {
+		fmt.Printf("  postage, %-9s %d letters × %s = %s\n", p.Category, p.PaperLetters, kr(p.PerLetterOre), p.TotalReadable)
+	}
+	return nil
+}
+
+func kr(ore int64) string { return fmt.Sprintf("%d,%02d kr.", ore/100, ore%100) }
 
 // submitRun submits a read run with a progress bar and prints message_id,letter_id per letter.
 func submitRun(ctx context.Context, e *engine.Engine, subs []postoffice.Submission, o postoffice.BulkOptions) error {

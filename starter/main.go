@@ -51,7 +51,9 @@ func newRoot() *cobra.Command {
 // says why), 1 for anything else.
 func exitCode(err error) int {
 	var refused *postoffice.Refused
-	if fields := fielderr.Fields(err); len(fields) > 0 || errors.As(err, &refused) {
+	var conflict *postoffice.Conflict
+	var bulkConflict *postoffice.BulkConflict
+	if fields := fielderr.Fields(err); len(fields) > 0 || errors.As(err, &refused) || errors.As(err, &conflict) || errors.As(err, &bulkConflict) {
 		return 2
 	}
 	return 1
@@ -61,6 +63,11 @@ func exitCode(err error) int {
 // reads as a list of rows to fix.
 func describe(err error) string {
 	var list fielderr.List
+	var conflict *postoffice.BulkConflict
+	if errors.As(err, &conflict) {
+		list = conflict.Rules
+		err = list
+	}
 	if errors.As(err, &list) && len(list) > 1 && err.Error() == list.Error() {
 		var b strings.Builder
 		b.WriteString("error: refused; fix these and try again:")

@@ -10,6 +10,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"digitalpost/internal/apikeys"
 	"digitalpost/internal/engine"
 	"digitalpost/internal/fielderr"
 	"digitalpost/internal/registry"
@@ -58,8 +59,62 @@ func senderCmd() *cobra.Command {
 		fmt.Printf("sender %s: %s\n", s.ID, s.Organisation)
 		return nil
 	})
-	cmd.AddCommand(add)
+	cmd.AddCommand(add, senderKeyCmd())
 	return cmd
+}
+
+// senderKeyCmd manages the senders' API keys. A key is printed once, when it is created;
+// only its hash is stored.
+func senderKeyCmd() *cobra.Command {
+	cmd := &cobra.Command{Use: "key", Short: "API keys for the senders' HTTP API"}
+	var sender string
+	create := &cobra.Command{Use: "create --sender ID", Short: "Create a key and print it, once", Args: cobra.NoArgs}
+	create.Flags().StringVar(&sender, "sender", "", "sender id")
+	create.RunE = withEngine(func(ctx context.Context, e *engine.Engine) error {
+		key, secret, err := e.Keys.Create(ctx, sender)
+		if err != nil {
+			return &fielderr.Error{Field: "sender", Rule: err.Error()}
+		}
+		fmt.Fprintf(os.Stderr, "key %s for sender %s; it is shown only now, so keep it in your secret store:\n", key.ID, key.SenderID)
+		fmt.Println(secret)
+		return nil
+	})
+	list := &cobra.Command{Use: "list --sender ID", Short: "List a sender's keys (never the keys themselves)", Args: cobra.NoArgs}
+	list.Flags().StringVar(&sender, "sender", "", "sender id")
+	list.RunE = withEngine(func(ctx context.Context, e *engine.Engine) error {
+		keys, err := e.Keys.List(ctx, sender)
+		if err != nil {
+			return err
+		}
+		tw := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "KEY\tCREATED\tLAST USED\tREVOKED")
+		for _, k := range keys {
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", k.ID, k.CreatedAt.Format(time.RFC3339), timeOrDash(k.LastUsedAt), timeOrDash(k.RevokedAt))
+		}
+		return tw.Flush()
+	})
+	var id string
+	revoke := &cobra.Command{Use: "revoke --sender ID --key KEY_ID", Short: "Revoke a key at once", Args: cobra.NoArgs}
+	revoke.Flags().StringVar(&sender, "sender", "", "sender id")
+	revoke.Flags().StringVar(&id, "key", "", "the key's id, as listed")
+	revoke.RunE = withEngine(func(ctx context.Context, e *engine.Engine) error {
+		if err := e.Keys.Revoke(ctx, sender, id); errors.Is(err, apikeys.ErrNotFound) {
+			return &fielderr.Error{Field: "key", Rule: fmt.Sprintf("sender %s has no key %q", sender, id)}
+		} else if err != nil {
+			return err
+		}
+		fmt.Printf("key %s revoked\n", id)
+		return nil
+	})
+	cmd.AddCommand(create, list, revoke)
+	return cmd
+}
+
+func timeOrDash(t *time.Time) string {
+	if t == nil {
+		return "-"
+	}
+	return t.Format(time.RFC3339)
 }
 
 // Demo data covering every routing branch. The CPR numbers are made up.

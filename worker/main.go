@@ -21,7 +21,9 @@ import (
 	"time"
 
 	"go.temporal.io/sdk/client"
+	"golang.org/x/sync/errgroup"
 
+	"digitalpost/internal/api"
 	"digitalpost/internal/codec"
 	"digitalpost/internal/codecserver"
 	"digitalpost/internal/config"
@@ -58,6 +60,9 @@ func run(ctx context.Context, dev bool, logger *slog.Logger) error {
 		return err
 	}
 	if dev {
+		if _, set := os.LookupEnv("WEBHOOK_ALLOW_HTTP"); !set {
+			cfg.WebhookAllowHTTP = true // a receiver on this machine, for trying webhooks out
+		}
 		down, err := bringUpDev(ctx, &cfg, logger)
 		defer down()
 		if err != nil {
@@ -87,8 +92,47 @@ func run(ctx context.Context, dev bool, logger *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	logger.Info("worker running", "task_queue", cfg.TaskQueue, "temporal", cfg.TemporalAddress, "namespace", cfg.TemporalNamespace)
-	return e.Run(ctx)
+	roles, err := serveRoles(cfg.Serve)
+	if err != nil {
+		return err
+	}
+	g, ctx := errgroup.WithContext(ctx)
+	if roles["api"] {
+		srv, err := api.New(e, logger)
+		if err != nil {
+			return err
+		}
+		ln, err := net.Listen("tcp", cfg.HTTPAddr)
+		if err != nil {
+			return fmt.Errorf("senders' API on %s (HTTP_ADDR): %w", cfg.HTTPAddr, err)
+		}
+		fmt.Fprintf(os.Stderr, "  Senders' API     http://%s   (OpenAPI at /v1/openapi.yaml; a key: go run ./starter sender key create --sender ID)\n", ln.Addr())
+		logger.Info("senders' API listening", "addr", ln.Addr().String())
+		g.Go(func() error { return srv.Serve(ctx, ln) })
+	}
+	if roles["worker"] {
+		logger.Info("worker running", "task_queue", cfg.TaskQueue, "temporal", cfg.TemporalAddress, "namespace", cfg.TemporalNamespace)
+		g.Go(func() error { return e.Run(ctx) })
+	}
+	return g.Wait()
+}
+
+// serveRoles reads SERVE: "worker", "api" or both ("worker,api", the default).
+func serveRoles(v string) (map[string]bool, error) {
+	roles := map[string]bool{}
+	for _, r := range strings.Split(v, ",") {
+		switch r = strings.TrimSpace(r); r {
+		case "worker", "api":
+			roles[r] = true
+		case "":
+		default:
+			return nil, fmt.Errorf("SERVE: %q is not a part of this process; use worker, api or worker,api", r)
+		}
+	}
+	if len(roles) == 0 {
+		return nil, errors.New("SERVE: name at least one of worker, api")
+	}
+	return roles, nil
 }
 
 // freePort asks the kernel for a port nobody listens on.

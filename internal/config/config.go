@@ -64,6 +64,23 @@ type Config struct {
 	CodecUIOrigins    string `envconfig:"CODEC_UI_ORIGINS" default:"http://127.0.0.1:8233,http://localhost:8233"`
 	TemporalUIPort    int    `envconfig:"TEMPORAL_UI_PORT" default:"8233"`
 
+	// HTTPAddr is where the senders' API listens. Serve picks the process's parts: the
+	// workers, the HTTP API, or both.
+	HTTPAddr string `envconfig:"HTTP_ADDR" default:"127.0.0.1:8080"`
+	Serve    string `envconfig:"SERVE" default:"worker,api"`
+	// APIRatePerSecond and APIBurst limit each sender's API requests, per API process.
+	APIRatePerSecond float64 `envconfig:"API_RATE_PER_SECOND" default:"50"`
+	APIBurst         int     `envconfig:"API_BURST" default:"100"`
+	// WebhookAllowHTTP lets senders set http:// webhook URLs (the dev runtime does); in
+	// production they must be https.
+	WebhookAllowHTTP bool `envconfig:"WEBHOOK_ALLOW_HTTP" default:"false"`
+	// Batch preview: postage per letter by postal category, in øre ("category=øre,…"), and
+	// the share of letters opened before their deadline assumed for a sender with no history.
+	PostagePrices      string  `envconfig:"POSTAGE_PRICES" default:"economy=1450,priority=2900"`
+	DefaultOpenedShare float64 `envconfig:"PREVIEW_DEFAULT_OPENED_SHARE" default:"0.85"`
+	// MaxBatchBytes bounds one batch file.
+	MaxBatchBytes int64 `envconfig:"MAX_BATCH_BYTES" default:"1073741824"`
+
 	PrintSpoolDir string `envconfig:"PRINT_SPOOL_DIR"`
 	DevDataDir    string `envconfig:"DEV_DATA_DIR" default:".devdata"`
 }

@@ -18,8 +18,10 @@ import (
 
 	"digitalpost/activities"
 	"digitalpost/internal/access"
+	"digitalpost/internal/apikeys"
 	"digitalpost/internal/borgerservice"
 	"digitalpost/internal/config"
+	"digitalpost/internal/events"
 	"digitalpost/internal/exemption"
 	"digitalpost/internal/letters"
 	"digitalpost/internal/mailbox"
@@ -28,6 +30,7 @@ import (
 	"digitalpost/internal/print"
 	"digitalpost/internal/recovery"
 	"digitalpost/internal/registry"
+	"digitalpost/internal/webhooks"
 	"digitalpost/workflows"
 )
 
@@ -46,6 +49,9 @@ type Engine struct {
 	Activities *activities.Activities
 	PostOffice *postoffice.PostOffice
 	Desk       *borgerservice.Desk
+	Keys       *apikeys.Keys
+	Events     *events.Feed
+	Webhooks   *webhooks.Hooks
 }
 
 // New assembles the engine. Providers without credentials fall back to the dev outbox.
@@ -79,8 +85,12 @@ func New(cfg config.Config, db *pgxpool.Pool, tc client.Client) (*Engine, error)
 			}
 			return exemption.AddWorkingDays(now, cfg.ExemptionServiceWorkingDays)
 		}}
+	e.Keys, e.Events = apikeys.New(db), events.NewFeed(db)
+	e.Webhooks = webhooks.New(db, e.Events)
+	e.Webhooks.AllowInsecure = cfg.WebhookAllowHTTP
+	e.Activities.Webhooks = e.Webhooks
 	e.Activities.Recovery = &recovery.Sweep{Letters: e.Letters, Cases: e.Cases, Access: e.Access,
-		PostOffice: e.PostOffice, Desk: e.Desk, Grace: cfg.RecoveryGrace}
+		PostOffice: e.PostOffice, Desk: e.Desk, Grace: cfg.RecoveryGrace, Webhooks: e.Webhooks, Events: e.Events}
 	return e, nil
 }
 
@@ -99,6 +109,7 @@ func (e *Engine) Workers() []worker.Worker {
 	main.RegisterWorkflow(workflows.ExemptionCaseWorkflow)
 	main.RegisterWorkflow(workflows.ReadingAccessWorkflow)
 	main.RegisterWorkflow(workflows.RecoveryWorkflow)
+	main.RegisterWorkflow(workflows.WebhookWorkflow)
 	main.RegisterActivity(e.Activities)
 	all := []worker.Worker{main}
 

@@ -69,8 +69,12 @@ type Letter struct {
 	Status        Status
 	Channel       Channel
 	FailureReason string
-	CreatedAt     time.Time
-	UpdatedAt     time.Time
+	// ContentHash fingerprints what the sender handed in (recipient, text, documents, flags):
+	// the same message id with other content is a conflict, not the same letter again.
+	ContentHash []byte
+	BatchID     *uuid.UUID // the batch (file) it came in, if any
+	CreatedAt   time.Time
+	UpdatedAt   time.Time
 }
 
 // Document is an attachment; for a letter that may be printed it must be a PDF.

@@ -11,6 +11,7 @@ import (
 type Route struct {
 	Channel Channel
 	Reason  string // why, in words an operator understands
+	Code    string // why, for programs: one of the Route… codes
 	// Notices: one per contact channel the citizen registered (rule 4).
 	NotifySMS   bool
 	NotifyEmail bool
@@ -18,6 +19,14 @@ type Route struct {
 	// comes with a paper notice that digital post is waiting (rule 5).
 	NeverLoggedIn bool
 }
+
+// Why a letter takes its channel, as the senders' API reports it.
+const (
+	RouteDigital      = "digital"
+	RoutePhysicalOnly = "physical_only"
+	RouteUnder15      = "under_15"
+	RouteExempt       = "exempt"
+)
 
 // DigitalAge is the age from which a citizen receives letters digitally.
 const DigitalAge = 15
@@ -27,14 +36,15 @@ const DigitalAge = 15
 func Decide(physicalOnly bool, c registry.Citizen, today time.Time) Route {
 	switch {
 	case physicalOnly:
-		return Route{Channel: Paper, Reason: "letter is physical-only"}
+		return Route{Channel: Paper, Code: RoutePhysicalOnly, Reason: "letter is physical-only"}
 	case cpr.AgeOn(c.BirthDate, today) < DigitalAge:
-		return Route{Channel: Paper, Reason: "recipient is under 15"}
+		return Route{Channel: Paper, Code: RouteUnder15, Reason: "recipient is under 15"}
 	case c.Enrolment == registry.Exempt:
-		return Route{Channel: Paper, Reason: "recipient is exempt from Digital Post"}
+		return Route{Channel: Paper, Code: RouteExempt, Reason: "recipient is exempt from Digital Post"}
 	}
 	return Route{
 		Channel:       Digital,
+		Code:          RouteDigital,
 		Reason:        "recipient uses Digital Post",
 		NotifySMS:     c.Mobile != "",
 		NotifyEmail:   c.Email != "",

@@ -49,13 +49,14 @@ func (s *Store) Create(ctx context.Context, l Letter, docs []Document) (stored L
 }
 
 const insertLetter = `
-	INSERT INTO letters (id, sender_id, message_id, recipient_id, subject, body, physical_only, digital_only, deadline_seconds, status)
-	VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'received')
+	INSERT INTO letters (id, sender_id, message_id, recipient_id, subject, body, physical_only, digital_only, deadline_seconds,
+	                     content_hash, batch_id, status)
+	VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 'received')
 	ON CONFLICT (sender_id, message_id) DO NOTHING`
 
 func letterArgs(l Letter) []any {
 	return []any{l.ID, l.SenderID, l.MessageID, l.RecipientID, l.Subject, l.Body, l.PhysicalOnly, l.DigitalOnly,
-		int64(l.Deadline / time.Second)}
+		int64(l.Deadline / time.Second), l.ContentHash, l.BatchID}
 }
 
 // CreateMany stores a bulk run in one transaction: every letter or, should anything fail,
@@ -64,9 +65,24 @@ func letterArgs(l Letter) []any {
 // are left as they are; created tells, letter by letter, which ones this call stored.
 // The letters travel by COPY into a temporary table and from there into letters, so a
 // run of 10,000 takes one round trip for the rows instead of 10,000 statements.
-func (s *Store) CreateMany(ctx context.Context, ls []Letter, docs [][]Document) (created []bool, err error) {
+//
+// A batch, when given, is recorded in the same transaction; the same file again (same
+// sender and file hash) is the batch stored before, and batch.ID is set to its id.
+func (s *Store) CreateMany(ctx context.Context, ls []Letter, docs [][]Document, batch *Batch) (created []bool, err error) {
 	created = make([]bool, len(ls))
 	err = pgx.BeginFunc(ctx, s.db, func(tx pgx.Tx) error {
+		if batch != nil {
+			if err := tx.QueryRow(ctx, `WITH new AS (
+					INSERT INTO batches (id, sender_id, file_hash, letters) VALUES ($1, $2, $3, $4)
+					ON CONFLICT (sender_id, file_hash) DO NOTHING RETURNING id)
+				SELECT id FROM new UNION ALL SELECT id FROM batches WHERE sender_id = $2 AND file_hash = $3 LIMIT 1`,
+				batch.ID, batch.SenderID, batch.FileHash, len(ls)).Scan(&batch.ID); err != nil {
+				return err
+			}
+			for i := range ls {
+				ls[i].BatchID = &batch.ID
+			}
+		}
 		if _, err := tx.Exec(ctx, `CREATE TEMPORARY TABLE bulk_letters (LIKE letters INCLUDING DEFAULTS) ON COMMIT DROP`); err != nil {
 			return err
 		}
@@ -90,6 +106,20 @@ func (s *Store) CreateMany(ctx context.Context, ls []Letter, docs [][]Document) 
 		isNew := make(map[uuid.UUID]bool, len(ids))
 		for _, id := range ids {
 			isNew[id] = true
+		}
+		if len(ids) < len(ls) {
+			changed, err := tx.Query(ctx, `SELECT l.id FROM letters l JOIN bulk_letters b USING (id)
+				WHERE l.content_hash IS NOT NULL AND l.content_hash IS DISTINCT FROM b.content_hash`)
+			if err != nil {
+				return err
+			}
+			conflicts, err := pgx.CollectRows(changed, pgx.RowTo[uuid.UUID])
+			if err != nil {
+				return err
+			}
+			if len(conflicts) > 0 {
+				return &ContentConflict{IDs: conflicts}
+			}
 		}
 		// Documents go with the letters stored now; a stored letter keeps the ones it has.
 		var docRows [][]any
@@ -115,18 +145,35 @@ func (s *Store) CreateMany(ctx context.Context, ls []Letter, docs [][]Document) 
 	return created, nil
 }
 
+// Batch is one file of letters a sender handed in.
+type Batch struct {
+	ID       uuid.UUID
+	SenderID string
+	FileHash []byte
+	Letters  int
+	Created  time.Time
+}
+
+// ContentConflict: letters of a run whose message ids were stored before with other content.
+// The run is rolled back.
+type ContentConflict struct{ IDs []uuid.UUID }
+
+func (c *ContentConflict) Error() string {
+	return fmt.Sprintf("%d letters were submitted before under the same message id with other content", len(c.IDs))
+}
+
 // bulkColumns are letterArgs' columns, then the status.
 var bulkColumns = []string{"id", "sender_id", "message_id", "recipient_id", "subject", "body", "physical_only",
-	"digital_only", "deadline_seconds", "status"}
+	"digital_only", "deadline_seconds", "content_hash", "batch_id", "status"}
 
 const letterColumns = `id, sender_id, message_id, recipient_id, subject, body, physical_only, digital_only,
-	deadline_seconds, status, channel, failure_reason, created_at, updated_at`
+	deadline_seconds, status, channel, failure_reason, content_hash, batch_id, created_at, updated_at`
 
 func scanLetter(row pgx.Row) (Letter, error) {
 	var l Letter
 	var deadline int64
 	err := row.Scan(&l.ID, &l.SenderID, &l.MessageID, &l.RecipientID, &l.Subject, &l.Body, &l.PhysicalOnly,
-		&l.DigitalOnly, &deadline, &l.Status, &l.Channel, &l.FailureReason, &l.CreatedAt, &l.UpdatedAt)
+		&l.DigitalOnly, &deadline, &l.Status, &l.Channel, &l.FailureReason, &l.ContentHash, &l.BatchID, &l.CreatedAt, &l.UpdatedAt)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return Letter{}, ErrNotFound
 	}
@@ -245,4 +292,88 @@ func (s *Store) List(ctx context.Context, f Filter) ([]Letter, error) {
 		return nil, err
 	}
 	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (Letter, error) { return scanLetter(r) })
+}
+
+// OpenedAndEscalated counts a sender's digital letters that ended opened and those that
+// went to paper because nobody opened them in time.
+func (s *Store) OpenedAndEscalated(ctx context.Context, senderID string) (opened, escalated int, err error) {
+	err = s.db.QueryRow(ctx, `SELECT count(*) FILTER (WHERE status = 'opened'), count(*) FILTER (WHERE status = 'escalated')
+		FROM letters WHERE sender_id = $1 AND status IN ('opened', 'escalated')`, senderID).Scan(&opened, &escalated)
+	return opened, escalated, err
+}
+
+// Page is one page of a sender's letters, newest first, and where the next one starts.
+type Page struct {
+	Letters []Letter
+	Next    *PageKey // nil on the last page
+}
+
+// PageKey is where a page of letters starts: after this (created_at, id).
+type PageKey struct {
+	CreatedAt time.Time
+	ID        uuid.UUID
+}
+
+// SenderFilter picks a sender's letters for a page.
+type SenderFilter struct {
+	SenderID string
+	Status   Status    // "" for all
+	Since    time.Time // created at or after; zero for all
+	After    *PageKey
+	Limit    int
+}
+
+// SenderPage returns a page of one sender's letters, newest first, by keyset: pages stay
+// right while new letters arrive, and a deep page costs what the first one does.
+func (s *Store) SenderPage(ctx context.Context, f SenderFilter) (Page, error) {
+	after := PageKey{CreatedAt: time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC), ID: uuid.Max}
+	if f.After != nil {
+		after = *f.After
+	}
+	rows, err := s.db.Query(ctx, `SELECT `+letterColumns+` FROM letters
+		WHERE sender_id = $1 AND ($2 = '' OR status = $2) AND created_at >= $3
+		  AND (created_at, id) < ($4, $5)
+		ORDER BY created_at DESC, id DESC LIMIT $6`, f.SenderID, f.Status, f.Since, after.CreatedAt, after.ID, f.Limit+1)
+	if err != nil {
+		return Page{}, err
+	}
+	ls, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (Letter, error) { return scanLetter(r) })
+	if err != nil {
+		return Page{}, err
+	}
+	p := Page{Letters: ls}
+	if len(ls) > f.Limit {
+		p.Letters = ls[:f.Limit]
+		last := p.Letters[f.Limit-1]
+		p.Next = &PageKey{CreatedAt: last.CreatedAt, ID: last.ID}
+	}
+	return p, nil
+}
+
+// BatchProgress counts a batch's letters by status.
+func (s *Store) BatchProgress(ctx context.Context, senderID string, id uuid.UUID) (Batch, map[Status]int, error) {
+	b := Batch{ID: id, SenderID: senderID}
+	err := s.db.QueryRow(ctx, `SELECT letters, created_at FROM batches WHERE id = $1 AND sender_id = $2`, id, senderID).
+		Scan(&b.Letters, &b.Created)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return b, nil, ErrNotFound
+	}
+	if err != nil {
+		return b, nil, err
+	}
+	rows, err := s.db.Query(ctx, `SELECT status, count(*) FROM letters WHERE batch_id = $1 GROUP BY status`, id)
+	if err != nil {
+		return b, nil, err
+	}
+	defer rows.Close()
+	counts := map[Status]int{}
+	for rows.Next() {
+		var st Status
+		var n int
+		if err := rows.Scan(&st, &n); err != nil {
+			return b, nil, err
+		}
+		counts[st] = n
+	}
+	return b, counts, rows.Err()
 }

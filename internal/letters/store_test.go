@@ -31,14 +31,14 @@ func TestCreateManyStoresWhatIsMissingAndSaysWhichWereNew(t *testing.T) {
 		return ls, docs
 	}
 	first, firstDocs := run(3)
-	if created, err := s.CreateMany(ctx, first, firstDocs); err != nil || fmt.Sprint(created) != "[true true true]" {
+	if created, err := s.CreateMany(ctx, first, firstDocs, nil); err != nil || fmt.Sprint(created) != "[true true true]" {
 		t.Fatalf("created %v, %v", created, err)
 	}
 	// Running again with more letters and other documents for the stored ones: the stored
 	// letters keep what they have.
 	again, againDocs := run(5)
 	againDocs[0] = []letters.Document{{Filename: "other.txt", ContentType: "text/plain", Content: []byte("other")}}
-	created, err := s.CreateMany(ctx, again, againDocs)
+	created, err := s.CreateMany(ctx, again, againDocs, nil)
 	if err != nil || fmt.Sprint(created) != "[false false false true true]" {
 		t.Fatalf("created %v, %v", created, err)
 	}
@@ -67,7 +67,7 @@ func TestCreateManyIsOneTransaction(t *testing.T) {
 			Subject: "Brev", Body: "Tekst", Deadline: time.Hour}
 	}
 	ls[1100].Deadline = 0 // the database's CHECK refuses it
-	if _, err := letters.NewStore(db).CreateMany(ctx, ls, make([][]letters.Document, len(ls))); err == nil {
+	if _, err := letters.NewStore(db).CreateMany(ctx, ls, make([][]letters.Document, len(ls)), nil); err == nil {
 		t.Fatal("a broken letter was stored")
 	}
 	var n int

@@ -22,6 +22,8 @@ type BulkOptions struct {
 	Concurrency int
 	// Progress, when set, is told how many letters have been started so far.
 	Progress func(started int)
+	// Batch, when set, records the run as one batch (a file handed in through the API).
+	Batch *letters.Batch
 }
 
 // MaxBulkErrors bounds how many broken rules a refused bulk run lists.
@@ -40,15 +42,46 @@ const MaxBulkErrors = 50
 // is left as it is, so nothing is delivered twice. Receipt.Duplicate tells which letters an
 // earlier run had stored already.
 func (p *PostOffice) SubmitBulk(ctx context.Context, subs []Submission, o BulkOptions) ([]Receipt, error) {
-	if o.Concurrency <= 0 {
-		o.Concurrency = 50
+	receipts, stored, err := p.StoreBulk(ctx, subs, o.Batch)
+	if err != nil {
+		return nil, err
 	}
+	return receipts, p.StartBulk(ctx, stored, o)
+}
+
+// StoreBulk validates and stores a run, all or nothing, and returns the letters to start
+// with StartBulk. A caller that answers before the starts are done (the HTTP API) may leave
+// them to StartBulk in the background: should the process die, the recovery sweep starts
+// what was stored within a minute.
+func (p *PostOffice) StoreBulk(ctx context.Context, subs []Submission, batch *letters.Batch) ([]Receipt, []letters.Letter, error) {
+	all, docs, _, err := p.checkRun(ctx, subs)
+	if err != nil {
+		return nil, nil, err
+	}
+	created, err := p.Letters.CreateMany(ctx, all, docs, batch)
+	var changed *letters.ContentConflict
+	if errors.As(err, &changed) {
+		return nil, nil, bulkConflict(all, changed.IDs)
+	}
+	if err != nil {
+		return nil, nil, fmt.Errorf("store the run's %d letters: %w", len(all), err)
+	}
+	receipts := make([]Receipt, len(all))
+	for i, l := range all {
+		receipts[i] = Receipt{LetterID: l.ID, WorkflowID: letters.WorkflowID(l.ID), Duplicate: !created[i]}
+	}
+	return receipts, all, nil
+}
+
+// checkRun validates every letter of a run, with the run's own rules (a message id per
+// letter, none twice), and returns them ready to store, or every broken rule.
+func (p *PostOffice) checkRun(ctx context.Context, subs []Submission) ([]letters.Letter, [][]letters.Document, lookup, error) {
 	if len(subs) == 0 {
-		return nil, &fielderr.Error{Field: "run", Rule: "has no letters"}
+		return nil, nil, lookup{}, &fielderr.Error{Field: "run", Rule: "has no letters"}
 	}
 	look, err := p.bulkLookup(ctx, subs)
 	if err != nil {
-		return nil, err
+		return nil, nil, lookup{}, err
 	}
 	all := make([]letters.Letter, len(subs))
 	docs := make([][]letters.Document, len(subs))
@@ -74,7 +107,7 @@ func (p *PostOffice) SubmitBulk(ctx context.Context, subs []Submission, o BulkOp
 		case errors.As(err, &list):
 			broken = append(broken, list...)
 		case err != nil:
-			return nil, err
+			return nil, nil, lookup{}, err
 		}
 		for _, e := range broken {
 			if e.Field == "message-id" {
@@ -92,14 +125,16 @@ func (p *PostOffice) SubmitBulk(ctx context.Context, subs []Submission, o BulkOp
 		errs.Add("run", fmt.Sprintf("%d more broken rules in later letters are not listed", unlisted))
 	}
 	if err := errs.Err(); err != nil {
-		return nil, err
+		return nil, nil, lookup{}, err
 	}
-	created, err := p.Letters.CreateMany(ctx, all, docs)
-	if err != nil {
-		return nil, fmt.Errorf("store the run's %d letters: %w", len(all), err)
-	}
+	return all, docs, look, nil
+}
 
-	receipts := make([]Receipt, len(all))
+// StartBulk starts the workflows of a stored run at a bounded pace and confirms the starts.
+func (p *PostOffice) StartBulk(ctx context.Context, all []letters.Letter, o BulkOptions) error {
+	if o.Concurrency <= 0 {
+		o.Concurrency = 50
+	}
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(o.Concurrency)
 	// Starts are confirmed in PostgreSQL in batches, so the recovery sweep does not start the
@@ -128,8 +163,7 @@ func (p *PostOffice) SubmitBulk(ctx context.Context, subs []Submission, o BulkOp
 		}
 		confirm()
 	}()
-	for i, l := range all {
-		receipts[i] = Receipt{LetterID: l.ID, WorkflowID: letters.WorkflowID(l.ID), Duplicate: !created[i]}
+	for _, l := range all {
 		g.Go(func() error {
 			if err := p.start(gctx, l); err != nil {
 				return err
@@ -138,10 +172,36 @@ func (p *PostOffice) SubmitBulk(ctx context.Context, subs []Submission, o BulkOp
 			return nil
 		})
 	}
-	err = g.Wait()
+	err := g.Wait()
 	close(started)
 	<-done
-	return receipts, err
+	return err
+}
+
+// BulkConflict is a run refused because some of its message ids were used before for
+// letters with other content. Rules name the letters (rows) as a refused run does.
+type BulkConflict struct{ Rules fielderr.List }
+
+func (c *BulkConflict) Error() string { return "refused: " + c.Rules.Error() }
+
+func bulkConflict(all []letters.Letter, ids []uuid.UUID) *BulkConflict {
+	changed := make(map[uuid.UUID]bool, len(ids))
+	for _, id := range ids {
+		changed[id] = true
+	}
+	c := &BulkConflict{}
+	for i, l := range all {
+		if !changed[l.ID] {
+			continue
+		}
+		if len(c.Rules) == MaxBulkErrors {
+			c.Rules.Add("run", fmt.Sprintf("%d more letters like these are not listed", len(ids)-MaxBulkErrors))
+			break
+		}
+		c.Rules.Add(fmt.Sprintf("letter %d: message_id", i+1),
+			fmt.Sprintf("%q was submitted before with other content; a changed letter needs a new message id", l.MessageID))
+	}
+	return c
 }
 
 // confirmBatch is how many started letters one confirmation statement marks.
@@ -166,15 +226,16 @@ func (p *PostOffice) bulkLookup(ctx context.Context, subs []Submission) (lookup,
 		}
 		senders[id] = err == nil
 	}
-	ids, err := p.Registry.CitizenIDs(ctx, numbers)
+	citizens, err := p.Registry.CitizensByCPR(ctx, numbers)
 	if err != nil {
 		return lookup{}, err
 	}
 	return lookup{
 		senderExists: func(_ context.Context, id string) (bool, error) { return senders[id], nil },
 		recipient: func(_ context.Context, n cpr.Number) (uuid.UUID, bool, error) {
-			id, ok := ids[n]
-			return id, ok, nil
+			c, ok := citizens[n]
+			return c.ID, ok, nil
 		},
+		citizens: citizens,
 	}, nil
 }

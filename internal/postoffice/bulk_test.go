@@ -2,6 +2,7 @@ package postoffice_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"testing"
 	"time"
@@ -178,5 +179,25 @@ func TestBulkRunOfTenThousandLettersIsStoredInSeconds(t *testing.T) {
 	t.Logf("10,000 letters validated, stored and started (fake Temporal) in %v", took)
 	if took > 30*time.Second {
 		t.Fatalf("10,000 letters took %v", took)
+	}
+}
+
+// The same message id with other content used to count as "already submitted": the sender
+// believed the new text went out. Now the run is refused, naming the rows, and writes nothing.
+func TestBulkRunWithChangedContentUnderAnOldMessageIDIsRefusedWhole(t *testing.T) {
+	d := newDesk(t)
+	ctx := context.Background()
+	if _, err := d.SubmitBulk(ctx, run(10), postoffice.BulkOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	again := run(20)
+	again[3].Body = "Rettet tekst"
+	_, err := d.SubmitBulk(ctx, again, postoffice.BulkOptions{})
+	var conflict *postoffice.BulkConflict
+	if !errors.As(err, &conflict) || len(conflict.Rules) != 1 || conflict.Rules[0].Field != "letter 4: message_id" {
+		t.Fatalf("want a conflict on letter 4, got %v", err)
+	}
+	if n := d.storedLetters(t); n != 10 {
+		t.Fatalf("%d letters stored, want the first run's 10", n)
 	}
 }

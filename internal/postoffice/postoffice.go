@@ -3,7 +3,10 @@
 package postoffice
 
 import (
+	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"net/http"
@@ -81,11 +84,52 @@ func (p *PostOffice) Submit(ctx context.Context, s Submission) (Receipt, error) 
 	if err != nil {
 		return Receipt{}, fmt.Errorf("store letter: %w", err)
 	}
+	if !created && !sameContent(stored, l) {
+		return Receipt{}, &Conflict{LetterID: stored.ID, MessageID: stored.MessageID}
+	}
 	r := Receipt{LetterID: stored.ID, WorkflowID: letters.WorkflowID(stored.ID), Duplicate: !created}
 	if err := p.start(ctx, stored); err != nil {
 		return r, err
 	}
 	return r, nil
+}
+
+// Conflict is a message id the sender used before for a letter with other content. Nothing
+// is written: the stored letter stands, and a changed letter needs a message id of its own.
+type Conflict struct {
+	LetterID  uuid.UUID
+	MessageID string
+}
+
+func (c *Conflict) Error() string {
+	return fmt.Sprintf("message_id %q was used before for letter %s with other content; a changed letter needs a new message_id", c.MessageID, c.LetterID)
+}
+
+// sameContent: letters stored before fingerprints existed have none and are taken as the same.
+func sameContent(stored, submitted letters.Letter) bool {
+	return stored.ContentHash == nil || bytes.Equal(stored.ContentHash, submitted.ContentHash)
+}
+
+// fingerprint hashes what makes a letter this letter: recipient, subject, text, documents,
+// the routing flags and the deadline. Each part is length-prefixed, so no two letters share
+// a fingerprint by moving bytes from one field to the next.
+func fingerprint(l letters.Letter, docs []letters.Document) []byte {
+	h := sha256.New()
+	part := func(b []byte) {
+		_ = binary.Write(h, binary.BigEndian, uint64(len(b)))
+		h.Write(b)
+	}
+	if l.RecipientID != nil {
+		part(l.RecipientID[:])
+	}
+	part([]byte(l.Subject))
+	part([]byte(l.Body))
+	part([]byte(fmt.Sprintf("physical=%t digital=%t deadline=%d", l.PhysicalOnly, l.DigitalOnly, l.Deadline/time.Second)))
+	for _, d := range docs {
+		part([]byte(d.Filename))
+		part(d.Content)
+	}
+	return h.Sum(nil)
 }
 
 // start runs the letter's workflow. Its id comes from the letter id, and a second start for
@@ -126,6 +170,7 @@ func (p *PostOffice) Resume(ctx context.Context, l letters.Letter) error {
 type lookup struct {
 	senderExists func(ctx context.Context, id string) (bool, error)
 	recipient    func(ctx context.Context, n cpr.Number) (uuid.UUID, bool, error)
+	citizens     map[cpr.Number]registry.Citizen // a bulk run's recipients, read once
 }
 
 func (p *PostOffice) registryLookup() lookup {
@@ -244,5 +289,6 @@ func (p *PostOffice) validate(ctx context.Context, s Submission, look lookup) (l
 		l.MessageID = uuid.NewString() // no id from the sender: every submission is a new letter
 	}
 	l.ID = letters.IDFor(l.SenderID, l.MessageID)
+	l.ContentHash = fingerprint(l, docs)
 	return l, docs, nil
 }

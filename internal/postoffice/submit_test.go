@@ -3,6 +3,7 @@ package postoffice_test
 import (
 	"bytes"
 	"context"
+	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -110,5 +111,32 @@ func TestSubmitRefusesPDFsThatCannotBePrinted(t *testing.T) {
 	s.Documents = []letters.Document{{Filename: "bilag.pdf", Content: plain}}
 	if _, err := d.Submit(context.Background(), s); err != nil {
 		t.Fatalf("a plain PDF: %v", err)
+	}
+}
+
+// A message id is the sender's promise that it is the same letter: again with the same
+// content it is the stored letter; with other content it is a conflict and nothing changes.
+func TestSameMessageIDWithOtherContentIsAConflict(t *testing.T) {
+	d := newDesk(t)
+	ctx := context.Background()
+	s := letter()
+	s.MessageID = "indkaldelse-1"
+	first, err := d.Submit(ctx, s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, err := d.Submit(ctx, s)
+	if err != nil || again.LetterID != first.LetterID || !again.Duplicate {
+		t.Fatalf("same content again: %+v %v", again, err)
+	}
+	s.Subject = "Ny indkaldelse"
+	_, err = d.Submit(ctx, s)
+	var conflict *postoffice.Conflict
+	if !errors.As(err, &conflict) || conflict.LetterID != first.LetterID {
+		t.Fatalf("want a conflict naming letter %s, got %v", first.LetterID, err)
+	}
+	stored, _ := d.Letters.Get(ctx, first.LetterID)
+	if stored.Subject != "Indkaldelse" || d.temporal.startedCount() != 1 {
+		t.Fatalf("stored subject %q, %d starts", stored.Subject, d.temporal.startedCount())
 	}
 }

@@ -15,9 +15,11 @@ import (
 	"digitalpost/activities"
 	"digitalpost/internal/access"
 	"digitalpost/internal/borgerservice"
+	"digitalpost/internal/events"
 	"digitalpost/internal/exemption"
 	"digitalpost/internal/letters"
 	"digitalpost/internal/postoffice"
+	"digitalpost/internal/webhooks"
 )
 
 // Sweep holds the stores to look in and the desks that start workflows.
@@ -30,6 +32,11 @@ type Sweep struct {
 	// Grace is how long a row may stay unconfirmed before the sweep starts it: a normal
 	// submission confirms within milliseconds, a letter's workflow when it first runs.
 	Grace time.Duration
+	// Webhooks and Events, when set: every webhook's delivery workflow is kept running
+	// (one set while Temporal was down, or terminated by an operator, starts again), and
+	// events past their retention are deleted.
+	Webhooks *webhooks.Hooks
+	Events   *events.Feed
 }
 
 // page is how many rows the sweep reads at a time.
@@ -89,6 +96,25 @@ func (s *Sweep) Sweep(ctx context.Context, progress func(activities.SweepReport)
 		r.ReadingAccess++
 		if err := s.Desk.StartReadingAccess(ctx, g); err != nil {
 			fail("reading access request", g.ID, err)
+		}
+	}
+	if s.Webhooks != nil {
+		senders, err := s.Webhooks.Senders(ctx)
+		if err != nil {
+			return r, err
+		}
+		for _, sender := range senders {
+			if err := s.PostOffice.StartWebhookDelivery(ctx, sender); err != nil {
+				r.Failed++
+				if len(r.Failures) < maxFailuresReported {
+					r.Failures = append(r.Failures, err.Error())
+				}
+			}
+		}
+	}
+	if s.Events != nil {
+		if _, err := s.Events.Expire(ctx, time.Now()); err != nil {
+			return r, err
 		}
 	}
 	progress(r)

@@ -361,25 +361,25 @@ func (r *Registry) Enrol(ctx context.Context, id uuid.UUID) error {
 	return nil
 }
 
-// CitizenIDs maps CPR numbers to citizen ids in one query; unknown numbers are left out.
-func (r *Registry) CitizenIDs(ctx context.Context, numbers []cpr.Number) (map[cpr.Number]uuid.UUID, error) {
+// CitizensByCPR reads the citizens with these CPR numbers in one query; unknown numbers
+// are left out.
+func (r *Registry) CitizensByCPR(ctx context.Context, numbers []cpr.Number) (map[cpr.Number]Citizen, error) {
 	digits := make([]string, len(numbers))
 	for i, n := range numbers {
 		digits[i] = n.Digits()
 	}
-	rows, err := r.db.Query(ctx, `SELECT cpr, id FROM citizens WHERE cpr = ANY($1)`, digits)
+	rows, err := r.db.Query(ctx, `SELECT `+citizenColumns+` FROM citizens WHERE cpr = ANY($1)`, digits)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	out := make(map[cpr.Number]uuid.UUID, len(numbers))
+	out := make(map[cpr.Number]Citizen, len(numbers))
 	for rows.Next() {
-		var number string
-		var id uuid.UUID
-		if err := rows.Scan(&number, &id); err != nil {
+		c, err := scanCitizen(rows)
+		if err != nil {
 			return nil, err
 		}
-		out[cpr.Number(number)] = id
+		out[c.CPR] = c
 	}
 	return out, rows.Err()
 }

@@ -1,0 +1,173 @@
+package api
+
+import (
+	"errors"
+	"net/http"
+	"strconv"
+	"time"
+
+	"digitalpost/internal/events"
+	"digitalpost/internal/fielderr"
+	"digitalpost/internal/postoffice"
+	"digitalpost/internal/webhooks"
+)
+
+type eventPage struct {
+	Events []eventJSON `json:"events"`
+	// NextCursor is where to go on from: the last event's cursor, or the one given when
+	// there was nothing new. Always set, so a client can poll with it.
+	NextCursor string `json:"next_cursor"`
+}
+
+func (s *Server) listEvents(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	after, err := events.ParseCursor(q.Get("after"))
+	if err != nil {
+		badInput(w, &fielderr.Error{Field: "after", Rule: err.Error()})
+		return
+	}
+	limit := events.MaxPage
+	if v := q.Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > events.MaxPage {
+			badInput(w, &fielderr.Error{Field: "limit", Rule: "must be a whole number from 1 to 1000"})
+			return
+		}
+		limit = n
+	}
+	evs, err := s.e.Events.After(r.Context(), senderOf(r), after, limit)
+	if err != nil {
+		serverError(w, r, err)
+		return
+	}
+	out := eventPage{Events: make([]eventJSON, 0, len(evs)), NextCursor: after.String()}
+	for _, e := range evs {
+		out.Events = append(out.Events, eventView(e))
+		out.NextCursor = e.Cursor.String()
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+type webhookRequest struct {
+	URL string `json:"url"`
+}
+
+type webhookJSON struct {
+	URL string `json:"url"`
+	// Secret is shown once, when the webhook is set: verify each call's webhook-signature with it.
+	Secret        string        `json:"secret,omitempty"`
+	CreatedAt     time.Time     `json:"created_at"`
+	Delivered     int64         `json:"delivered"`
+	Attempts      int           `json:"attempts"`
+	FailingSince  *time.Time    `json:"failing_since,omitempty"`
+	LastAttemptAt *time.Time    `json:"last_attempt_at,omitempty"`
+	LastError     string        `json:"last_error,omitempty"`
+	Failures      []failureJSON `json:"failures"`
+}
+
+type failureJSON struct {
+	EventID  string    `json:"event_id"`
+	LetterID string    `json:"letter_id"`
+	Type     string    `json:"type"`
+	Attempts int       `json:"attempts"`
+	Error    string    `json:"error"`
+	FailedAt time.Time `json:"failed_at"`
+}
+
+func webhookView(h webhooks.Webhook) webhookJSON {
+	v := webhookJSON{URL: h.URL, Secret: h.Secret, CreatedAt: h.CreatedAt.UTC(), Delivered: h.Delivered, Attempts: h.Attempts,
+		FailingSince: h.FailingSince, LastAttemptAt: h.LastAttemptAt, LastError: h.LastError, Failures: []failureJSON{}}
+	for _, f := range h.Failures {
+		v.Failures = append(v.Failures, failureJSON{EventID: f.EventID, LetterID: f.LetterID, Type: "letter." + f.Kind,
+			Attempts: f.Attempts, Error: f.Error, FailedAt: f.FailedAt.UTC()})
+	}
+	return v
+}
+
+// setWebhook sets the sender's webhook URL and answers with a new signing secret, once.
+func (s *Server) setWebhook(w http.ResponseWriter, r *http.Request) {
+	var req webhookRequest
+	if !decodeJSON(w, r, &req) {
+		return
+	}
+	hook, err := s.e.Webhooks.Set(r.Context(), senderOf(r), req.URL)
+	if badInput(w, err) {
+		return
+	}
+	if err != nil {
+		serverError(w, r, err)
+		return
+	}
+	// The sweep would start it within a minute; starting it now makes the first event prompt.
+	if err := s.e.PostOffice.StartWebhookDelivery(r.Context(), senderOf(r)); err != nil {
+		logFrom(r).Warn("webhook delivery start left to the recovery sweep", "error", err)
+	}
+	writeJSON(w, http.StatusOK, webhookView(hook))
+}
+
+func (s *Server) getWebhook(w http.ResponseWriter, r *http.Request) {
+	hook, err := s.e.Webhooks.Get(r.Context(), senderOf(r))
+	switch {
+	case errors.Is(err, webhooks.ErrNone):
+		notFound(w, "webhook")
+	case err != nil:
+		serverError(w, r, err)
+	default:
+		writeJSON(w, http.StatusOK, webhookView(hook))
+	}
+}
+
+func (s *Server) removeWebhook(w http.ResponseWriter, r *http.Request) {
+	err := s.e.Webhooks.Remove(r.Context(), senderOf(r))
+	switch {
+	case errors.Is(err, webhooks.ErrNone):
+		notFound(w, "webhook")
+	case err != nil:
+		serverError(w, r, err)
+	default:
+		w.WriteHeader(http.StatusNoContent)
+	}
+}
+
+type lookupRequest struct {
+	RecipientCPR string `json:"recipient_cpr"`
+	PhysicalOnly bool   `json:"physical_only"`
+}
+
+type lookupJSON struct {
+	Channel string `json:"channel"`
+	// Reason is why, as a code (digital, physical_only, under_15, exempt) and in words.
+	Reason        string   `json:"reason"`
+	Explanation   string   `json:"explanation"`
+	Notices       []string `json:"notices"`
+	NeverLoggedIn bool     `json:"never_logged_in"`
+}
+
+// lookupRecipient answers which channel a letter to a citizen would take now. The CPR
+// number travels in the body, never in a URL, where proxies and logs would keep it.
+func (s *Server) lookupRecipient(w http.ResponseWriter, r *http.Request) {
+	var req lookupRequest
+	if !decodeJSON(w, r, &req) {
+		return
+	}
+	route, err := s.e.PostOffice.RecipientRoute(r.Context(), req.RecipientCPR, req.PhysicalOnly)
+	switch {
+	case badInput(w, err):
+		return
+	case errors.Is(err, postoffice.ErrRecipientNotFound):
+		notFound(w, "recipient")
+		return
+	case err != nil:
+		serverError(w, r, err)
+		return
+	}
+	out := lookupJSON{Channel: string(route.Channel), Reason: route.Code, Explanation: route.Reason, Notices: []string{},
+		NeverLoggedIn: route.NeverLoggedIn}
+	if route.NotifySMS {
+		out.Notices = append(out.Notices, "sms")
+	}
+	if route.NotifyEmail {
+		out.Notices = append(out.Notices, "email")
+	}
+	writeJSON(w, http.StatusOK, out)
+}

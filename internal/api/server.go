@@ -1,0 +1,259 @@
+// Package api is the senders' HTTP API: letters, batches, recipient look-ups, the event feed
+// and webhooks, behind per-sender keys. The contract is openapi.yaml, served at
+// /v1/openapi.yaml. Every rule is the post office's (internal/postoffice), the same the
+// command line applies: the API only translates HTTP to it and back.
+package api
+
+import (
+	"context"
+	_ "embed"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"golang.org/x/time/rate"
+
+	"digitalpost/internal/apikeys"
+	"digitalpost/internal/engine"
+	"digitalpost/internal/postoffice"
+)
+
+//go:embed openapi.yaml
+var OpenAPI []byte
+
+// Limits on requests.
+const (
+	// MaxLetterBytes bounds one letter request: documents of up to 10 MB each, base64 in JSON.
+	MaxLetterBytes = 64 << 20
+	// MaxSmallBytes bounds every other JSON request.
+	MaxSmallBytes = 64 << 10
+	// RequestTimeout bounds a request's work; a batch upload gets BatchTimeout.
+	RequestTimeout = 30 * time.Second
+	BatchTimeout   = 15 * time.Minute
+)
+
+// Server is the API around one engine.
+type Server struct {
+	e      *engine.Engine
+	prices postoffice.PostagePrices
+	log    *slog.Logger
+	mux    *http.ServeMux
+
+	limitsMu sync.Mutex
+	limits   map[string]*rate.Limiter
+	rate     rate.Limit
+	burst    int
+
+	// background holds batch starts still running when the server shuts down.
+	background sync.WaitGroup
+}
+
+// New builds the API's handler.
+func New(e *engine.Engine, log *slog.Logger) (*Server, error) {
+	prices, err := postoffice.ParsePostagePrices(e.Config.PostagePrices)
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{e: e, prices: prices, log: log, mux: http.NewServeMux(), limits: map[string]*rate.Limiter{},
+		rate: rate.Limit(e.Config.APIRatePerSecond), burst: max(1, e.Config.APIBurst)}
+	if e.Config.APIRatePerSecond <= 0 {
+		s.rate = rate.Inf
+	}
+	s.routes()
+	return s, nil
+}
+
+func (s *Server) routes() {
+	s.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok\n")) })
+	s.mux.HandleFunc("GET /readyz", s.ready)
+	s.mux.HandleFunc("GET /v1/openapi.yaml", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/yaml")
+		_, _ = w.Write(OpenAPI)
+	})
+	s.handle("POST /v1/letters", MaxLetterBytes, RequestTimeout, s.submitLetter)
+	s.handle("GET /v1/letters", 0, RequestTimeout, s.listLetters)
+	s.handle("GET /v1/letters/{id}", 0, RequestTimeout, s.getLetter)
+	s.handle("POST /v1/letters/{id}/withdraw", MaxSmallBytes, RequestTimeout, s.withdrawLetter)
+	s.handle("POST /v1/batches", s.e.Config.MaxBatchBytes, BatchTimeout, s.submitBatch)
+	s.handle("GET /v1/batches/{id}", 0, RequestTimeout, s.getBatch)
+	s.handle("POST /v1/recipients/lookup", MaxSmallBytes, RequestTimeout, s.lookupRecipient)
+	s.handle("GET /v1/events", 0, RequestTimeout, s.listEvents)
+	s.handle("PUT /v1/webhook", MaxSmallBytes, RequestTimeout, s.setWebhook)
+	s.handle("GET /v1/webhook", 0, RequestTimeout, s.getWebhook)
+	s.handle("DELETE /v1/webhook", 0, RequestTimeout, s.removeWebhook)
+	s.mux.HandleFunc("/", func(w http.ResponseWriter, _ *http.Request) { notFound(w, "route") })
+}
+
+type senderKey struct{}
+
+// senderOf is the sender the request's key belongs to.
+func senderOf(r *http.Request) string { return r.Context().Value(senderKey{}).(string) }
+
+type loggerKey struct{}
+
+func logFrom(r *http.Request) *slog.Logger {
+	if l, ok := r.Context().Value(loggerKey{}).(*slog.Logger); ok {
+		return l
+	}
+	return slog.Default()
+}
+
+// handle registers a /v1 route behind the key check and the sender's rate limit, with a
+// body limit (0: no body expected) and a time limit.
+func (s *Server) handle(pattern string, maxBody int64, timeout time.Duration, h http.HandlerFunc) {
+	s.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
+		sender, ok := s.authenticate(w, r)
+		if !ok {
+			return
+		}
+		if !s.allow(w, sender) {
+			return
+		}
+		if maxBody > 0 {
+			r.Body = http.MaxBytesReader(w, r.Body, maxBody)
+		}
+		ctx, cancel := context.WithTimeout(r.Context(), timeout)
+		defer cancel()
+		ctx = context.WithValue(ctx, senderKey{}, sender)
+		if rec, ok := w.(*recorder); ok {
+			rec.sender = sender
+		}
+		h(w, r.WithContext(ctx))
+	})
+}
+
+func (s *Server) authenticate(w http.ResponseWriter, r *http.Request) (string, bool) {
+	key, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	if !ok || key == "" {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="digitalpost"`)
+		writeProblem(w, Problem{Type: problemBase + "unauthorized", Title: "an API key is needed: Authorization: Bearer <key>",
+			Status: http.StatusUnauthorized, Detail: "create one with `go run ./starter sender key create --sender ID`"})
+		return "", false
+	}
+	sender, err := s.e.Keys.Authenticate(r.Context(), strings.TrimSpace(key))
+	if errors.Is(err, apikeys.ErrInvalid) {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="digitalpost", error="invalid_token"`)
+		writeProblem(w, Problem{Type: problemBase + "unauthorized", Title: "invalid or revoked API key", Status: http.StatusUnauthorized})
+		return "", false
+	}
+	if err != nil {
+		serverError(w, r, err)
+		return "", false
+	}
+	return sender, true
+}
+
+// allow takes a token from the sender's bucket, or answers 429 with when to come back.
+// The buckets are per API process: with n processes behind a balancer a sender gets up to
+// n times API_RATE_PER_SECOND.
+func (s *Server) allow(w http.ResponseWriter, sender string) bool {
+	s.limitsMu.Lock()
+	l, ok := s.limits[sender]
+	if !ok {
+		l = rate.NewLimiter(s.rate, s.burst)
+		s.limits[sender] = l
+	}
+	s.limitsMu.Unlock()
+	res := l.Reserve()
+	if delay := res.Delay(); delay > 0 {
+		res.Cancel()
+		w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(delay.Seconds()))))
+		writeProblem(w, Problem{Type: problemBase + "rate-limited", Title: "too many requests from this sender; retry later",
+			Status: http.StatusTooManyRequests, Detail: fmt.Sprintf("the limit is %g requests a second (API_RATE_PER_SECOND)", float64(s.rate))})
+		return false
+	}
+	return true
+}
+
+func (s *Server) ready(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), 3*time.Second)
+	defer cancel()
+	var problems []string
+	if err := s.e.DB.Ping(ctx); err != nil {
+		problems = append(problems, "PostgreSQL: "+err.Error())
+	}
+	if _, err := s.e.Temporal.CheckHealth(ctx, nil); err != nil {
+		problems = append(problems, "Temporal: "+err.Error())
+	}
+	if len(problems) > 0 {
+		writeProblem(w, Problem{Type: problemBase + "not-ready", Title: "not ready", Status: http.StatusServiceUnavailable,
+			Detail: strings.Join(problems, "; ")})
+		return
+	}
+	_, _ = w.Write([]byte("ready\n"))
+}
+
+// ServeHTTP logs each request without personal data: the route pattern (ids only, never a
+// query string or body), status, size, time and sender.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	rec := &recorder{ResponseWriter: w, status: http.StatusOK}
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	defer func() {
+		if p := recover(); p != nil {
+			s.log.Error("panic in request", "route", r.Pattern, "panic", fmt.Sprint(p))
+			if !rec.wrote {
+				writeProblem(rec, Problem{Type: problemBase + "internal", Title: "internal error", Status: http.StatusInternalServerError})
+			}
+		}
+		s.log.Info("request", "method", r.Method, "route", r.Pattern, "status", rec.status, "bytes", rec.bytes,
+			"ms", time.Since(start).Milliseconds(), "sender", rec.sender)
+	}()
+	r = r.WithContext(context.WithValue(r.Context(), loggerKey{}, s.log))
+	s.mux.ServeHTTP(rec, r)
+}
+
+type recorder struct {
+	http.ResponseWriter
+	status int
+	bytes  int
+	wrote  bool
+	sender string
+}
+
+func (r *recorder) WriteHeader(code int) {
+	if !r.wrote {
+		r.status, r.wrote = code, true
+	}
+	r.ResponseWriter.WriteHeader(code)
+}
+
+func (r *recorder) Write(b []byte) (int, error) {
+	r.wrote = true
+	n, err := r.ResponseWriter.Write(b)
+	r.bytes += n
+	return n, err
+}
+
+func (r *recorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
+
+// Serve runs the API on addr until ctx ends, then stops taking requests and lets those under
+// way (and batch starts in the background) finish for up to 30 seconds.
+func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
+	srv := &http.Server{Handler: s, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute,
+		MaxHeaderBytes: 64 << 10, ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelWarn)}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	shutdown, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	err := srv.Shutdown(shutdown)
+	done := make(chan struct{})
+	go func() { s.background.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-shutdown.Done(): // the recovery sweep starts what was left
+	}
+	return err
+}

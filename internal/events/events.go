@@ -1,0 +1,126 @@
+// Package events is a sender's feed of what happened to its letters: every change of a
+// letter's status, in order, from PostgreSQL (a trigger writes one row per change, in the
+// same transaction as the change). The feed backs GET /v1/events and the webhooks.
+package events
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+)
+
+// Retention is how long events are kept.
+const Retention = 60 * 24 * time.Hour
+
+// MaxPage is the most events one read returns.
+const MaxPage = 1000
+
+// Event is one change of a letter's status.
+type Event struct {
+	ID        string // stable: the same event always has the same id (webhook de-duplication)
+	Cursor    Cursor
+	LetterID  uuid.UUID
+	MessageID string
+	Kind      string // the letter's new status: received, delivered, notified, opened, …
+	Channel   string
+	Reason    string
+	At        time.Time
+}
+
+// Cursor is a place in a sender's feed: the events after it come next. The zero cursor is
+// the start of the feed.
+type Cursor struct {
+	xid uint64
+	seq int64
+}
+
+// String is the cursor as a client carries it.
+func (c Cursor) String() string {
+	if c == (Cursor{}) {
+		return ""
+	}
+	return fmt.Sprintf("%d.%d", c.xid, c.seq)
+}
+
+// ErrBadCursor is a cursor this feed never handed out.
+var ErrBadCursor = errors.New("is not a cursor from this feed (use the next_cursor of the previous page, or leave it out to start from the beginning)")
+
+// ParseCursor reads a cursor a client sends back.
+func ParseCursor(s string) (Cursor, error) {
+	if s == "" {
+		return Cursor{}, nil
+	}
+	x, q, ok := strings.Cut(s, ".")
+	xid, err1 := strconv.ParseUint(x, 10, 64)
+	seq, err2 := strconv.ParseInt(q, 10, 64)
+	if !ok || err1 != nil || err2 != nil || seq < 0 {
+		return Cursor{}, ErrBadCursor
+	}
+	return Cursor{xid: xid, seq: seq}, nil
+}
+
+// Feed reads events.
+type Feed struct{ db *pgxpool.Pool }
+
+// NewFeed returns the feed on db.
+func NewFeed(db *pgxpool.Pool) *Feed { return &Feed{db: db} }
+
+// After returns up to limit of a sender's events after the cursor, oldest first. Only events
+// of transactions older than every transaction still running are returned: those are all
+// the events there will ever be before them, so a client that goes on from the last one
+// never misses one committed late.
+func (f *Feed) After(ctx context.Context, senderID string, after Cursor, limit int) ([]Event, error) {
+	if limit <= 0 || limit > MaxPage {
+		limit = MaxPage
+	}
+	rows, err := f.db.Query(ctx, `
+		SELECT `+columns+`
+		WHERE e.sender_id = $1 AND (e.xid, e.seq) > ($2::text::xid8, $3)
+		  AND e.xid < pg_snapshot_xmin(pg_current_snapshot())
+		ORDER BY e.xid, e.seq
+		LIMIT $4`, senderID, strconv.FormatUint(after.xid, 10), after.seq, limit)
+	if err != nil {
+		return nil, fmt.Errorf("read events: %w", err)
+	}
+	return collect(rows)
+}
+
+// ForLetter returns one letter's events, oldest first (its timeline as the sender sees it).
+func (f *Feed) ForLetter(ctx context.Context, letterID uuid.UUID) ([]Event, error) {
+	rows, err := f.db.Query(ctx, `
+		SELECT `+columns+`
+		WHERE e.letter_id = $1 ORDER BY e.xid, e.seq`, letterID)
+	if err != nil {
+		return nil, fmt.Errorf("read events: %w", err)
+	}
+	return collect(rows)
+}
+
+const columns = `e.xid::text::bigint, e.seq, e.letter_id, l.message_id, e.kind, e.channel, e.reason, e.at
+	FROM letter_events e JOIN letters l ON l.id = e.letter_id`
+
+func collect(rows pgx.Rows) ([]Event, error) {
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (Event, error) {
+		var e Event
+		var xid int64
+		err := r.Scan(&xid, &e.Cursor.seq, &e.LetterID, &e.MessageID, &e.Kind, &e.Channel, &e.Reason, &e.At)
+		e.Cursor.xid = uint64(xid)
+		e.ID = "evt_" + e.Cursor.String()
+		return e, err
+	})
+}
+
+// Expire deletes events older than the retention, a bounded number at a time so that a
+// long backlog never holds one long transaction. It returns how many it deleted.
+func (f *Feed) Expire(ctx context.Context, now time.Time) (int64, error) {
+	tag, err := f.db.Exec(ctx, `DELETE FROM letter_events WHERE (xid, seq) IN (
+		SELECT xid, seq FROM letter_events WHERE at < $1 LIMIT 10000)`, now.Add(-Retention))
+	return tag.RowsAffected(), err
+}

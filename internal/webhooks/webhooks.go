@@ -1,0 +1,337 @@
+// Package webhooks posts a sender's letter events to the URL the sender gave, signed as the
+// Standard Webhooks specification describes, in feed order, at least once: an event is
+// retried with backoff until the receiver takes it or GiveUpAfter has passed, and then
+// recorded as failed for the sender to see.
+package webhooks
+
+import (
+	"bytes"
+	"context"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"digitalpost/internal/events"
+	"digitalpost/internal/fielderr"
+)
+
+// GiveUpAfter is how long one event is retried before it is recorded as failed and the
+// feed moves on. The issue's floor is 24 hours; three days cover a long weekend's outage.
+const GiveUpAfter = 72 * time.Hour
+
+// ErrNone: the sender has no webhook.
+var ErrNone = errors.New("no webhook is set")
+
+// Hooks keeps the senders' webhooks and delivers to them.
+type Hooks struct {
+	db   *pgxpool.Pool
+	feed *events.Feed
+	// AllowInsecure lets a webhook use http:// (the dev runtime and tests); production needs https.
+	AllowInsecure bool
+	Client        *http.Client
+}
+
+// New returns the webhooks on db.
+func New(db *pgxpool.Pool, feed *events.Feed) *Hooks {
+	return &Hooks{db: db, feed: feed, Client: &http.Client{
+		Timeout: 10 * time.Second,
+		// A receiver that redirects is misconfigured; following it would post the sender's
+		// events to wherever the redirect points.
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}}
+}
+
+// Webhook is a sender's webhook as the sender sees it.
+type Webhook struct {
+	SenderID      string
+	URL           string
+	Secret        string // only when it was just set
+	CreatedAt     time.Time
+	Delivered     int64
+	Attempts      int        // tries of the next event so far
+	FailingSince  *time.Time // the receiver has not taken the next event since then
+	LastAttemptAt *time.Time
+	LastError     string
+	Failures      []Failure // events given up on, newest first (at most 100)
+}
+
+// Failure is an event the receiver did not take within GiveUpAfter.
+type Failure struct {
+	EventID  string
+	LetterID string
+	Kind     string
+	Attempts int
+	Error    string
+	FailedAt time.Time
+}
+
+// CheckURL is the rule a webhook URL must follow.
+func (h *Hooks) CheckURL(raw string) error {
+	u, err := url.Parse(raw)
+	switch {
+	case raw == "":
+		return &fielderr.Error{Field: "url", Rule: "must not be empty"}
+	case err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http"):
+		return &fielderr.Error{Field: "url", Rule: "must be an absolute https URL"}
+	case u.Scheme == "http" && !h.AllowInsecure:
+		return &fielderr.Error{Field: "url", Rule: "must use https (events carry letter ids and are signed, but not encrypted, over http)"}
+	case u.User != nil:
+		return &fielderr.Error{Field: "url", Rule: "must not carry a user name or password; verify the signature instead"}
+	case len(raw) > 2000:
+		return &fielderr.Error{Field: "url", Rule: "must be at most 2,000 characters"}
+	}
+	return nil
+}
+
+// Set gives a sender a webhook, or a new URL, with a new signing secret. Delivery starts
+// from events after this moment: a new webhook does not replay the sender's whole history
+// (GET /v1/events has it). Changing the URL keeps the place in the feed.
+func (h *Hooks) Set(ctx context.Context, senderID, rawURL string) (Webhook, error) {
+	if err := h.CheckURL(rawURL); err != nil {
+		return Webhook{}, err
+	}
+	key := make([]byte, 32)
+	_, _ = rand.Read(key)
+	secret := "whsec_" + base64.StdEncoding.EncodeToString(key)
+	w := Webhook{SenderID: senderID, URL: rawURL, Secret: secret}
+	err := h.db.QueryRow(ctx, `
+		WITH head AS (
+			SELECT xid, seq FROM letter_events WHERE sender_id = $1 ORDER BY xid DESC, seq DESC LIMIT 1
+		)
+		INSERT INTO webhooks (sender_id, url, secret, cursor_xid, cursor_seq)
+		VALUES ($1, $2, $3, (SELECT xid FROM head), (SELECT seq FROM head))
+		ON CONFLICT (sender_id) DO UPDATE SET url = excluded.url, secret = excluded.secret, updated_at = now(),
+			attempts = 0, failing_since = NULL, last_error = ''
+		RETURNING created_at`, senderID, rawURL, secret).Scan(&w.CreatedAt)
+	return w, err
+}
+
+// Remove deletes a sender's webhook; its delivery workflow ends at its next look.
+func (h *Hooks) Remove(ctx context.Context, senderID string) error {
+	tag, err := h.db.Exec(ctx, `DELETE FROM webhooks WHERE sender_id = $1`, senderID)
+	if err == nil && tag.RowsAffected() == 0 {
+		return ErrNone
+	}
+	return err
+}
+
+// Get shows a sender's webhook and how its deliveries go, without the secret.
+func (h *Hooks) Get(ctx context.Context, senderID string) (Webhook, error) {
+	w := Webhook{SenderID: senderID}
+	err := h.db.QueryRow(ctx, `SELECT url, created_at, delivered, attempts, failing_since, last_attempt_at, last_error
+		FROM webhooks WHERE sender_id = $1`, senderID).
+		Scan(&w.URL, &w.CreatedAt, &w.Delivered, &w.Attempts, &w.FailingSince, &w.LastAttemptAt, &w.LastError)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return w, ErrNone
+	}
+	if err != nil {
+		return w, err
+	}
+	rows, err := h.db.Query(ctx, `SELECT event_id, letter_id::text, kind, attempts, error, failed_at
+		FROM webhook_failures WHERE sender_id = $1 ORDER BY failed_at DESC LIMIT 100`, senderID)
+	if err != nil {
+		return w, err
+	}
+	w.Failures, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (Failure, error) {
+		var f Failure
+		return f, r.Scan(&f.EventID, &f.LetterID, &f.Kind, &f.Attempts, &f.Error, &f.FailedAt)
+	})
+	return w, err
+}
+
+// Senders lists the senders that have a webhook (the recovery sweep keeps their delivery
+// workflows running).
+func (h *Hooks) Senders(ctx context.Context) ([]string, error) {
+	rows, err := h.db.Query(ctx, `SELECT sender_id FROM webhooks ORDER BY sender_id`)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, pgx.RowTo[string])
+}
+
+// Payload is the JSON body of one webhook call, in the Standard Webhooks shape.
+type Payload struct {
+	Type      string      `json:"type"`
+	Timestamp time.Time   `json:"timestamp"`
+	Data      PayloadData `json:"data"`
+}
+
+// PayloadData is the event itself.
+type PayloadData struct {
+	EventID   string    `json:"event_id"`
+	LetterID  string    `json:"letter_id"`
+	MessageID string    `json:"message_id"`
+	Status    string    `json:"status"`
+	Channel   string    `json:"channel,omitempty"`
+	Reason    string    `json:"reason,omitempty"`
+	At        time.Time `json:"at"`
+}
+
+// PayloadFor is the body posted for an event.
+func PayloadFor(e events.Event) Payload {
+	return Payload{Type: "letter." + e.Kind, Timestamp: e.At.UTC(), Data: PayloadData{
+		EventID: e.ID, LetterID: e.LetterID.String(), MessageID: e.MessageID, Status: e.Kind,
+		Channel: e.Channel, Reason: e.Reason, At: e.At.UTC()}}
+}
+
+// Sign returns the webhook-signature header value for a message: "v1," and the base64
+// HMAC-SHA256, keyed with the secret's bytes, of "id.timestamp.body".
+func Sign(secret, id string, timestamp int64, body []byte) (string, error) {
+	key, err := base64.StdEncoding.DecodeString(strings.TrimPrefix(secret, "whsec_"))
+	if err != nil {
+		return "", fmt.Errorf("webhook secret: %w", err)
+	}
+	mac := hmac.New(sha256.New, key)
+	fmt.Fprintf(mac, "%s.%d.", id, timestamp)
+	mac.Write(body)
+	return "v1," + base64.StdEncoding.EncodeToString(mac.Sum(nil)), nil
+}
+
+// Round says what one delivery round did.
+type Round struct {
+	Delivered int
+	GivenUp   int
+	Removed   bool // the sender has no webhook any more
+}
+
+// RetryLater is a receiver that did not take an event: the caller retries after a backoff.
+type RetryLater struct{ Err string }
+
+func (r *RetryLater) Error() string { return "webhook receiver did not take the event: " + r.Err }
+
+// Deliver posts the sender's pending events in feed order, and waits for new ones, for
+// budget. beat is called between events (an activity heartbeat).
+// A receiver that fails an event stops the round with *RetryLater, unless the event has
+// failed for GiveUpAfter, when it is recorded as failed and the round goes on.
+func (h *Hooks) Deliver(ctx context.Context, senderID string, budget time.Duration, beat func()) (Round, error) {
+	var r Round
+	start := time.Now()
+	for time.Since(start) < budget {
+		var hook struct {
+			url, secret  string
+			xid          *string
+			seq          *int64
+			attempts     int
+			failingSince *time.Time
+		}
+		err := h.db.QueryRow(ctx, `SELECT url, secret, cursor_xid::text, cursor_seq, attempts, failing_since
+			FROM webhooks WHERE sender_id = $1`, senderID).
+			Scan(&hook.url, &hook.secret, &hook.xid, &hook.seq, &hook.attempts, &hook.failingSince)
+		if errors.Is(err, pgx.ErrNoRows) {
+			r.Removed = true
+			return r, nil
+		}
+		if err != nil {
+			return r, err
+		}
+		var after events.Cursor
+		if hook.xid != nil {
+			if after, err = events.ParseCursor(*hook.xid + "." + strconv.FormatInt(*hook.seq, 10)); err != nil {
+				return r, err
+			}
+		}
+		pending, err := h.feed.After(ctx, senderID, after, 100)
+		if err != nil {
+			return r, err
+		}
+		if len(pending) == 0 {
+			beat()
+			select {
+			case <-ctx.Done():
+				return r, ctx.Err()
+			case <-time.After(time.Second):
+			}
+			continue
+		}
+		for _, e := range pending {
+			beat()
+			callErr := h.post(ctx, hook.url, hook.secret, e)
+			if callErr == nil {
+				if err := h.advance(ctx, senderID, e, true); err != nil {
+					return r, err
+				}
+				r.Delivered++
+				hook.attempts, hook.failingSince = 0, nil
+				continue
+			}
+			if ctx.Err() != nil {
+				return r, ctx.Err()
+			}
+			hook.attempts++
+			if hook.failingSince != nil && time.Since(*hook.failingSince) > GiveUpAfter {
+				if _, err := h.db.Exec(ctx, `INSERT INTO webhook_failures (sender_id, event_id, letter_id, kind, attempts, error)
+					VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING`,
+					senderID, e.ID, e.LetterID, e.Kind, hook.attempts, callErr.Error()); err != nil {
+					return r, err
+				}
+				if err := h.advance(ctx, senderID, e, false); err != nil {
+					return r, err
+				}
+				r.GivenUp++
+				hook.attempts, hook.failingSince = 0, nil
+				continue
+			}
+			if _, err := h.db.Exec(ctx, `UPDATE webhooks SET attempts = attempts + 1, last_attempt_at = now(),
+				failing_since = coalesce(failing_since, now()), last_error = $2 WHERE sender_id = $1`,
+				senderID, callErr.Error()); err != nil {
+				return r, err
+			}
+			return r, &RetryLater{Err: callErr.Error()}
+		}
+	}
+	return r, nil
+}
+
+// advance moves the sender's cursor past an event, delivered or given up on.
+func (h *Hooks) advance(ctx context.Context, senderID string, e events.Event, delivered bool) error {
+	x, q, _ := strings.Cut(e.Cursor.String(), ".")
+	_, err := h.db.Exec(ctx, `UPDATE webhooks SET cursor_xid = $2::text::xid8, cursor_seq = $3::bigint,
+		delivered = delivered + CASE WHEN $4 THEN 1 ELSE 0 END, attempts = 0, failing_since = NULL,
+		last_attempt_at = now(), last_error = '' WHERE sender_id = $1`, senderID, x, q, delivered)
+	return err
+}
+
+// post makes one webhook call. Any 2xx is taken; anything else, or no answer, is a failure.
+func (h *Hooks) post(ctx context.Context, target, secret string, e events.Event) error {
+	body, err := json.Marshal(PayloadFor(e))
+	if err != nil {
+		return err
+	}
+	ts := time.Now().Unix()
+	sig, err := Sign(secret, e.ID, ts, body)
+	if err != nil {
+		return err
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, target, bytes.NewReader(body))
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("User-Agent", "digitalpost-webhooks/1")
+	req.Header.Set("webhook-id", e.ID)
+	req.Header.Set("webhook-timestamp", strconv.FormatInt(ts, 10))
+	req.Header.Set("webhook-signature", sig)
+	resp, err := h.Client.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+		return fmt.Errorf("answered %s", resp.Status)
+	}
+	return nil
+}
