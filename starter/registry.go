@@ -71,7 +71,7 @@ func senderKeyCmd() *cobra.Command {
 	create := &cobra.Command{Use: "create --sender ID", Short: "Create a key and print it, once", Args: cobra.NoArgs}
 	create.Flags().StringVar(&sender, "sender", "", "sender id")
 	create.RunE = withEngine(func(ctx context.Context, e *engine.Engine) error {
-		key, secret, err := e.Keys.Create(ctx, sender)
+		key, secret, err := e.APIKeys.Create(ctx, sender)
 		if err != nil {
 			return &fielderr.Error{Field: "sender", Rule: err.Error()}
 		}
@@ -82,7 +82,7 @@ func senderKeyCmd() *cobra.Command {
 	list := &cobra.Command{Use: "list --sender ID", Short: "List a sender's keys (never the keys themselves)", Args: cobra.NoArgs}
 	list.Flags().StringVar(&sender, "sender", "", "sender id")
 	list.RunE = withEngine(func(ctx context.Context, e *engine.Engine) error {
-		keys, err := e.Keys.List(ctx, sender)
+		keys, err := e.APIKeys.List(ctx, sender)
 		if err != nil {
 			return err
 		}
@@ -98,7 +98,7 @@ func senderKeyCmd() *cobra.Command {
 	revoke.Flags().StringVar(&sender, "sender", "", "sender id")
 	revoke.Flags().StringVar(&id, "key", "", "the key's id, as listed")
 	revoke.RunE = withEngine(func(ctx context.Context, e *engine.Engine) error {
-		if err := e.Keys.Revoke(ctx, sender, id); errors.Is(err, apikeys.ErrNotFound) {
+		if err := e.APIKeys.Revoke(ctx, sender, id); errors.Is(err, apikeys.ErrNotFound) {
 			return &fielderr.Error{Field: "key", Rule: fmt.Sprintf("sender %s has no key %q", sender, id)}
 		} else if err != nil {
 			return err

@@ -137,7 +137,7 @@ func (s *Server) authenticate(w http.ResponseWriter, r *http.Request) (string, b
 			Status: http.StatusUnauthorized, Detail: "create one with `go run ./starter sender key create --sender ID`"})
 		return "", false
 	}
-	sender, err := s.e.Keys.Authenticate(r.Context(), strings.TrimSpace(key))
+	sender, err := s.e.APIKeys.Authenticate(r.Context(), strings.TrimSpace(key))
 	if errors.Is(err, apikeys.ErrInvalid) {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="digitalpost", error="invalid_token"`)
 		writeProblem(w, Problem{Type: problemBase + "unauthorized", Title: "invalid or revoked API key", Status: http.StatusUnauthorized})

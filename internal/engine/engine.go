@@ -49,7 +49,7 @@ type Engine struct {
 	Activities *activities.Activities
 	PostOffice *postoffice.PostOffice
 	Desk       *borgerservice.Desk
-	Keys       *apikeys.Keys
+	APIKeys    *apikeys.Keys
 	Events     *events.Feed
 	Webhooks   *webhooks.Hooks
 }
@@ -85,7 +85,7 @@ func New(cfg config.Config, db *pgxpool.Pool, tc client.Client) (*Engine, error)
 			}
 			return exemption.AddWorkingDays(now, cfg.ExemptionServiceWorkingDays)
 		}}
-	e.Keys, e.Events = apikeys.New(db), events.NewFeed(db)
+	e.APIKeys, e.Events = apikeys.New(db), events.NewFeed(db)
 	e.Webhooks = webhooks.New(db, e.Events)
 	e.Webhooks.AllowInsecure = cfg.WebhookAllowHTTP
 	e.Activities.Webhooks = e.Webhooks
