@@ -29,7 +29,7 @@ func TestComposeFileLoadsAndWiresTheSystem(t *testing.T) {
 	if err := yaml.Unmarshal(b, &compose); err != nil {
 		t.Fatalf("docker-compose.yml does not load: %v", err)
 	}
-	for _, name := range []string{"postgres", "temporal", "temporal-ui", "codec-server", "worker"} {
+	for _, name := range []string{"postgres", "temporal", "temporal-ui", "codec-server", "worker", "api"} {
 		if _, ok := compose.Services[name]; !ok {
 			t.Errorf("service %s missing", name)
 		}
@@ -39,12 +39,15 @@ func TestComposeFileLoadsAndWiresTheSystem(t *testing.T) {
 	for i := range ct.NumField() {
 		known[ct.Field(i).Tag.Get("envconfig")] = true
 	}
-	for _, svc := range []string{"worker", "codec-server"} {
+	for _, svc := range []string{"worker", "codec-server", "api"} {
 		for k := range compose.Services[svc].Environment {
 			if !known[k] {
 				t.Errorf("%s: %s is not a variable the program reads", svc, k)
 			}
 		}
+	}
+	if compose.Services["api"].Environment["SERVE"] != "api" || compose.Services["worker"].Environment["SERVE"] != "worker" {
+		t.Error("the api service must run SERVE=api and the worker SERVE=worker")
 	}
 	if ep := compose.Services["temporal-ui"].Environment["TEMPORAL_CODEC_ENDPOINT"]; !strings.HasSuffix(ep, "/codec") || strings.Contains(ep, "OPERATOR_TOKEN") {
 		t.Errorf("the UI's codec endpoint %q must be the operator gate's /codec, with no token in it", ep)
