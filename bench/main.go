@@ -4,11 +4,14 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"flag"
 	"fmt"
 	"log/slog"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/signal"
 	"runtime"
@@ -29,6 +32,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 	"golang.org/x/sync/errgroup"
 
+	"digitalpost/internal/api"
 	"digitalpost/internal/codec"
 	"digitalpost/internal/config"
 	"digitalpost/internal/devenv"
@@ -62,6 +66,9 @@ type Results struct {
 	LetterToShape  float64            `json:"letters_to_shape,omitempty"`
 	LetterRatio    float64            `json:"letters_to_baseline,omitempty"`
 	LatencyMS      map[string]float64 `json:"submit_to_notified_ms,omitempty"`
+	APIPerSec      float64            `json:"api_letters_per_sec,omitempty"`
+	APIToLetters   float64            `json:"api_to_in_process,omitempty"`
+	APILatencyMS   map[string]float64 `json:"api_submit_to_notified_ms,omitempty"`
 	HistoryEvents  map[string]int     `json:"history_events,omitempty"`
 	BulkLetters    int                `json:"bulk_letters,omitempty"`
 	BulkSeconds    float64            `json:"bulk_seconds_to_all_delivered,omitempty"`
@@ -85,7 +92,7 @@ func main() {
 	flag.StringVar(&o.jsonOut, "json", "", "also write the results as JSON to this file")
 	flag.IntVar(&o.cacheSize, "cache", 2000, "worker's sticky workflow cache size (WORKER_WORKFLOW_CACHE_SIZE)")
 	flag.StringVar(&o.heapProfile, "heap-profile", "", "write a heap profile after the waiting phase to this file")
-	flag.StringVar(&o.phases, "phases", "baseline,shape,letters,history,bulk,waiting", "phases to run")
+	flag.StringVar(&o.phases, "phases", "baseline,shape,letters,api,history,bulk,waiting", "phases to run")
 	flag.Parse()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
@@ -145,7 +152,7 @@ func run(ctx context.Context, o options) error {
 	if err != nil {
 		return err
 	}
-	phases := map[string]func(context.Context) error{"baseline": b.baseline, "shape": b.shape, "letters": b.lettersPhase, "history": b.historyPhase,
+	phases := map[string]func(context.Context) error{"baseline": b.baseline, "shape": b.shape, "letters": b.lettersPhase, "api": b.apiPhase, "history": b.historyPhase,
 		"bulk": b.bulkPhase, "waiting": b.waitingPhase}
 	for _, name := range strings.Split(o.phases, ",") {
 		p, ok := phases[strings.TrimSpace(name)]
@@ -321,12 +328,74 @@ func (b *bench) shape(ctx context.Context) error {
 }
 
 func (b *bench) lettersPhase(ctx context.Context) error {
-	n := b.o.letters
-	latency := make([]time.Duration, n)
-	elapsed, err := b.parallel(ctx, n, "letters", func(ctx context.Context, i int) error {
-		t0 := time.Now()
+	perSec, latency, err := b.measureLetters(ctx, "letters", func(ctx context.Context, i int) (uuid.UUID, error) {
 		r, err := b.e.PostOffice.Submit(ctx, postoffice.Submission{SenderID: "bench", MessageID: fmt.Sprintf("letter-%d", i),
 			RecipientCPR: b.digital[i], Subject: "Indkaldelse", Body: "Du er indkaldt."})
+		if i == 0 {
+			b.opened = r.LetterID
+		}
+		return r.LetterID, err
+	})
+	b.res.LettersPerSec, b.res.LatencyMS = perSec, latency
+	if b.res.BaselinePerSec > 0 {
+		b.res.LetterRatio = b.res.LettersPerSec / b.res.BaselinePerSec
+	}
+	if b.res.ShapePerSec > 0 {
+		b.res.LetterToShape = b.res.LettersPerSec / b.res.ShapePerSec
+	}
+	return err
+}
+
+// apiPhase is the letters phase with every letter submitted over HTTP, as a sender's own
+// system would: POST /v1/letters to the senders' API on a loopback port, concurrency clients.
+func (b *bench) apiPhase(ctx context.Context) error {
+	srv, err := api.New(b.e, quiet())
+	if err != nil {
+		return err
+	}
+	ts := httptest.NewServer(srv)
+	defer ts.Close()
+	_, key, err := b.e.APIKeys.Create(ctx, "bench")
+	if err != nil {
+		return err
+	}
+	hc := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: b.o.concurrency}, Timeout: time.Minute}
+	b.resetArrivals()
+	perSec, latency, err := b.measureLetters(ctx, "letters over HTTP", func(ctx context.Context, i int) (uuid.UUID, error) {
+		body, _ := json.Marshal(map[string]string{"message_id": fmt.Sprintf("api-%d", i), "recipient_cpr": b.digital[i],
+			"subject": "Indkaldelse", "text": "Du er indkaldt."})
+		req, _ := http.NewRequestWithContext(ctx, http.MethodPost, ts.URL+"/v1/letters", bytes.NewReader(body))
+		req.Header.Set("Authorization", "Bearer "+key)
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := hc.Do(req)
+		if err != nil {
+			return uuid.Nil, err
+		}
+		defer resp.Body.Close()
+		var l struct {
+			ID uuid.UUID `json:"id"`
+		}
+		if err := json.NewDecoder(resp.Body).Decode(&l); err != nil || resp.StatusCode != http.StatusCreated {
+			return uuid.Nil, fmt.Errorf("POST /v1/letters: %s (%v)", resp.Status, err)
+		}
+		return l.ID, nil
+	})
+	b.res.APIPerSec, b.res.APILatencyMS = perSec, latency
+	if b.res.LettersPerSec > 0 {
+		b.res.APIToLetters = perSec / b.res.LettersPerSec
+	}
+	return err
+}
+
+// measureLetters submits n letters with submit, concurrency at a time, waits for each to be
+// notified (both notices at the fakes), opens it and waits for its workflow to end; it returns
+// letters per second and the submit → notified latency percentiles.
+func (b *bench) measureLetters(ctx context.Context, what string, submit func(context.Context, int) (uuid.UUID, error)) (float64, map[string]float64, error) {
+	n := b.o.letters
+	latency := make([]time.Duration, n)
+	elapsed, err := b.parallel(ctx, n, what, func(ctx context.Context, i int) error {
+		t0 := time.Now()
+		id, err := submit(ctx, i)
 		if err != nil {
 			return err
 		}
@@ -336,25 +405,22 @@ func (b *bench) lettersPhase(ctx context.Context) error {
 			return fmt.Errorf("letter %d: not notified within 2 minutes", i)
 		}
 		latency[i] = time.Since(t0)
-		if _, err := b.e.PostOffice.Open(ctx, r.LetterID, b.digital[i]); err != nil {
+		if _, err := b.e.PostOffice.Open(ctx, id, b.digital[i]); err != nil {
 			return err
 		}
-		if i == 0 {
-			b.opened = r.LetterID
-		}
-		return b.e.Temporal.GetWorkflow(ctx, r.WorkflowID, "").Get(ctx, nil)
+		return b.e.Temporal.GetWorkflow(ctx, letters.WorkflowID(id), "").Get(ctx, nil)
 	})
-	b.res.LettersPerSec = float64(n) / elapsed.Seconds()
-	if b.res.BaselinePerSec > 0 {
-		b.res.LetterRatio = b.res.LettersPerSec / b.res.BaselinePerSec
-	}
-	if b.res.ShapePerSec > 0 {
-		b.res.LetterToShape = b.res.LettersPerSec / b.res.ShapePerSec
-	}
 	sort.Slice(latency, func(i, j int) bool { return latency[i] < latency[j] })
 	pct := func(p float64) float64 { return float64(latency[int(p*float64(n-1))].Microseconds()) / 1000 }
-	b.res.LatencyMS = map[string]float64{"p50": pct(0.50), "p95": pct(0.95), "p99": pct(0.99)}
-	return err
+	return float64(n) / elapsed.Seconds(), map[string]float64{"p50": pct(0.50), "p95": pct(0.95), "p99": pct(0.99)}, err
+}
+
+// resetArrivals forgets the notices counted so far, so the same citizens can be notified again.
+func (b *bench) resetArrivals() {
+	for i := range b.notified {
+		b.notified[i] = make(chan struct{})
+		b.arrivals[i].Store(0)
+	}
 }
 
 func (b *bench) historyPhase(ctx context.Context) error {
@@ -498,6 +564,10 @@ func (b *bench) print() {
 	if r.LettersPerSec > 0 {
 		fmt.Fprintf(w, "letters\t%.1f letters/s\tratio to baseline %.2f (target ≥ 0.80), to shape %.2f\n", r.LettersPerSec, r.LetterRatio, r.LetterToShape)
 		fmt.Fprintf(w, "latency\tsubmit → delivered and notified\tp50 %.0f ms, p95 %.0f ms, p99 %.0f ms\n", r.LatencyMS["p50"], r.LatencyMS["p95"], r.LatencyMS["p99"])
+	}
+	if r.APIPerSec > 0 {
+		fmt.Fprintf(w, "api\t%.1f letters/s over HTTP\tratio to in-process %.2f; submit → notified p50 %.0f ms, p95 %.0f ms, p99 %.0f ms\n",
+			r.APIPerSec, r.APIToLetters, r.APILatencyMS["p50"], r.APILatencyMS["p95"], r.APILatencyMS["p99"])
 	}
 	if r.HistoryEvents != nil {
 		fmt.Fprintf(w, "history\tevents per letter\topened %d (target ≤ 20), escalated %d, paper %d\n",

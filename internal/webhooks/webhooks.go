@@ -15,10 +15,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -46,12 +48,36 @@ type Hooks struct {
 
 // New returns the webhooks on db.
 func New(db *pgxpool.Pool, feed *events.Feed) *Hooks {
-	return &Hooks{db: db, feed: feed, Client: &http.Client{
-		Timeout: 10 * time.Second,
+	h := &Hooks{db: db, feed: feed}
+	dialer := &net.Dialer{Timeout: 5 * time.Second, Control: h.refuseInternal}
+	h.Client = &http.Client{
+		Timeout:   10 * time.Second,
+		Transport: &http.Transport{DialContext: dialer.DialContext, TLSHandshakeTimeout: 5 * time.Second, MaxIdleConnsPerHost: 2},
 		// A receiver that redirects is misconfigured; following it would post the sender's
 		// events to wherever the redirect points.
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
-	}}
+	}
+	return h
+}
+
+// refuseInternal keeps a sender's webhook from reaching this system's own network (its
+// database, Temporal, a cloud metadata service): the address is checked when the connection
+// is made, after DNS, so a name that later resolves inward is refused too. AllowInsecure
+// (the dev runtime, tests) lets receivers on this machine through.
+func (h *Hooks) refuseInternal(_, address string, _ syscall.RawConn) error {
+	if h.AllowInsecure {
+		return nil
+	}
+	host, _, err := net.SplitHostPort(address)
+	if err != nil {
+		return err
+	}
+	ip := net.ParseIP(host)
+	if ip == nil || ip.IsLoopback() || ip.IsPrivate() || ip.IsLinkLocalUnicast() || ip.IsLinkLocalMulticast() ||
+		ip.IsUnspecified() || ip.IsMulticast() {
+		return fmt.Errorf("webhook address %s is on an internal network; receivers must be reachable on the internet", host)
+	}
+	return nil
 }
 
 // Webhook is a sender's webhook as the sender sees it.
