@@ -18,7 +18,7 @@ import (
 
 func bulkCmd() *cobra.Command {
 	var sender, file string
-	var deadline time.Duration
+	var deadline string
 	var digitalOnly, dryRun bool
 	var o postoffice.BulkOptions
 	cmd := &cobra.Command{
@@ -29,13 +29,17 @@ func bulkCmd() *cobra.Command {
 	}
 	cmd.Flags().StringVar(&sender, "sender", "", "sender id")
 	cmd.Flags().StringVar(&file, "file", "", "CSV with a header row: message_id,to,subject,text")
-	cmd.Flags().DurationVar(&deadline, "deadline", 0, "open deadline for every letter (default LETTER_OPEN_DEADLINE)")
+	cmd.Flags().StringVar(&deadline, "deadline", "", "open deadline for every letter: a duration (72h) or working days (3wd); default LETTER_OPEN_DEADLINE")
 	cmd.Flags().BoolVar(&digitalOnly, "digital-only", false, "never escalate these letters to paper")
 	cmd.Flags().IntVar(&o.Concurrency, "concurrency", 50, "workflow starts in flight at once")
 	cmd.Flags().BoolVar(&dryRun, "dry-run", false, "validate the file and show what the run would do (channels, paper, postage); write nothing")
 	cmd.RunE = func(cmd *cobra.Command, args []string) error {
 		// A broken file is refused before anything connects: no system needs to run for that.
-		subs, err := readRun(file, postoffice.Submission{SenderID: sender, Deadline: deadline, DigitalOnly: digitalOnly})
+		template := postoffice.Submission{SenderID: sender, DigitalOnly: digitalOnly}
+		if err := template.SetDeadline(deadline); err != nil {
+			return err
+		}
+		subs, err := readRun(file, template)
 		if err != nil {
 			return err
 		}

@@ -37,8 +37,12 @@ func sendCmd() *cobra.Command {
 	f.StringVar(&s.MessageID, "message-id", "", "your own id for this letter; sending it again returns the same letter")
 	f.BoolVar(&s.PhysicalOnly, "physical-only", false, "always send on paper (e.g. an enclosed sample tube)")
 	f.BoolVar(&s.DigitalOnly, "digital-only", false, "never escalate to paper")
-	f.DurationVar(&s.Deadline, "deadline", 0, "how long the letter may stay unopened before it goes to paper (default LETTER_OPEN_DEADLINE, 72h)")
+	var deadline string
+	f.StringVar(&deadline, "deadline", "", "how long the letter may stay unopened before it goes to paper: a duration (72h) or Danish working days (3wd); default LETTER_OPEN_DEADLINE, 72h")
 	cmd.RunE = withEngine(func(ctx context.Context, e *engine.Engine) error {
+		if err := s.SetDeadline(deadline); err != nil {
+			return err
+		}
 		for i, path := range files {
 			b, err := os.ReadFile(path)
 			if err != nil {

@@ -40,13 +40,8 @@ func (s *Server) submitBatch(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	template := postoffice.Submission{SenderID: senderOf(r)}
-	if v := q.Get("deadline"); v != "" {
-		d, err := time.ParseDuration(v)
-		if err != nil {
-			badInput(w, &fielderr.Error{Field: "deadline", Rule: "must be a duration like 72h or 90m"})
-			return
-		}
-		template.Deadline = d
+	if err := template.SetDeadline(q.Get("deadline")); badInput(w, err) {
+		return
 	}
 	mediaType, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	if mediaType != "text/csv" && mediaType != "application/x-ndjson" {
@@ -188,8 +183,8 @@ func readNDJSON(r io.Reader, template postoffice.Submission) ([]postoffice.Submi
 			}
 			continue
 		}
-		if sub.Deadline == 0 {
-			sub.Deadline = template.Deadline
+		if sub.Deadline == 0 && sub.DeadlineWorkingDays == 0 {
+			sub.Deadline, sub.DeadlineWorkingDays = template.Deadline, template.DeadlineWorkingDays
 		}
 		subs = append(subs, sub)
 		if len(errs) > postoffice.MaxBulkErrors {

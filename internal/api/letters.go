@@ -48,13 +48,9 @@ func (req letterRequest) submission(sender string) (postoffice.Submission, error
 	if strings.TrimSpace(req.MessageID) == "" {
 		errs.Add("message_id", "is required: your own id for the letter, so that sending it again delivers nothing twice")
 	}
-	if req.Deadline != "" {
-		d, err := time.ParseDuration(req.Deadline)
-		if err != nil {
-			errs.Add("deadline", "must be a duration like 72h or 90m")
-		} else {
-			s.Deadline = d
-		}
+	var bad *fielderr.Error
+	if err := s.SetDeadline(req.Deadline); errors.As(err, &bad) {
+		errs = append(errs, bad)
 	}
 	for i, d := range req.Documents {
 		content, err := base64.StdEncoding.DecodeString(d.Content)

@@ -20,6 +20,7 @@ import (
 	"digitalpost/internal/access"
 	"digitalpost/internal/apikeys"
 	"digitalpost/internal/borgerservice"
+	"digitalpost/internal/calendar"
 	"digitalpost/internal/config"
 	"digitalpost/internal/events"
 	"digitalpost/internal/exemption"
@@ -74,7 +75,8 @@ func New(cfg config.Config, db *pgxpool.Pool, tc client.Client) (*Engine, error)
 	e.Activities = &activities.Activities{Registry: e.Registry, Letters: e.Letters, Mailbox: e.Mailbox,
 		Notices: e.Notices, PrintJobs: e.PrintJobs, Printer: print.Spool{Dir: cfg.SpoolDir()},
 		Cases: e.Cases, Access: e.Access, LetterDeadline: cfg.OpenDeadline,
-		Now: func() time.Time { return time.Now().UTC() }}
+		// Danish time: a citizen's age, and the date printed on a letter, are Copenhagen's.
+		Now: func() time.Time { return calendar.In(time.Now()) }}
 	e.PostOffice = &postoffice.PostOffice{Temporal: tc, TaskQueue: cfg.TaskQueue, Registry: e.Registry,
 		Letters: e.Letters, Mailbox: e.Mailbox, DefaultDeadline: cfg.OpenDeadline}
 	e.Desk = &borgerservice.Desk{Temporal: tc, TaskQueue: cfg.TaskQueue, Registry: e.Registry, Cases: e.Cases, Access: e.Access,
@@ -83,7 +85,7 @@ func New(cfg config.Config, db *pgxpool.Pool, tc client.Client) (*Engine, error)
 			if cfg.ExemptionServiceDeadline > 0 { // demos: minutes instead of working days
 				return now.Add(cfg.ExemptionServiceDeadline)
 			}
-			return exemption.AddWorkingDays(now, cfg.ExemptionServiceWorkingDays)
+			return calendar.AddWorkingDays(now, cfg.ExemptionServiceWorkingDays)
 		}}
 	e.APIKeys, e.Events = apikeys.New(db), events.NewFeed(db)
 	e.Webhooks = webhooks.New(db, e.Events)

@@ -91,14 +91,3 @@ func (c Case) HasRepresentative() bool { return c.RepresentativeName != "" }
 // WorkflowID is the case's workflow id; it carries no personal data.
 func WorkflowID(id uuid.UUID) string { return "exemption-" + id.String() }
 
-// AddWorkingDays counts n working days (Monday–Friday) from t. Public holidays are not
-// known here; a case due on one is reminded a day early, never late.
-func AddWorkingDays(t time.Time, n int) time.Time {
-	for n > 0 {
-		t = t.AddDate(0, 0, 1)
-		if wd := t.Weekday(); wd != time.Saturday && wd != time.Sunday {
-			n--
-		}
-	}
-	return t
-}

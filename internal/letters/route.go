@@ -29,7 +29,7 @@ const (
 )
 
 // DigitalAge is the age from which a citizen receives letters digitally.
-const DigitalAge = 15
+const DigitalAge = registry.DigitalAge
 
 // Decide routes a letter by the rules of the brief: physical-only letters, citizens
 // under 15 and exempt citizens get paper; everyone else gets the digital mailbox.

@@ -4,6 +4,7 @@ import (
 	"testing"
 	"time"
 
+	"digitalpost/internal/calendar"
 	"digitalpost/internal/registry"
 )
 
@@ -66,5 +67,26 @@ func TestNeverLoggedInIsFlagged(t *testing.T) {
 	c.LastLoginAt = nil
 	if r := Decide(false, c, today); !r.NeverLoggedIn {
 		t.Fatalf("route %+v", r)
+	}
+}
+
+// A citizen whose 15th birthday is today in Copenhagen is 15 from midnight there, not from
+// midnight UTC: letters sent between 00:00 and 01:00 (02:00 in summer) used to go on paper.
+func TestFifteenthBirthdayStartsAtMidnightInCopenhagen(t *testing.T) {
+	for _, c := range []struct {
+		birthday time.Time // the citizen's birth date
+		utc      time.Time // a moment just after midnight in Copenhagen on the 15th birthday
+	}{
+		{time.Date(2011, 12, 3, 0, 0, 0, 0, time.UTC), time.Date(2026, 12, 2, 23, 30, 0, 0, time.UTC)}, // winter, UTC+1
+		{time.Date(2011, 7, 1, 0, 0, 0, 0, time.UTC), time.Date(2026, 6, 30, 22, 30, 0, 0, time.UTC)},  // summer, UTC+2
+	} {
+		child := adult()
+		child.BirthDate = c.birthday
+		if r := Decide(false, child, calendar.In(c.utc)); r.Channel != Digital {
+			t.Errorf("born %s, at %s UTC: routed %s, want digital (15 today in Copenhagen)", c.birthday.Format(time.DateOnly), c.utc.Format(time.DateTime), r.Channel)
+		}
+		if r := Decide(false, child, calendar.In(c.utc.Add(-time.Hour))); r.Channel != Paper {
+			t.Errorf("born %s, an hour before midnight in Copenhagen: routed %s, want paper", c.birthday.Format(time.DateOnly), r.Channel)
+		}
 	}
 }

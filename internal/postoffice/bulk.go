@@ -232,9 +232,9 @@ func (p *PostOffice) bulkLookup(ctx context.Context, subs []Submission) (lookup,
 	}
 	return lookup{
 		senderExists: func(_ context.Context, id string) (bool, error) { return senders[id], nil },
-		recipient: func(_ context.Context, n cpr.Number) (uuid.UUID, bool, error) {
+		recipient: func(_ context.Context, n cpr.Number) (registry.Citizen, bool, error) {
 			c, ok := citizens[n]
-			return c.ID, ok, nil
+			return c, ok, nil
 		},
 		citizens: citizens,
 	}, nil

@@ -20,6 +20,7 @@ import (
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
 
+	"digitalpost/internal/calendar"
 	"digitalpost/internal/cpr"
 	"digitalpost/internal/fielderr"
 	"digitalpost/internal/letters"
@@ -51,6 +52,30 @@ type Submission struct {
 	PhysicalOnly bool
 	DigitalOnly  bool
 	Deadline     time.Duration // 0: the configured default
+	// DeadlineWorkingDays, instead of Deadline: the letter may stay unopened for this many
+	// Danish working days from its submission (weekends and public holidays skipped).
+	DeadlineWorkingDays int
+}
+
+// SetDeadline reads a deadline as senders write it, the same for every entry point: a
+// duration ("72h", "90m") or Danish working days ("3wd"). "" keeps the default.
+func (s *Submission) SetDeadline(spec string) error {
+	if strings.TrimSpace(spec) == "" {
+		return nil
+	}
+	if n, ok, err := calendar.ParseWorkingDays(spec); ok {
+		if err != nil {
+			return &fielderr.Error{Field: "deadline", Rule: err.Error()}
+		}
+		s.DeadlineWorkingDays, s.Deadline = n, 0
+		return nil
+	}
+	d, err := time.ParseDuration(strings.TrimSpace(spec))
+	if err != nil {
+		return &fielderr.Error{Field: "deadline", Rule: "must be a duration like 72h or 90m, or working days like 3wd"}
+	}
+	s.Deadline, s.DeadlineWorkingDays = d, 0
+	return nil
 }
 
 // Receipt answers a submission.
@@ -113,7 +138,10 @@ func sameContent(stored, submitted letters.Letter) bool {
 // fingerprint hashes what makes a letter this letter: recipient, subject, text, documents,
 // the routing flags and the deadline. Each part is length-prefixed, so no two letters share
 // a fingerprint by moving bytes from one field to the next.
-func fingerprint(l letters.Letter, docs []letters.Document) []byte {
+//
+// A deadline in working days counts as written ("3wd"): the same letter sent again the next
+// day is the same letter, though three working days from then last a different time.
+func fingerprint(l letters.Letter, workingDays int, docs []letters.Document) []byte {
 	h := sha256.New()
 	part := func(b []byte) {
 		_ = binary.Write(h, binary.BigEndian, uint64(len(b)))
@@ -124,7 +152,11 @@ func fingerprint(l letters.Letter, docs []letters.Document) []byte {
 	}
 	part([]byte(l.Subject))
 	part([]byte(l.Body))
-	part([]byte(fmt.Sprintf("physical=%t digital=%t deadline=%d", l.PhysicalOnly, l.DigitalOnly, l.Deadline/time.Second)))
+	deadline := fmt.Sprint(int64(l.Deadline / time.Second))
+	if workingDays > 0 {
+		deadline = fmt.Sprintf("%dwd", workingDays)
+	}
+	part([]byte(fmt.Sprintf("physical=%t digital=%t deadline=%s", l.PhysicalOnly, l.DigitalOnly, deadline)))
 	for _, d := range docs {
 		part([]byte(d.Filename))
 		part(d.Content)
@@ -169,7 +201,7 @@ func (p *PostOffice) Resume(ctx context.Context, l letters.Letter) error {
 // batches read once instead of two queries per letter.
 type lookup struct {
 	senderExists func(ctx context.Context, id string) (bool, error)
-	recipient    func(ctx context.Context, n cpr.Number) (uuid.UUID, bool, error)
+	recipient    func(ctx context.Context, n cpr.Number) (registry.Citizen, bool, error)
 	citizens     map[cpr.Number]registry.Citizen // a bulk run's recipients, read once
 }
 
@@ -182,12 +214,12 @@ func (p *PostOffice) registryLookup() lookup {
 			}
 			return err == nil, err
 		},
-		recipient: func(ctx context.Context, n cpr.Number) (uuid.UUID, bool, error) {
+		recipient: func(ctx context.Context, n cpr.Number) (registry.Citizen, bool, error) {
 			c, err := p.Registry.CitizenByCPR(ctx, n)
 			if errors.Is(err, registry.ErrNotFound) {
-				return uuid.Nil, false, nil
+				return registry.Citizen{}, false, nil
 			}
-			return c.ID, err == nil, err
+			return c, err == nil, err
 		},
 	}
 }
@@ -211,12 +243,17 @@ func (p *PostOffice) validate(ctx context.Context, s Submission, look lookup) (l
 
 	if number, err := cpr.Parse(s.RecipientCPR); err != nil {
 		errs.Add("to", "CPR number "+err.Error())
-	} else if id, ok, err := look.recipient(ctx, number); err != nil {
+	} else if c, ok, err := look.recipient(ctx, number); err != nil {
 		return l, nil, err
 	} else if !ok {
 		errs.Add("to", "recipient is not in the registry")
 	} else {
-		l.RecipientID = &id
+		l.RecipientID = &c.ID
+		// A digital-only letter to someone who gets paper would reach nobody: it used to be
+		// accepted, routed to paper and fail in print rendering with a PDF library's message.
+		if route := letters.Decide(false, c, calendar.In(time.Now())); l.DigitalOnly && route.Channel == letters.Paper {
+			errs.Add("digital-only", "the recipient cannot receive digital post ("+route.Reason+"); send it without --digital-only so it goes on paper")
+		}
 	}
 
 	switch n := utf8.RuneCountInString(l.Subject); {
@@ -243,7 +280,12 @@ func (p *PostOffice) validate(ctx context.Context, s Submission, look lookup) (l
 	if l.PhysicalOnly && l.DigitalOnly {
 		errs.Add("digital-only", "cannot be combined with physical-only")
 	}
-	if l.Deadline == 0 {
+	switch {
+	case s.DeadlineWorkingDays > 0 && s.Deadline != 0:
+		errs.Add("deadline", "give a duration or working days, not both")
+	case s.DeadlineWorkingDays > 0:
+		l.Deadline = calendar.WorkingDaysFrom(calendar.In(time.Now()), s.DeadlineWorkingDays)
+	case l.Deadline == 0:
 		l.Deadline = p.DefaultDeadline
 	}
 	switch {
@@ -289,6 +331,6 @@ func (p *PostOffice) validate(ctx context.Context, s Submission, look lookup) (l
 		l.MessageID = uuid.NewString() // no id from the sender: every submission is a new letter
 	}
 	l.ID = letters.IDFor(l.SenderID, l.MessageID)
-	l.ContentHash = fingerprint(l, docs)
+	l.ContentHash = fingerprint(l, s.DeadlineWorkingDays, docs)
 	return l, docs, nil
 }

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"digitalpost/internal/calendar"
 	"digitalpost/internal/cpr"
 	"digitalpost/internal/fielderr"
 	"digitalpost/internal/letters"
@@ -75,7 +76,7 @@ func (p *PostOffice) PreviewBulk(ctx context.Context, subs []Submission, prices 
 		return Preview{}, err
 	}
 	pv := Preview{Letters: len(all), PaperReasons: map[string]int{}}
-	today := time.Now()
+	today := calendar.In(time.Now())
 	for i, l := range all {
 		n, _ := cpr.Parse(subs[i].RecipientCPR) // validated by checkRun
 		r := letters.Decide(l.PhysicalOnly, look.citizens[n], today)
@@ -151,7 +152,7 @@ func (p *PostOffice) RecipientRoute(ctx context.Context, number string, physical
 	if err != nil {
 		return letters.Route{}, err
 	}
-	return letters.Decide(physicalOnly, c, time.Now()), nil
+	return letters.Decide(physicalOnly, c, calendar.In(time.Now())), nil
 }
 
 // ErrRecipientNotFound is a CPR number not in the registry.

@@ -11,9 +11,11 @@ import (
 	"github.com/pdfcpu/pdfcpu/pkg/api"
 	"github.com/pdfcpu/pdfcpu/pkg/pdfcpu/model"
 
+	"digitalpost/internal/fielderr"
 	"digitalpost/internal/letters"
 	"digitalpost/internal/postoffice"
 	"digitalpost/internal/print"
+	"digitalpost/internal/registry"
 )
 
 // Bad input is refused before anything is written or started, with the field and the rule.
@@ -138,5 +140,60 @@ func TestSameMessageIDWithOtherContentIsAConflict(t *testing.T) {
 	stored, _ := d.Letters.Get(ctx, first.LetterID)
 	if stored.Subject != "Indkaldelse" || d.temporal.startedCount() != 1 {
 		t.Fatalf("stored subject %q, %d starts", stored.Subject, d.temporal.startedCount())
+	}
+}
+
+// A digital-only letter to a citizen who gets paper used to be accepted, routed to paper and
+// end in a PDF error. Now it is refused at submission with the reason, and nothing is written.
+func TestDigitalOnlyLetterToSomeoneOnPaperIsRefusedWithTheReason(t *testing.T) {
+	d := newDesk(t)
+	ctx := context.Background()
+	for _, c := range []registry.NewCitizen{
+		{CPR: "050545-1678", Name: "Erik Andersen", Address: "Havnegade 5\n8000 Aarhus C", Exempt: true},
+		{CPR: "060615-4678", Name: "Freja Christensen", Address: "Skolevej 6\n8000 Aarhus C"},
+	} {
+		if _, err := d.Registry.AddCitizen(ctx, c); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for to, reason := range map[string]string{"050545-1678": "exempt", "060615-4678": "under 15"} {
+		s := letter()
+		s.RecipientCPR, s.DigitalOnly = to, true
+		_, err := d.Submit(ctx, s)
+		if rules := refusal(t, err); !hasRule(rules, "digital-only", reason) {
+			t.Fatalf("%s: %q does not give the reason %q", to, rules, reason)
+		}
+	}
+	if n := d.storedLetters(t); n != 0 {
+		t.Fatalf("refused letters left %d rows", n)
+	}
+}
+
+// "3wd" is three Danish working days from submission, and the same letter sent again the
+// next day is still the same letter (the fingerprint keeps "3wd", not the seconds).
+func TestDeadlineInWorkingDays(t *testing.T) {
+	d := newDesk(t)
+	ctx := context.Background()
+	s := letter()
+	s.MessageID = "frist-1"
+	if err := s.SetDeadline("3wd"); err != nil {
+		t.Fatal(err)
+	}
+	r, err := d.Submit(ctx, s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stored, _ := d.Letters.Get(ctx, r.LetterID)
+	if stored.Deadline < 3*24*time.Hour || stored.Deadline > 9*24*time.Hour || stored.Deadline%time.Second != 0 {
+		t.Fatalf("3 working days stored as %s", stored.Deadline)
+	}
+	if again, err := d.Submit(ctx, s); err != nil || !again.Duplicate {
+		t.Fatalf("the same 3wd letter again: %+v %v", again, err)
+	}
+	for _, bad := range []string{"0wd", "3 days", "2.5wd"} {
+		var x postoffice.Submission
+		if err := x.SetDeadline(bad); err == nil || fielderr.Fields(err)[0] != "deadline" {
+			t.Errorf("%q: %v", bad, err)
+		}
 	}
 }

@@ -11,6 +11,8 @@ import (
 
 	"github.com/go-pdf/fpdf"
 	"github.com/pdfcpu/pdfcpu/pkg/api"
+
+	"digitalpost/internal/calendar"
 )
 
 func init() {
@@ -100,7 +102,7 @@ func renderSheet(s Sheet) ([]byte, error) {
 
 	pdf.SetXY(120, AddressTop+AddressHeight-5)
 	pdf.SetFont("Helvetica", "", 10)
-	pdf.CellFormat(70, 5, s.Date.Format("2. January 2006"), "", 0, "R", false, 0, "")
+	pdf.CellFormat(70, 5, calendar.DanishDate(s.Date), "", 0, "R", false, 0, "")
 
 	pdf.SetXY(marginLeft, AddressTop+AddressHeight+15)
 	pdf.SetFont("Helvetica", "B", 14)

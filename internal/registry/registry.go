@@ -15,6 +15,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"digitalpost/internal/calendar"
 	"digitalpost/internal/cpr"
 	"digitalpost/internal/fielderr"
 	"digitalpost/internal/store"
@@ -74,6 +75,9 @@ type Sender struct {
 // Registry reads and writes citizens and senders.
 type Registry struct{ db *pgxpool.Pool }
 
+// DigitalAge is the age from which a citizen receives letters digitally.
+const DigitalAge = 15
+
 func New(db *pgxpool.Pool) *Registry { return &Registry{db: db} }
 
 // AddCitizen validates and stores a citizen. A CPR number already registered is an error.
@@ -121,7 +125,10 @@ func (r *Registry) AddCitizen(ctx context.Context, in NewCitizen) (Citizen, erro
 	if in.Exempt {
 		c.Enrolment = Exempt
 	}
-	if !in.NeverLoggedIn && !in.Exempt {
+	// A child cannot have used a mailbox it gets only at 15: counting it as logged in would
+	// withhold the paper notice that comes with its first digital letter (rule 5).
+	child := cpr.AgeOn(birth, calendar.In(time.Now())) < DigitalAge
+	if !in.NeverLoggedIn && !in.Exempt && !child {
 		now := time.Now().UTC()
 		c.LastLoginAt = &now
 		c.Enrolment = Enrolled

@@ -88,3 +88,22 @@ func TestAddSenderRefusesTextPostgreSQLCannotStore(t *testing.T) {
 		t.Fatalf("sender stored: %v", err)
 	}
 }
+
+// A child registered without --never-logged-in used to count as logged in, so its first
+// digital letter at 15 came without the paper notice that digital post is waiting.
+func TestChildrenAreRegisteredAsNeverLoggedIn(t *testing.T) {
+	db, _ := store.NewTestDB(t)
+	reg := registry.New(db)
+	ctx := context.Background()
+	child, err := reg.AddCitizen(ctx, registry.NewCitizen{CPR: "060615-4678", Name: "Freja Christensen", Address: "Skolevej 6\n8000 Aarhus C"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	adult, err := reg.AddCitizen(ctx, registry.NewCitizen{CPR: "010180-1234", Name: "Anna Jensen", Address: "Vestergade 1\n8000 Aarhus C"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if child.HasLoggedIn() || !adult.HasLoggedIn() {
+		t.Fatalf("child logged in %t, adult logged in %t", child.HasLoggedIn(), adult.HasLoggedIn())
+	}
+}
