@@ -90,4 +90,3 @@ func (c Case) HasRepresentative() bool { return c.RepresentativeName != "" }
 
 // WorkflowID is the case's workflow id; it carries no personal data.
 func WorkflowID(id uuid.UUID) string { return "exemption-" + id.String() }
-
