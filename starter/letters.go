@@ -15,7 +15,9 @@ import (
 	"digitalpost/internal/engine"
 	"digitalpost/internal/fielderr"
 	"digitalpost/internal/letters"
+	"digitalpost/internal/notify"
 	"digitalpost/internal/postoffice"
+	"digitalpost/internal/print"
 	"digitalpost/workflows"
 )
 
@@ -63,6 +65,58 @@ func sendCmd() *cobra.Command {
 	return cmd
 }
 
+// statusJSON is `status --json`: everything the text form shows, in snake_case.
+type statusJSON struct {
+	LetterID      string         `json:"letter_id"`
+	Status        string         `json:"status"`
+	Channel       string         `json:"channel"`
+	FailureReason string         `json:"failure_reason,omitempty"`
+	Notices       []noticeJSON   `json:"notices"`
+	PrintJobs     []printJobJSON `json:"print_jobs"`
+	Timeline      []timelineJSON `json:"timeline"`
+}
+
+type noticeJSON struct {
+	Channel    string `json:"channel"`
+	Purpose    string `json:"purpose"`
+	State      string `json:"state"`
+	Attempts   int    `json:"attempts"`
+	ProviderID string `json:"provider_id,omitempty"`
+	Error      string `json:"error,omitempty"`
+}
+
+type printJobJSON struct {
+	JobID   string `json:"job_id"`
+	Purpose string `json:"purpose"`
+	Reason  string `json:"reason"`
+	Outcome string `json:"outcome"`
+	Pages   int    `json:"pages"`
+	PDFPath string `json:"pdf_path"`
+}
+
+type timelineJSON struct {
+	At     time.Time `json:"at"`
+	Status string    `json:"status"`
+	Note   string    `json:"note,omitempty"`
+}
+
+func statusView(st workflows.LetterState, notices []notify.Record, jobs []print.Record) statusJSON {
+	v := statusJSON{LetterID: st.LetterID.String(), Status: string(st.Status), Channel: string(st.Channel),
+		FailureReason: st.FailureReason, Notices: []noticeJSON{}, PrintJobs: []printJobJSON{}, Timeline: []timelineJSON{}}
+	for _, n := range notices {
+		v.Notices = append(v.Notices, noticeJSON{Channel: string(n.Channel), Purpose: string(n.Purpose), State: n.State,
+			Attempts: n.Attempts, ProviderID: n.ProviderID, Error: n.Error})
+	}
+	for _, j := range jobs {
+		v.PrintJobs = append(v.PrintJobs, printJobJSON{JobID: j.JobID, Purpose: string(j.Purpose), Reason: j.Reason,
+			Outcome: j.Outcome, Pages: j.Pages, PDFPath: j.PDFPath})
+	}
+	for _, t := range st.Timeline {
+		v.Timeline = append(v.Timeline, timelineJSON{At: t.At, Status: string(t.Status), Note: t.Note})
+	}
+	return v
+}
+
 func parseLetterID(s string) (uuid.UUID, error) {
 	id, err := uuid.Parse(s)
 	if err != nil {
@@ -90,25 +144,25 @@ func statusCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
+			notices, err := e.Notices.ForLetter(ctx, id)
+			if err != nil {
+				return err
+			}
+			jobs, err := e.PrintJobs.ForLetter(ctx, id)
+			if err != nil {
+				return err
+			}
 			if asJSON {
 				enc := json.NewEncoder(os.Stdout)
 				enc.SetIndent("", "  ")
-				return enc.Encode(st)
+				return enc.Encode(statusView(st, notices, jobs))
 			}
 			fmt.Printf("letter   %s\nstatus   %s\nchannel  %s\n", st.LetterID, st.Status, orDash(string(st.Channel)))
 			if st.FailureReason != "" {
 				fmt.Printf("reason   %s\n", st.FailureReason)
 			}
-			notices, err := e.Notices.ForLetter(ctx, id)
-			if err != nil {
-				return err
-			}
 			for _, n := range notices {
 				fmt.Printf("notice   %s %s: %s %s\n", n.Channel, n.Purpose, n.State, n.ProviderID)
-			}
-			jobs, err := e.PrintJobs.ForLetter(ctx, id)
-			if err != nil {
-				return err
 			}
 			for _, j := range jobs {
 				fmt.Printf("print    %s (%s): %s, %d pages, %s\n", j.JobID, j.Reason, j.Outcome, j.Pages, j.PDFPath)
