@@ -39,4 +39,6 @@ const (
 	ErrLetterUnknown    = "LetterUnknown"    // no such letter in PostgreSQL
 	ErrNoticeRejected   = "NoticeRejected"   // provider refused the number or address for good
 	ErrUnprintable      = "Unprintable"      // the letter cannot be rendered or has no postal address
+	// ErrRecipientUnreachable: a digital-only letter whose recipient now gets paper.
+	ErrRecipientUnreachable = "RecipientUnreachable"
 )

@@ -34,6 +34,13 @@ func (a *Activities) Deliver(ctx context.Context, letterID uuid.UUID) (Delivery,
 		return Delivery{}, err
 	}
 	d := Delivery{Route: letters.Decide(l.PhysicalOnly, c, a.Now())}
+	if l.DigitalOnly && d.Route.Channel != letters.Digital {
+		// Accepted while the recipient could read digital post, they no longer can (exempt
+		// since). A digital-only letter is never printed: it ends here with the reason, not in
+		// print rendering with a PDF library's message.
+		return Delivery{}, temporal.NewNonRetryableApplicationError(fmt.Sprintf(
+			"the recipient can no longer receive digital post (%s), and the letter is digital-only", d.Route.Reason), ErrRecipientUnreachable, nil)
+	}
 	if d.Route.Channel != letters.Digital {
 		return d, a.Letters.MarkStarted(ctx, l.ID) // printing follows; the start is confirmed now
 	}
@@ -70,6 +77,10 @@ func (a *Activities) PrintLetter(ctx context.Context, req PrintRequest) (PrintRe
 	l, c, err := a.letterAndRecipient(ctx, req.LetterID)
 	if err != nil {
 		return PrintResult{}, err
+	}
+	if req.Purpose == print.WaitingNotice && l.Status == letters.Withdrawn {
+		// Nothing is waiting any more: no notice, and the next letter carries it instead.
+		return PrintResult{}, a.Registry.ReleaseWaitingNotice(ctx, l.ID)
 	}
 	if strings.TrimSpace(c.Address) == "" {
 		return PrintResult{}, temporal.NewNonRetryableApplicationError(
@@ -128,6 +139,9 @@ type Outcome struct {
 func (a *Activities) RecordOutcome(ctx context.Context, o Outcome) error {
 	if o.Status == letters.Withdrawn {
 		if err := a.Mailbox.Withdraw(ctx, o.LetterID); err != nil {
+			return err
+		}
+		if err := a.Registry.ReleaseWaitingNotice(ctx, o.LetterID); err != nil {
 			return err
 		}
 	}

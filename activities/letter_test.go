@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -140,5 +141,54 @@ func TestExemptCitizensLetterIsRoutedToPaperAndNotIntoTheMailbox(t *testing.T) {
 	}
 	if _, err := f.acts.Mailbox.Entry(context.Background(), id); !errors.Is(err, mailbox.ErrNotInMailbox) {
 		t.Fatalf("paper letter is in the mailbox: %v", err)
+	}
+}
+
+// A digital-only letter whose recipient became exempt after it was accepted ends with that
+// reason; it used to be routed to paper and fail in print rendering with a PDF error.
+func TestDigitalOnlyLetterToARecipientNowOnPaperEndsWithTheReason(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	id, citizen := f.letterTo(t, anna)
+	if _, err := f.db.Exec(ctx, `UPDATE letters SET digital_only = true WHERE id = $1`, id); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.acts.Registry.SetExempt(ctx, citizen.ID, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	_, err := f.acts.Deliver(ctx, id)
+	var app *temporal.ApplicationError
+	if !errors.As(err, &app) || app.Type() != activities.ErrRecipientUnreachable || !app.NonRetryable() || !strings.Contains(app.Message(), "exempt") {
+		t.Fatalf("error %v, want non-retryable %s naming the exemption", err, activities.ErrRecipientUnreachable)
+	}
+	if jobs, _ := f.acts.PrintJobs.ForLetter(ctx, id); len(jobs) != 0 {
+		t.Fatalf("%d print jobs for a digital-only letter", len(jobs))
+	}
+}
+
+// A letter withdrawn before its waiting notice was printed used up the citizen's one paper
+// notice: their next letter came without it. Now the notice is not printed and the next
+// letter carries it.
+func TestWithdrawnLetterHandsTheWaitingNoticeToTheNextLetter(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	dorte := registry.NewCitizen{CPR: "040490-4567", Name: "Dorte Pedersen", Address: "Østergade 4\n8000 Aarhus C", NeverLoggedIn: true}
+	first, citizen := f.letterTo(t, dorte)
+	if plan, err := f.acts.Deliver(ctx, first); err != nil || !plan.SendWaitingNotice {
+		t.Fatalf("first letter plan %+v %v", plan, err)
+	}
+	if err := f.acts.RecordOutcome(ctx, activities.Outcome{LetterID: first, Status: letters.Withdrawn, Channel: letters.Digital}); err != nil {
+		t.Fatal(err)
+	}
+	if r, err := f.acts.PrintLetter(ctx, activities.PrintRequest{LetterID: first, Purpose: print.WaitingNotice}); err != nil || r.JobID != "" {
+		t.Fatalf("waiting notice for a withdrawn letter: %+v %v", r, err)
+	}
+	second := uuid.New()
+	if _, _, err := f.acts.Letters.Create(ctx, letters.Letter{ID: second, SenderID: "skat", MessageID: "second",
+		RecipientID: &citizen.ID, Subject: "Andet brev", Body: "x", Deadline: time.Hour}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if plan, err := f.acts.Deliver(ctx, second); err != nil || !plan.SendWaitingNotice {
+		t.Fatalf("the next letter does not carry the notice: %+v %v", plan, err)
 	}
 }

@@ -292,6 +292,16 @@ func (r *Registry) ClaimWaitingNotice(ctx context.Context, citizen, letter uuid.
 	return err == nil, err
 }
 
+// ReleaseWaitingNotice gives back the waiting-notice claim of a letter withdrawn before its
+// notice was printed, so the citizen's next letter brings the notice instead. A notice
+// already printed keeps its claim: the citizen has it.
+func (r *Registry) ReleaseWaitingNotice(ctx context.Context, letter uuid.UUID) error {
+	_, err := r.db.Exec(ctx, `UPDATE citizens SET waiting_notice_letter_id = NULL
+		WHERE waiting_notice_letter_id = $1
+		  AND NOT EXISTS (SELECT 1 FROM print_jobs WHERE letter_id = $1 AND purpose = 'waiting-notice')`, letter)
+	return err
+}
+
 // AddSender registers or updates an organisation that sends letters.
 func (r *Registry) AddSender(ctx context.Context, s Sender) error {
 	var errs fielderr.List
