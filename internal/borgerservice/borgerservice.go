@@ -61,6 +61,11 @@ func (d *Desk) Apply(ctx context.Context, a Application) (uuid.UUID, error) {
 		if citizen.Enrolment == registry.Exempt {
 			errs.Add("cpr", "citizen is already exempt from Digital Post")
 		}
+		if open, ok, err := d.Cases.OpenFor(ctx, citizen.ID); err != nil {
+			return uuid.Nil, err
+		} else if ok {
+			errs.Add("cpr", fmt.Sprintf("citizen already has an open exemption case, %s (%s); decide it before a new application", open.ID, open.Status))
+		}
 	}
 	if len(a.Grounds) == 0 {
 		errs.Add("grounds", "at least one ground is required")
@@ -84,10 +89,13 @@ func (d *Desk) Apply(ctx context.Context, a Application) (uuid.UUID, error) {
 	switch {
 	case rep != "":
 		c.RepresentativeName = rep
-		if n, err := cpr.Parse(a.RepresentativeCPR); err != nil {
-			errs.Add("representative-cpr", "CPR number "+err.Error())
-		} else {
-			c.RepresentativeCPR = n.Digits()
+		// The representative is named by their registry entry: their CPR number stays in the
+		// registry, not in the case.
+		if r, ok := d.citizen(ctx, &errs, "representative-cpr", a.RepresentativeCPR); ok {
+			if r.ID == c.CitizenID {
+				errs.Add("representative-cpr", "is the citizen's own; a citizen who comes in person needs no representative")
+			}
+			c.RepresentativeID = &r.ID
 		}
 		switch poa := a.PowerOfAttorney; {
 		case len(poa.Content) == 0:
@@ -105,7 +113,9 @@ func (d *Desk) Apply(ctx context.Context, a Application) (uuid.UUID, error) {
 		return uuid.Nil, err
 	}
 	c.ServiceDeadline = d.ServiceDeadline(time.Now().UTC())
-	if err := d.Cases.Create(ctx, c); err != nil {
+	if err := d.Cases.Create(ctx, c); errors.Is(err, exemption.ErrOpenCase) { // another desk was quicker
+		return uuid.Nil, &fielderr.Error{Field: "cpr", Rule: "citizen already has an open exemption case; decide it before a new application"}
+	} else if err != nil {
 		return uuid.Nil, err
 	}
 	if err := d.StartCase(ctx, c); err != nil {

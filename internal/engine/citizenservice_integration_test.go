@@ -170,6 +170,10 @@ func TestBadApplicationIsRefusedAndNothingIsWritten(t *testing.T) {
 			RepresentativeName: "Bo Nielsen", RepresentativeCPR: boCPR}, "power-of-attorney"},
 		"power of attorney, no representative": {borgerservice.Application{CitizenCPR: annaCPR, Grounds: []string{"no-mitid"},
 			PowerOfAttorney: letters.Document{Filename: "f.pdf", Content: []byte("x")}}, "representative-name"},
+		"representative not in the registry": {borgerservice.Application{CitizenCPR: annaCPR, Grounds: []string{"no-mitid"},
+			RepresentativeName: "Ukendt", RepresentativeCPR: "111111-1118", PowerOfAttorney: letters.Document{Filename: "f.pdf", Content: []byte("x")}}, "representative-cpr"},
+		"representative is the citizen": {borgerservice.Application{CitizenCPR: annaCPR, Grounds: []string{"no-mitid"},
+			RepresentativeName: "Anna Jensen", RepresentativeCPR: annaCPR, PowerOfAttorney: letters.Document{Filename: "f.pdf", Content: []byte("x")}}, "representative-cpr"},
 	}
 	for name, c := range cases {
 		t.Run(name, func(t *testing.T) {
@@ -228,5 +232,34 @@ func TestCaseAndRequestStoredWhileTemporalIsDownAreStartedByTheSweep(t *testing.
 	}
 	if again, _ := s.Activities.Recovery.Sweep(ctx, func(activities.SweepReport) {}); again.Cases != 0 || again.ReadingAccess != 0 {
 		t.Fatalf("a started case or request was swept again: %+v", again)
+	}
+}
+
+// A citizen has at most one open case: a second application is refused naming the open one,
+// and the case row names the representative by registry reference, never by CPR number.
+func TestSecondOpenCaseIsRefusedAndTheCaseHoldsNoCPR(t *testing.T) {
+	s := testenv.StartSystem(t)
+	seed(t, s)
+	seedMunicipality(t, s)
+	ctx := context.Background()
+	app := borgerservice.Application{CitizenCPR: annaCPR, Grounds: []string{"no-mitid"}, MunicipalityID: "aarhus-kommune",
+		RepresentativeName: "Bo Nielsen", RepresentativeCPR: boCPR,
+		PowerOfAttorney: letters.Document{Filename: "fuldmagt.pdf", Content: []byte("%PDF-1.4 signed")}}
+	first, err := s.Desk.Apply(ctx, app)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = s.Desk.Apply(ctx, app)
+	if fields := fielderr.Fields(err); !contains(fields, "cpr") || !strings.Contains(err.Error(), first.String()) {
+		t.Fatalf("second application: %v, want a refusal naming case %s", err, first)
+	}
+	var rows int
+	var rowText string
+	if err := s.DB.QueryRow(ctx, `SELECT count(*), max(e::text) FROM exemption_cases e`).Scan(&rows, &rowText); err != nil {
+		t.Fatal(err)
+	}
+	bo, _ := s.Registry.CitizenByCPR(ctx, mustCPR(boCPR))
+	if rows != 1 || strings.Contains(rowText, mustCPR(boCPR).Digits()) || !strings.Contains(rowText, bo.ID.String()) {
+		t.Fatalf("%d case rows; the row must reference Bo (%s) without his CPR number: %s", rows, bo.ID, rowText)
 	}
 }

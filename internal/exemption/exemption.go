@@ -72,7 +72,7 @@ type Case struct {
 	MunicipalityID     string
 	Grounds            []Ground
 	RepresentativeName string
-	RepresentativeCPR  string
+	RepresentativeID   *uuid.UUID // the representative in the registry; their CPR number stays there
 	POAFilename        string
 	POADocument        []byte
 	Status             Status

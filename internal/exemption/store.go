@@ -8,6 +8,8 @@ import (
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
+
+	"digitalpost/internal/store"
 )
 
 // ErrNotFound is returned for an unknown case id.
@@ -21,20 +23,36 @@ func NewStore(db *pgxpool.Pool) *Store { return &Store{db: db} }
 // Create stores a new case.
 func (s *Store) Create(ctx context.Context, c Case) error {
 	_, err := s.db.Exec(ctx, `INSERT INTO exemption_cases (id, citizen_id, municipality_id, grounds, representative_name,
-		representative_cpr, poa_filename, poa_document, status, service_deadline, caseworker)
+		representative_id, poa_filename, poa_document, status, service_deadline, caseworker)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
-		c.ID, c.CitizenID, c.MunicipalityID, c.Grounds, c.RepresentativeName, c.RepresentativeCPR, c.POAFilename,
+		c.ID, c.CitizenID, c.MunicipalityID, c.Grounds, c.RepresentativeName, c.RepresentativeID, c.POAFilename,
 		c.POADocument, c.Status, c.ServiceDeadline, c.Caseworker)
+	if store.IsUniqueViolation(err) { // exemption_cases_one_open: the citizen's open case
+		return ErrOpenCase
+	}
 	return err
 }
 
-const caseColumns = `id, citizen_id, municipality_id, grounds, representative_name, representative_cpr, poa_filename,
+// ErrOpenCase: the citizen already has an open case.
+var ErrOpenCase = errors.New("the citizen already has an open exemption case")
+
+// OpenFor returns the citizen's open case, if any.
+func (s *Store) OpenFor(ctx context.Context, citizen uuid.UUID) (Case, bool, error) {
+	c, err := scanCase(s.db.QueryRow(ctx, `SELECT `+caseColumns+` FROM exemption_cases
+		WHERE citizen_id = $1 AND status IN ('awaiting_proxy', 'awaiting_decision')`, citizen))
+	if errors.Is(err, ErrNotFound) {
+		return Case{}, false, nil
+	}
+	return c, err == nil, err
+}
+
+const caseColumns = `id, citizen_id, municipality_id, grounds, representative_name, representative_id, poa_filename,
 	status, overdue, reason, caseworker, service_deadline, decision_letter_id, created_at, updated_at`
 
 func scanCase(row pgx.Row) (Case, error) {
 	var c Case
 	var gs []string
-	err := row.Scan(&c.ID, &c.CitizenID, &c.MunicipalityID, &gs, &c.RepresentativeName, &c.RepresentativeCPR,
+	err := row.Scan(&c.ID, &c.CitizenID, &c.MunicipalityID, &gs, &c.RepresentativeName, &c.RepresentativeID,
 		&c.POAFilename, &c.Status, &c.Overdue, &c.Reason, &c.Caseworker, &c.ServiceDeadline, &c.DecisionLetterID,
 		&c.CreatedAt, &c.UpdatedAt)
 	if errors.Is(err, pgx.ErrNoRows) {
