@@ -41,10 +41,7 @@ func sendCmd() *cobra.Command {
 	f.BoolVar(&s.DigitalOnly, "digital-only", false, "never escalate to paper")
 	var deadline string
 	f.StringVar(&deadline, "deadline", "", "how long the letter may stay unopened before it goes to paper: a duration (72h) or Danish working days (3wd); default LETTER_OPEN_DEADLINE, 72h")
-	cmd.RunE = withEngine(func(ctx context.Context, e *engine.Engine) error {
-		if err := s.SetDeadline(deadline); err != nil {
-			return err
-		}
+	send := withEngine(func(ctx context.Context, e *engine.Engine) error {
 		for i, path := range files {
 			b, err := os.ReadFile(path)
 			if err != nil {
@@ -62,6 +59,13 @@ func sendCmd() *cobra.Command {
 		fmt.Println(r.LetterID)
 		return nil
 	})
+	// A deadline that does not parse is refused before anything connects.
+	cmd.RunE = func(cmd *cobra.Command, args []string) error {
+		if err := s.SetDeadline(deadline); err != nil {
+			return err
+		}
+		return send(cmd, args)
+	}
 	return cmd
 }
 

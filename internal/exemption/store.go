@@ -39,7 +39,7 @@ var ErrOpenCase = errors.New("the citizen already has an open exemption case")
 // OpenFor returns the citizen's open case, if any.
 func (s *Store) OpenFor(ctx context.Context, citizen uuid.UUID) (Case, bool, error) {
 	c, err := scanCase(s.db.QueryRow(ctx, `SELECT `+caseColumns+` FROM exemption_cases
-		WHERE citizen_id = $1 AND status IN ('awaiting_proxy', 'awaiting_decision')`, citizen))
+		WHERE citizen_id = $1 AND status IN ('awaiting_proxy_verification', 'awaiting_decision')`, citizen))
 	if errors.Is(err, ErrNotFound) {
 		return Case{}, false, nil
 	}

@@ -8,7 +8,7 @@ ALTER TABLE exemption_cases DROP COLUMN representative_cpr;
 -- (Before this rule two open cases were possible; should a database hold such a pair, decide
 -- or reject one and run the migration again.)
 CREATE UNIQUE INDEX exemption_cases_one_open ON exemption_cases (citizen_id)
-    WHERE status IN ('awaiting_proxy', 'awaiting_decision');
+    WHERE status IN ('awaiting_proxy_verification', 'awaiting_decision');
 
 -- +goose Down
 DROP INDEX exemption_cases_one_open;
