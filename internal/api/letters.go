@@ -131,7 +131,7 @@ func (s *Server) submitLetter(w http.ResponseWriter, r *http.Request) {
 		// minute, and sending the same request again starts it at once.
 		logFrom(r).Warn("letter stored, start deferred", "letter", receipt.LetterID, "error", err)
 	}
-	view, err := s.letterView(r, receipt.LetterID, true)
+	view, err := s.letterView(r, receipt.LetterID, false) // just stored: nothing but "received" to show yet
 	if err != nil {
 		serverError(w, r, err)
 		return
