@@ -26,9 +26,11 @@ type Activities struct {
 	Printer   print.Provider
 	Cases     *exemption.Store
 	Access    *access.Store
-	Recovery  Sweeper
-	Webhooks  *webhooks.Hooks
-	Now       func() time.Time
+	// Temporal tells reading access requests of a suspension.
+	Temporal access.Signaller
+	Recovery Sweeper
+	Webhooks *webhooks.Hooks
+	Now      func() time.Time
 	// LetterDeadline is the open deadline of letters the engine writes itself (case decisions).
 	LetterDeadline time.Duration
 }
@@ -39,6 +41,7 @@ const (
 	ErrLetterUnknown    = "LetterUnknown"    // no such letter in PostgreSQL
 	ErrNoticeRejected   = "NoticeRejected"   // provider refused the number or address for good
 	ErrUnprintable      = "Unprintable"      // the letter cannot be rendered or has no postal address
-	// ErrRecipientUnreachable: a digital-only letter whose recipient now gets paper.
+	// ErrRecipientUnreachable: the recipient can no longer receive the letter: deceased,
+	// emigrated with no known address, or on paper when the letter is digital-only.
 	ErrRecipientUnreachable = "RecipientUnreachable"
 )

@@ -19,7 +19,8 @@ import (
 // ErrCaseUnknown: the case row is gone.
 const ErrCaseUnknown = "CaseUnknown"
 
-// ApplyExemption marks the case's citizen exempt in the registry.
+// ApplyExemption marks the case's citizen exempt in the registry and suspends their reading
+// access, given and held: an exempt citizen has no digital mailbox to share or read.
 func (a *Activities) ApplyExemption(ctx context.Context, caseID uuid.UUID) error {
 	c, err := a.caseByID(ctx, caseID)
 	if err != nil {
@@ -29,7 +30,10 @@ func (a *Activities) ApplyExemption(ctx context.Context, caseID uuid.UUID) error
 	if errors.Is(err, registry.ErrNotFound) {
 		return temporal.NewNonRetryableApplicationError(fmt.Sprintf("case %s: citizen is not in the registry", caseID), ErrRecipientUnknown, nil)
 	}
-	return err
+	if err != nil {
+		return err
+	}
+	return a.Access.SuspendAll(ctx, a.Temporal, c.CitizenID)
 }
 
 // CaseOutcome is the case's state as the workflow decided it.

@@ -9,6 +9,7 @@ import (
 	"github.com/google/uuid"
 
 	"digitalpost/activities"
+	"digitalpost/internal/access"
 	"digitalpost/internal/exemption"
 	"digitalpost/internal/registry"
 )
@@ -28,11 +29,33 @@ func (f *fixture) openCase(t *testing.T) exemption.Case {
 	return c
 }
 
-func TestApprovalMakesTheCitizenExemptAndReEnrolmentUndoesIt(t *testing.T) {
+func TestApprovalMakesTheCitizenExemptSuspendsReadingAccessAndReEnrolmentDoesNotRevive(t *testing.T) {
 	f := newFixture(t)
 	c := f.openCase(t)
 	ctx := context.Background()
+	delegate, err := f.acts.Registry.AddCitizen(ctx, registry.NewCitizen{CPR: "020275-2345", Name: "Bo Nielsen"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	grant := access.Grant{ID: uuid.New(), CitizenID: c.CitizenID, DelegateID: delegate.ID, Status: access.Granted,
+		RespondBy: time.Now(), GrantedBy: "cw-1"}
+	if err := f.acts.Access.Create(ctx, grant); err != nil {
+		t.Fatal(err)
+	}
+	if ok, err := f.acts.Access.MayRead(ctx, c.CitizenID, delegate.ID); err != nil || !ok {
+		t.Fatalf("before the exemption the delegate may read: %v %v", ok, err)
+	}
 	if err := f.acts.ApplyExemption(ctx, c.ID); err != nil {
+		t.Fatal(err)
+	}
+	if g, _ := f.acts.Access.Get(ctx, grant.ID); g.Status != access.Suspended {
+		t.Fatalf("grant after the exemption: %s, want suspended", g.Status)
+	}
+	if want := access.WorkflowID(grant.ID) + " " + access.SuspendSignal; len(f.signalled.sent) != 1 || f.signalled.sent[0] != want {
+		t.Fatalf("signalled %v, want %q", f.signalled.sent, want)
+	}
+	// The workflow, told late, records the grant it decided before: suspension stays.
+	if err := f.acts.RecordReadingAccess(ctx, activities.ReadingAccessOutcome{GrantID: grant.ID, Status: access.Granted}); err != nil {
 		t.Fatal(err)
 	}
 	got, _ := f.acts.Registry.Citizen(ctx, c.CitizenID)
@@ -45,6 +68,9 @@ func TestApprovalMakesTheCitizenExemptAndReEnrolmentUndoesIt(t *testing.T) {
 	got, _ = f.acts.Registry.Citizen(ctx, c.CitizenID)
 	if got.Enrolment != registry.Enrolled || got.ExemptFromSelfService {
 		t.Fatalf("after re-enrolment: %s, self-service %v", got.Enrolment, got.ExemptFromSelfService)
+	}
+	if ok, err := f.acts.Access.MayRead(ctx, c.CitizenID, delegate.ID); err != nil || ok {
+		t.Fatalf("re-enrolment revived reading access given before the exemption: %v %v", ok, err)
 	}
 	if err := f.acts.Registry.Enrol(ctx, c.CitizenID); !errors.Is(err, registry.ErrNotExempt) {
 		t.Fatalf("enrolling an enrolled citizen: %v", err)

@@ -34,6 +34,12 @@ func (a *Activities) Deliver(ctx context.Context, letterID uuid.UUID) (Delivery,
 		return Delivery{}, err
 	}
 	d := Delivery{Route: letters.Decide(l.PhysicalOnly, c, a.Now())}
+	if d.Route.Undeliverable() {
+		// Accepted while the recipient could receive post, they died or moved abroad with no
+		// known address since: the letter ends here with the reason, and nothing is printed.
+		return Delivery{}, temporal.NewNonRetryableApplicationError(
+			"no letter can reach the recipient: "+d.Route.Reason, ErrRecipientUnreachable, nil)
+	}
 	if l.DigitalOnly && d.Route.Channel != letters.Digital {
 		// Accepted while the recipient could read digital post, they no longer can (exempt
 		// since). A digital-only letter is never printed: it ends here with the reason, not in
@@ -82,7 +88,13 @@ func (a *Activities) PrintLetter(ctx context.Context, req PrintRequest) (PrintRe
 		// Nothing is waiting any more: no notice, and the next letter carries it instead.
 		return PrintResult{}, a.Registry.ReleaseWaitingNotice(ctx, l.ID)
 	}
-	if strings.TrimSpace(c.Address) == "" {
+	if route := letters.Decide(l.PhysicalOnly, c, a.Now()); route.Undeliverable() {
+		// The recipient died or moved abroad with no known address while the letter waited in
+		// the mailbox: paper would reach nobody.
+		return PrintResult{}, temporal.NewNonRetryableApplicationError(
+			"no letter can reach the recipient: "+route.Reason, ErrRecipientUnreachable, nil)
+	}
+	if strings.TrimSpace(c.PostalAddress()) == "" {
 		return PrintResult{}, temporal.NewNonRetryableApplicationError(
 			fmt.Sprintf("letter %s: recipient has no postal address", l.ID), ErrUnprintable, nil)
 	}
@@ -92,7 +104,7 @@ func (a *Activities) PrintLetter(ctx context.Context, req PrintRequest) (PrintRe
 	}
 	sheet := print.Sheet{
 		Organisation: sender.Organisation, ProducingUnit: sender.ProducingUnit, ReturnAddress: sender.ReturnAddress,
-		RecipientName: c.Name, RecipientAddress: c.Address, Date: a.Now(), Reference: l.ID.String(),
+		RecipientName: c.Name, RecipientAddress: c.PostalAddress(), Date: a.Now(), Reference: l.ID.String(),
 		Subject: l.Subject, Body: l.Body,
 	}
 	var documents [][]byte
@@ -116,7 +128,7 @@ func (a *Activities) PrintLetter(ctx context.Context, req PrintRequest) (PrintRe
 			fmt.Sprintf("letter %s: %v", l.ID, err), ErrUnprintable, nil)
 	}
 	job := print.Job{ID: print.JobID(l.ID, req.Purpose), LetterID: l.ID.String(), Purpose: string(req.Purpose),
-		Reason: req.Reason, Envelope: "C5", Pages: pages, CreatedAt: a.Now()}
+		Reason: req.Reason, Envelope: "C5", Pages: pages, Abroad: c.Emigrated(), CreatedAt: a.Now()}
 	location, err := a.Printer.Submit(ctx, job, pdf)
 	if err != nil {
 		return PrintResult{}, err

@@ -14,6 +14,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 
 	"digitalpost/activities"
+	"digitalpost/internal/access"
 	"digitalpost/internal/exemption"
 	"digitalpost/internal/letters"
 	"digitalpost/internal/mailbox"
@@ -30,6 +31,16 @@ type fixture struct {
 	twilio *providerfake.Twilio
 	mail   *providerfake.SendGrid
 	spool  string
+	// signalled lists the workflows the activities signalled, by workflow id and signal.
+	signalled *signals
+}
+
+// signals records what a Temporal client would have been asked to signal.
+type signals struct{ sent []string }
+
+func (s *signals) SignalWorkflow(_ context.Context, workflowID, _, name string, _ any) error {
+	s.sent = append(s.sent, workflowID+" "+name)
+	return nil
 }
 
 func newFixture(t *testing.T) *fixture { return newFixtureWithTimeout(t, 5*time.Second) }
@@ -47,8 +58,9 @@ func newFixtureWithTimeout(t *testing.T, timeout time.Duration) *fixture {
 	email := notify.NewSendGrid(sg.APIKey, "no-reply@digitalpost.test", "Digital Post", sg.Server.URL, timeout)
 	spool := t.TempDir()
 	reg := registry.New(db)
-	return &fixture{db: db, twilio: tw, mail: sg, spool: spool, acts: &activities.Activities{
-		Cases: exemption.NewStore(db), LetterDeadline: time.Hour,
+	sig := &signals{}
+	return &fixture{db: db, twilio: tw, mail: sg, spool: spool, signalled: sig, acts: &activities.Activities{
+		Cases: exemption.NewStore(db), LetterDeadline: time.Hour, Access: access.NewStore(db), Temporal: sig,
 		Registry: reg, Letters: letters.NewStore(db), Mailbox: mailbox.New(db, nil),
 		Notices: notify.NewService(db, sms, email, notify.Rates{}), PrintJobs: print.NewJobs(db), Printer: print.Spool{Dir: spool},
 		Now: func() time.Time { return time.Now().UTC() },
@@ -190,5 +202,73 @@ func TestWithdrawnLetterHandsTheWaitingNoticeToTheNextLetter(t *testing.T) {
 	}
 	if plan, err := f.acts.Deliver(ctx, second); err != nil || !plan.SendWaitingNotice {
 		t.Fatalf("the next letter does not carry the notice: %+v %v", plan, err)
+	}
+}
+
+func wantUnreachable(t *testing.T, err error, reason string) {
+	t.Helper()
+	var app *temporal.ApplicationError
+	if !errors.As(err, &app) || app.Type() != activities.ErrRecipientUnreachable || !app.NonRetryable() || !strings.Contains(app.Message(), reason) {
+		t.Fatalf("error %v, want non-retryable %s naming %q", err, activities.ErrRecipientUnreachable, reason)
+	}
+}
+
+// A letter under way when its recipient dies ends with the reason, and nothing is printed:
+// neither at delivery nor when a letter already in the mailbox reaches its deadline.
+func TestLettersToADeceasedRecipientEndUnprinted(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	inMailbox, citizen := f.letterTo(t, anna)
+	if _, err := f.acts.Deliver(ctx, inMailbox); err != nil {
+		t.Fatal(err)
+	}
+	waiting := uuid.New()
+	if _, _, err := f.acts.Letters.Create(ctx, letters.Letter{ID: waiting, SenderID: "skat", MessageID: "waiting",
+		RecipientID: &citizen.ID, Subject: "Brev", Body: "x", Deadline: time.Hour}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.acts.Registry.RecordDeath(ctx, citizen.ID, time.Date(2026, 11, 30, 0, 0, 0, 0, time.UTC)); err != nil {
+		t.Fatal(err)
+	}
+	_, err := f.acts.Deliver(ctx, waiting)
+	wantUnreachable(t, err, "died on 2026-11-30")
+	_, err = f.acts.PrintLetter(ctx, activities.PrintRequest{LetterID: inMailbox, Purpose: print.Escalation, Reason: "not opened"})
+	wantUnreachable(t, err, "died on 2026-11-30")
+	if manifests, _ := filepath.Glob(filepath.Join(f.spool, "*.json")); len(manifests) != 0 {
+		t.Fatalf("%d jobs spooled for a deceased recipient", len(manifests))
+	}
+	if _, err := f.acts.Mailbox.Entry(ctx, inMailbox); err != nil {
+		t.Fatalf("the deceased citizen's mailbox lost its letter: %v", err)
+	}
+	if err := f.acts.Registry.DeleteCitizen(ctx, citizen.ID); !errors.Is(err, registry.ErrHasPost) {
+		t.Fatalf("deleting a citizen with post: %v, want ErrHasPost (the mailbox is kept)", err)
+	}
+}
+
+// An emigrated citizen gets paper at the foreign address; with none known, nothing.
+func TestEmigratedRecipientGetsPaperAbroadOrNothing(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	id, citizen := f.letterTo(t, anna)
+	on := time.Date(2026, 6, 1, 0, 0, 0, 0, time.UTC)
+	if _, err := f.acts.Registry.RecordEmigration(ctx, citizen.ID, on, ""); err != nil {
+		t.Fatal(err)
+	}
+	_, err := f.acts.Deliver(ctx, id)
+	wantUnreachable(t, err, "no foreign address")
+	if _, err := f.acts.Registry.RecordEmigration(ctx, citizen.ID, on, "Storgatan 1\n111 22 Stockholm\nSverige"); err != nil {
+		t.Fatal(err)
+	}
+	d, err := f.acts.Deliver(ctx, id)
+	if err != nil || d.Route.Channel != letters.Paper || d.Route.Code != letters.RouteEmigrated {
+		t.Fatalf("delivery %+v %v, want paper (emigrated)", d.Route, err)
+	}
+	job, err := f.acts.PrintLetter(ctx, activities.PrintRequest{LetterID: id, Purpose: print.PaperRoute, Reason: d.Route.Reason})
+	if err != nil {
+		t.Fatal(err)
+	}
+	manifest, err := os.ReadFile(filepath.Join(f.spool, job.JobID+".json"))
+	if err != nil || !strings.Contains(string(manifest), `"abroad": true`) {
+		t.Fatalf("manifest does not ask for international postage: %s %v", manifest, err)
 	}
 }

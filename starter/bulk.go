@@ -63,7 +63,7 @@ func previewRun(ctx context.Context, e *engine.Engine, subs []postoffice.Submiss
 	}
 	fmt.Printf("dry run: nothing was written\n%d letters\n  digital            %d (%d of them to citizens with no notice channel)\n  paper at once      %d\n",
 		pv.Letters, pv.Digital, pv.NoNoticeChannel, pv.PaperNow)
-	for _, code := range []string{letters.RoutePhysicalOnly, letters.RouteUnder15, letters.RouteExempt} {
+	for _, code := range []string{letters.RoutePhysicalOnly, letters.RouteUnder15, letters.RouteExempt, letters.RouteEmigrated} {
 		if n := pv.PaperReasons[code]; n > 0 {
 			fmt.Printf("    %-16s %d\n", code, n)
 		}

@@ -226,7 +226,21 @@ func readingAccessCmd() *cobra.Command {
 		st, err := e.Desk.RevokeReadingAccess(ctx, id, as)
 		return string(st), err
 	})
-	cmd.AddCommand(request, respond("accept", "The citizen grants the request", true), respond("decline", "The citizen declines the request", false), revoke)
+	var caseworker string
+	grant := &cobra.Command{Use: "grant --by-caseworker NAME --delegate CPR --citizen CPR",
+		Short: "Record reading access the citizen gave in person at the citizen service; prints its id", Args: cobra.NoArgs,
+		RunE: withEngine(func(ctx context.Context, e *engine.Engine) error {
+			id, err := e.Desk.GrantReadingAccess(ctx, caseworker, delegate, citizen)
+			if err != nil {
+				return err
+			}
+			fmt.Println(id)
+			return nil
+		})}
+	grant.Flags().StringVar(&caseworker, "by-caseworker", "", "the caseworker who recorded the citizen's consent")
+	grant.Flags().StringVar(&delegate, "delegate", "", "who may read")
+	grant.Flags().StringVar(&citizen, "citizen", "", "whose mailbox")
+	cmd.AddCommand(request, grant, respond("accept", "The citizen grants the request", true), respond("decline", "The citizen declines the request", false), revoke)
 	return cmd
 }
 

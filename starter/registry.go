@@ -5,12 +5,14 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strings"
 	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"digitalpost/internal/apikeys"
+	"digitalpost/internal/borgerservice"
 	"digitalpost/internal/engine"
 	"digitalpost/internal/fielderr"
 	"digitalpost/internal/registry"
@@ -39,9 +41,121 @@ func citizenCmd() *cobra.Command {
 		fmt.Printf("registered %s (%s, born %s, %s)\n", c.Name, c.CPR.Masked(), c.BirthDate.Format(time.DateOnly), c.Enrolment)
 		return nil
 	})
-	cmd.AddCommand(add)
+	cmd.AddCommand(add, citizenUpdateCmd(), citizenShowCmd(), lifeEventCmd("died"), lifeEventCmd("emigrated"), lifeEventCmd("moved-in"), citizenPurgeCmd())
 	return cmd
 }
+
+func citizenUpdateCmd() *cobra.Command {
+	var email, mobile, address string
+	cmd := &cobra.Command{Use: "update CPR [--email …] [--mobile …] [--address …]",
+		Short: `Change a citizen's e-mail, mobile number or address (--email "" removes the e-mail)`, Args: cobra.ExactArgs(1)}
+	cmd.Flags().StringVar(&email, "email", "", "e-mail for new-post notices")
+	cmd.Flags().StringVar(&mobile, "mobile", "", "mobile number for new-post notices (+45… or 8 digits)")
+	cmd.Flags().StringVar(&address, "address", "", `postal address, lines separated by "\n" or ", "`)
+	cmd.RunE = func(cmd *cobra.Command, args []string) error {
+		var ch registry.ContactChange
+		if cmd.Flags().Changed("email") {
+			ch.Email = &email
+		}
+		if cmd.Flags().Changed("mobile") {
+			ch.Mobile = &mobile
+		}
+		if cmd.Flags().Changed("address") {
+			address = addressLines(address)
+			ch.Address = &address
+		}
+		return withEngine(func(ctx context.Context, e *engine.Engine) error {
+			c, err := e.Desk.UpdateContact(ctx, args[0], ch)
+			if err != nil {
+				return err
+			}
+			fmt.Printf("updated %s (%s): e-mail %s, mobile %s\n", c.Name, c.CPR.Masked(), orDash(c.Email), orDash(c.Mobile))
+			return nil
+		})(cmd, args)
+	}
+	return cmd
+}
+
+func citizenShowCmd() *cobra.Command {
+	return &cobra.Command{Use: "show CPR", Short: "Show a citizen's enrolment, contact details and life events", Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return withEngine(func(ctx context.Context, e *engine.Engine) error {
+				c, err := e.Desk.Citizen(ctx, args[0])
+				if err != nil {
+					return err
+				}
+				w := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
+				fmt.Fprintf(w, "name\t%s\ncpr\t%s\nborn\t%s\nenrolment\t%s\ne-mail\t%s\nmobile\t%s\naddress\t%s\n",
+					c.Name, c.CPR.Masked(), c.BirthDate.Format(time.DateOnly), c.Enrolment, orDash(c.Email), orDash(c.Mobile), orDash(oneLine(c.Address)))
+				if c.Emigrated() {
+					fmt.Fprintf(w, "emigrated\t%s, foreign address %s\n", c.EmigratedOn.Format(time.DateOnly), orDash(oneLine(c.ForeignAddress)))
+				}
+				if c.Deceased() {
+					fmt.Fprintf(w, "died\t%s (mailbox kept until %s)\n", c.DiedOn.Format(time.DateOnly), c.DiedOn.Add(registry.MailboxRetention).Format(time.DateOnly))
+				}
+				return w.Flush()
+			})(cmd, args)
+		}}
+}
+
+// lifeEventCmd records an event from the CPR register: died, emigrated or moved-in.
+func lifeEventCmd(event string) *cobra.Command {
+	var on, address string
+	short := map[string]string{
+		"died":      "Record a death: letters to the citizen are refused, letters under way end failed unprinted; the mailbox is kept",
+		"emigrated": "Record a move abroad: letters go on paper to --address, or are refused when no foreign address is known",
+		"moved-in":  "Record a move back to Denmark, to --address: letters follow the ordinary rules again",
+	}[event]
+	use := event + " CPR --on YYYY-MM-DD"
+	cmd := &cobra.Command{Use: use, Short: short, Args: cobra.ExactArgs(1)}
+	cmd.Flags().StringVar(&on, "on", "", "the date of the event, YYYY-MM-DD")
+	switch event {
+	case "emigrated":
+		cmd.Use += " [--address FOREIGN_ADDRESS]"
+		cmd.Flags().StringVar(&address, "address", "", `the foreign postal address, lines separated by "\n" or ", "`)
+	case "moved-in":
+		cmd.Use += " --address ADDRESS"
+		cmd.Flags().StringVar(&address, "address", "", `the Danish address moved to, lines separated by "\n" or ", "`)
+	}
+	cmd.RunE = func(cmd *cobra.Command, args []string) error {
+		day, err := borgerservice.ParseEventDate(on)
+		if err != nil {
+			return err
+		}
+		return withEngine(func(ctx context.Context, e *engine.Engine) error {
+			var c registry.Citizen
+			var err error
+			switch event {
+			case "died":
+				c, err = e.Desk.RecordDeath(ctx, args[0], day)
+			case "emigrated":
+				c, err = e.Desk.RecordEmigration(ctx, args[0], day, addressLines(address))
+			case "moved-in":
+				c, err = e.Desk.RecordMoveIn(ctx, args[0], day, addressLines(address))
+			}
+			if err != nil {
+				return err
+			}
+			fmt.Printf("%s (%s) %s on %s\n", c.Name, c.CPR.Masked(), event, day.Format(time.DateOnly))
+			return nil
+		})(cmd, args)
+	}
+	return cmd
+}
+
+func citizenPurgeCmd() *cobra.Command {
+	return &cobra.Command{Use: "purge", Short: "Remove citizens who died more than the retention period (5 years) ago, with their mailboxes",
+		Args: cobra.NoArgs, RunE: withEngine(func(ctx context.Context, e *engine.Engine) error {
+			n, err := e.Registry.PurgeDeceased(ctx, time.Now().Add(-registry.MailboxRetention))
+			if err != nil {
+				return err
+			}
+			fmt.Printf("purged %d deceased citizens and their mailboxes\n", n)
+			return nil
+		})}
+}
+
+func oneLine(s string) string { return strings.ReplaceAll(s, "\n", ", ") }
 
 func senderCmd() *cobra.Command {
 	cmd := &cobra.Command{Use: "sender", Short: "Organisations that send letters", GroupID: "registry"}

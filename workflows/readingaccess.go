@@ -46,6 +46,8 @@ type readingAccess struct {
 	status   access.Status
 	response *Response
 	revoked  bool
+	// suspended: the citizen or the delegate became exempt or died (access.SuspendSignal).
+	suspended bool
 }
 
 // ReadingAccessWorkflow: a delegate asks to read a citizen's mailbox; the citizen accepts or
@@ -66,6 +68,12 @@ func ReadingAccessWorkflow(ctx workflow.Context, in ReadingAccessInput) (access.
 }
 
 func (r *readingAccess) setup(ctx workflow.Context) error {
+	// A signal, not an Update: the registry change that causes it has happened and admits
+	// no refusal. Histories without it replay unchanged, as receiving adds no command.
+	workflow.Go(ctx, func(ctx workflow.Context) {
+		workflow.GetSignalChannel(ctx, access.SuspendSignal).Receive(ctx, nil)
+		r.suspended = true
+	})
 	if err := workflow.SetQueryHandler(ctx, ReadingAccessQuery, func() (access.Status, error) { return r.status, nil }); err != nil {
 		return err
 	}
@@ -76,7 +84,7 @@ func (r *readingAccess) setup(ctx workflow.Context) error {
 			return r.status, err
 		},
 		workflow.UpdateHandlerOptions{Validator: func(Response) error {
-			if r.status != access.Requested || r.response != nil {
+			if r.status != access.Requested || r.response != nil || r.suspended {
 				return fmt.Errorf("the request is no longer open (%s)", r.status)
 			}
 			return nil
@@ -87,11 +95,11 @@ func (r *readingAccess) setup(ctx workflow.Context) error {
 	return workflow.SetUpdateHandlerWithOptions(ctx, RevokeUpdate,
 		func(ctx workflow.Context) (access.Status, error) {
 			r.revoked = true
-			err := workflow.Await(ctx, func() bool { return r.status == access.Revoked })
+			err := workflow.Await(ctx, func() bool { return r.status != access.Granted })
 			return r.status, err
 		},
 		workflow.UpdateHandlerOptions{Validator: func() error {
-			if r.status != access.Granted || r.revoked {
+			if r.status != access.Granted || r.revoked || r.suspended {
 				return errors.New("reading access is not granted, so there is nothing to revoke")
 			}
 			return nil
@@ -102,10 +110,12 @@ func (r *readingAccess) run(ctx workflow.Context) (access.Status, error) {
 	expired := false
 	timer := workflow.NewTimer(ctx, r.in.ResponseDeadline)
 	workflow.Go(ctx, func(ctx workflow.Context) { expired = timer.Get(ctx, nil) == nil })
-	if err := workflow.Await(ctx, func() bool { return r.response != nil || expired }); err != nil {
+	if err := workflow.Await(ctx, func() bool { return r.response != nil || expired || r.suspended }); err != nil {
 		return r.status, err
 	}
 	switch {
+	case r.suspended:
+		return r.finish(ctx, access.Suspended)
 	case r.response == nil:
 		return r.finish(ctx, access.Expired)
 	case !r.response.Accept:
@@ -121,10 +131,10 @@ func (r *readingAccess) run(ctx workflow.Context) (access.Status, error) {
 // the granted access to a new run once no Update is in progress.
 func (r *readingAccess) whileGranted(ctx workflow.Context) (access.Status, error) {
 	if workflow.GetVersion(ctx, grantedContinueAsNew, workflow.DefaultVersion, 1) == workflow.DefaultVersion {
-		if err := workflow.Await(ctx, func() bool { return r.revoked }); err != nil {
+		if err := workflow.Await(ctx, func() bool { return r.revoked || r.suspended }); err != nil {
 			return r.status, err
 		}
-		return r.finish(ctx, access.Revoked)
+		return r.finish(ctx, r.ending())
 	}
 	length := r.in.GrantedRunLength
 	if length <= 0 {
@@ -135,18 +145,26 @@ func (r *readingAccess) whileGranted(ctx workflow.Context) (access.Status, error
 	runOver := false
 	workflow.Go(ctx, func(ctx workflow.Context) { runOver = timer.Get(ctx, nil) == nil })
 	err := workflow.Await(ctx, func() bool {
-		return r.revoked || (runOver || workflow.GetInfo(ctx).GetContinueAsNewSuggested()) && workflow.AllHandlersFinished(ctx)
+		return r.revoked || r.suspended || (runOver || workflow.GetInfo(ctx).GetContinueAsNewSuggested()) && workflow.AllHandlersFinished(ctx)
 	})
 	if err != nil {
 		return r.status, err
 	}
-	if r.revoked {
+	if r.revoked || r.suspended {
 		cancelTimer()
-		return r.finish(ctx, access.Revoked)
+		return r.finish(ctx, r.ending())
 	}
 	next := r.in
 	next.Granted = true
 	return r.status, workflow.NewContinueAsNewError(ctx, ReadingAccessWorkflow, next)
+}
+
+// ending is how granted access ends: a suspension outranks a revocation asked at the same time.
+func (r *readingAccess) ending() access.Status {
+	if r.suspended {
+		return access.Suspended
+	}
+	return access.Revoked
 }
 
 func (r *readingAccess) finish(ctx workflow.Context, s access.Status) (access.Status, error) {

@@ -148,3 +148,27 @@ func TestGrantedAccessContinuesAsNewEveryRunLength(t *testing.T) {
 		t.Fatalf("ran %s, next %+v, recorded %v", ran, next, at.recorded)
 	}
 }
+
+func TestReadingAccessSuspendedWhilePending(t *testing.T) {
+	at := newAccessTest()
+	at.env.RegisterDelayedCallback(func() { at.env.SignalWorkflow(access.SuspendSignal, nil) }, time.Hour)
+	if st := at.run(t); st != access.Suspended {
+		t.Fatalf("final %s, want suspended", st)
+	}
+	if len(at.recorded) != 1 || at.recorded[0] != access.Suspended {
+		t.Fatalf("recorded %v, want only suspended", at.recorded)
+	}
+}
+
+func TestReadingAccessGrantedThenSuspended(t *testing.T) {
+	at := newAccessTest()
+	// A caseworker-recorded grant starts granted; the suspension comes before the run ends.
+	at.env.RegisterDelayedCallback(func() { at.env.SignalWorkflow(access.SuspendSignal, nil) }, 10*24*time.Hour)
+	st := at.runWith(t, ReadingAccessInput{GrantID: uuid.New(), Granted: true, GrantedRunLength: 30 * 24 * time.Hour})
+	if st != access.Suspended {
+		t.Fatalf("final %s, want suspended", st)
+	}
+	if len(at.recorded) != 1 || at.recorded[0] != access.Suspended {
+		t.Fatalf("recorded %v, want only suspended", at.recorded)
+	}
+}

@@ -5,11 +5,13 @@ package access
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"go.temporal.io/api/serviceerror"
 
 	"digitalpost/internal/store"
 )
@@ -23,7 +25,13 @@ const (
 	Declined  Status = "declined"
 	Expired   Status = "expired"
 	Revoked   Status = "revoked"
+	// Suspended: the citizen (or the delegate) became exempt from Digital Post or died. It
+	// never comes back: after re-enrolment the citizen must consent anew.
+	Suspended Status = "suspended"
 )
+
+// SuspendSignal tells a request's workflow that its access is suspended.
+const SuspendSignal = "suspend"
 
 // ErrNotFound is returned for an unknown request id.
 var ErrNotFound = errors.New("no such reading access request")
@@ -39,6 +47,9 @@ type Grant struct {
 	Status      Status
 	RequestedAt time.Time
 	RespondBy   time.Time
+	// GrantedBy names the caseworker who recorded access the citizen gave at the citizen
+	// service; empty when the citizen accepted a request themselves.
+	GrantedBy string
 }
 
 // WorkflowID is the request's workflow id; it carries no personal data.
@@ -49,10 +60,13 @@ type Store struct{ db *pgxpool.Pool }
 
 func NewStore(db *pgxpool.Pool) *Store { return &Store{db: db} }
 
-// Create records a new request.
+// Create records a new request, or (Status Granted) access a caseworker recorded.
 func (s *Store) Create(ctx context.Context, g Grant) error {
-	_, err := s.db.Exec(ctx, `INSERT INTO reading_access (id, citizen_id, delegate_id, status, respond_by) VALUES ($1, $2, $3, 'requested', $4)`,
-		g.ID, g.CitizenID, g.DelegateID, g.RespondBy)
+	if g.Status == "" {
+		g.Status = Requested
+	}
+	_, err := s.db.Exec(ctx, `INSERT INTO reading_access (id, citizen_id, delegate_id, status, respond_by, granted_by) VALUES ($1, $2, $3, $4, $5, $6)`,
+		g.ID, g.CitizenID, g.DelegateID, g.Status, g.RespondBy, g.GrantedBy)
 	if store.IsUniqueViolation(err) {
 		return ErrAlreadyLive
 	}
@@ -65,11 +79,11 @@ func (s *Store) MarkStarted(ctx context.Context, id uuid.UUID) error {
 	return err
 }
 
-const grantColumns = `id, citizen_id, delegate_id, status, requested_at, respond_by`
+const grantColumns = `id, citizen_id, delegate_id, status, requested_at, respond_by, granted_by`
 
 func scanGrant(row pgx.Row) (Grant, error) {
 	var g Grant
-	err := row.Scan(&g.ID, &g.CitizenID, &g.DelegateID, &g.Status, &g.RequestedAt, &g.RespondBy)
+	err := row.Scan(&g.ID, &g.CitizenID, &g.DelegateID, &g.Status, &g.RequestedAt, &g.RespondBy, &g.GrantedBy)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return g, ErrNotFound
 	}
@@ -84,23 +98,59 @@ func (s *Store) Get(ctx context.Context, id uuid.UUID) (Grant, error) {
 // Unstarted lists requests made before the cutoff whose workflow start was never confirmed.
 func (s *Store) Unstarted(ctx context.Context, before time.Time, limit int) ([]Grant, error) {
 	rows, err := s.db.Query(ctx, `SELECT `+grantColumns+` FROM reading_access
-		WHERE started_at IS NULL AND requested_at < $1 ORDER BY requested_at LIMIT $2`, before, limit)
+		WHERE started_at IS NULL AND requested_at < $1 AND status IN ('requested', 'granted') ORDER BY requested_at LIMIT $2`, before, limit)
 	if err != nil {
 		return nil, err
 	}
 	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (Grant, error) { return scanGrant(r) })
 }
 
-// SetStatus records the state the workflow decided.
+// SetStatus records the state the workflow decided. Suspension is final: a workflow that
+// granted access in the moment before it learnt of the suspension does not bring it back.
 func (s *Store) SetStatus(ctx context.Context, id uuid.UUID, st Status) error {
-	_, err := s.db.Exec(ctx, `UPDATE reading_access SET status = $2, updated_at = now() WHERE id = $1`, id, st)
+	_, err := s.db.Exec(ctx, `UPDATE reading_access SET status = $2, updated_at = now() WHERE id = $1 AND status <> 'suspended'`, id, st)
 	return err
 }
 
-// MayRead tells whether reader holds granted reading access to owner's mailbox.
+// MayRead tells whether reader holds granted reading access to owner's mailbox. Access is
+// also refused in the moment between an owner's exemption or death, or a reader's
+// exemption, and the suspension of their grants.
 func (s *Store) MayRead(ctx context.Context, owner, reader uuid.UUID) (bool, error) {
 	var ok bool
-	err := s.db.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM reading_access WHERE citizen_id = $1 AND delegate_id = $2 AND status = 'granted')`,
+	err := s.db.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM reading_access a
+		JOIN citizens o ON o.id = a.citizen_id JOIN citizens r ON r.id = a.delegate_id
+		WHERE a.citizen_id = $1 AND a.delegate_id = $2 AND a.status = 'granted'
+		  AND o.enrolment <> 'exempt' AND o.died_on IS NULL AND r.enrolment <> 'exempt' AND r.died_on IS NULL)`,
 		owner, reader).Scan(&ok)
 	return ok, err
+}
+
+// Signaller is the part of a Temporal client that tells a request's workflow of a suspension.
+type Signaller interface {
+	SignalWorkflow(ctx context.Context, workflowID, runID, signalName string, arg any) error
+}
+
+// SuspendAll ends every pending request and grant the citizen has, as owner or as delegate,
+// because they became exempt or died: at once in PostgreSQL, where MayRead looks, and then
+// in each request's workflow. Running it again signals again, so a retry after a failed
+// signal completes the work; a workflow that has ended is skipped.
+func (s *Store) SuspendAll(ctx context.Context, temporal Signaller, citizen uuid.UUID) error {
+	rows, err := s.db.Query(ctx, `UPDATE reading_access SET status = 'suspended', updated_at = now()
+		WHERE (citizen_id = $1 OR delegate_id = $1) AND status IN ('requested', 'granted', 'suspended')
+		RETURNING id`, citizen)
+	if err != nil {
+		return err
+	}
+	ids, err := pgx.CollectRows(rows, pgx.RowTo[uuid.UUID])
+	if err != nil {
+		return err
+	}
+	for _, id := range ids {
+		err := temporal.SignalWorkflow(ctx, WorkflowID(id), "", SuspendSignal, nil)
+		var gone *serviceerror.NotFound
+		if err != nil && !errors.As(err, &gone) {
+			return fmt.Errorf("suspend reading access %s: %w", id, err)
+		}
+	}
+	return nil
 }

@@ -136,7 +136,8 @@ type lookupRequest struct {
 
 type lookupJSON struct {
 	Channel string `json:"channel"`
-	// Reason is why, as a code (digital, physical_only, under_15, exempt) and in words.
+	// Reason is why, as a code (digital, physical_only, under_15, exempt, emigrated, deceased,
+	// no_address) and in words.
 	Reason        string   `json:"reason"`
 	Explanation   string   `json:"explanation"`
 	Notices       []string `json:"notices"`
@@ -161,7 +162,11 @@ func (s *Server) lookupRecipient(w http.ResponseWriter, r *http.Request) {
 		serverError(w, r, err)
 		return
 	}
-	out := lookupJSON{Channel: string(route.Channel), Reason: route.Code, Explanation: route.Reason, Notices: []string{},
+	channel := string(route.Channel)
+	if route.Undeliverable() {
+		channel = "none" // a letter would be refused
+	}
+	out := lookupJSON{Channel: channel, Reason: route.Code, Explanation: route.Reason, Notices: []string{},
 		NeverLoggedIn: route.NeverLoggedIn}
 	if route.NotifySMS {
 		out.Notices = append(out.Notices, "sms")

@@ -58,7 +58,10 @@ func (d *Desk) Apply(ctx context.Context, a Application) (uuid.UUID, error) {
 		Status: exemption.AwaitingDecision}
 	if citizen, ok := d.citizen(ctx, &errs, "cpr", a.CitizenCPR); ok {
 		c.CitizenID = citizen.ID
-		if citizen.Enrolment == registry.Exempt {
+		switch {
+		case citizen.Deceased():
+			errs.Add("cpr", "citizen is recorded as deceased")
+		case citizen.Enrolment == registry.Exempt:
 			errs.Add("cpr", "citizen is already exempt from Digital Post")
 		}
 		if open, ok, err := d.Cases.OpenFor(ctx, citizen.ID); err != nil {
@@ -216,6 +219,9 @@ func (d *Desk) Enrol(ctx context.Context, citizenCPR string) (registry.Citizen, 
 	c, ok := d.citizen(ctx, &errs, "cpr", citizenCPR)
 	if !ok {
 		return c, errs.Err()
+	}
+	if c.Deceased() {
+		return c, &fielderr.Error{Field: "cpr", Rule: "citizen is recorded as deceased"}
 	}
 	if err := d.Registry.Enrol(ctx, c.ID); err != nil {
 		if errors.Is(err, registry.ErrNotExempt) {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -12,6 +13,8 @@ import (
 	"go.temporal.io/sdk/client"
 
 	"digitalpost/internal/access"
+	"digitalpost/internal/calendar"
+	"digitalpost/internal/cpr"
 	"digitalpost/internal/fielderr"
 	"digitalpost/internal/registry"
 	"digitalpost/workflows"
@@ -23,18 +26,64 @@ const exemptCannotGrant = "citizen is exempt from Digital Post and cannot grant 
 // RequestReadingAccess is a delegate asking to read a citizen's mailbox.
 func (d *Desk) RequestReadingAccess(ctx context.Context, delegateCPR, citizenCPR string) (uuid.UUID, error) {
 	var errs fielderr.List
-	delegate, okD := d.citizen(ctx, &errs, "delegate", delegateCPR)
-	citizen, okC := d.citizen(ctx, &errs, "citizen", citizenCPR)
-	if okD && okC && delegate.ID == citizen.ID {
-		errs.Add("delegate", "cannot be the citizen themselves")
-	}
-	if okC && citizen.Enrolment == registry.Exempt {
-		errs.Add("citizen", exemptCannotGrant)
-	}
+	citizen, delegate := d.accessParties(ctx, &errs, delegateCPR, citizenCPR)
 	if err := errs.Err(); err != nil {
 		return uuid.Nil, err
 	}
 	g := access.Grant{ID: uuid.New(), CitizenID: citizen.ID, DelegateID: delegate.ID, RespondBy: time.Now().Add(d.ResponseDeadline)}
+	return d.createGrant(ctx, g)
+}
+
+// GrantReadingAccess records reading access that the citizen gave in person at the citizen
+// service (the seeds: the citizen service can set it up for a citizen): granted at once, with
+// the caseworker's name on it.
+func (d *Desk) GrantReadingAccess(ctx context.Context, caseworker, delegateCPR, citizenCPR string) (uuid.UUID, error) {
+	var errs fielderr.List
+	citizen, delegate := d.accessParties(ctx, &errs, delegateCPR, citizenCPR)
+	if strings.TrimSpace(caseworker) == "" {
+		errs.Add("by-caseworker", "must name the caseworker who recorded the citizen's consent")
+	} else {
+		errs.CheckText("by-caseworker", caseworker)
+	}
+	if err := errs.Err(); err != nil {
+		return uuid.Nil, err
+	}
+	g := access.Grant{ID: uuid.New(), CitizenID: citizen.ID, DelegateID: delegate.ID, Status: access.Granted,
+		RespondBy: time.Now(), GrantedBy: strings.TrimSpace(caseworker)}
+	return d.createGrant(ctx, g)
+}
+
+// accessParties checks who may share a mailbox with whom (rule 13): the citizen has a
+// digital mailbox (enrolled, alive), and the delegate can use Digital Post themselves: 15 or
+// older, enrolled, not exempt, alive.
+func (d *Desk) accessParties(ctx context.Context, errs *fielderr.List, delegateCPR, citizenCPR string) (citizen, delegate registry.Citizen) {
+	delegate, okD := d.citizen(ctx, errs, "delegate", delegateCPR)
+	citizen, okC := d.citizen(ctx, errs, "citizen", citizenCPR)
+	if okD && okC && delegate.ID == citizen.ID {
+		errs.Add("delegate", "cannot be the citizen themselves")
+	}
+	if okC {
+		switch {
+		case citizen.Deceased():
+			errs.Add("citizen", "is recorded as deceased; their mailbox is closed to new reading access")
+		case citizen.Enrolment == registry.Exempt:
+			errs.Add("citizen", exemptCannotGrant)
+		}
+	}
+	if okD {
+		switch {
+		case delegate.Deceased():
+			errs.Add("delegate", "is recorded as deceased")
+		case cpr.AgeOn(delegate.BirthDate, calendar.In(time.Now())) < registry.DigitalAge:
+			errs.Add("delegate", fmt.Sprintf("must be %d or older to read someone else's Digital Post", registry.DigitalAge))
+		case delegate.Enrolment == registry.Exempt:
+			errs.Add("delegate", "is exempt from Digital Post and so has no mailbox to read another's post in")
+		}
+	}
+	return citizen, delegate
+}
+
+func (d *Desk) createGrant(ctx context.Context, g access.Grant) (uuid.UUID, error) {
 	if err := d.Access.Create(ctx, g); err != nil {
 		if errors.Is(err, access.ErrAlreadyLive) {
 			return uuid.Nil, &fielderr.Error{Field: "delegate", Rule: err.Error()}
@@ -42,7 +91,7 @@ func (d *Desk) RequestReadingAccess(ctx context.Context, delegateCPR, citizenCPR
 		return uuid.Nil, err
 	}
 	if err := d.StartReadingAccess(ctx, g); err != nil {
-		return g.ID, &StartDeferred{What: "reading access request " + g.ID.String(), Err: err}
+		return g.ID, &StartDeferred{What: "reading access " + g.ID.String(), Err: err}
 	}
 	return g.ID, nil
 }
@@ -53,7 +102,8 @@ func (d *Desk) StartReadingAccess(ctx context.Context, g access.Grant) error {
 		ID: access.WorkflowID(g.ID), TaskQueue: d.TaskQueue,
 		WorkflowIDReusePolicy:    enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
 		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
-	}, workflows.ReadingAccessWorkflow, workflows.ReadingAccessInput{GrantID: g.ID, ResponseDeadline: max(time.Until(g.RespondBy), time.Second)})
+	}, workflows.ReadingAccessWorkflow, workflows.ReadingAccessInput{GrantID: g.ID, ResponseDeadline: max(time.Until(g.RespondBy), time.Second),
+		Granted: g.Status == access.Granted}) // recorded by a caseworker: granted from the start
 	var started *serviceerror.WorkflowExecutionAlreadyStarted
 	if err != nil && !errors.As(err, &started) {
 		return fmt.Errorf("start reading access request %s: %w", g.ID, err)

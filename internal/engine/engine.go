@@ -74,7 +74,7 @@ func New(cfg config.Config, db *pgxpool.Pool, tc client.Client) (*Engine, error)
 	e.Notices = notify.NewService(db, sms, email, notify.Rates{SMS: cfg.SMSRatePerSecond, Email: cfg.EmailRatePerSecond})
 	e.Activities = &activities.Activities{Registry: e.Registry, Letters: e.Letters, Mailbox: e.Mailbox,
 		Notices: e.Notices, PrintJobs: e.PrintJobs, Printer: print.Spool{Dir: cfg.SpoolDir()},
-		Cases: e.Cases, Access: e.Access, LetterDeadline: cfg.OpenDeadline,
+		Cases: e.Cases, Access: e.Access, Temporal: e.Temporal, LetterDeadline: cfg.OpenDeadline,
 		// Danish time: a citizen's age, and the date printed on a letter, are Copenhagen's.
 		Now: func() time.Time { return calendar.In(time.Now()) }}
 	e.PostOffice = &postoffice.PostOffice{Temporal: tc, TaskQueue: cfg.TaskQueue, Registry: e.Registry,

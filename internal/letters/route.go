@@ -9,6 +9,8 @@ import (
 
 // Route is the routing decision for one letter to one citizen.
 type Route struct {
+	// Channel is empty when the letter can reach the recipient by no channel at all
+	// (Undeliverable).
 	Channel Channel
 	Reason  string // why, in words an operator understands
 	Code    string // why, for programs: one of the Route… codes
@@ -26,15 +28,30 @@ const (
 	RoutePhysicalOnly = "physical_only"
 	RouteUnder15      = "under_15"
 	RouteExempt       = "exempt"
+	RouteEmigrated    = "emigrated"  // paper to the foreign address
+	RouteDeceased     = "deceased"   // undeliverable
+	RouteNoAddress    = "no_address" // emigrated, foreign address unknown: undeliverable
 )
+
+// Undeliverable tells whether the letter can reach the recipient at all; a letter that
+// cannot is refused at submission and fails, unprinted, when it was already under way.
+func (r Route) Undeliverable() bool { return r.Channel == "" }
 
 // DigitalAge is the age from which a citizen receives letters digitally.
 const DigitalAge = registry.DigitalAge
 
-// Decide routes a letter by the rules of the brief: physical-only letters, citizens
-// under 15 and exempt citizens get paper; everyone else gets the digital mailbox.
+// Decide routes a letter by the rules of the brief: nothing reaches a deceased citizen, nor
+// an emigrated one whose foreign address is unknown; an emigrated citizen, physical-only
+// letters, citizens under 15 and exempt citizens get paper; everyone else gets the digital
+// mailbox.
 func Decide(physicalOnly bool, c registry.Citizen, today time.Time) Route {
 	switch {
+	case c.Deceased():
+		return Route{Code: RouteDeceased, Reason: "recipient died on " + c.DiedOn.Format(time.DateOnly)}
+	case c.Emigrated() && c.ForeignAddress == "":
+		return Route{Code: RouteNoAddress, Reason: "recipient emigrated on " + c.EmigratedOn.Format(time.DateOnly) + " and no foreign address is known"}
+	case c.Emigrated():
+		return Route{Channel: Paper, Code: RouteEmigrated, Reason: "recipient lives abroad: paper to the foreign address"}
 	case physicalOnly:
 		return Route{Channel: Paper, Code: RoutePhysicalOnly, Reason: "letter is physical-only"}
 	case cpr.AgeOn(c.BirthDate, today) < DigitalAge:

@@ -90,3 +90,27 @@ func TestFifteenthBirthdayStartsAtMidnightInCopenhagen(t *testing.T) {
 		}
 	}
 }
+
+func TestLifeEventsRoute(t *testing.T) {
+	died, left := today.AddDate(0, 0, -3), today.AddDate(0, -2, 0)
+	deceased := adult()
+	deceased.DiedOn = &died
+	if r := Decide(true, deceased, today); !r.Undeliverable() || r.Code != RouteDeceased {
+		t.Fatalf("a letter to a deceased citizen routed %+v", r)
+	}
+	abroad := adult()
+	abroad.EmigratedOn = &left
+	if r := Decide(false, abroad, today); !r.Undeliverable() || r.Code != RouteNoAddress {
+		t.Fatalf("emigrated without a known address: %+v", r)
+	}
+	abroad.ForeignAddress = "Storgatan 1\n111 22 Stockholm\nSverige"
+	if r := Decide(false, abroad, today); r.Channel != Paper || r.Code != RouteEmigrated || r.Undeliverable() {
+		t.Fatalf("emigrated with an address: %+v", r)
+	}
+	if got := abroad.PostalAddress(); got != abroad.ForeignAddress {
+		t.Fatalf("postal address %q, want the foreign one", got)
+	}
+	if r := Decide(false, adult(), today); r.Undeliverable() {
+		t.Fatal("an ordinary citizen is undeliverable")
+	}
+}

@@ -251,7 +251,10 @@ func (p *PostOffice) validate(ctx context.Context, s Submission, look lookup) (l
 		l.RecipientID = &c.ID
 		// A digital-only letter to someone who gets paper would reach nobody: it used to be
 		// accepted, routed to paper and fail in print rendering with a PDF library's message.
-		if route := letters.Decide(false, c, calendar.In(time.Now())); l.DigitalOnly && route.Channel == letters.Paper {
+		switch route := letters.Decide(l.PhysicalOnly, c, calendar.In(time.Now())); {
+		case route.Undeliverable():
+			errs.Add("to", "no letter can reach the recipient: "+route.Reason)
+		case l.DigitalOnly && !l.PhysicalOnly && route.Channel == letters.Paper:
 			errs.Add("digital-only", "the recipient cannot receive digital post ("+route.Reason+"); send it without --digital-only so it goes on paper")
 		}
 	}

@@ -11,12 +11,15 @@ import (
 
 // Job is one envelope for remote print.
 type Job struct {
-	ID        string    `json:"job_id"` // deterministic per letter and purpose: the print house dedupes on it
-	LetterID  string    `json:"letter_id"`
-	Purpose   string    `json:"purpose"`
-	Reason    string    `json:"reason"`
-	Envelope  string    `json:"envelope"`
-	Pages     int       `json:"pages"`
+	ID       string `json:"job_id"` // deterministic per letter and purpose: the print house dedupes on it
+	LetterID string `json:"letter_id"`
+	Purpose  string `json:"purpose"`
+	Reason   string `json:"reason"`
+	Envelope string `json:"envelope"`
+	Pages    int    `json:"pages"`
+	// Abroad: the address is outside Denmark, so the print house posts it with international
+	// postage.
+	Abroad    bool      `json:"abroad"`
 	PDF       string    `json:"pdf"`
 	CreatedAt time.Time `json:"created_at"`
 }

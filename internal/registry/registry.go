@@ -47,6 +47,11 @@ type Citizen struct {
 	Email                 string
 	Mobile                string
 	NemSMSOptIn           bool
+	// Life events from the CPR register. A deceased citizen receives no more letters; an
+	// emigrated one receives them on paper at ForeignAddress, or none when it is unknown.
+	DiedOn         *time.Time
+	EmigratedOn    *time.Time
+	ForeignAddress string
 }
 
 // HasLoggedIn tells whether the citizen ever used their mailbox.
@@ -238,13 +243,14 @@ func allDigits(s string) bool {
 	return s != ""
 }
 
-const citizenColumns = `id, cpr, name, birth_date, address, enrolment, exempt_from_self_service, last_login_at, email, mobile, nemsms_opt_in`
+const citizenColumns = `id, cpr, name, birth_date, address, enrolment, exempt_from_self_service, last_login_at, email, mobile, nemsms_opt_in,
+	died_on, emigrated_on, foreign_address`
 
 func scanCitizen(row pgx.Row) (Citizen, error) {
 	var c Citizen
 	var number string
 	err := row.Scan(&c.ID, &number, &c.Name, &c.BirthDate, &c.Address, &c.Enrolment, &c.ExemptFromSelfService,
-		&c.LastLoginAt, &c.Email, &c.Mobile, &c.NemSMSOptIn)
+		&c.LastLoginAt, &c.Email, &c.Mobile, &c.NemSMSOptIn, &c.DiedOn, &c.EmigratedOn, &c.ForeignAddress)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return Citizen{}, ErrNotFound
 	}
@@ -262,14 +268,22 @@ func (r *Registry) CitizenByCPR(ctx context.Context, n cpr.Number) (Citizen, err
 	return scanCitizen(r.db.QueryRow(ctx, `SELECT `+citizenColumns+` FROM citizens WHERE cpr = $1`, n.Digits()))
 }
 
-// DeleteCitizen removes a citizen (e.g. deceased or emigrated); letters keep their rows.
+// DeleteCitizen removes a citizen who has no post in their mailbox (registered by mistake,
+// say). Someone who died or emigrated is not deleted but recorded (RecordDeath,
+// RecordEmigration): their mailbox is kept for MailboxRetention, and PurgeExpired removes it.
 func (r *Registry) DeleteCitizen(ctx context.Context, id uuid.UUID) error {
 	tag, err := r.db.Exec(ctx, `DELETE FROM citizens WHERE id = $1`, id)
+	if store.IsForeignKeyViolation(err) {
+		return ErrHasPost
+	}
 	if err == nil && tag.RowsAffected() == 0 {
 		return ErrNotFound
 	}
 	return err
 }
+
+// ErrHasPost: a citizen with letters in their mailbox is never deleted with them.
+var ErrHasPost = errors.New("citizen has letters in their mailbox, which are kept; record a death or emigration instead")
 
 // RecordLogin notes that the citizen used the mailbox, so no more "digital post is waiting" notices.
 func (r *Registry) RecordLogin(ctx context.Context, id uuid.UUID, at time.Time) error {
