@@ -15,6 +15,7 @@ import (
 	"digitalpost/internal/borgerservice"
 	"digitalpost/internal/engine"
 	"digitalpost/internal/fielderr"
+	"digitalpost/internal/population"
 	"digitalpost/internal/registry"
 )
 
@@ -91,7 +92,7 @@ func citizenShowCmd() *cobra.Command {
 					fmt.Fprintf(w, "emigrated\t%s, foreign address %s\n", c.EmigratedOn.Format(time.DateOnly), orDash(oneLine(c.ForeignAddress)))
 				}
 				if c.Deceased() {
-					fmt.Fprintf(w, "died\t%s (mailbox kept until %s)\n", c.DiedOn.Format(time.DateOnly), c.DiedOn.Add(registry.MailboxRetention).Format(time.DateOnly))
+					fmt.Fprintf(w, "died\t%s (mailbox kept until %s)\n", c.DiedOn.Format(time.DateOnly), c.KeptUntil().Format(time.DateOnly))
 				}
 				return w.Flush()
 			})(cmd, args)
@@ -146,7 +147,7 @@ func lifeEventCmd(event string) *cobra.Command {
 func citizenPurgeCmd() *cobra.Command {
 	return &cobra.Command{Use: "purge", Short: "Remove citizens who died more than the retention period (5 years) ago, with their mailboxes",
 		Args: cobra.NoArgs, RunE: withEngine(func(ctx context.Context, e *engine.Engine) error {
-			n, err := e.Registry.PurgeDeceased(ctx, time.Now().Add(-registry.MailboxRetention))
+			n, err := e.Registry.PurgeDeceased(ctx, time.Now().AddDate(-registry.MailboxRetentionYears, 0, 0))
 			if err != nil {
 				return err
 			}
@@ -251,37 +252,55 @@ var demoCitizens = []struct {
 }
 
 func seedCmd() *cobra.Command {
-	return &cobra.Command{
-		Use:     "seed",
-		Short:   "Register demo senders and citizens covering every routing branch (safe to run again)",
+	var size, months int
+	cmd := &cobra.Command{
+		Use:     "seed [--population N [--months 12]]",
+		Short:   "Register demo senders and citizens covering every routing branch (safe to run again); --population adds N generated citizens with a letter history",
 		GroupID: "registry",
 		Args:    cobra.NoArgs,
-		RunE: withEngine(func(ctx context.Context, e *engine.Engine) error {
-			for _, s := range demoSenders {
-				s.ReturnAddress = addressLines(s.ReturnAddress)
-				if err := e.Registry.AddSender(ctx, s); err != nil {
-					return err
-				}
-			}
-			w := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
-			fmt.Fprintln(w, "SENDER\tORGANISATION")
-			for _, s := range demoSenders {
-				fmt.Fprintf(w, "%s\t%s\n", s.ID, s.Organisation)
-			}
-			fmt.Fprintln(w, "\nCPR\tNAME\tWHAT A LETTER TO THEM DOES")
-			for _, d := range demoCitizens {
-				d.c.Address = addressLines(d.c.Address)
-				_, err := e.Registry.AddCitizen(ctx, d.c)
-				var fe *fielderr.Error
-				if err != nil && !(errors.As(err, &fe) && fe.Rule == "is already registered") {
-					return fmt.Errorf("%s: %w", d.c.Name, err)
-				}
-				fmt.Fprintf(w, "%s\t%s\t%s\n", d.c.CPR, d.c.Name, d.branch)
-			}
-			fmt.Fprintln(w, "\nTry: go run ./starter send --sender region-midt --to 010180-1234 --subject \"Indkaldelse\" --text \"Du er indkaldt …\"")
-			return w.Flush()
-		}),
 	}
+	cmd.Flags().IntVar(&size, "population", 0, "also generate N citizens whose enrolment and contact shares follow the national figures, one letter each")
+	cmd.Flags().IntVar(&months, "months", 12, "spread the generated letters over this many months")
+	cmd.RunE = withEngine(func(ctx context.Context, e *engine.Engine) error {
+		for _, s := range demoSenders {
+			s.ReturnAddress = addressLines(s.ReturnAddress)
+			if err := e.Registry.AddSender(ctx, s); err != nil {
+				return err
+			}
+		}
+		w := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(w, "SENDER\tORGANISATION")
+		for _, s := range demoSenders {
+			fmt.Fprintf(w, "%s\t%s\n", s.ID, s.Organisation)
+		}
+		fmt.Fprintln(w, "\nCPR\tNAME\tWHAT A LETTER TO THEM DOES")
+		for _, d := range demoCitizens {
+			d.c.Address = addressLines(d.c.Address)
+			_, err := e.Registry.AddCitizen(ctx, d.c)
+			var fe *fielderr.Error
+			if err != nil && !(errors.As(err, &fe) && fe.Rule == "is already registered") {
+				return fmt.Errorf("%s: %w", d.c.Name, err)
+			}
+			fmt.Fprintf(w, "%s\t%s\t%s\n", d.c.CPR, d.c.Name, d.branch)
+		}
+		fmt.Fprintln(w, "\nTry: go run ./starter send --sender region-midt --to 010180-1234 --subject \"Indkaldelse\" --text \"Du er indkaldt …\"")
+		if err := w.Flush(); err != nil || size <= 0 {
+			return err
+		}
+		ids := make([]string, len(demoSenders))
+		for i, s := range demoSenders {
+			ids[i] = s.ID
+		}
+		start := time.Now()
+		res, err := population.Generate(ctx, e.DB, population.Options{Citizens: size, Months: months, Senders: ids, Seed: 2026})
+		if err != nil {
+			return err
+		}
+		fmt.Printf("\npopulation: %d citizens and %d letters written in %s (already there: %d citizens)\n",
+			res.Citizens, res.Letters, time.Since(start).Round(time.Millisecond), int64(size)-res.Citizens)
+		return nil
+	})
+	return cmd
 }
 
 // addressLines lets an address be typed on one line: "Vestergade 1, 8000 Aarhus C".

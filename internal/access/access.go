@@ -154,3 +154,38 @@ func (s *Store) SuspendAll(ctx context.Context, temporal Signaller, citizen uuid
 	}
 	return nil
 }
+
+// Party is the other side of a request or grant, as a mailbox page shows it.
+type Party struct {
+	Grant
+	Name string // the other citizen's name
+}
+
+// SharedWith lists the mailboxes the delegate holds granted access to, with the owners' names.
+func (s *Store) SharedWith(ctx context.Context, delegate uuid.UUID) ([]Party, error) {
+	return s.parties(ctx, `a.delegate_id = $1 AND a.status = 'granted' AND o.enrolment <> 'exempt' AND o.died_on IS NULL`, "o", delegate)
+}
+
+// PendingFor lists the requests waiting for the citizen's answer, with the delegates' names.
+func (s *Store) PendingFor(ctx context.Context, citizen uuid.UUID) ([]Party, error) {
+	return s.parties(ctx, `a.citizen_id = $1 AND a.status = 'requested'`, "d", citizen)
+}
+
+// GrantedBy lists who may read the citizen's mailbox, with the delegates' names.
+func (s *Store) GrantedBy(ctx context.Context, citizen uuid.UUID) ([]Party, error) {
+	return s.parties(ctx, `a.citizen_id = $1 AND a.status = 'granted'`, "d", citizen)
+}
+
+func (s *Store) parties(ctx context.Context, where, nameOf string, id uuid.UUID) ([]Party, error) {
+	rows, err := s.db.Query(ctx, `SELECT a.id, a.citizen_id, a.delegate_id, a.status, a.requested_at, a.respond_by, a.granted_by, `+nameOf+`.name
+		FROM reading_access a JOIN citizens o ON o.id = a.citizen_id JOIN citizens d ON d.id = a.delegate_id
+		WHERE `+where+` ORDER BY a.requested_at DESC`, id)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (Party, error) {
+		var p Party
+		err := r.Scan(&p.ID, &p.CitizenID, &p.DelegateID, &p.Status, &p.RequestedAt, &p.RespondBy, &p.GrantedBy, &p.Name)
+		return p, err
+	})
+}

@@ -48,7 +48,7 @@ func ParseEventDate(s string) (time.Time, error) {
 
 // RecordDeath records a citizen's death from the CPR register: letters to them are refused
 // from now on, letters under way end failed unprinted, and the reading access they gave or
-// held ends. Their mailbox is kept for registry.MailboxRetention.
+// held ends. Their mailbox is kept for registry.MailboxRetentionYears.
 func (d *Desk) RecordDeath(ctx context.Context, citizenCPR string, on time.Time) (registry.Citizen, error) {
 	var errs fielderr.List
 	c, ok := d.citizen(ctx, &errs, "cpr", citizenCPR)

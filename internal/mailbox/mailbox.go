@@ -59,16 +59,10 @@ func (m *Mailbox) Open(ctx context.Context, letter, reader uuid.UUID, at time.Ti
 	if e.WithdrawnAt != nil {
 		return e, false, ErrWithdrawn
 	}
-	if e.CitizenID != reader {
-		ok := false
-		if m.mayRead != nil {
-			if ok, err = m.mayRead(ctx, e.CitizenID, reader); err != nil {
-				return e, false, err
-			}
-		}
-		if !ok {
-			return e, false, ErrNoAccess
-		}
+	if ok, err := m.MayRead(ctx, e.CitizenID, reader); err != nil {
+		return e, false, err
+	} else if !ok {
+		return e, false, ErrNoAccess
 	}
 	if e.OpenedAt != nil {
 		return e, false, nil
@@ -123,4 +117,39 @@ func (m *Mailbox) Entry(ctx context.Context, letter uuid.UUID) (Entry, error) {
 		return Entry{}, ErrNotInMailbox
 	}
 	return e, err
+}
+
+// Listing is a letter as the mailbox page lists it.
+type Listing struct {
+	LetterID     uuid.UUID
+	Organisation string
+	Subject      string
+	DeliveredAt  time.Time
+	OpenedAt     *time.Time
+}
+
+// List gives the letters in a citizen's mailbox, newest first; withdrawn letters have left it.
+func (m *Mailbox) List(ctx context.Context, citizen uuid.UUID, limit int) ([]Listing, error) {
+	rows, err := m.db.Query(ctx, `SELECT m.letter_id, s.organisation, l.subject, m.delivered_at, m.opened_at
+		FROM mailbox_entries m JOIN letters l ON l.id = m.letter_id JOIN senders s ON s.id = l.sender_id
+		WHERE m.citizen_id = $1 AND m.withdrawn_at IS NULL ORDER BY m.delivered_at DESC, m.letter_id LIMIT $2`, citizen, limit)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (Listing, error) {
+		var l Listing
+		err := r.Scan(&l.LetterID, &l.Organisation, &l.Subject, &l.DeliveredAt, &l.OpenedAt)
+		return l, err
+	})
+}
+
+// MayRead tells whether reader may read owner's mailbox: their own, or by reading access.
+func (m *Mailbox) MayRead(ctx context.Context, owner, reader uuid.UUID) (bool, error) {
+	if owner == reader {
+		return true, nil
+	}
+	if m.mayRead == nil {
+		return false, nil
+	}
+	return m.mayRead(ctx, owner, reader)
 }

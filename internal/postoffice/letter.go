@@ -56,12 +56,17 @@ func (p *PostOffice) Open(ctx context.Context, id uuid.UUID, readerCPR string) (
 	if err != nil {
 		return mailbox.Entry{}, err
 	}
+	return p.OpenBy(ctx, id, reader.ID)
+}
+
+// OpenBy is Open for a reader already known by registry id, as a signed-in mailbox page knows them.
+func (p *PostOffice) OpenBy(ctx context.Context, id, reader uuid.UUID) (mailbox.Entry, error) {
 	now := time.Now().UTC()
-	entry, first, err := p.Mailbox.Open(ctx, id, reader.ID, now)
+	entry, first, err := p.Mailbox.Open(ctx, id, reader, now)
 	if err != nil {
 		return entry, fmt.Errorf("letter %s: %w", id, err)
 	}
-	if err := p.Registry.RecordLogin(ctx, reader.ID, now); err != nil {
+	if err := p.Registry.RecordLogin(ctx, reader, now); err != nil {
 		return entry, err
 	}
 	if !first {

@@ -12,11 +12,14 @@ import (
 	"digitalpost/internal/fielderr"
 )
 
-// MailboxRetention is how long a deceased citizen's mailbox is kept after the death, for the
-// estate and for the authorities' records: five years, as the Danish Bookkeeping Act keeps
-// records. PurgeDeceased removes what is older. An emigrated citizen is never purged: they
-// keep their CPR number and their mailbox and may move back.
-const MailboxRetention = 5 * 365 * 24 * time.Hour
+// MailboxRetentionYears is how long a deceased citizen's mailbox is kept after the death, for
+// the estate and for the authorities' records: five years, as the Danish Bookkeeping Act
+// keeps records. PurgeDeceased removes what is older. An emigrated citizen is never purged:
+// they keep their CPR number and their mailbox and may move back.
+const MailboxRetentionYears = 5
+
+// KeptUntil is the day a deceased citizen's mailbox may be purged.
+func (c Citizen) KeptUntil() time.Time { return c.DiedOn.AddDate(MailboxRetentionYears, 0, 0) }
 
 // Deceased tells whether the CPR register has recorded the citizen's death.
 func (c Citizen) Deceased() bool { return c.DiedOn != nil }

@@ -270,7 +270,7 @@ func (r *Registry) CitizenByCPR(ctx context.Context, n cpr.Number) (Citizen, err
 
 // DeleteCitizen removes a citizen who has no post in their mailbox (registered by mistake,
 // say). Someone who died or emigrated is not deleted but recorded (RecordDeath,
-// RecordEmigration): their mailbox is kept for MailboxRetention, and PurgeExpired removes it.
+// RecordEmigration): their mailbox is kept for MailboxRetentionYears, and PurgeDeceased removes it.
 func (r *Registry) DeleteCitizen(ctx context.Context, id uuid.UUID) error {
 	tag, err := r.db.Exec(ctx, `DELETE FROM citizens WHERE id = $1`, id)
 	if store.IsForeignKeyViolation(err) {

@@ -6,6 +6,9 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/google/uuid"
 
 	"digitalpost/internal/fielderr"
 	"digitalpost/internal/registry"
@@ -105,5 +108,54 @@ func TestChildrenAreRegisteredAsNeverLoggedIn(t *testing.T) {
 	}
 	if child.HasLoggedIn() || !adult.HasLoggedIn() {
 		t.Fatalf("child logged in %t, adult logged in %t", child.HasLoggedIn(), adult.HasLoggedIn())
+	}
+}
+
+// A deceased citizen's mailbox outlives them for the retention period; the purge takes only
+// those who died before the cutoff, with their mailboxes, and never the living.
+func TestPurgeTakesOnlyTheLongDeceasedWithTheirMailboxes(t *testing.T) {
+	db, _ := store.NewTestDB(t)
+	r := registry.New(db)
+	ctx := context.Background()
+	if err := r.AddSender(ctx, registry.Sender{ID: "skat", Organisation: "Skattestyrelsen"}); err != nil {
+		t.Fatal(err)
+	}
+	var ids []uuid.UUID
+	for _, n := range []string{"010150-1234", "020255-2345", "030360-3456"} {
+		c, err := r.AddCitizen(ctx, registry.NewCitizen{CPR: n, Name: "Borger " + n})
+		if err != nil {
+			t.Fatal(err)
+		}
+		letter := uuid.New()
+		if _, err := db.Exec(ctx, `INSERT INTO letters (id, sender_id, message_id, recipient_id, subject, deadline_seconds, status)
+			VALUES ($1, 'skat', $2, $3, 'Brev', 3600, 'opened')`, letter, letter.String(), c.ID); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := db.Exec(ctx, `INSERT INTO mailbox_entries (letter_id, citizen_id) VALUES ($1, $2)`, letter, c.ID); err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, c.ID)
+	}
+	longAgo := time.Now().AddDate(-registry.MailboxRetentionYears-1, 0, 0).UTC().Truncate(24 * time.Hour)
+	if _, err := r.RecordDeath(ctx, ids[0], longAgo); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.RecordDeath(ctx, ids[1], time.Now().AddDate(0, -1, 0).UTC().Truncate(24*time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.DeleteCitizen(ctx, ids[2]); !errors.Is(err, registry.ErrHasPost) {
+		t.Fatalf("deleting a citizen with post: %v, want ErrHasPost", err)
+	}
+	n, err := r.PurgeDeceased(ctx, time.Now().AddDate(-registry.MailboxRetentionYears, 0, 0))
+	if err != nil || n != 1 {
+		t.Fatalf("purged %d (%v), want 1", n, err)
+	}
+	var citizens, entries int
+	_ = db.QueryRow(ctx, `SELECT (SELECT count(*) FROM citizens), (SELECT count(*) FROM mailbox_entries)`).Scan(&citizens, &entries)
+	if citizens != 2 || entries != 2 {
+		t.Fatalf("after the purge: %d citizens, %d mailbox entries; want 2 and 2", citizens, entries)
+	}
+	if _, err := r.Citizen(ctx, ids[0]); !errors.Is(err, registry.ErrNotFound) {
+		t.Fatalf("the long deceased citizen is still there: %v", err)
 	}
 }
