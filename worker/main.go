@@ -33,6 +33,7 @@ import (
 	"digitalpost/internal/searchattr"
 	"digitalpost/internal/store"
 	"digitalpost/internal/temporalclient"
+	"digitalpost/internal/web"
 )
 
 func main() {
@@ -102,11 +103,17 @@ func run(ctx context.Context, dev bool, logger *slog.Logger) error {
 		if err != nil {
 			return err
 		}
+		site, err := newSite(ctx, e, cfg, dev, logger)
+		if err != nil {
+			return err
+		}
+		srv.MountPages(site, web.Paths)
 		ln, err := net.Listen("tcp", cfg.HTTPAddr)
 		if err != nil {
 			return fmt.Errorf("senders' API on %s (HTTP_ADDR): %w", cfg.HTTPAddr, err)
 		}
 		fmt.Fprintf(os.Stderr, "  Senders' API     http://%s   (OpenAPI at /v1/openapi.yaml; a key: go run ./starter sender key create --sender ID)\n", ln.Addr())
+		fmt.Fprintf(os.Stderr, "  Pages            http://%s/   (mailbox, caseworker desk, sender dashboard, /statistik)\n", ln.Addr())
 		logger.Info("senders' API listening", "addr", ln.Addr().String())
 		g.Go(func() error { return srv.Serve(ctx, ln) })
 	}

@@ -91,6 +91,14 @@ func (s *Server) routes() {
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, _ *http.Request) { notFound(w, "route") })
 }
 
+// MountPages serves the pages (internal/web) from the same server, on their own paths; the
+// API keeps /v1, /healthz and /readyz, and any other path stays the API's 404.
+func (s *Server) MountPages(pages http.Handler, paths []string) {
+	for _, p := range paths {
+		s.mux.Handle(p, pages)
+	}
+}
+
 type senderKey struct{}
 
 // senderOf is the sender the request's key belongs to.

@@ -180,6 +180,9 @@ func (d *Desk) Decide(ctx context.Context, caseID uuid.UUID, dec workflows.Decis
 	return d.caseUpdate(ctx, caseID, workflows.DecideUpdate, dec)
 }
 
+// ErrCaseClosed: the case has been decided; nothing more can be done in it.
+var ErrCaseClosed = errors.New("the case is closed")
+
 func (d *Desk) caseUpdate(ctx context.Context, caseID uuid.UUID, name string, arg any) (workflows.CaseState, error) {
 	var st workflows.CaseState
 	err := update(ctx, d.Temporal, exemption.WorkflowID(caseID), name, arg, &st)
@@ -189,7 +192,7 @@ func (d *Desk) caseUpdate(ctx context.Context, caseID uuid.UUID, name string, ar
 		if getErr != nil {
 			return st, fmt.Errorf("case %s: %w", caseID, getErr)
 		}
-		return st, fmt.Errorf("case %s: the case is closed (%s)", caseID, c.Status)
+		return st, fmt.Errorf("case %s: %w (%s)", caseID, ErrCaseClosed, c.Status)
 	}
 	if err != nil {
 		return st, fmt.Errorf("case %s: %w", caseID, err)

@@ -81,6 +81,20 @@ type Config struct {
 	// MaxBatchBytes bounds one batch file.
 	MaxBatchBytes int64 `envconfig:"MAX_BATCH_BYTES" default:"1073741824"`
 
+	// The pages. SessionKey seals the session cookie (base64 of 64 bytes; empty: a random key
+	// per process). OIDC signs people in; each claim name is the identity provider's.
+	SessionKey         string `envconfig:"SESSION_KEY"`
+	OIDCIssuer         string `envconfig:"OIDC_ISSUER"`
+	OIDCClientID       string `envconfig:"OIDC_CLIENT_ID"`
+	OIDCClientSecret   string `envconfig:"OIDC_CLIENT_SECRET"`
+	OIDCRedirectURL    string `envconfig:"OIDC_REDIRECT_URL"`
+	OIDCCPRClaim       string `envconfig:"OIDC_CPR_CLAIM" default:"https://data.gov.dk/model/core/eid/cprNumber"`
+	OIDCNameClaim      string `envconfig:"OIDC_NAME_CLAIM" default:"name"`
+	OIDCRolesClaim     string `envconfig:"OIDC_ROLES_CLAIM" default:"roles"`
+	OIDCSenderClaim    string `envconfig:"OIDC_SENDER_CLAIM" default:"sender_id"`
+	OIDCCaseworkerRole string `envconfig:"OIDC_CASEWORKER_ROLE" default:"caseworker"`
+	OIDCSenderRole     string `envconfig:"OIDC_SENDER_ROLE" default:"sender"`
+
 	PrintSpoolDir string `envconfig:"PRINT_SPOOL_DIR"`
 	DevDataDir    string `envconfig:"DEV_DATA_DIR" default:".devdata"`
 }

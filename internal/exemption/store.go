@@ -121,13 +121,15 @@ func (s *Store) Reminders(ctx context.Context, id uuid.UUID) (int, error) {
 type Filter struct {
 	OpenOnly    bool
 	OverdueOnly bool
+	// OverdueFirst orders overdue cases before the rest, each oldest first: the desk's queue.
+	OverdueFirst bool
 }
 
-// List returns cases, oldest first (the order a caseworker works them).
+// List returns cases, oldest first (the order a caseworker works them), overdue ones first if asked.
 func (s *Store) List(ctx context.Context, f Filter) ([]Case, error) {
 	rows, err := s.db.Query(ctx, `SELECT `+caseColumns+` FROM exemption_cases
 		WHERE (NOT $1 OR status NOT IN ('approved', 'rejected')) AND (NOT $2 OR (overdue AND status NOT IN ('approved', 'rejected')))
-		ORDER BY created_at LIMIT 500`, f.OpenOnly, f.OverdueOnly)
+		ORDER BY CASE WHEN $3 AND overdue THEN 0 ELSE 1 END, created_at LIMIT 500`, f.OpenOnly, f.OverdueOnly, f.OverdueFirst)
 	if err != nil {
 		return nil, err
 	}

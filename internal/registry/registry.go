@@ -414,3 +414,13 @@ func (r *Registry) CitizensByCPR(ctx context.Context, numbers []cpr.Number) (map
 	}
 	return out, rows.Err()
 }
+
+// FirstCitizens lists the citizens registered first (for the development sign-in page,
+// where the demo citizens come first).
+func (r *Registry) FirstCitizens(ctx context.Context, n int) ([]Citizen, error) {
+	rows, err := r.db.Query(ctx, `SELECT `+citizenColumns+` FROM citizens ORDER BY created_at, id LIMIT $1`, n)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, func(row pgx.CollectableRow) (Citizen, error) { return scanCitizen(row) })
+}

@@ -1,0 +1,285 @@
+package web
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+
+	"github.com/google/uuid"
+
+	"digitalpost/internal/access"
+	"digitalpost/internal/letters"
+	"digitalpost/internal/mailbox"
+	"digitalpost/internal/registry"
+)
+
+// MailboxPageSize bounds the letters one mailbox page lists.
+const MailboxPageSize = 200
+
+func (s *Site) citizenRoutes() {
+	s.mux.HandleFunc("GET /postkasse", s.need(RoleCitizen, s.ownMailbox))
+	s.mux.HandleFunc("GET /postkasse/{owner}", s.need(RoleCitizen, s.sharedMailbox))
+	s.mux.HandleFunc("GET /breve/{id}", s.need(RoleCitizen, s.readLetter))
+	s.mux.HandleFunc("GET /breve/{id}/dokumenter/{n}", s.need(RoleCitizen, s.document))
+	s.mux.HandleFunc("POST /adgang/anmod", s.need(RoleCitizen, s.requestAccess))
+	s.mux.HandleFunc("POST /adgang/{id}/svar", s.need(RoleCitizen, s.answerAccess))
+	s.mux.HandleFunc("GET /profil", s.need(RoleCitizen, s.profile))
+	s.mux.HandleFunc("POST /profil", s.need(RoleCitizen, s.updateProfile))
+}
+
+type mailboxData struct {
+	Owner    registry.Citizen
+	Own      bool
+	Letters  []mailbox.Listing
+	Shared   []access.Party // mailboxes I may read
+	Pending  []access.Party // requests waiting for my answer
+	Readers  []access.Party // who may read mine
+	Exempt   bool
+	Deceased bool
+	CPR      string // a typed CPR number, kept when a request is refused
+}
+
+func (s *Site) ownMailbox(w http.ResponseWriter, r *http.Request, sess Session) {
+	s.showMailbox(w, r, sess, sess.CitizenID, http.StatusOK, page{Notice: r.FormValue("besked")}, "")
+}
+
+func (s *Site) sharedMailbox(w http.ResponseWriter, r *http.Request, sess Session) {
+	owner, err := uuid.Parse(r.PathValue("owner"))
+	if err != nil {
+		s.notFound(w, r, sess)
+		return
+	}
+	s.showMailbox(w, r, sess, owner, http.StatusOK, page{}, "")
+}
+
+func (s *Site) showMailbox(w http.ResponseWriter, r *http.Request, sess Session, ownerID uuid.UUID, status int, p page, typedCPR string) {
+	ctx := r.Context()
+	if ok, err := s.e.Mailbox.MayRead(ctx, ownerID, sess.CitizenID); err != nil {
+		s.serverError(w, r, err)
+		return
+	} else if !ok {
+		s.notFound(w, r, sess)
+		return
+	}
+	owner, err := s.e.Registry.Citizen(ctx, ownerID)
+	if err != nil {
+		s.serverError(w, r, err)
+		return
+	}
+	d := mailboxData{Owner: owner, Own: ownerID == sess.CitizenID, Exempt: owner.Enrolment == registry.Exempt, Deceased: owner.Deceased(), CPR: typedCPR}
+	if d.Letters, err = s.e.Mailbox.List(ctx, ownerID, MailboxPageSize); err != nil {
+		s.serverError(w, r, err)
+		return
+	}
+	if d.Own {
+		if d.Shared, err = s.e.Access.SharedWith(ctx, ownerID); err == nil {
+			if d.Pending, err = s.e.Access.PendingFor(ctx, ownerID); err == nil {
+				d.Readers, err = s.e.Access.GrantedBy(ctx, ownerID)
+			}
+		}
+		if err != nil {
+			s.serverError(w, r, err)
+			return
+		}
+	}
+	p.Title = "Digital Post – " + owner.Name
+	if d.Own {
+		p.Title = "Din digitale postkasse"
+	}
+	p.Data = d
+	s.render(w, r, status, "mailbox.html", p)
+}
+
+// notFound answers a letter or mailbox the signed-in citizen may not see as if it did not
+// exist: another citizen's letter id reveals nothing.
+func (s *Site) notFound(w http.ResponseWriter, r *http.Request, sess Session) {
+	s.fail(w, r, sess, http.StatusNotFound, "Findes ikke", "Brevet eller postkassen findes ikke, eller du har ikke adgang til den.")
+}
+
+type letterData struct {
+	Letter       letters.Letter
+	Organisation string
+	Entry        mailbox.Entry
+	Documents    []letters.Document
+	Owner        registry.Citizen
+	Own          bool
+}
+
+// readLetter shows a letter and records the opening exactly as `starter open` does: the
+// mailbox notes who and when, and the letter's workflow stops waiting.
+func (s *Site) readLetter(w http.ResponseWriter, r *http.Request, sess Session) {
+	ctx := r.Context()
+	id, err := uuid.Parse(r.PathValue("id"))
+	if err != nil {
+		s.notFound(w, r, sess)
+		return
+	}
+	entry, err := s.e.PostOffice.OpenBy(ctx, id, sess.CitizenID)
+	switch {
+	case errors.Is(err, mailbox.ErrNotInMailbox), errors.Is(err, mailbox.ErrNoAccess):
+		s.notFound(w, r, sess)
+		return
+	case errors.Is(err, mailbox.ErrWithdrawn):
+		s.fail(w, r, sess, http.StatusGone, "Brevet er trukket tilbage", "Afsenderen har trukket brevet tilbage.")
+		return
+	case err != nil:
+		s.serverError(w, r, err)
+		return
+	}
+	l, err := s.e.Letters.Get(ctx, id)
+	if err != nil {
+		s.serverError(w, r, err)
+		return
+	}
+	d := letterData{Letter: l, Entry: entry, Own: entry.CitizenID == sess.CitizenID}
+	if snd, err := s.e.Registry.Sender(ctx, l.SenderID); err == nil {
+		d.Organisation = snd.Organisation
+	}
+	if d.Documents, err = s.e.Letters.Documents(ctx, id); err == nil {
+		d.Owner, err = s.e.Registry.Citizen(ctx, entry.CitizenID)
+	}
+	if err != nil {
+		s.serverError(w, r, err)
+		return
+	}
+	s.render(w, r, http.StatusOK, "letter.html", page{Title: l.Subject, Data: d})
+}
+
+// document serves one of a letter's documents to someone who may read the letter.
+func (s *Site) document(w http.ResponseWriter, r *http.Request, sess Session) {
+	ctx := r.Context()
+	id, err := uuid.Parse(r.PathValue("id"))
+	n, nErr := strconv.Atoi(r.PathValue("n"))
+	if err != nil || nErr != nil {
+		s.notFound(w, r, sess)
+		return
+	}
+	entry, err := s.e.Mailbox.Entry(ctx, id)
+	if err != nil || entry.WithdrawnAt != nil {
+		s.notFound(w, r, sess)
+		return
+	}
+	if ok, err := s.e.Mailbox.MayRead(ctx, entry.CitizenID, sess.CitizenID); err != nil || !ok {
+		s.notFound(w, r, sess)
+		return
+	}
+	docs, err := s.e.Letters.Documents(ctx, id)
+	if err != nil {
+		s.serverError(w, r, err)
+		return
+	}
+	if n < 1 || n > len(docs) {
+		s.notFound(w, r, sess)
+		return
+	}
+	d := docs[n-1]
+	w.Header().Set("Content-Type", d.ContentType)
+	w.Header().Set("Content-Disposition", fmt.Sprintf("inline; filename=%q", d.Filename))
+	w.Header().Set("Cache-Control", "private, no-store")
+	_, _ = w.Write(d.Content)
+}
+
+// requestAccess is the signed-in citizen asking to read someone else's mailbox.
+func (s *Site) requestAccess(w http.ResponseWriter, r *http.Request, sess Session) {
+	me, err := s.citizenOf(r.Context(), sess)
+	if err != nil {
+		s.serverError(w, r, err)
+		return
+	}
+	typed := r.FormValue("cpr")
+	_, err = s.e.Desk.RequestReadingAccess(r.Context(), me.CPR.Digits(), typed)
+	if msgs, refused := fieldErrors(err); refused {
+		if m, ok := msgs["citizen"]; ok {
+			msgs["cpr"] = m
+		}
+		if m, ok := msgs["delegate"]; ok {
+			msgs["cpr"] = m
+		}
+		s.showMailbox(w, r, sess, sess.CitizenID, http.StatusUnprocessableEntity, page{Errors: msgs}, typed)
+		return
+	}
+	if err != nil {
+		s.serverError(w, r, err)
+		return
+	}
+	http.Redirect(w, r, "/postkasse?besked=Din+anmodning+er+sendt.", http.StatusSeeOther)
+}
+
+// answerAccess is the citizen accepting or declining a request to read their mailbox.
+func (s *Site) answerAccess(w http.ResponseWriter, r *http.Request, sess Session) {
+	id, err := uuid.Parse(r.PathValue("id"))
+	if err != nil {
+		s.notFound(w, r, sess)
+		return
+	}
+	me, err := s.citizenOf(r.Context(), sess)
+	if err != nil {
+		s.serverError(w, r, err)
+		return
+	}
+	accept := r.FormValue("svar") == "accepter"
+	st, err := s.e.Desk.RespondReadingAccess(r.Context(), id, me.CPR.Digits(), accept)
+	if msgs, refused := fieldErrors(err); refused {
+		s.showMailbox(w, r, sess, sess.CitizenID, http.StatusUnprocessableEntity, page{Error: first(msgs)}, "")
+		return
+	}
+	if errors.Is(err, access.ErrNotFound) {
+		s.notFound(w, r, sess)
+		return
+	}
+	if err != nil {
+		// The request's workflow turned the answer away (it expired, say): show why.
+		s.showMailbox(w, r, sess, sess.CitizenID, http.StatusConflict, page{Error: "Anmodningen kunne ikke besvares: " + err.Error()}, "")
+		return
+	}
+	msg := "Anmodningen er afvist."
+	if st == access.Granted {
+		msg = "Adgangen er givet."
+	}
+	http.Redirect(w, r, "/postkasse?besked="+urlQuery(msg), http.StatusSeeOther)
+}
+
+func first(m map[string]string) string {
+	for _, v := range m {
+		return v
+	}
+	return ""
+}
+
+type profileData struct {
+	Citizen       registry.Citizen
+	Email, Mobile string
+}
+
+func (s *Site) profile(w http.ResponseWriter, r *http.Request, sess Session) {
+	c, err := s.citizenOf(r.Context(), sess)
+	if err != nil {
+		s.serverError(w, r, err)
+		return
+	}
+	s.render(w, r, http.StatusOK, "profile.html", page{Title: "Dine kontaktoplysninger", Notice: r.FormValue("besked"),
+		Data: profileData{Citizen: c, Email: c.Email, Mobile: c.Mobile}})
+}
+
+// updateProfile changes e-mail and mobile number with the registry's rules; a refusal names
+// the field beside the form and changes nothing.
+func (s *Site) updateProfile(w http.ResponseWriter, r *http.Request, sess Session) {
+	c, err := s.citizenOf(r.Context(), sess)
+	if err != nil {
+		s.serverError(w, r, err)
+		return
+	}
+	email, mobile := r.FormValue("email"), r.FormValue("mobile")
+	_, err = s.e.Desk.UpdateContact(r.Context(), c.CPR.Digits(), registry.ContactChange{Email: &email, Mobile: &mobile})
+	if msgs, refused := fieldErrors(err); refused {
+		s.render(w, r, http.StatusUnprocessableEntity, "profile.html", page{Title: "Dine kontaktoplysninger", Errors: msgs,
+			Data: profileData{Citizen: c, Email: email, Mobile: mobile}})
+		return
+	}
+	if err != nil {
+		s.serverError(w, r, err)
+		return
+	}
+	http.Redirect(w, r, "/profil?besked=Dine+kontaktoplysninger+er+gemt.", http.StatusSeeOther)
+}

@@ -1,0 +1,312 @@
+// Package web is the pages: the citizen's mailbox, the caseworker's desk, the sender's
+// dashboard and the statistics, server-rendered in Danish and served by the same HTTP server
+// as the senders' API. Every rule is the engine's (the post office, the citizen service's
+// desk, the registry): a page translates a form to a call and the answer back to HTML, as the
+// API does for JSON.
+package web
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"embed"
+	"errors"
+	"fmt"
+	"html/template"
+	"io/fs"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/gorilla/securecookie"
+
+	"digitalpost/internal/calendar"
+	"digitalpost/internal/engine"
+	"digitalpost/internal/fielderr"
+	"digitalpost/internal/registry"
+)
+
+//go:embed templates/*.html
+var templateFiles embed.FS
+
+//go:embed static
+var staticFiles embed.FS
+
+// Roles a session can have.
+const (
+	RoleCitizen    = "citizen"
+	RoleCaseworker = "caseworker"
+	RoleSender     = "sender"
+)
+
+// Session is who is signed in. It travels in a cookie, sealed (encrypted and authenticated)
+// with the session key, and holds registry ids, never a CPR number.
+type Session struct {
+	Role       string
+	CitizenID  uuid.UUID // RoleCitizen
+	Caseworker string    // RoleCaseworker: the caseworker's name or id, as decisions record it
+	SenderID   string    // RoleSender
+	Name       string    // shown in the header
+	Expires    time.Time
+}
+
+// SessionLength is how long a sign-in lasts.
+const SessionLength = 8 * time.Hour
+
+const sessionCookie = "dp_session"
+
+// Options configure the pages.
+type Options struct {
+	// Dev offers the development sign-in page (pick a seeded citizen or caseworker). Never in
+	// production: there only the identity provider signs people in.
+	Dev bool
+	// SessionKey seals the session cookie: 64 bytes (32 to authenticate, 32 to encrypt).
+	// Empty: a random key, so sessions end when the process does and are not shared
+	// between processes.
+	SessionKey []byte
+	// OIDC signs citizens, caseworkers and senders in through an OpenID Connect provider;
+	// nil when none is configured.
+	OIDC *OIDC
+}
+
+// Site serves the pages.
+type Site struct {
+	e       *engine.Engine
+	log     *slog.Logger
+	opts    Options
+	cookies *securecookie.SecureCookie
+	pages   map[string]*template.Template
+	mux     *http.ServeMux
+	handler http.Handler
+}
+
+// New builds the pages around an engine.
+func New(e *engine.Engine, log *slog.Logger, opts Options) (*Site, error) {
+	key := opts.SessionKey
+	if len(key) == 0 {
+		key = make([]byte, 64)
+		_, _ = rand.Read(key)
+	}
+	if len(key) != 64 {
+		return nil, fmt.Errorf("SESSION_KEY: must be 64 bytes (base64), got %d", len(key))
+	}
+	s := &Site{e: e, log: log, opts: opts, mux: http.NewServeMux(),
+		cookies: securecookie.New(key[:32], key[32:]).MaxAge(int(SessionLength.Seconds()))}
+	var err error
+	if s.pages, err = parsePages(); err != nil {
+		return nil, err
+	}
+	s.routes()
+	// Forms are protected against cross-site requests: a POST from another origin is refused.
+	s.handler = http.NewCrossOriginProtection().Handler(s.mux)
+	return s, nil
+}
+
+// ServeHTTP serves a page.
+func (s *Site) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	h := w.Header()
+	h.Set("Content-Security-Policy", "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; frame-ancestors 'none'; form-action 'self'")
+	h.Set("Referrer-Policy", "same-origin")
+	h.Set("X-Frame-Options", "DENY")
+	s.handler.ServeHTTP(w, r)
+}
+
+// Paths the site answers; the senders' API keeps /v1, /healthz and /readyz.
+var Paths = []string{"/{$}", "/log-ind", "/log-ind/", "/log-ud", "/dev/", "/oidc/", "/postkasse", "/postkasse/", "/breve/",
+	"/adgang/", "/profil", "/sagsbehandler", "/sagsbehandler/", "/afsender", "/afsender/", "/statistik", "/static/"}
+
+func (s *Site) routes() {
+	static, _ := fs.Sub(staticFiles, "static")
+	s.mux.Handle("GET /static/", http.StripPrefix("/static/", http.FileServerFS(static)))
+	s.mux.HandleFunc("GET /{$}", s.home)
+	s.signInRoutes()
+	s.citizenRoutes()
+	s.caseworkerRoutes()
+	s.senderRoutes()
+	s.mux.HandleFunc("GET /statistik", s.statistics)
+}
+
+func (s *Site) home(w http.ResponseWriter, r *http.Request) {
+	sess, ok := s.session(r)
+	switch {
+	case !ok:
+		http.Redirect(w, r, "/log-ind", http.StatusSeeOther)
+	case sess.Role == RoleCaseworker:
+		http.Redirect(w, r, "/sagsbehandler", http.StatusSeeOther)
+	case sess.Role == RoleSender:
+		http.Redirect(w, r, "/afsender", http.StatusSeeOther)
+	default:
+		http.Redirect(w, r, "/postkasse", http.StatusSeeOther)
+	}
+}
+
+// session reads the signed-in session, if any and not expired.
+func (s *Site) session(r *http.Request) (Session, bool) {
+	c, err := r.Cookie(sessionCookie)
+	if err != nil {
+		return Session{}, false
+	}
+	var sess Session
+	if err := s.cookies.Decode(sessionCookie, c.Value, &sess); err != nil || time.Now().After(sess.Expires) {
+		return Session{}, false
+	}
+	return sess, true
+}
+
+func (s *Site) signIn(w http.ResponseWriter, r *http.Request, sess Session) error {
+	sess.Expires = time.Now().Add(SessionLength)
+	v, err := s.cookies.Encode(sessionCookie, sess)
+	if err != nil {
+		return err
+	}
+	http.SetCookie(w, s.cookie(r, sessionCookie, v, SessionLength))
+	return nil
+}
+
+// cookie is HttpOnly and SameSite=Lax (the identity provider's redirect back is a top-level
+// navigation from another site), and Secure behind TLS.
+func (s *Site) cookie(r *http.Request, name, value string, maxAge time.Duration) *http.Cookie {
+	return &http.Cookie{Name: name, Value: value, Path: "/", MaxAge: int(maxAge.Seconds()), HttpOnly: true,
+		SameSite: http.SameSiteLaxMode, Secure: r.TLS != nil || r.Header.Get("X-Forwarded-Proto") == "https"}
+}
+
+// need wraps a handler that requires a role; others are sent to sign in or refused.
+func (s *Site) need(role string, h func(http.ResponseWriter, *http.Request, Session)) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		sess, ok := s.session(r)
+		if !ok {
+			http.Redirect(w, r, "/log-ind?videre="+urlPath(r), http.StatusSeeOther)
+			return
+		}
+		if sess.Role != role {
+			s.fail(w, r, sess, http.StatusForbidden, "Du har ikke adgang til denne side", "Siden kræver en anden rolle, end du er logget ind med.")
+			return
+		}
+		h(w, r, sess)
+	}
+}
+
+func urlPath(r *http.Request) string {
+	if strings.HasPrefix(r.URL.Path, "/") && !strings.HasPrefix(r.URL.Path, "//") {
+		return r.URL.Path
+	}
+	return "/"
+}
+
+// page is what every template receives.
+type page struct {
+	Title   string
+	Session *Session
+	Dev     bool
+	Notice  string            // a confirmation after a form
+	Errors  map[string]string // field → rule, shown beside the form
+	Error   string            // a refusal not tied to one field
+	Data    any
+}
+
+func (p page) Err(field string) string { return p.Errors[field] }
+
+func (s *Site) render(w http.ResponseWriter, r *http.Request, status int, name string, p page) {
+	t, ok := s.pages[name]
+	if !ok {
+		panic("web: no page " + name)
+	}
+	if sess, ok := s.session(r); ok && p.Session == nil {
+		p.Session = &sess
+	}
+	p.Dev = s.opts.Dev
+	var buf bytes.Buffer
+	if err := t.ExecuteTemplate(&buf, "layout", p); err != nil {
+		s.log.Error("render page", "page", name, "err", err)
+		http.Error(w, "siden kunne ikke vises", http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.WriteHeader(status)
+	_, _ = buf.WriteTo(w)
+}
+
+// fail shows an error page.
+func (s *Site) fail(w http.ResponseWriter, r *http.Request, sess Session, status int, title, detail string) {
+	p := page{Title: title, Error: detail}
+	if sess.Role != "" {
+		p.Session = &sess
+	}
+	s.render(w, r, status, "error.html", p)
+}
+
+// serverError logs what went wrong (without personal data: the route, not the form) and
+// shows a plain page.
+func (s *Site) serverError(w http.ResponseWriter, r *http.Request, err error) {
+	s.log.Error("page failed", "route", r.Pattern, "err", err)
+	sess, _ := s.session(r)
+	s.fail(w, r, sess, http.StatusInternalServerError, "Der skete en fejl", "Prøv igen om lidt. Fejlen er logget.")
+}
+
+// fieldErrors turns the engine's refusal into messages per form field; ok is false when err
+// is not a refusal of the input.
+func fieldErrors(err error) (map[string]string, bool) {
+	var list fielderr.List
+	var one *fielderr.Error
+	out := map[string]string{}
+	switch {
+	case errors.As(err, &list):
+		for _, e := range list {
+			if prev, ok := out[e.Field]; ok {
+				out[e.Field] = prev + "; " + e.Rule
+			} else {
+				out[e.Field] = e.Rule
+			}
+		}
+	case errors.As(err, &one):
+		out[one.Field] = one.Rule
+	default:
+		return nil, false
+	}
+	return out, true
+}
+
+// citizenOf loads the signed-in citizen.
+func (s *Site) citizenOf(ctx context.Context, sess Session) (registry.Citizen, error) {
+	return s.e.Registry.Citizen(ctx, sess.CitizenID)
+}
+
+var funcs = template.FuncMap{
+	"date":     func(t time.Time) string { return calendar.DanishDate(t) },
+	"datetime": func(t time.Time) string { return calendar.In(t).Format("02-01-2006 15:04") },
+	"percent":  func(f float64) string { return strings.Replace(fmt.Sprintf("%.1f %%", 100*f), ".", ",", 1) },
+	"thousands": func(n int) string {
+		s := fmt.Sprint(n)
+		for i := len(s) - 3; i > 0 && s[i-1] != '-'; i -= 3 {
+			s = s[:i] + "." + s[i:]
+		}
+		return s
+	},
+	"lines": func(s string) []string { return strings.Split(s, "\n") },
+	"inc":   func(i int) int { return i + 1 },
+}
+
+func parsePages() (map[string]*template.Template, error) {
+	names, err := fs.Glob(templateFiles, "templates/*.html")
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]*template.Template{}
+	for _, n := range names {
+		base := strings.TrimPrefix(n, "templates/")
+		if base == "layout.html" {
+			continue
+		}
+		t, err := template.New(base).Funcs(funcs).ParseFS(templateFiles, "templates/layout.html", n)
+		if err != nil {
+			return nil, fmt.Errorf("template %s: %w", base, err)
+		}
+		out[base] = t
+	}
+	return out, nil
+}
+
+func urlQuery(s string) string { return url.QueryEscape(s) }
