@@ -50,6 +50,7 @@ const (
 	plotTop     = 30.0
 	plotBottom  = 190.0
 	plotLeft    = 56.0
+	legendStep  = 130.0
 )
 
 // groupedBars draws one group of bars per label (a month, a category), one bar per series.
@@ -61,8 +62,10 @@ func groupedBars(label string, groups []string, ss []series) chart {
 		}
 	}
 	top := niceCeiling(maxV)
-	groupW := math.Max(36, 14*float64(len(ss))+18)
-	c := chart{Label: label, Height: chartHeight, Width: plotLeft + groupW*float64(len(groups)) + 10}
+	// Wide enough for a label under each group and for the legend above.
+	groupW := math.Max(76, 16*float64(len(ss))+20)
+	c := chart{Label: label, Height: chartHeight,
+		Width: math.Max(plotLeft+groupW*float64(len(groups))+10, plotLeft+legendStep*float64(len(ss))+10)}
 	scale := (plotBottom - plotTop) / float64(top)
 	for i := 0; i <= 4; i++ {
 		v := top * i / 4
@@ -83,7 +86,7 @@ func groupedBars(label string, groups []string, ss []series) chart {
 		}
 	}
 	for i, s := range ss {
-		c.Legend = append(c.Legend, legendEntry{X: plotLeft + 130*float64(i), Class: s.Class, Label: s.Label})
+		c.Legend = append(c.Legend, legendEntry{X: plotLeft + legendStep*float64(i), Class: s.Class, Label: s.Label})
 	}
 	return c
 }

@@ -92,7 +92,7 @@ func (s *Site) dashboard(w http.ResponseWriter, r *http.Request, sess Session) {
 	d.Opening = groupedBars("Tid fra levering til åbning", labels, []series{{Label: "Åbnede breve", Class: "s1", Values: counts}})
 	labels, counts = nil, nil
 	for _, c := range v.ByStatus {
-		labels, counts = append(labels, c.Label), append(counts, c.N)
+		labels, counts = append(labels, danish(c.Label)), append(counts, c.N)
 	}
 	d.Status = groupedBars("Breve efter status", labels, []series{{Label: "Breve", Class: "s2", Values: counts}})
 	s.render(w, r, http.StatusOK, "dashboard.html", page{Title: "Afsender: " + sess.Name, Data: d})

@@ -286,7 +286,25 @@ var funcs = template.FuncMap{
 		return s
 	},
 	"lines": func(s string) []string { return strings.Split(s, "\n") },
+	"danish": danish,
 	"inc":   func(i int) int { return i + 1 },
+}
+
+// danish names one of the engine's states in Danish; an unknown one shows as it is.
+func danish(v any) string {
+	k := fmt.Sprint(v)
+	if d, ok := danishNames[k]; ok {
+		return d
+	}
+	return k
+}
+
+var danishNames = map[string]string{
+	"awaiting_proxy_verification": "fuldmagt skal vurderes", "awaiting_decision": "afventer afgørelse",
+	"approved": "fritaget", "rejected": "afslået",
+	"received": "modtaget", "delivered": "leveret", "notified": "notificeret", "opened": "åbnet",
+	"escalated": "sendt på papir efter fristen", "printed": "sendt på papir", "withdrawn": "trukket tilbage", "failed": "fejlet",
+	"digital": "digitalt", "paper": "papir", "digital+paper": "digitalt, så papir", "undecided": "endnu ikke afgjort",
 }
 
 func parsePages() (map[string]*template.Template, error) {
