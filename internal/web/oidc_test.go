@@ -135,12 +135,10 @@ func TestOpenIDConnectSignIn(t *testing.T) {
 	}
 	site = s
 
-	signIn := func(who map[string]any) (int, string, string) {
+	var c *http.Client
+	get := func(path string) (int, string, string) {
 		t.Helper()
-		jar, _ := cookiejar.New(nil)
-		c := &http.Client{Jar: jar}
-		idp.next(who)
-		resp, err := c.Get(hs.URL + "/oidc/log-ind")
+		resp, err := c.Get(hs.URL + path)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -148,9 +146,20 @@ func TestOpenIDConnectSignIn(t *testing.T) {
 		b, _ := io.ReadAll(resp.Body)
 		return resp.StatusCode, resp.Request.URL.Path, string(b)
 	}
+	signIn := func(who map[string]any) (int, string, string) {
+		t.Helper()
+		jar, _ := cookiejar.New(nil)
+		c = &http.Client{Jar: jar}
+		idp.next(who)
+		return get("/oidc/log-ind")
+	}
 	status, path, body := signIn(map[string]any{"sub": "a1", "name": "Anna Jensen", claims.CPR: "0101801234"})
 	if status != http.StatusOK || path != "/postkasse" || !strings.Contains(body, "Logget ind som Anna Jensen") {
 		t.Fatalf("citizen sign-in ended %d at %s", status, path)
+	}
+	// Caseworker pages need the caseworker role.
+	if status, _, _ := get("/sagsbehandler"); status != http.StatusForbidden {
+		t.Fatalf("a citizen on the caseworker desk: %d, want 403", status)
 	}
 	status, path, body = signIn(map[string]any{"sub": "k7", "name": "Karen Borgerservice", "roles": []string{"caseworker"}})
 	if status != http.StatusOK || path != "/sagsbehandler" || !strings.Contains(body, "Logget ind som Karen Borgerservice") {
