@@ -135,3 +135,12 @@ func (s *Store) List(ctx context.Context, f Filter) ([]Case, error) {
 	}
 	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (Case, error) { return scanCase(r) })
 }
+
+// PowerOfAttorney loads the document a representative brought, for the caseworker to check.
+func (s *Store) PowerOfAttorney(ctx context.Context, id uuid.UUID) (filename string, content []byte, err error) {
+	err = s.db.QueryRow(ctx, `SELECT poa_filename, coalesce(poa_document, ''::bytea) FROM exemption_cases WHERE id = $1`, id).Scan(&filename, &content)
+	if errors.Is(err, pgx.ErrNoRows) {
+		err = ErrNotFound
+	}
+	return filename, content, err
+}

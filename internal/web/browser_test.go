@@ -269,6 +269,10 @@ func TestPagesInABrowser(t *testing.T) {
 		b.wantText("h1", "Indkaldelse til scanning")
 		b.wantText("article.letter", "Du er indkaldt til scanning")
 		b.wantText("#dokumenter + ul", "bilag.pdf")
+		if ct := eval[string](b, "fetch the document", `fetch(document.querySelector("#dokumenter + ul a").href).then(r => r.status + " " + r.headers.get("content-type"))`,
+			chromedp.EvalAwaitPromise); ct != "200 application/pdf" {
+			t.Fatalf("the document answered %q", ct)
+		}
 		b.check("letter")
 		testenv.Eventually(t, 20*time.Second, "letter opened", func() bool { return b.status(first) == letters.Opened })
 	})
@@ -278,6 +282,9 @@ func TestPagesInABrowser(t *testing.T) {
 		b.open("/breve/" + first.String())
 		b.wantText("h1", "Findes ikke")
 		b.open("/breve/" + first.String() + "/dokumenter/1")
+		b.wantText("h1", "Findes ikke")
+		anna, _ := b.sys.Registry.CitizenByCPR(ctx, mustCPR(t, annaCPR))
+		b.open("/postkasse/" + anna.ID.String())
 		b.wantText("h1", "Findes ikke")
 	})
 
@@ -317,11 +324,42 @@ func TestPagesInABrowser(t *testing.T) {
 		}
 	})
 
-	step(t, "a caseworker decides a case and the next letter goes to paper", func() {
+	step(t, "a representative applies with a power of attorney, which is verified before the decision", func() {
 		b.signOut()
 		b.open("/log-ind")
 		b.run("name the caseworker", chromedp.SetValue(chromedp.CSS("#caseworker"), "Karen Borgerservice"))
 		b.submit(`form:has(#caseworker) button`)
+		poa := filepath.Join(t.TempDir(), "fuldmagt.pdf")
+		if err := os.WriteFile(poa, pdf, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		b.run("fill in the application", chromedp.SetValue(chromedp.CSS("#cpr"), carlCPR), chromedp.Click(chromedp.CSS("#g1")),
+			chromedp.SetValue(chromedp.CSS("#rep"), "Bo Nielsen"), chromedp.SetValue(chromedp.CSS("#repcpr"), boCPR),
+			chromedp.SetUploadFiles(chromedp.CSS("#poa"), []string{poa}))
+		b.submit(`form[action="/sagsbehandler/ansoegninger"] button`)
+		b.wantText("#status", "fuldmagt skal vurderes")
+		// Deciding before the power of attorney is verified: the validator refuses, the page says why.
+		b.submit(`form[action$="/afgoerelse"] button`)
+		b.wantText(".error", "power of attorney must be verified")
+		b.submit(`form[action$="/fuldmagt"] button`)
+		b.wantText(".notice", "Fuldmagten er vurderet")
+		b.wantText("#status", "afventer afgørelse")
+		if got := eval[string](b, "fetch the power of attorney", `fetch(document.getElementById("poa-link").href).then(r => r.status + " " + r.headers.get("content-type"))`,
+			chromedp.EvalAwaitPromise); got != "200 application/pdf" {
+			t.Fatalf("the uploaded power of attorney answered %q", got)
+		}
+		carl, _ := b.sys.Registry.CitizenByCPR(ctx, mustCPR(t, carlCPR))
+		c, _, err := b.sys.Cases.OpenFor(ctx, carl.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if name, content, err := b.sys.Cases.PowerOfAttorney(ctx, c.ID); err != nil || name != "fuldmagt.pdf" || string(content) != string(pdf) {
+			t.Fatalf("the uploaded power of attorney was not stored with the case: %q, %d bytes, %v", name, len(content), err)
+		}
+	})
+
+	step(t, "a caseworker decides a case and the next letter goes to paper", func() {
+		b.open("/sagsbehandler")
 		b.wantText("h1", "Sager om fritagelse")
 		b.run("fill in the application", chromedp.SetValue(chromedp.CSS("#cpr"), annaCPR), chromedp.Click(chromedp.CSS("#g0")))
 		b.submit(`form[action="/sagsbehandler/ansoegninger"] button`)

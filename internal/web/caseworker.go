@@ -2,6 +2,7 @@ package web
 
 import (
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"strings"
@@ -21,6 +22,7 @@ func (s *Site) caseworkerRoutes() {
 	s.mux.HandleFunc("POST /sagsbehandler/ansoegninger", s.need(RoleCaseworker, s.apply))
 	s.mux.HandleFunc("GET /sagsbehandler/sager/{id}", s.need(RoleCaseworker, s.showCase))
 	s.mux.HandleFunc("POST /sagsbehandler/sager/{id}/fuldmagt", s.need(RoleCaseworker, s.verifyProxy))
+	s.mux.HandleFunc("GET /sagsbehandler/sager/{id}/fuldmagt", s.need(RoleCaseworker, s.powerOfAttorney))
 	s.mux.HandleFunc("POST /sagsbehandler/sager/{id}/afgoerelse", s.need(RoleCaseworker, s.decide))
 	s.mux.HandleFunc("POST /sagsbehandler/genindmeldelse", s.need(RoleCaseworker, s.reEnrol))
 }
@@ -162,6 +164,28 @@ func (s *Site) renderCase(w http.ResponseWriter, r *http.Request, sess Session, 
 	}
 	p.Title, p.Data = "Sag om fritagelse", d
 	s.render(w, r, status, "case.html", p)
+}
+
+// powerOfAttorney shows the document the representative brought.
+func (s *Site) powerOfAttorney(w http.ResponseWriter, r *http.Request, sess Session) {
+	id, err := uuid.Parse(r.PathValue("id"))
+	if err != nil {
+		s.fail(w, r, sess, http.StatusNotFound, "Sagen findes ikke", "")
+		return
+	}
+	name, content, err := s.e.Cases.PowerOfAttorney(r.Context(), id)
+	if errors.Is(err, exemption.ErrNotFound) || err == nil && len(content) == 0 {
+		s.fail(w, r, sess, http.StatusNotFound, "Ingen fuldmagt", "Sagen har ingen fuldmagt.")
+		return
+	}
+	if err != nil {
+		s.serverError(w, r, err)
+		return
+	}
+	w.Header().Set("Content-Type", http.DetectContentType(content))
+	w.Header().Set("Content-Disposition", fmt.Sprintf("inline; filename=%q", name))
+	w.Header().Set("Cache-Control", "private, no-store")
+	_, _ = w.Write(content)
 }
 
 func (s *Site) verifyProxy(w http.ResponseWriter, r *http.Request, sess Session) {

@@ -165,6 +165,14 @@ func TestOpenIDConnectSignIn(t *testing.T) {
 	if status != http.StatusOK || path != "/sagsbehandler" || !strings.Contains(body, "Logget ind som Karen Borgerservice") {
 		t.Fatalf("caseworker sign-in ended %d at %s", status, path)
 	}
+	status, path, body = signIn(map[string]any{"sub": "s1", "roles": "sender", "sender_id": "region-midt"})
+	if status != http.StatusOK || path != "/afsender" || !strings.Contains(body, "Region Midtjylland") {
+		t.Fatalf("sender sign-in ended %d at %s", status, path)
+	}
+	status, _, _ = signIn(map[string]any{"sub": "s2", "roles": "sender", "sender_id": "no-such-sender"})
+	if status != http.StatusUnauthorized {
+		t.Fatalf("a sender role for an unknown sender: %d", status)
+	}
 	status, _, body = signIn(map[string]any{"sub": "x", claims.CPR: "2112991234"})
 	if status != http.StatusUnauthorized || strings.Contains(body, "Logget ind som") {
 		t.Fatalf("a CPR number not in the registry: %d", status)

@@ -285,9 +285,9 @@ var funcs = template.FuncMap{
 		}
 		return s
 	},
-	"lines": func(s string) []string { return strings.Split(s, "\n") },
+	"lines":  func(s string) []string { return strings.Split(s, "\n") },
 	"danish": danish,
-	"inc":   func(i int) int { return i + 1 },
+	"inc":    func(i int) int { return i + 1 },
 }
 
 // danish names one of the engine's states in Danish; an unknown one shows as it is.
