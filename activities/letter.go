@@ -127,14 +127,19 @@ func (a *Activities) PrintLetter(ctx context.Context, req PrintRequest) (PrintRe
 		return PrintResult{}, temporal.NewNonRetryableApplicationError(
 			fmt.Sprintf("letter %s: %v", l.ID, err), ErrUnprintable, nil)
 	}
+	// The letter goes in its own category; the notice that digital post is waiting is ordinary mail.
+	category := string(l.PostalCategory)
+	if req.Purpose == print.WaitingNotice || category == "" {
+		category = string(letters.Economy)
+	}
 	job := print.Job{ID: print.JobID(l.ID, req.Purpose), LetterID: l.ID.String(), Purpose: string(req.Purpose),
-		Reason: req.Reason, Envelope: "C5", Pages: pages, Abroad: c.Emigrated(), CreatedAt: a.Now()}
+		Reason: req.Reason, Envelope: "C5", Pages: pages, PostalCategory: category, Abroad: c.Emigrated(), CreatedAt: a.Now()}
 	location, err := a.Printer.Submit(ctx, job, pdf)
 	if err != nil {
 		return PrintResult{}, err
 	}
 	err = a.PrintJobs.Spooled(ctx, print.Record{LetterID: l.ID, Purpose: req.Purpose, Reason: req.Reason,
-		JobID: job.ID, PDFPath: location, Pages: pages})
+		JobID: job.ID, PDFPath: location, Pages: pages, PostalCategory: category})
 	return PrintResult{JobID: job.ID, Pages: pages}, err
 }
 

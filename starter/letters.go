@@ -39,8 +39,10 @@ func sendCmd() *cobra.Command {
 	f.StringVar(&s.MessageID, "message-id", "", "your own id for this letter; sending it again returns the same letter")
 	f.BoolVar(&s.PhysicalOnly, "physical-only", false, "always send on paper (e.g. an enclosed sample tube)")
 	f.BoolVar(&s.DigitalOnly, "digital-only", false, "never escalate to paper")
-	var deadline string
+	var deadline, deliverAt string
 	f.StringVar(&deadline, "deadline", "", "how long the letter may stay unopened before it goes to paper: a duration (72h) or Danish working days (3wd); default LETTER_OPEN_DEADLINE, 72h")
+	f.StringVar(&deliverAt, "deliver-at", "", "deliver later, at this time: 2026-12-24T09:00 (Danish time) or RFC 3339; the deadline runs from then")
+	f.StringVar(&s.PostalCategory, "postal-category", "", "how it goes on paper: economy (default), priority, registered or registered_proof")
 	send := withEngine(func(ctx context.Context, e *engine.Engine) error {
 		for i, path := range files {
 			b, err := os.ReadFile(path)
@@ -62,6 +64,9 @@ func sendCmd() *cobra.Command {
 	// A deadline that does not parse is refused before anything connects.
 	cmd.RunE = func(cmd *cobra.Command, args []string) error {
 		if err := s.SetDeadline(deadline); err != nil {
+			return err
+		}
+		if err := s.SetDeliverAt(deliverAt); err != nil {
 			return err
 		}
 		return send(cmd, args)
@@ -96,6 +101,7 @@ type printJobJSON struct {
 	Outcome string `json:"outcome"`
 	Pages   int    `json:"pages"`
 	PDFPath string `json:"pdf_path"`
+	Postal  string `json:"postal_category"`
 }
 
 type timelineJSON struct {
@@ -113,7 +119,7 @@ func statusView(st workflows.LetterState, notices []notify.Record, jobs []print.
 	}
 	for _, j := range jobs {
 		v.PrintJobs = append(v.PrintJobs, printJobJSON{JobID: j.JobID, Purpose: string(j.Purpose), Reason: j.Reason,
-			Outcome: j.Outcome, Pages: j.Pages, PDFPath: j.PDFPath})
+			Outcome: j.Outcome, Pages: j.Pages, PDFPath: j.PDFPath, Postal: j.PostalCategory})
 	}
 	for _, t := range st.Timeline {
 		v.Timeline = append(v.Timeline, timelineJSON{At: t.At, Status: string(t.Status), Note: t.Note})
@@ -169,7 +175,7 @@ func statusCmd() *cobra.Command {
 				fmt.Printf("notice   %s %s: %s %s\n", n.Channel, n.Purpose, n.State, n.ProviderID)
 			}
 			for _, j := range jobs {
-				fmt.Printf("print    %s (%s): %s, %d pages, %s\n", j.JobID, j.Reason, j.Outcome, j.Pages, j.PDFPath)
+				fmt.Printf("print    %s (%s): %s, %s, %d pages, %s\n", j.JobID, j.Reason, j.Outcome, j.PostalCategory, j.Pages, j.PDFPath)
 			}
 			return printTimeline(st.Timeline, func(t workflows.TimelineEntry) (time.Time, string, string) {
 				return t.At, string(t.Status), t.Note

@@ -12,6 +12,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"digitalpost/activities"
+	"digitalpost/internal/calendar"
 	"digitalpost/internal/letters"
 	"digitalpost/internal/notify"
 	"digitalpost/internal/print"
@@ -32,6 +33,9 @@ type LetterInput struct {
 	SenderID    string
 	Deadline    time.Duration // how long the letter may stay unopened; 0 takes the default
 	DigitalOnly bool          // never escalate to paper
+	// DeliverAt: wait until then before delivering (scheduled delivery). Zero, as for every
+	// letter started before scheduling existed, delivers at once: old histories replay the same.
+	DeliverAt time.Time
 }
 
 // Opening is the mailbox's signal that someone opened the letter.
@@ -137,6 +141,12 @@ const WithdrawalRefused = "WithdrawalRefused"
 
 func (l *letter) run(ctx workflow.Context) (LetterState, error) {
 	l.reliable = workflow.GetVersion(ctx, reliableLetter, workflow.DefaultVersion, 1) == 1
+	if done, err := l.awaitScheduledDelivery(ctx); done || err != nil {
+		if err != nil {
+			return l.fail(ctx, err)
+		}
+		return l.finishRecorded(ctx, letters.Withdrawn, "withdrawn by the sender before its delivery: "+l.withdrawal.Reason)
+	}
 	var plan activities.Delivery
 	if err := workflow.ExecuteLocalActivity(dbStep(ctx), acts.Deliver, l.in.LetterID).Get(ctx, &plan); err != nil {
 		return l.fail(ctx, err)
@@ -202,6 +212,29 @@ func (l *letter) run(ctx workflow.Context) (LetterState, error) {
 		return l.sendOnPaper(ctx, print.Escalation, fmt.Sprintf("not opened within %s", l.in.Deadline),
 			letters.Escalated, letters.DigitalThenPaper)
 	}
+}
+
+// awaitScheduledDelivery holds a scheduled letter until its delivery time; the sender may
+// withdraw it meanwhile. It reports whether the letter was withdrawn.
+func (l *letter) awaitScheduledDelivery(ctx workflow.Context) (bool, error) {
+	wait := l.in.DeliverAt.Sub(workflow.Now(ctx))
+	if l.in.DeliverAt.IsZero() || wait <= 0 {
+		return false, nil
+	}
+	l.note(ctx, "scheduled for delivery at "+calendar.In(l.in.DeliverAt).Format("2006-01-02 15:04 MST"))
+	timerCtx, cancelTimer := workflow.WithCancel(ctx)
+	due := workflow.NewTimer(timerCtx, wait)
+	if err := workflow.Await(ctx, func() bool { return due.IsReady() || l.withdrawal != nil }); err != nil {
+		return false, err
+	}
+	if l.withdrawal == nil {
+		return false, nil
+	}
+	cancelTimer()
+	if err := l.decideWithdrawal(ctx); err != nil {
+		return false, err
+	}
+	return l.withdrawn, nil
 }
 
 // settleTheWait decides what ended the wait, with the mailbox as the judge. A withdrawal

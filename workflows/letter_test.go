@@ -38,8 +38,9 @@ type letterTest struct {
 	mailboxOpening *activities.MailboxOpening
 	withdrawals    int
 
-	planErr   error     // Deliver fails with this
-	printedAt time.Time // when the last print job was requested
+	planErr     error     // Deliver fails with this
+	printedAt   time.Time // when the last print job was requested
+	deliveredAt time.Time // when Deliver ran
 }
 
 func newLetterTest(t *testing.T, plan activities.Delivery) *letterTest {
@@ -54,7 +55,10 @@ func newLetterTestWith(t *testing.T, plan activities.Delivery, before func(*lett
 	before(lt)
 	lt.env.RegisterActivity(&activities.Activities{})
 	lt.env.OnActivity(acts.Deliver, mock.Anything, mock.Anything).Return(
-		func(context.Context, uuid.UUID) (activities.Delivery, error) { return plan, lt.planErr })
+		func(context.Context, uuid.UUID) (activities.Delivery, error) {
+			lt.deliveredAt = lt.env.Now()
+			return plan, lt.planErr
+		})
 	if lt.noticeDelay > 0 {
 		// A slow provider: the local first try gives up at once, the provider queue's activity
 		// takes noticeDelay.
@@ -426,4 +430,41 @@ func contains(s []letters.Status, v letters.Status) bool {
 		}
 	}
 	return false
+}
+
+// A scheduled letter is delivered at its time, and its deadline runs from then.
+func TestScheduledLetterIsDeliveredAtItsTimeAndTheDeadlineRunsFromThere(t *testing.T) {
+	lt := newLetterTestWith(t, digitalPlan(false, false), func(lt *letterTest) {
+		lt.in.DeliverAt = lt.env.Now().Add(48 * time.Hour)
+	})
+	start := lt.env.Now()
+	st := lt.run()
+	if got := lt.deliveredAt.Sub(start); got < 48*time.Hour || got > 48*time.Hour+time.Minute {
+		t.Fatalf("delivered %s after submission, want 48h", got)
+	}
+	if st.Status != letters.Escalated {
+		t.Fatalf("status %s, want escalated", st.Status)
+	}
+	if got := lt.printedAt.Sub(start); got < 120*time.Hour || got > 120*time.Hour+time.Minute {
+		t.Fatalf("escalated %s after submission, want 48h + the 72h deadline", got)
+	}
+}
+
+// Until its delivery time a scheduled letter can be withdrawn, and then it is never delivered.
+func TestScheduledLetterWithdrawnBeforeItsTimeIsNeverDelivered(t *testing.T) {
+	lt := newLetterTestWith(t, digitalPlan(true, true), func(lt *letterTest) {
+		lt.in.DeliverAt = lt.env.Now().Add(7 * 24 * time.Hour)
+	})
+	var answer LetterState
+	lt.env.RegisterDelayedCallback(func() {
+		lt.env.UpdateWorkflow(WithdrawUpdate, "w1", &testsuite.TestUpdateCallback{
+			OnReject: func(err error) { t.Errorf("withdrawal rejected: %v", err) }, OnAccept: func() {},
+			OnComplete: func(v any, err error) { answer = v.(LetterState) },
+		}, WithdrawRequest{Reason: "the appointment was cancelled"})
+	}, 24*time.Hour)
+	st := lt.run()
+	delivered := !lt.deliveredAt.IsZero()
+	if st.Status != letters.Withdrawn || answer.Status != letters.Withdrawn || delivered || len(lt.notices) != 0 || len(lt.printed) != 0 {
+		t.Fatalf("status %s (answer %s), delivered %v, notices %v, printed %v", st.Status, answer.Status, delivered, lt.notices, lt.printed)
+	}
 }

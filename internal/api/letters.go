@@ -32,6 +32,8 @@ type letterRequest struct {
 	PhysicalOnly bool          `json:"physical_only"`
 	DigitalOnly  bool          `json:"digital_only"`
 	Deadline     string        `json:"deadline"`
+	DeliverAt    string        `json:"deliver_at"`
+	PostalCat    string        `json:"postal_category"`
 }
 
 type documentDTO struct {
@@ -44,12 +46,16 @@ type documentDTO struct {
 func (req letterRequest) submission(sender string) (postoffice.Submission, error) {
 	var errs fielderr.List
 	s := postoffice.Submission{SenderID: sender, MessageID: req.MessageID, RecipientCPR: req.RecipientCPR,
-		Subject: req.Subject, Body: req.Text, PhysicalOnly: req.PhysicalOnly, DigitalOnly: req.DigitalOnly}
+		Subject: req.Subject, Body: req.Text, PhysicalOnly: req.PhysicalOnly, DigitalOnly: req.DigitalOnly,
+		PostalCategory: req.PostalCat}
 	if strings.TrimSpace(req.MessageID) == "" {
 		errs.Add("message_id", "is required: your own id for the letter, so that sending it again delivers nothing twice")
 	}
 	var bad *fielderr.Error
 	if err := s.SetDeadline(req.Deadline); errors.As(err, &bad) {
+		errs = append(errs, bad)
+	}
+	if err := s.SetDeliverAt(req.DeliverAt); errors.As(err, &bad) {
 		errs = append(errs, bad)
 	}
 	for i, d := range req.Documents {
@@ -193,6 +199,10 @@ func readMultipartLetter(w http.ResponseWriter, r *http.Request, boundary string
 			req.Text = v
 		case "deadline":
 			req.Deadline = v
+		case "deliver_at":
+			req.DeliverAt = v
+		case "postal_category":
+			req.PostalCat = v
 		case "physical_only", "digital_only":
 			on, err := strconv.ParseBool(v)
 			if err != nil {
@@ -221,6 +231,8 @@ type letterJSON struct {
 	PhysicalOnly  bool         `json:"physical_only"`
 	DigitalOnly   bool         `json:"digital_only"`
 	Deadline      string       `json:"deadline"`
+	DeliverAt     *time.Time   `json:"deliver_at,omitempty"`
+	PostalCat     string       `json:"postal_category"`
 	FailureReason string       `json:"failure_reason,omitempty"`
 	BatchID       string       `json:"batch_id,omitempty"`
 	CreatedAt     time.Time    `json:"created_at"`
@@ -244,12 +256,17 @@ type printJSON struct {
 	Reason  string `json:"reason"`
 	Pages   int    `json:"pages"`
 	Outcome string `json:"outcome"`
+	Postal  string `json:"postal_category"`
 }
 
 func letterSummary(l letters.Letter) letterJSON {
 	v := letterJSON{ID: l.ID.String(), MessageID: l.MessageID, Status: string(l.Status), Channel: string(l.Channel),
 		Subject: l.Subject, PhysicalOnly: l.PhysicalOnly, DigitalOnly: l.DigitalOnly, Deadline: duration(l.Deadline),
-		FailureReason: l.FailureReason, CreatedAt: l.CreatedAt.UTC(), UpdatedAt: l.UpdatedAt.UTC()}
+		FailureReason: l.FailureReason, CreatedAt: l.CreatedAt.UTC(), UpdatedAt: l.UpdatedAt.UTC(), PostalCat: string(l.PostalCategory)}
+	if l.DeliverAt != nil {
+		at := l.DeliverAt.UTC()
+		v.DeliverAt = &at
+	}
 	if l.BatchID != nil {
 		v.BatchID = l.BatchID.String()
 	}
@@ -284,7 +301,7 @@ func (s *Server) letterView(r *http.Request, id uuid.UUID, full bool) (letterJSO
 		return v, err
 	}
 	for _, j := range jobs {
-		v.PrintJobs = append(v.PrintJobs, printJSON{JobID: j.JobID, Purpose: string(j.Purpose), Reason: j.Reason, Pages: j.Pages, Outcome: j.Outcome})
+		v.PrintJobs = append(v.PrintJobs, printJSON{JobID: j.JobID, Purpose: string(j.Purpose), Reason: j.Reason, Pages: j.Pages, Outcome: j.Outcome, Postal: j.PostalCategory})
 	}
 	timeline, err := s.e.Events.ForLetter(ctx, id)
 	if err != nil {

@@ -96,6 +96,10 @@ func apiField(f string) string {
 		f = "digital_only"
 	case "physical-only":
 		f = "physical_only"
+	case "deliver-at":
+		f = "deliver_at"
+	case "postal-category":
+		f = "postal_category"
 	case "sender":
 		f = "sender (the API key's)"
 	default:

@@ -467,3 +467,45 @@ func TestWithdrawingAnOpenedLetterIsRefusedWithTheReason(t *testing.T) {
 		t.Fatalf("letter is %s in PostgreSQL, want opened", l.Status)
 	}
 }
+
+// A scheduled letter waits for its time (withdrawable until then), then is delivered; a
+// registered letter goes to the print house as registered mail.
+func TestScheduledDeliveryAndRegisteredPaper(t *testing.T) {
+	s := testenv.StartSystem(t)
+	seed(t, s)
+	ctx := context.Background()
+	at := time.Now().Add(4 * time.Second)
+	later, err := s.PostOffice.Submit(ctx, postoffice.Submission{SenderID: "region-midt", RecipientCPR: annaCPR,
+		Subject: "Senere", Body: "Tekst", DeliverAt: &at})
+	if err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(time.Second)
+	if st, _ := s.PostOffice.Status(ctx, later.LetterID); st.Status != letters.Received {
+		t.Fatalf("a letter scheduled for later is %s before its time", st.Status)
+	}
+	if _, err := s.Mailbox.Entry(ctx, later.LetterID); err == nil {
+		t.Fatal("a scheduled letter is in the mailbox before its time")
+	}
+	waitForStatus(t, s, later.LetterID, letters.Notified)
+	if e, err := s.Mailbox.Entry(ctx, later.LetterID); err != nil || e.DeliveredAt.Before(at.Add(-time.Second)) {
+		t.Fatalf("delivered at %v (%v), scheduled for %v", e.DeliveredAt, err, at)
+	}
+
+	registered, err := s.PostOffice.Submit(ctx, postoffice.Submission{SenderID: "region-midt", RecipientCPR: boCPR,
+		Subject: "Afgørelse", Body: "Tekst", PhysicalOnly: true, PostalCategory: "registered_proof"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res, err := waitForResult(t, s, registered.LetterID); err != nil || res.Status != letters.Printed {
+		t.Fatalf("registered letter %s %v", res.Status, err)
+	}
+	jobs, _ := s.PrintJobs.ForLetter(ctx, registered.LetterID)
+	if len(jobs) != 1 || jobs[0].PostalCategory != "registered_proof" {
+		t.Fatalf("print jobs %+v, want one registered_proof job", jobs)
+	}
+	manifest, err := os.ReadFile(strings.TrimSuffix(jobs[0].PDFPath, ".pdf") + ".json")
+	if err != nil || !strings.Contains(string(manifest), `"postal_category": "registered_proof"`) {
+		t.Fatalf("manifest %s %v", manifest, err)
+	}
+}

@@ -3,6 +3,7 @@
 package letters
 
 import (
+	"fmt"
 	"time"
 
 	"github.com/google/uuid"
@@ -57,18 +58,23 @@ const DefaultDeadline = 72 * time.Hour
 // Letter is one letter from a sender to a citizen. Content stays in PostgreSQL;
 // only the id travels through Temporal.
 type Letter struct {
-	ID            uuid.UUID
-	SenderID      string
-	MessageID     string
-	RecipientID   *uuid.UUID // nil once the recipient is deleted from the registry
-	Subject       string
-	Body          string
-	PhysicalOnly  bool
-	DigitalOnly   bool
-	Deadline      time.Duration
-	Status        Status
-	Channel       Channel
-	FailureReason string
+	ID           uuid.UUID
+	SenderID     string
+	MessageID    string
+	RecipientID  *uuid.UUID // nil once the recipient is deleted from the registry
+	Subject      string
+	Body         string
+	PhysicalOnly bool
+	DigitalOnly  bool
+	Deadline     time.Duration
+	// DeliverAt: delivery waits until then (scheduled delivery); nil delivers at once. The
+	// deadline runs from delivery.
+	DeliverAt *time.Time
+	// PostalCategory is how the letter goes on paper, if it does.
+	PostalCategory PostalCategory
+	Status         Status
+	Channel        Channel
+	FailureReason  string
 	// ContentHash fingerprints what the sender handed in (recipient, text, documents, flags):
 	// the same message id with other content is a conflict, not the same letter again.
 	ContentHash []byte
@@ -76,6 +82,37 @@ type Letter struct {
 	CreatedAt   time.Time
 	UpdatedAt   time.Time
 }
+
+// PostalCategory is the service a paper letter is posted with.
+type PostalCategory string
+
+const (
+	Economy         PostalCategory = "economy"  // B-post, the default
+	Priority        PostalCategory = "priority" // A-post, next working day
+	Registered      PostalCategory = "registered"
+	RegisteredProof PostalCategory = "registered_proof" // registered, delivered against a signature
+)
+
+// PostalCategories lists them in the order senders are shown them.
+func PostalCategories() []PostalCategory {
+	return []PostalCategory{Economy, Priority, Registered, RegisteredProof}
+}
+
+// ParsePostalCategory reads a category as senders write it; "" is economy.
+func ParsePostalCategory(s string) (PostalCategory, error) {
+	if s == "" {
+		return Economy, nil
+	}
+	for _, c := range PostalCategories() {
+		if string(c) == s {
+			return c, nil
+		}
+	}
+	return "", fmt.Errorf("must be one of economy, priority, registered, registered_proof")
+}
+
+// IsRegistered tells whether the letter must be posted as registered mail.
+func (c PostalCategory) IsRegistered() bool { return c == Registered || c == RegisteredProof }
 
 // Document is an attachment; for a letter that may be printed it must be a PDF.
 type Document struct {

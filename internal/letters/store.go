@@ -50,13 +50,20 @@ func (s *Store) Create(ctx context.Context, l Letter, docs []Document) (stored L
 
 const insertLetter = `
 	INSERT INTO letters (id, sender_id, message_id, recipient_id, subject, body, physical_only, digital_only, deadline_seconds,
-	                     content_hash, batch_id, status)
-	VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 'received')
+	                     content_hash, batch_id, deliver_at, postal_category, status)
+	VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, 'received')
 	ON CONFLICT (sender_id, message_id) DO NOTHING`
 
 func letterArgs(l Letter) []any {
 	return []any{l.ID, l.SenderID, l.MessageID, l.RecipientID, l.Subject, l.Body, l.PhysicalOnly, l.DigitalOnly,
-		int64(l.Deadline / time.Second), l.ContentHash, l.BatchID}
+		int64(l.Deadline / time.Second), l.ContentHash, l.BatchID, l.DeliverAt, string(l.category())}
+}
+
+func (l Letter) category() PostalCategory {
+	if l.PostalCategory == "" {
+		return Economy
+	}
+	return l.PostalCategory
 }
 
 // CreateMany stores a bulk run in one transaction: every letter or, should anything fail,
@@ -164,16 +171,16 @@ func (c *ContentConflict) Error() string {
 
 // bulkColumns are letterArgs' columns, then the status.
 var bulkColumns = []string{"id", "sender_id", "message_id", "recipient_id", "subject", "body", "physical_only",
-	"digital_only", "deadline_seconds", "content_hash", "batch_id", "status"}
+	"digital_only", "deadline_seconds", "content_hash", "batch_id", "deliver_at", "postal_category", "status"}
 
 const letterColumns = `id, sender_id, message_id, recipient_id, subject, body, physical_only, digital_only,
-	deadline_seconds, status, channel, failure_reason, content_hash, batch_id, created_at, updated_at`
+	deadline_seconds, status, channel, failure_reason, content_hash, batch_id, created_at, updated_at, deliver_at, postal_category`
 
 func scanLetter(row pgx.Row) (Letter, error) {
 	var l Letter
 	var deadline int64
 	err := row.Scan(&l.ID, &l.SenderID, &l.MessageID, &l.RecipientID, &l.Subject, &l.Body, &l.PhysicalOnly,
-		&l.DigitalOnly, &deadline, &l.Status, &l.Channel, &l.FailureReason, &l.ContentHash, &l.BatchID, &l.CreatedAt, &l.UpdatedAt)
+		&l.DigitalOnly, &deadline, &l.Status, &l.Channel, &l.FailureReason, &l.ContentHash, &l.BatchID, &l.CreatedAt, &l.UpdatedAt, &l.DeliverAt, &l.PostalCategory)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return Letter{}, ErrNotFound
 	}

@@ -55,6 +55,35 @@ type Submission struct {
 	// DeadlineWorkingDays, instead of Deadline: the letter may stay unopened for this many
 	// Danish working days from its submission (weekends and public holidays skipped).
 	DeadlineWorkingDays int
+	// DeliverAt delays delivery to a later time (scheduled delivery); nil delivers at once.
+	DeliverAt *time.Time
+	// PostalCategory for paper: economy (default), priority, registered, registered_proof.
+	PostalCategory string
+}
+
+// MaxSchedule is how far ahead a letter may be scheduled.
+const MaxSchedule = 366 * 24 * time.Hour
+
+// SetDeliverAt reads a delivery time as senders write it: RFC 3339 ("2026-12-24T09:00:00+01:00"),
+// or a Danish local time without zone ("2026-12-24T09:00" or "2026-12-24 09:00"). "" delivers at once.
+func (s *Submission) SetDeliverAt(spec string) error {
+	spec = strings.TrimSpace(spec)
+	if spec == "" {
+		return nil
+	}
+	t, err := time.Parse(time.RFC3339, spec)
+	if err != nil {
+		for _, layout := range []string{"2006-01-02T15:04", "2006-01-02 15:04"} {
+			if t, err = time.ParseInLocation(layout, spec, calendar.Copenhagen); err == nil {
+				break
+			}
+		}
+	}
+	if err != nil {
+		return &fielderr.Error{Field: "deliver-at", Rule: "must be a time like 2026-12-24T09:00 (Danish time) or 2026-12-24T09:00:00+01:00"}
+	}
+	s.DeliverAt = &t
+	return nil
 }
 
 // SetDeadline reads a deadline as senders write it, the same for every entry point: a
@@ -157,6 +186,13 @@ func fingerprint(l letters.Letter, workingDays int, docs []letters.Document) []b
 		deadline = fmt.Sprintf("%dwd", workingDays)
 	}
 	part([]byte(fmt.Sprintf("physical=%t digital=%t deadline=%s", l.PhysicalOnly, l.DigitalOnly, deadline)))
+	// Written only when set, so letters stored before these existed keep their fingerprint.
+	if l.DeliverAt != nil {
+		part([]byte("deliver-at=" + l.DeliverAt.UTC().Format(time.RFC3339)))
+	}
+	if l.PostalCategory != "" && l.PostalCategory != letters.Economy {
+		part([]byte("postal-category=" + string(l.PostalCategory)))
+	}
 	for _, d := range docs {
 		part([]byte(d.Filename))
 		part(d.Content)
@@ -176,7 +212,7 @@ func (p *PostOffice) start(ctx context.Context, l letters.Letter) error {
 		TypedSearchAttributes: temporal.NewSearchAttributes(
 			searchattr.LetterStatus.ValueSet(string(letters.Received)),
 			searchattr.LetterSender.ValueSet(l.SenderID)),
-	}, workflows.LetterWorkflow, workflows.LetterInput{LetterID: l.ID, SenderID: l.SenderID, Deadline: l.Deadline, DigitalOnly: l.DigitalOnly})
+	}, workflows.LetterWorkflow, p.input(l))
 	var started *serviceerror.WorkflowExecutionAlreadyStarted
 	if errors.As(err, &started) {
 		return nil
@@ -185,6 +221,15 @@ func (p *PostOffice) start(ctx context.Context, l letters.Letter) error {
 		return fmt.Errorf("start letter %s: %w", l.ID, err)
 	}
 	return nil
+}
+
+// input is what a letter's workflow starts with, the same for a first start and a resume.
+func (p *PostOffice) input(l letters.Letter) workflows.LetterInput {
+	in := workflows.LetterInput{LetterID: l.ID, SenderID: l.SenderID, Deadline: l.Deadline, DigitalOnly: l.DigitalOnly}
+	if l.DeliverAt != nil {
+		in.DeliverAt = *l.DeliverAt
+	}
+	return in
 }
 
 // Resume starts a stored letter whose start was never confirmed (its submitter may have
@@ -229,6 +274,22 @@ func (p *PostOffice) validate(ctx context.Context, s Submission, look lookup) (l
 	l := letters.Letter{SenderID: strings.TrimSpace(s.SenderID), MessageID: strings.TrimSpace(s.MessageID),
 		Subject: strings.TrimSpace(s.Subject), Body: s.Body, PhysicalOnly: s.PhysicalOnly, DigitalOnly: s.DigitalOnly,
 		Deadline: s.Deadline}
+	if category, err := letters.ParsePostalCategory(strings.TrimSpace(s.PostalCategory)); err != nil {
+		errs.Add("postal-category", err.Error())
+	} else if l.PostalCategory = category; category != letters.Economy && s.DigitalOnly {
+		errs.Add("postal-category", "a digital-only letter never goes on paper; leave the postal category out")
+	}
+	if s.DeliverAt != nil {
+		switch now := time.Now(); {
+		case !s.DeliverAt.After(now):
+			errs.Add("deliver-at", "must be in the future; leave it out to deliver at once")
+		case s.DeliverAt.Sub(now) > MaxSchedule:
+			errs.Add("deliver-at", "must be at most a year ahead")
+		default:
+			at := s.DeliverAt.UTC().Truncate(time.Second)
+			l.DeliverAt = &at
+		}
+	}
 
 	// Text rules first: PostgreSQL refuses NUL bytes and invalid UTF-8 even in a lookup.
 	if l.SenderID == "" {

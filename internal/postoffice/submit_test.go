@@ -36,6 +36,10 @@ func TestSubmitRefusesBadInputNamingFieldAndRule(t *testing.T) {
 		"message id not UTF-8":  {func(s *postoffice.Submission) { s.MessageID = "run-\xff" }, "message-id", "UTF-8"},
 		"sender not UTF-8":      {func(s *postoffice.Submission) { s.SenderID = "region-\xff" }, "sender", "UTF-8"},
 		"sender with NUL":       {func(s *postoffice.Submission) { s.SenderID = "region-midt\x00" }, "sender", "NUL"},
+		"delivery in the past":  {func(s *postoffice.Submission) { past := time.Now().Add(-time.Minute); s.DeliverAt = &past }, "deliver-at", "in the future"},
+		"delivery too far":      {func(s *postoffice.Submission) { far := time.Now().AddDate(2, 0, 0); s.DeliverAt = &far }, "deliver-at", "a year"},
+		"unknown category":      {func(s *postoffice.Submission) { s.PostalCategory = "express" }, "postal-category", "registered_proof"},
+		"registered, digital":   {func(s *postoffice.Submission) { s.PostalCategory = "registered"; s.DigitalOnly = true }, "postal-category", "never goes on paper"},
 		"text over the limit":   {func(s *postoffice.Submission) { s.Body = strings.Repeat("ø", postoffice.MaxTextRunes+1) }, "text", "at most 100000 characters"},
 		"5 MB of text":          {func(s *postoffice.Submission) { s.Body = strings.Repeat("Lorem ipsum ", 5<<20/12) }, "text", "at most 100000 characters"},
 		"sub-second deadline":   {func(s *postoffice.Submission) { s.Deadline = 500 * time.Millisecond }, "deadline", "at least 1 second"},
@@ -195,5 +199,22 @@ func TestDeadlineInWorkingDays(t *testing.T) {
 		if err := x.SetDeadline(bad); err == nil || fielderr.Fields(err)[0] != "deadline" {
 			t.Errorf("%q: %v", bad, err)
 		}
+	}
+}
+
+func TestDeliverAtReadsDanishTimeOrRFC3339(t *testing.T) {
+	for spec, want := range map[string]time.Time{
+		"2026-12-24T09:00":          time.Date(2026, 12, 24, 8, 0, 0, 0, time.UTC), // CET
+		"2026-07-01 09:00":          time.Date(2026, 7, 1, 7, 0, 0, 0, time.UTC),   // CEST
+		"2026-12-24T09:00:00+01:00": time.Date(2026, 12, 24, 8, 0, 0, 0, time.UTC),
+	} {
+		var s postoffice.Submission
+		if err := s.SetDeliverAt(spec); err != nil || s.DeliverAt == nil || !s.DeliverAt.Equal(want) {
+			t.Errorf("%q: %v %v, want %s", spec, s.DeliverAt, err, want)
+		}
+	}
+	var s postoffice.Submission
+	if err := s.SetDeliverAt("next tuesday"); err == nil || fielderr.Fields(err)[0] != "deliver-at" {
+		t.Fatalf("a time that does not parse: %v", err)
 	}
 }

@@ -33,6 +33,8 @@ type Record struct {
 	PDFPath  string
 	Pages    int
 	Outcome  string
+	// PostalCategory the job was posted with.
+	PostalCategory string
 }
 
 // Jobs stores print jobs and their outcome (spooled, then posted / failed / returned).
@@ -54,22 +56,26 @@ func (j *Jobs) Find(ctx context.Context, letter uuid.UUID, purpose Purpose) (Rec
 
 // Spooled records a job handed to the print provider.
 func (j *Jobs) Spooled(ctx context.Context, r Record) error {
-	_, err := j.db.Exec(ctx, `INSERT INTO print_jobs (letter_id, purpose, reason, job_id, pdf_path, pages, outcome)
-		VALUES ($1, $2, $3, $4, $5, $6, 'spooled') ON CONFLICT (letter_id, purpose) DO NOTHING`,
-		r.LetterID, r.Purpose, r.Reason, r.JobID, r.PDFPath, r.Pages)
+	category := r.PostalCategory
+	if category == "" {
+		category = "economy"
+	}
+	_, err := j.db.Exec(ctx, `INSERT INTO print_jobs (letter_id, purpose, reason, job_id, pdf_path, pages, outcome, postal_category)
+		VALUES ($1, $2, $3, $4, $5, $6, 'spooled', $7) ON CONFLICT (letter_id, purpose) DO NOTHING`,
+		r.LetterID, r.Purpose, r.Reason, r.JobID, r.PDFPath, r.Pages, category)
 	return err
 }
 
 // ForLetter lists a letter's print jobs.
 func (j *Jobs) ForLetter(ctx context.Context, letter uuid.UUID) ([]Record, error) {
-	rows, err := j.db.Query(ctx, `SELECT letter_id, purpose, reason, job_id, pdf_path, pages, outcome FROM print_jobs
+	rows, err := j.db.Query(ctx, `SELECT letter_id, purpose, reason, job_id, pdf_path, pages, outcome, postal_category FROM print_jobs
 		WHERE letter_id = $1 ORDER BY created_at`, letter)
 	if err != nil {
 		return nil, err
 	}
 	return pgx.CollectRows(rows, func(row pgx.CollectableRow) (Record, error) {
 		var r Record
-		err := row.Scan(&r.LetterID, &r.Purpose, &r.Reason, &r.JobID, &r.PDFPath, &r.Pages, &r.Outcome)
+		err := row.Scan(&r.LetterID, &r.Purpose, &r.Reason, &r.JobID, &r.PDFPath, &r.Pages, &r.Outcome, &r.PostalCategory)
 		return r, err
 	})
 }

@@ -17,6 +17,9 @@ type Job struct {
 	Reason   string `json:"reason"`
 	Envelope string `json:"envelope"`
 	Pages    int    `json:"pages"`
+	// PostalCategory: economy, priority, registered or registered_proof. The print house
+	// posts the letter so; a registered letter never goes as ordinary post.
+	PostalCategory string `json:"postal_category"`
 	// Abroad: the address is outside Denmark, so the print house posts it with international
 	// postage.
 	Abroad    bool      `json:"abroad"`
