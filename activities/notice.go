@@ -18,6 +18,8 @@ import (
 type ChannelNotice struct {
 	LetterID uuid.UUID
 	Channel  notify.Channel
+	// Purpose: the new-post notice (empty, as in letters from before reminders) or a reminder.
+	Purpose notify.Purpose `json:",omitempty"`
 }
 
 // NoticeOutcome is how a notice ended: sent, rejected, unknown or skipped (notify.Outcome).
@@ -52,7 +54,11 @@ func (a *Activities) SendNotice(ctx context.Context, req ChannelNotice) (NoticeO
 	if to == "" {
 		return NoticeOutcome{Outcome: notify.Skipped, Detail: "no " + string(req.Channel) + " registered"}, nil
 	}
-	outcome, err := a.Notices.Send(ctx, notify.NewPostNotice(req.LetterID, req.Channel, to, addr.Organisation), true)
+	notice := notify.NewPostNotice(req.LetterID, req.Channel, to, addr.Organisation)
+	if req.Purpose == notify.Reminder {
+		notice = notify.ReminderNotice(req.LetterID, req.Channel, to, addr.Organisation)
+	}
+	outcome, err := a.Notices.Send(ctx, notice, true)
 	return noticeResult(outcome, err)
 }
 

@@ -36,6 +36,11 @@ type LetterInput struct {
 	// DeliverAt: wait until then before delivering (scheduled delivery). Zero, as for every
 	// letter started before scheduling existed, delivers at once: old histories replay the same.
 	DeliverAt time.Time
+	// Reminder: this long before the deadline an unopened letter sends a reminder notice on
+	// the citizen's channels, once, moved out of the Quiet hours (Danish time) to the morning.
+	// Zero, as for letters from before reminders, sends none.
+	Reminder time.Duration
+	Quiet    calendar.QuietHours
 }
 
 // Opening is the mailbox's signal that someone opened the letter.
@@ -175,7 +180,7 @@ func (l *letter) run(ctx workflow.Context) (LetterState, error) {
 	}
 
 	if l.opened == nil && !l.withdrawn {
-		l.awaitOpeningOrDeadline(ctx)
+		l.awaitOpeningOrDeadline(ctx, plan)
 	}
 	if l.reliable {
 		if err := l.settleTheWait(ctx); err != nil {
@@ -379,19 +384,63 @@ func (l *letter) sendNotice(ctx workflow.Context, ch notify.Channel) workflow.Fu
 
 // awaitOpeningOrDeadline waits for the citizen (or a delegate) to open the letter, the
 // sender to withdraw it, or the deadline. A digital-only letter has no deadline (rule 6).
-func (l *letter) awaitOpeningOrDeadline(ctx workflow.Context) {
-	// The timer is not cancelled when the letter is opened: the workflow completes right
-	// after, and skipping the cancel saves a history event per letter.
-	var deadline workflow.Future
+func (l *letter) awaitOpeningOrDeadline(ctx workflow.Context, plan activities.Delivery) {
+	// The timers are not cancelled when the letter is opened: the workflow completes right
+	// after, and skipping the cancels saves a history event each.
+	var deadline, reminder workflow.Future
 	if !l.in.DigitalOnly {
 		deadline = workflow.NewTimer(ctx, l.in.Deadline)
+		if at, ok := ReminderTime(workflow.Now(ctx), l.in.Deadline, l.in.Reminder, l.in.Quiet); ok && (plan.Route.NotifySMS || plan.Route.NotifyEmail) {
+			reminder = workflow.NewTimer(ctx, at.Sub(workflow.Now(ctx)))
+		}
 	}
-	_ = workflow.Await(ctx, func() bool {
-		return l.openings.Len() > 0 || l.withdrawal != nil || (deadline != nil && deadline.IsReady())
-	})
+	for {
+		_ = workflow.Await(ctx, func() bool {
+			return l.openings.Len() > 0 || l.withdrawal != nil || (deadline != nil && deadline.IsReady()) ||
+				(reminder != nil && reminder.IsReady())
+		})
+		if reminder == nil || !reminder.IsReady() || l.openings.Len() > 0 || l.withdrawal != nil || deadline.IsReady() {
+			break
+		}
+		reminder = nil // once
+		l.remind(ctx, plan)
+	}
 	var o Opening
 	if l.openings.ReceiveAsync(&o) {
 		l.opened = &o
+	}
+}
+
+// ReminderTime is when a letter delivered at delivered with this deadline reminds an
+// unopened recipient: before the deadline, moved out of the quiet hours; ok is false when
+// there is no such time (no reminder asked for, or none left before the deadline).
+func ReminderTime(delivered time.Time, deadline, before time.Duration, quiet calendar.QuietHours) (time.Time, bool) {
+	if before <= 0 || before >= deadline {
+		return time.Time{}, false
+	}
+	at := quiet.After(delivered.Add(deadline - before))
+	return at, at.Before(delivered.Add(deadline))
+}
+
+// remind sends the reminder notice on each channel the citizen registered, through the
+// providers' queues; the letter goes on waiting meanwhile.
+func (l *letter) remind(ctx workflow.Context, plan activities.Delivery) {
+	l.note(ctx, "reminder: the letter is still unopened")
+	for _, ch := range []notify.Channel{notify.SMS, notify.Email} {
+		if ch == notify.SMS && !plan.Route.NotifySMS || ch == notify.Email && !plan.Route.NotifyEmail {
+			continue
+		}
+		sent := workflow.ExecuteActivity(noticeStep(ctx, ch), acts.SendNotice,
+			activities.ChannelNotice{LetterID: l.in.LetterID, Channel: ch, Purpose: notify.Reminder})
+		workflow.Go(ctx, func(ctx workflow.Context) {
+			var out activities.NoticeOutcome
+			switch err := sent.Get(ctx, &out); {
+			case err != nil:
+				l.note(ctx, string(ch)+" reminder not sent: "+failureText(err))
+			default:
+				l.note(ctx, strings.TrimSpace(fmt.Sprintf("%s reminder %s %s", ch, out.Outcome, out.Detail)))
+			}
+		})
 	}
 }
 

@@ -13,6 +13,7 @@ import (
 	"go.temporal.io/sdk/testsuite"
 
 	"digitalpost/activities"
+	"digitalpost/internal/calendar"
 	"digitalpost/internal/letters"
 	"digitalpost/internal/notify"
 	"digitalpost/internal/print"
@@ -41,6 +42,7 @@ type letterTest struct {
 	planErr     error     // Deliver fails with this
 	printedAt   time.Time // when the last print job was requested
 	deliveredAt time.Time // when Deliver ran
+	reminders   []time.Time
 }
 
 func newLetterTest(t *testing.T, plan activities.Delivery) *letterTest {
@@ -68,6 +70,10 @@ func newLetterTestWith(t *testing.T, plan activities.Delivery, before func(*lett
 	}
 	lt.env.OnActivity(acts.SendNotice, mock.Anything, mock.Anything).After(lt.noticeDelay).Return(
 		func(_ context.Context, req activities.ChannelNotice) (activities.NoticeOutcome, error) {
+			if req.Purpose == notify.Reminder {
+				lt.reminders = append(lt.reminders, lt.env.Now())
+				return activities.NoticeOutcome{Outcome: notify.Sent}, nil
+			}
 			lt.notices = append(lt.notices, req.Channel)
 			if out, ok := lt.noticeOutcome[req.Channel]; ok {
 				return activities.NoticeOutcome{Outcome: out}, lt.noticeErr
@@ -466,5 +472,49 @@ func TestScheduledLetterWithdrawnBeforeItsTimeIsNeverDelivered(t *testing.T) {
 	delivered := !lt.deliveredAt.IsZero()
 	if st.Status != letters.Withdrawn || answer.Status != letters.Withdrawn || delivered || len(lt.notices) != 0 || len(lt.printed) != 0 {
 		t.Fatalf("status %s (answer %s), delivered %v, notices %v, printed %v", st.Status, answer.Status, delivered, lt.notices, lt.printed)
+	}
+}
+
+// An unopened letter reminds the citizen once, the configured time before its deadline, on
+// each channel, and then goes to paper at the deadline.
+func TestUnopenedLetterRemindsOnceThenEscalates(t *testing.T) {
+	lt := newLetterTestWith(t, digitalPlan(true, true), func(lt *letterTest) {
+		lt.env.SetStartTime(time.Date(2026, 12, 7, 10, 0, 0, 0, calendar.Copenhagen))
+		lt.in.Reminder = 24 * time.Hour
+		lt.in.Quiet = calendar.QuietHours{From: 22, Until: 7}
+	})
+	start := lt.env.Now()
+	st := lt.run()
+	if len(lt.reminders) != 2 {
+		t.Fatalf("%d reminders, want one per channel", len(lt.reminders))
+	}
+	if got := lt.reminders[0].Sub(start); got != 48*time.Hour {
+		t.Fatalf("reminded %s after delivery, want 48h (24h before the 72h deadline)", got)
+	}
+	if st.Status != letters.Escalated || lt.printedAt.Sub(start) != 72*time.Hour {
+		t.Fatalf("status %s, printed %s after delivery", st.Status, lt.printedAt.Sub(start))
+	}
+}
+
+// A reminder due at night waits for the morning.
+func TestReminderDueAtNightWaitsForTheMorning(t *testing.T) {
+	lt := newLetterTestWith(t, digitalPlan(true, false), func(lt *letterTest) {
+		lt.env.SetStartTime(time.Date(2026, 12, 7, 1, 30, 0, 0, calendar.Copenhagen))
+		lt.in.Reminder = 24 * time.Hour
+		lt.in.Quiet = calendar.QuietHours{From: 22, Until: 7}
+	})
+	lt.run()
+	want := time.Date(2026, 12, 9, 7, 0, 0, 0, calendar.Copenhagen)
+	if len(lt.reminders) != 1 || !lt.reminders[0].Equal(want) {
+		t.Fatalf("reminders %v, want one at %s", lt.reminders, want)
+	}
+}
+
+// A letter opened before its reminder sends none.
+func TestOpenedLetterSendsNoReminder(t *testing.T) {
+	lt := newLetterTestWith(t, digitalPlan(true, true), func(lt *letterTest) { lt.in.Reminder = 24 * time.Hour })
+	lt.openAfter(10*time.Hour, false)
+	if st := lt.run(); st.Status != letters.Opened || len(lt.reminders) != 0 {
+		t.Fatalf("status %s, %d reminders", st.Status, len(lt.reminders))
 	}
 }

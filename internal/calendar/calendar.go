@@ -134,3 +134,46 @@ func ParseWorkingDays(s string) (n int, ok bool, err error) {
 func WorkingDaysFrom(now time.Time, n int) time.Duration {
 	return AddWorkingDays(now, n).Sub(now).Truncate(time.Second)
 }
+
+// QuietHours is a nightly window in Danish time in which no citizen is disturbed: from the
+// hour From up to the hour Until, across midnight when From > Until ("22-07").
+type QuietHours struct{ From, Until int }
+
+// ParseQuietHours reads "22-07"; "" or "none" means no quiet window.
+func ParseQuietHours(s string) (QuietHours, error) {
+	s = strings.TrimSpace(s)
+	if s == "" || s == "none" {
+		return QuietHours{}, nil
+	}
+	var q QuietHours
+	if _, err := fmt.Sscanf(s, "%d-%d", &q.From, &q.Until); err != nil || q.From < 0 || q.From > 23 || q.Until < 0 || q.Until > 23 {
+		return QuietHours{}, fmt.Errorf("must be two hours like 22-07 (from 22:00 to 07:00 Danish time), or none")
+	}
+	return q, nil
+}
+
+// Contains tells whether t falls in the quiet window.
+func (q QuietHours) Contains(t time.Time) bool {
+	h := In(t).Hour()
+	switch {
+	case q.From == q.Until:
+		return false
+	case q.From > q.Until:
+		return h >= q.From || h < q.Until
+	}
+	return h >= q.From && h < q.Until
+}
+
+// After moves a time out of the quiet window to the morning it ends (Danish time); a time
+// outside it stays as it is.
+func (q QuietHours) After(t time.Time) time.Time {
+	if !q.Contains(t) {
+		return t
+	}
+	local := In(t)
+	end := time.Date(local.Year(), local.Month(), local.Day(), q.Until, 0, 0, 0, Copenhagen)
+	if !end.After(local) {
+		end = time.Date(local.Year(), local.Month(), local.Day()+1, q.Until, 0, 0, 0, Copenhagen)
+	}
+	return end
+}

@@ -98,3 +98,27 @@ func TestParseWorkingDays(t *testing.T) {
 		t.Fatalf("3 working days from Thursday: %s", d)
 	}
 }
+
+func TestQuietHoursDelayToTheMorning(t *testing.T) {
+	q, err := ParseQuietHours("22-07")
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := func(d, h, m int) time.Time { return time.Date(2026, 12, d, h, m, 0, 0, Copenhagen) }
+	for _, c := range []struct{ in, want time.Time }{
+		{at(3, 21, 59), at(3, 21, 59)}, // before the window
+		{at(3, 22, 0), at(4, 7, 0)},    // evening: next morning
+		{at(4, 3, 30), at(4, 7, 0)},    // night: this morning
+		{at(4, 7, 0), at(4, 7, 0)},     // the window has ended
+	} {
+		if got := q.After(c.in); !got.Equal(c.want) {
+			t.Errorf("%s: %s, want %s", c.in, got, c.want)
+		}
+	}
+	if _, err := ParseQuietHours("late"); err == nil {
+		t.Fatal("a window that does not parse was accepted")
+	}
+	if none, _ := ParseQuietHours("none"); none.Contains(at(4, 3, 0)) {
+		t.Fatal("no window still holds a time back")
+	}
+}

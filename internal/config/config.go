@@ -32,6 +32,10 @@ type Config struct {
 	WorkflowCacheSize int `envconfig:"WORKER_WORKFLOW_CACHE_SIZE" default:"2000"`
 
 	OpenDeadline time.Duration `envconfig:"LETTER_OPEN_DEADLINE" default:"72h"`
+	// ReminderBefore: an unopened letter reminds the citizen this long before its deadline
+	// (0: no reminders); QuietHours (Danish time) hold a reminder back to the morning.
+	ReminderBefore time.Duration `envconfig:"LETTER_REMINDER_BEFORE" default:"24h"`
+	QuietHours     string        `envconfig:"REMINDER_QUIET_HOURS" default:"22-07"`
 	// Provider rate limits in calls per second for the whole system (every worker must be
 	// given the same values): Twilio's and SendGrid's accounts are limited, not our workers.
 	SMSRatePerSecond   float64 `envconfig:"SMS_RATE_PER_SECOND" default:"50"`

@@ -77,8 +77,12 @@ func New(cfg config.Config, db *pgxpool.Pool, tc client.Client) (*Engine, error)
 		Cases: e.Cases, Access: e.Access, Temporal: e.Temporal, LetterDeadline: cfg.OpenDeadline,
 		// Danish time: a citizen's age, and the date printed on a letter, are Copenhagen's.
 		Now: func() time.Time { return calendar.In(time.Now()) }}
+	quiet, err := calendar.ParseQuietHours(cfg.QuietHours)
+	if err != nil {
+		return nil, fmt.Errorf("REMINDER_QUIET_HOURS: %w", err)
+	}
 	e.PostOffice = &postoffice.PostOffice{Temporal: tc, TaskQueue: cfg.TaskQueue, Registry: e.Registry,
-		Letters: e.Letters, Mailbox: e.Mailbox, DefaultDeadline: cfg.OpenDeadline}
+		Letters: e.Letters, Mailbox: e.Mailbox, DefaultDeadline: cfg.OpenDeadline, Reminder: cfg.ReminderBefore, Quiet: quiet}
 	e.Desk = &borgerservice.Desk{Temporal: tc, TaskQueue: cfg.TaskQueue, Registry: e.Registry, Cases: e.Cases, Access: e.Access,
 		ResponseDeadline: cfg.ReadingAccessDeadline,
 		ServiceDeadline: func(now time.Time) time.Time {

@@ -21,7 +21,10 @@ const (
 // Purpose names why a notice is sent; one notice per letter, channel and purpose.
 type Purpose string
 
-const NewPost Purpose = "new-post"
+const (
+	NewPost  Purpose = "new-post"
+	Reminder Purpose = "reminder" // the letter is still unopened and goes on paper soon
+)
 
 // Notice is one message to one citizen.
 type Notice struct {
@@ -42,6 +45,17 @@ func NewPostNotice(letter uuid.UUID, ch Channel, to, organisation string) Notice
 	}
 	return Notice{LetterID: letter, Channel: ch, Purpose: NewPost, To: to,
 		Subject: "Ny digital post fra " + organisation, Body: body}
+}
+
+// ReminderNotice tells that a letter from organisation is still unread and goes on paper at
+// the deadline unless read; like every notice, it names neither subject nor content.
+func ReminderNotice(letter uuid.UUID, ch Channel, to, organisation string) Notice {
+	body := fmt.Sprintf("Påmindelse: Du har ulæst digital post fra %s. Læs den snart, ellers sendes den med posten.", organisation)
+	if len([]rune(body)) > 160 {
+		body = string([]rune(body)[:157]) + "..."
+	}
+	return Notice{LetterID: letter, Channel: ch, Purpose: Reminder, To: to,
+		Subject: "Påmindelse: ulæst digital post fra " + organisation, Body: body}
 }
 
 // ErrRejected marks a notice the provider refused for good (an invalid number, a bounced

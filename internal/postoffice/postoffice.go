@@ -39,6 +39,10 @@ type PostOffice struct {
 	Letters         *letters.Store
 	Mailbox         *mailbox.Mailbox
 	DefaultDeadline time.Duration
+	// Reminder and Quiet go into every new letter: how long before its deadline an unopened
+	// letter reminds the citizen, and the night hours a reminder waits out.
+	Reminder time.Duration
+	Quiet    calendar.QuietHours
 }
 
 // Submission is a letter as a sender hands it in.
@@ -225,7 +229,8 @@ func (p *PostOffice) start(ctx context.Context, l letters.Letter) error {
 
 // input is what a letter's workflow starts with, the same for a first start and a resume.
 func (p *PostOffice) input(l letters.Letter) workflows.LetterInput {
-	in := workflows.LetterInput{LetterID: l.ID, SenderID: l.SenderID, Deadline: l.Deadline, DigitalOnly: l.DigitalOnly}
+	in := workflows.LetterInput{LetterID: l.ID, SenderID: l.SenderID, Deadline: l.Deadline, DigitalOnly: l.DigitalOnly,
+		Reminder: p.Reminder, Quiet: p.Quiet}
 	if l.DeliverAt != nil {
 		in.DeliverAt = *l.DeliverAt
 	}
