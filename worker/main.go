@@ -276,6 +276,8 @@ func bringUpDev(ctx context.Context, cfg *config.Config, logger *slog.Logger) (f
 		// Deadlines are fixed when a letter, case or request is submitted, so the starter must see them too.
 		"LETTER_OPEN_DEADLINE":             cfg.OpenDeadline.String(),
 		"READING_ACCESS_RESPONSE_DEADLINE": cfg.ReadingAccessDeadline.String(),
+		"LETTER_REMINDER_BEFORE":           cfg.ReminderBefore.String(),
+		"REMINDER_QUIET_HOURS":             cfg.QuietHours,
 	}
 	if cfg.ExemptionServiceDeadline > 0 {
 		devEnv["EXEMPTION_SERVICE_DEADLINE"] = cfg.ExemptionServiceDeadline.String()
