@@ -18,6 +18,7 @@ import (
 	"digitalpost/internal/notify"
 	"digitalpost/internal/postoffice"
 	"digitalpost/internal/print"
+	"digitalpost/internal/printhouse"
 	"digitalpost/workflows"
 )
 
@@ -82,6 +83,7 @@ type statusJSON struct {
 	FailureReason string         `json:"failure_reason,omitempty"`
 	Notices       []noticeJSON   `json:"notices"`
 	PrintJobs     []printJobJSON `json:"print_jobs"`
+	Receipts      []receiptJSON  `json:"receipts"`
 	Timeline      []timelineJSON `json:"timeline"`
 }
 
@@ -104,13 +106,22 @@ type printJobJSON struct {
 	Postal  string `json:"postal_category"`
 }
 
+type receiptJSON struct {
+	JobID   string    `json:"job_id"`
+	Outcome string    `json:"outcome"`
+	Reason  string    `json:"reason,omitempty"`
+	At      time.Time `json:"at"`
+	Effect  string    `json:"effect"`
+	Source  string    `json:"source"`
+}
+
 type timelineJSON struct {
 	At     time.Time `json:"at"`
 	Status string    `json:"status"`
 	Note   string    `json:"note,omitempty"`
 }
 
-func statusView(st workflows.LetterState, notices []notify.Record, jobs []print.Record) statusJSON {
+func statusView(st workflows.LetterState, notices []notify.Record, jobs []print.Record, receipts []printhouse.Record) statusJSON {
 	v := statusJSON{LetterID: st.LetterID.String(), Status: string(st.Status), Channel: string(st.Channel),
 		FailureReason: st.FailureReason, Notices: []noticeJSON{}, PrintJobs: []printJobJSON{}, Timeline: []timelineJSON{}}
 	for _, n := range notices {
@@ -123,6 +134,11 @@ func statusView(st workflows.LetterState, notices []notify.Record, jobs []print.
 	}
 	for _, t := range st.Timeline {
 		v.Timeline = append(v.Timeline, timelineJSON{At: t.At, Status: string(t.Status), Note: t.Note})
+	}
+	v.Receipts = []receiptJSON{}
+	for _, r := range receipts {
+		v.Receipts = append(v.Receipts, receiptJSON{JobID: r.JobID, Outcome: r.Outcome, Reason: r.Reason, At: r.At,
+			Effect: string(r.Effect), Source: r.Source})
 	}
 	return v
 }
@@ -162,10 +178,14 @@ func statusCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
+			receipts, err := e.Receipts.ForLetter(ctx, id)
+			if err != nil {
+				return err
+			}
 			if asJSON {
 				enc := json.NewEncoder(os.Stdout)
 				enc.SetIndent("", "  ")
-				return enc.Encode(statusView(st, notices, jobs))
+				return enc.Encode(statusView(st, notices, jobs, receipts))
 			}
 			fmt.Printf("letter   %s\nstatus   %s\nchannel  %s\n", st.LetterID, st.Status, orDash(string(st.Channel)))
 			if st.FailureReason != "" {
@@ -176,6 +196,9 @@ func statusCmd() *cobra.Command {
 			}
 			for _, j := range jobs {
 				fmt.Printf("print    %s (%s): %s, %s, %d pages, %s\n", j.JobID, j.Reason, j.Outcome, j.PostalCategory, j.Pages, j.PDFPath)
+			}
+			for _, r := range receipts {
+				fmt.Printf("receipt  %s %s: %s (%s)\n", r.At.Local().Format(time.DateTime), r.JobID, r.Describe(), r.Source)
 			}
 			return printTimeline(st.Timeline, func(t workflows.TimelineEntry) (time.Time, string, string) {
 				return t.At, string(t.Status), t.Note

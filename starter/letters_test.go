@@ -12,6 +12,7 @@ import (
 	"digitalpost/internal/letters"
 	"digitalpost/internal/notify"
 	"digitalpost/internal/print"
+	"digitalpost/internal/printhouse"
 	"digitalpost/workflows"
 )
 
@@ -22,12 +23,13 @@ func TestStatusJSONIsSnakeCaseWithNoticesAndPrintJobs(t *testing.T) {
 		Timeline: []workflows.TimelineEntry{{At: time.Now(), Status: letters.Delivered, Note: "in the mailbox"}}}
 	b, err := json.Marshal(statusView(st,
 		[]notify.Record{{Channel: notify.SMS, Purpose: notify.NewPost, State: "sent", ProviderID: "SM1", Attempts: 1}},
-		[]print.Record{{JobID: "P-1", Purpose: print.Escalation, Reason: "not opened", Outcome: "spooled", Pages: 2, PDFPath: "/spool/P-1.pdf"}}))
+		[]print.Record{{JobID: "P-1", Purpose: print.Escalation, Reason: "not opened", Outcome: "posted", Pages: 2, PDFPath: "/spool/P-1.pdf"}},
+		[]printhouse.Record{{Receipt: printhouse.Receipt{JobID: "P-1", Outcome: printhouse.Posted, At: time.Now()}, Effect: printhouse.Applied, Source: "http"}}))
 	if err != nil {
 		t.Fatal(err)
 	}
 	out := string(b)
-	for _, want := range []string{`"letter_id"`, `"notices":[{"channel":"sms"`, `"provider_id":"SM1"`, `"print_jobs":[{"job_id":"P-1"`, `"pdf_path"`, `"timeline":[{"at"`} {
+	for _, want := range []string{`"letter_id"`, `"notices":[{"channel":"sms"`, `"provider_id":"SM1"`, `"print_jobs":[{"job_id":"P-1"`, `"pdf_path"`, `"timeline":[{"at"`, `"receipts":[{"job_id":"P-1","outcome":"posted"`} {
 		if !strings.Contains(out, want) {
 			t.Errorf("status JSON lacks %s: %s", want, out)
 		}

@@ -863,3 +863,41 @@ func mustUUID(t *testing.T, s string) uuid.UUID {
 	}
 	return id
 }
+
+// A production print house posts its receipts with its own token; a sender's key is not it.
+func TestPrintHouseReceiptsEndpoint(t *testing.T) {
+	e := newAPIEnv(t, func(s *testenv.System) { s.Config.PrintHouseToken = "print-house-secret" })
+	ctx := context.Background()
+	created := e.postJSON(t, e.region, "/v1/letters", map[string]any{"message_id": "paper-1", "recipient_cpr": boCPR,
+		"subject": "På papir", "text": "Tekst", "physical_only": true, "postal_category": "registered"})
+	var l letterJSON
+	created.json(t, &l)
+	e.waitForStatus(t, e.region, l.ID, "printed")
+	jobs, err := e.sys.PrintJobs.ForLetter(ctx, mustUUID(t, l.ID))
+	if err != nil || len(jobs) != 1 || jobs[0].PostalCategory != "registered" {
+		t.Fatalf("print jobs %+v %v", jobs, err)
+	}
+	at := time.Now().UTC().Format(time.RFC3339)
+	body := fmt.Sprintf(`[{"job_id":%q,"outcome":"posted","at":%q},{"job_id":%q,"outcome":"posted","at":%q},{"job_id":"P-unknown","outcome":"posted","at":%q}]`,
+		jobs[0].JobID, at, jobs[0].JobID, at, at)
+	if a := e.do(t, e.region, "POST", "/v1/print-receipts", "application/json", []byte(body)); a.Status != http.StatusUnauthorized {
+		t.Fatalf("a sender's key posted receipts: %d", a.Status)
+	}
+	a := e.do(t, "print-house-secret", "POST", "/v1/print-receipts", "application/json", []byte(body))
+	var out struct {
+		Receipts []struct{ Effect string } `json:"receipts"`
+	}
+	a.json(t, &out)
+	if a.Status != 200 || len(out.Receipts) != 3 || out.Receipts[0].Effect != "applied" || out.Receipts[1].Effect != "duplicate" ||
+		out.Receipts[2].Effect != "unknown_job" {
+		t.Fatalf("receipts answered %d %s", a.Status, a.Body)
+	}
+	if got := e.letter(t, e.region, l.ID); got.Status != "posted" {
+		t.Fatalf("letter %s after the receipt, want posted", got.Status)
+	}
+	bad := e.do(t, "print-house-secret", "POST", "/v1/print-receipts", "application/json",
+		[]byte(fmt.Sprintf(`{"job_id":%q,"outcome":"lost","at":%q}`, jobs[0].JobID, at)))
+	if bad.Status != 422 || !problemFields(bad.problem(t).Errors).has("receipts[0].outcome", "posted, failed") {
+		t.Fatalf("a bad receipt: %d %s", bad.Status, bad.Body)
+	}
+}

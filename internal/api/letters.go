@@ -405,7 +405,7 @@ func parsePageCursor(s string) (letters.PageKey, error) {
 }
 
 var allStatuses = []letters.Status{letters.Received, letters.Delivered, letters.Notified, letters.Opened,
-	letters.Escalated, letters.Printed, letters.Withdrawn, letters.Failed}
+	letters.Escalated, letters.Printed, letters.Withdrawn, letters.Failed, letters.Posted, letters.Returned, letters.PrintFailed}
 
 func knownStatus(st letters.Status) bool {
 	for _, s := range allStatuses {

@@ -88,6 +88,7 @@ func (s *Server) routes() {
 	s.handle("PUT /v1/webhook", MaxSmallBytes, RequestTimeout, s.setWebhook)
 	s.handle("GET /v1/webhook", 0, RequestTimeout, s.getWebhook)
 	s.handle("DELETE /v1/webhook", 0, RequestTimeout, s.removeWebhook)
+	s.mux.HandleFunc("POST /v1/print-receipts", s.printReceipts)
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, _ *http.Request) { notFound(w, "route") })
 }
 

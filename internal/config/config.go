@@ -100,7 +100,10 @@ type Config struct {
 	OIDCSenderRole     string `envconfig:"OIDC_SENDER_ROLE" default:"sender"`
 
 	PrintSpoolDir string `envconfig:"PRINT_SPOOL_DIR"`
-	DevDataDir    string `envconfig:"DEV_DATA_DIR" default:".devdata"`
+	// PrintHouseToken lets a production print house post its receipts to the API
+	// (Authorization: Bearer …); empty: the endpoint is closed and receipts come as files.
+	PrintHouseToken string `envconfig:"PRINT_HOUSE_TOKEN"`
+	DevDataDir      string `envconfig:"DEV_DATA_DIR" default:".devdata"`
 }
 
 // SpoolDir is where print jobs go: PRINT_SPOOL_DIR, else a folder in the dev data folder.

@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"sync"
 	"time"
 
@@ -29,6 +30,7 @@ import (
 	"digitalpost/internal/notify"
 	"digitalpost/internal/postoffice"
 	"digitalpost/internal/print"
+	"digitalpost/internal/printhouse"
 	"digitalpost/internal/recovery"
 	"digitalpost/internal/registry"
 	"digitalpost/internal/webhooks"
@@ -53,12 +55,13 @@ type Engine struct {
 	APIKeys    *apikeys.Keys
 	Events     *events.Feed
 	Webhooks   *webhooks.Hooks
+	Receipts   *printhouse.Receipts
 }
 
 // New assembles the engine. Providers without credentials fall back to the dev outbox.
 func New(cfg config.Config, db *pgxpool.Pool, tc client.Client) (*Engine, error) {
 	e := &Engine{Config: cfg, DB: db, Temporal: tc, Registry: registry.New(db), Letters: letters.NewStore(db),
-		PrintJobs: print.NewJobs(db), Cases: exemption.NewStore(db), Access: access.NewStore(db)}
+		PrintJobs: print.NewJobs(db), Cases: exemption.NewStore(db), Access: access.NewStore(db), Receipts: printhouse.New(db)}
 	e.Mailbox = mailbox.New(db, e.Access.MayRead) // a delegate with reading access may open letters
 	var sms, email notify.Provider = notify.NewOutbox(db), notify.NewOutbox(db)
 	if cfg.TwilioAccountSID != "" {
@@ -163,6 +166,10 @@ func (e *Engine) Run(ctx context.Context) error {
 		return err
 	}
 	g, ctx := errgroup.WithContext(ctx)
+	// The print house's receipt files, beside the spool: every worker looks, PostgreSQL
+	// decides (a receipt read twice is a recorded duplicate).
+	receipts := printhouse.Folder{Dir: printhouse.ReceiptsDir(e.Config.SpoolDir()), Receipts: e.Receipts, Log: slog.Default()}
+	g.Go(func() error { return receipts.Watch(ctx) })
 	for _, w := range e.Workers() {
 		if err := w.Start(); err != nil {
 			return fmt.Errorf("start worker: %w", err)

@@ -20,6 +20,7 @@ import (
 	"digitalpost/internal/fielderr"
 	"digitalpost/internal/letters"
 	"digitalpost/internal/postoffice"
+	"digitalpost/internal/printhouse"
 	"digitalpost/internal/print"
 	"digitalpost/internal/registry"
 	"digitalpost/internal/testenv"
@@ -507,5 +508,49 @@ func TestScheduledDeliveryAndRegisteredPaper(t *testing.T) {
 	manifest, err := os.ReadFile(strings.TrimSuffix(jobs[0].PDFPath, ".pdf") + ".json")
 	if err != nil || !strings.Contains(string(manifest), `"postal_category": "registered_proof"`) {
 		t.Fatalf("manifest %s %v", manifest, err)
+	}
+}
+
+// The print house's receipts reach the letter: the dev print house answers the spool, the
+// workers read the receipts folder, and the letter moves to posted, or to returned.
+func TestPrintHouseReceiptsMoveTheLetter(t *testing.T) {
+	s := testenv.StartSystem(t)
+	seed(t, s)
+	ctx := context.Background()
+	send := func(id string) uuid.UUID {
+		r, err := s.PostOffice.Submit(ctx, postoffice.Submission{SenderID: "region-midt", RecipientCPR: boCPR, MessageID: id,
+			Subject: "På papir", Body: "Tekst", PhysicalOnly: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res, err := waitForResult(t, s, r.LetterID); err != nil || res.Status != letters.Printed {
+			t.Fatalf("letter %s %v", res.Status, err)
+		}
+		return r.LetterID
+	}
+	posted := send("posted")
+	if n, err := (printhouse.DevHouse{Spool: s.Config.SpoolDir(), ReturnShare: 0, Now: time.Now}).Answer(); err != nil || n != 1 {
+		t.Fatalf("dev print house answered %d (%v)", n, err)
+	}
+	waitForStatus(t, s, posted, letters.Posted)
+	returned := send("returned")
+	if _, err := (printhouse.DevHouse{Spool: s.Config.SpoolDir(), ReturnShare: 1, Now: time.Now}).Answer(); err != nil {
+		t.Fatal(err)
+	}
+	waitForStatus(t, s, returned, letters.Returned)
+	st, _ := s.PostOffice.Status(ctx, returned)
+	if last := st.Timeline[len(st.Timeline)-1]; last.Status != letters.Returned || !strings.Contains(last.Note, "undeliverable") {
+		t.Fatalf("timeline ends %+v", last)
+	}
+	evs, err := s.Events.ForLetter(ctx, returned)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var kinds []string
+	for _, e := range evs {
+		kinds = append(kinds, e.Kind)
+	}
+	if strings.Join(kinds, ",") != "received,printed,posted,returned" {
+		t.Fatalf("the sender's events for the returned letter: %v", kinds)
 	}
 }

@@ -26,12 +26,16 @@ const (
 	Printed   Status = "printed"   // routed to paper and handed to remote print
 	Withdrawn Status = "withdrawn" // withdrawn by the sender before it was opened or printed
 	Failed    Status = "failed"    // could not be delivered; FailureReason says why
+	// What the print house answered about a printed or escalated letter (its receipts).
+	Posted      Status = "posted"       // handed to the postal service
+	Returned    Status = "returned"     // came back to the sender as undeliverable
+	PrintFailed Status = "print_failed" // the print house could not print or post it; FailureReason says why
 )
 
 // Final tells whether nothing more will happen to the letter.
 func (s Status) Final() bool {
 	switch s {
-	case Opened, Escalated, Printed, Withdrawn, Failed:
+	case Opened, Escalated, Printed, Withdrawn, Failed, Posted, Returned, PrintFailed:
 		return true
 	}
 	return false

@@ -218,7 +218,7 @@ func (s *Store) SetStatus(ctx context.Context, id uuid.UUID, status Status, chan
 	tag, err := s.db.Exec(ctx, `
 		UPDATE letters SET status = $2, channel = CASE WHEN $3 = '' THEN channel ELSE $3 END,
 		       failure_reason = $4, updated_at = now(), started_at = coalesce(started_at, now())
-		WHERE id = $1 AND status NOT IN ('opened', 'escalated', 'printed', 'withdrawn', 'failed')
+		WHERE id = $1 AND status NOT IN ('opened', 'escalated', 'printed', 'withdrawn', 'failed', 'posted', 'returned', 'print_failed')
 		  AND NOT (status = 'notified' AND $2 = 'delivered')`,
 		id, status, channel, reason)
 	if err != nil {

@@ -28,7 +28,10 @@ func (p *PostOffice) Status(ctx context.Context, id uuid.UUID) (workflows.Letter
 	resp, err := p.Temporal.QueryWorkflow(ctx, letters.WorkflowID(id), "", workflows.StatusQuery)
 	if err == nil {
 		var st workflows.LetterState
-		return st, resp.Get(&st)
+		if err := resp.Get(&st); err != nil || !st.Status.Final() {
+			return st, err
+		}
+		return p.afterTheWorkflow(ctx, st)
 	}
 	var notFound *serviceerror.NotFound
 	if !errors.As(err, &notFound) {
@@ -40,6 +43,22 @@ func (p *PostOffice) Status(ctx context.Context, id uuid.UUID) (workflows.Letter
 	}
 	return workflows.LetterState{LetterID: l.ID, Status: l.Status, Channel: l.Channel, FailureReason: l.FailureReason,
 		Timeline: []workflows.TimelineEntry{{At: l.UpdatedAt, Status: l.Status, Note: "from PostgreSQL; the workflow history has expired"}}}, err
+}
+
+// afterTheWorkflow adds what happened to a finished letter since its workflow ended: the
+// print house's receipts move a printed letter to posted, returned or print_failed.
+func (p *PostOffice) afterTheWorkflow(ctx context.Context, st workflows.LetterState) (workflows.LetterState, error) {
+	l, err := p.Letters.Get(ctx, st.LetterID)
+	if err != nil || l.Status == st.Status {
+		return st, err
+	}
+	note := l.FailureReason
+	if note == "" {
+		note = "posted by the print house"
+	}
+	st.Status, st.Channel, st.FailureReason = l.Status, l.Channel, l.FailureReason
+	st.Timeline = append(st.Timeline, workflows.TimelineEntry{At: l.UpdatedAt, Status: l.Status, Note: note})
+	return st, nil
 }
 
 // Open is the citizen (or a delegate) reading a letter in the mailbox: the mailbox records

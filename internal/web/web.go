@@ -304,6 +304,7 @@ var danishNames = map[string]string{
 	"approved": "fritaget", "rejected": "afslået",
 	"received": "modtaget", "delivered": "leveret", "notified": "notificeret", "opened": "åbnet",
 	"escalated": "sendt på papir efter fristen", "printed": "sendt på papir", "withdrawn": "trukket tilbage", "failed": "fejlet",
+	"posted": "afsendt med posten", "returned": "returneret som uanbringelig", "print_failed": "fejl hos printhuset",
 	"digital": "digitalt", "paper": "papir", "digital+paper": "digitalt, så papir", "undecided": "endnu ikke afgjort",
 }
 
