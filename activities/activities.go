@@ -10,6 +10,7 @@ import (
 	"digitalpost/internal/exemption"
 	"digitalpost/internal/letters"
 	"digitalpost/internal/mailbox"
+	"digitalpost/internal/nemsms"
 	"digitalpost/internal/notify"
 	"digitalpost/internal/print"
 	"digitalpost/internal/registry"
@@ -30,6 +31,7 @@ type Activities struct {
 	Temporal access.Signaller
 	Recovery Sweeper
 	Webhooks *webhooks.Hooks
+	NemSMS   *nemsms.Store
 	Now      func() time.Time
 	// LetterDeadline is the open deadline of letters the engine writes itself (case decisions).
 	LetterDeadline time.Duration

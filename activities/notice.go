@@ -10,6 +10,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 
 	"digitalpost/internal/letters"
+	"digitalpost/internal/nemsms"
 	"digitalpost/internal/notify"
 )
 
@@ -46,6 +47,9 @@ func (a *Activities) SendNotice(ctx context.Context, req ChannelNotice) (NoticeO
 	}
 	if !addr.HasRecipient {
 		return NoticeOutcome{}, recipientUnknown(req.LetterID)
+	}
+	if req.Purpose == nemsms.PurposeAppointment {
+		return a.appointmentReminder(ctx, req, addr)
 	}
 	to := addr.Mobile
 	if req.Channel == notify.Email {

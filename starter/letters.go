@@ -40,9 +40,10 @@ func sendCmd() *cobra.Command {
 	f.StringVar(&s.MessageID, "message-id", "", "your own id for this letter; sending it again returns the same letter")
 	f.BoolVar(&s.PhysicalOnly, "physical-only", false, "always send on paper (e.g. an enclosed sample tube)")
 	f.BoolVar(&s.DigitalOnly, "digital-only", false, "never escalate to paper")
-	var deadline, deliverAt string
+	var deadline, deliverAt, appointmentAt string
 	f.StringVar(&deadline, "deadline", "", "how long the letter may stay unopened before it goes to paper: a duration (72h) or Danish working days (3wd); default LETTER_OPEN_DEADLINE, 72h")
 	f.StringVar(&deliverAt, "deliver-at", "", "deliver later, at this time: 2026-12-24T09:00 (Danish time) or RFC 3339; the deadline runs from then")
+	f.StringVar(&appointmentAt, "appointment-at", "", "the letter calls to an appointment at this time; a NemSMS reminder goes out before it to a citizen who signed up")
 	f.StringVar(&s.PostalCategory, "postal-category", "", "how it goes on paper: economy (default), priority, registered or registered_proof")
 	send := withEngine(func(ctx context.Context, e *engine.Engine) error {
 		for i, path := range files {
@@ -68,6 +69,9 @@ func sendCmd() *cobra.Command {
 			return err
 		}
 		if err := s.SetDeliverAt(deliverAt); err != nil {
+			return err
+		}
+		if err := s.SetAppointmentAt(appointmentAt); err != nil {
 			return err
 		}
 		return send(cmd, args)

@@ -41,6 +41,10 @@ type LetterInput struct {
 	// Zero, as for letters from before reminders, sends none.
 	Reminder time.Duration
 	Quiet    calendar.QuietHours
+	// AppointmentAt: the letter calls to an appointment, and a NemSMS reminder goes out
+	// AppointmentReminder before it (to a subscribed citizen). Zero: none.
+	AppointmentAt       time.Time
+	AppointmentReminder time.Duration
 }
 
 // Opening is the mailbox's signal that someone opened the letter.
@@ -84,6 +88,7 @@ type letter struct {
 	withdrawn       bool
 	withdrawRefusal string // why a withdrawal that was accepted lost to an opening
 	atPrintHouse    bool   // once true, the letter can no longer be withdrawn
+	appointment     *appointment
 }
 
 // reliableLetter is the change id of the letter path described on letter.reliable.
@@ -99,7 +104,23 @@ func LetterWorkflow(ctx workflow.Context, in LetterInput) (LetterState, error) {
 	if err := l.setup(ctx); err != nil {
 		return l.state, err
 	}
-	return l.run(ctx)
+	if err := l.setupAppointment(ctx); err != nil {
+		return l.state, err
+	}
+	if l.appointment == nil {
+		return l.run(ctx)
+	}
+	// The appointment's reminder may fall after the letter has been read or printed: the
+	// workflow waits for it, unless the letter was withdrawn or failed.
+	workflow.Go(ctx, l.remindOfAppointment)
+	st, err := l.run(ctx)
+	if err != nil || st.Status == letters.Withdrawn {
+		l.appointment.cancelled = true
+	}
+	if waitErr := workflow.Await(ctx, func() bool { return l.appointment.done && workflow.AllHandlersFinished(ctx) }); waitErr != nil {
+		return st, waitErr
+	}
+	return l.state, err
 }
 
 func (l *letter) setup(ctx workflow.Context) error {

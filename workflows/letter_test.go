@@ -15,6 +15,7 @@ import (
 	"digitalpost/activities"
 	"digitalpost/internal/calendar"
 	"digitalpost/internal/letters"
+	"digitalpost/internal/nemsms"
 	"digitalpost/internal/notify"
 	"digitalpost/internal/print"
 	"digitalpost/internal/searchattr"
@@ -43,6 +44,9 @@ type letterTest struct {
 	printedAt   time.Time // when the last print job was requested
 	deliveredAt time.Time // when Deliver ran
 	reminders   []time.Time
+	// appointmentReminders: when NemSMS appointment reminders went out; moves: appointments moved to.
+	appointmentReminders []time.Time
+	moves                []time.Time
 }
 
 func newLetterTest(t *testing.T, plan activities.Delivery) *letterTest {
@@ -70,8 +74,12 @@ func newLetterTestWith(t *testing.T, plan activities.Delivery, before func(*lett
 	}
 	lt.env.OnActivity(acts.SendNotice, mock.Anything, mock.Anything).After(lt.noticeDelay).Return(
 		func(_ context.Context, req activities.ChannelNotice) (activities.NoticeOutcome, error) {
-			if req.Purpose == notify.Reminder {
+			switch req.Purpose {
+			case notify.Reminder:
 				lt.reminders = append(lt.reminders, lt.env.Now())
+				return activities.NoticeOutcome{Outcome: notify.Sent}, nil
+			case nemsms.PurposeAppointment:
+				lt.appointmentReminders = append(lt.appointmentReminders, lt.env.Now())
 				return activities.NoticeOutcome{Outcome: notify.Sent}, nil
 			}
 			lt.notices = append(lt.notices, req.Channel)
@@ -101,6 +109,8 @@ func newLetterTestWith(t *testing.T, plan activities.Delivery, before func(*lett
 			lt.printedAt = lt.env.Now()
 			return activities.PrintResult{JobID: print.JobID(req.LetterID, req.Purpose), Pages: 1}, nil
 		})
+	lt.env.OnActivity(acts.MoveAppointment, mock.Anything, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, _ uuid.UUID, at time.Time) error { lt.moves = append(lt.moves, at); return nil })
 	lt.env.OnActivity(acts.RecordOutcome, mock.Anything, mock.Anything).Return(
 		func(_ context.Context, o activities.Outcome) error { lt.outcome = append(lt.outcome, o); return nil })
 	return lt
@@ -516,5 +526,57 @@ func TestOpenedLetterSendsNoReminder(t *testing.T) {
 	lt.openAfter(10*time.Hour, false)
 	if st := lt.run(); st.Status != letters.Opened || len(lt.reminders) != 0 {
 		t.Fatalf("status %s, %d reminders", st.Status, len(lt.reminders))
+	}
+}
+
+// A letter read at once still sends its NemSMS appointment reminder a day before the
+// appointment, and then ends.
+func TestAppointmentReminderOutlivesTheOpening(t *testing.T) {
+	var appointment time.Time
+	lt := newLetterTestWith(t, digitalPlan(true, false), func(lt *letterTest) {
+		appointment = lt.env.Now().Add(5 * 24 * time.Hour)
+		lt.in.AppointmentAt, lt.in.AppointmentReminder = appointment, 24*time.Hour
+	})
+	lt.openAfter(time.Hour, false)
+	st := lt.run()
+	if st.Status != letters.Opened {
+		t.Fatalf("status %s", st.Status)
+	}
+	if len(lt.appointmentReminders) != 1 || !lt.appointmentReminders[0].Equal(appointment.Add(-24*time.Hour)) {
+		t.Fatalf("appointment reminders %v, want one at %s", lt.appointmentReminders, appointment.Add(-24*time.Hour))
+	}
+}
+
+// Moving the appointment moves the reminder; withdrawing the letter cancels it.
+func TestMovedAppointmentMovesTheReminderAndWithdrawalCancelsIt(t *testing.T) {
+	var moved time.Time
+	lt := newLetterTestWith(t, digitalPlan(true, false), func(lt *letterTest) {
+		lt.in.AppointmentAt, lt.in.AppointmentReminder = lt.env.Now().Add(3*24*time.Hour), 24*time.Hour
+		moved = lt.env.Now().Add(10 * 24 * time.Hour)
+	})
+	lt.openAfter(time.Hour, false)
+	lt.env.RegisterDelayedCallback(func() {
+		lt.env.UpdateWorkflow(MoveAppointmentUpdate, "m1", &testsuite.TestUpdateCallback{
+			OnReject: func(err error) { t.Errorf("move refused: %v", err) }, OnAccept: func() {}, OnComplete: func(any, error) {},
+		}, MoveAppointment{At: moved})
+	}, 24*time.Hour)
+	lt.run()
+	if len(lt.moves) != 1 || !lt.moves[0].Equal(moved) {
+		t.Fatalf("moves recorded %v", lt.moves)
+	}
+	if len(lt.appointmentReminders) != 1 || !lt.appointmentReminders[0].Equal(moved.Add(-24*time.Hour)) {
+		t.Fatalf("reminders %v, want one a day before the moved appointment", lt.appointmentReminders)
+	}
+
+	withdrawn := newLetterTestWith(t, digitalPlan(true, false), func(lt *letterTest) {
+		lt.in.AppointmentAt, lt.in.AppointmentReminder = lt.env.Now().Add(3*24*time.Hour), 24*time.Hour
+	})
+	withdrawn.env.RegisterDelayedCallback(func() {
+		withdrawn.env.UpdateWorkflow(WithdrawUpdate, "w1", &testsuite.TestUpdateCallback{
+			OnReject: func(err error) { t.Errorf("withdrawal refused: %v", err) }, OnAccept: func() {}, OnComplete: func(any, error) {},
+		}, WithdrawRequest{Reason: "cancelled"})
+	}, time.Hour)
+	if st := withdrawn.run(); st.Status != letters.Withdrawn || len(withdrawn.appointmentReminders) != 0 {
+		t.Fatalf("withdrawn letter: %s, %d reminders", st.Status, len(withdrawn.appointmentReminders))
 	}
 }

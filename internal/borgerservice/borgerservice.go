@@ -21,6 +21,7 @@ import (
 	"digitalpost/internal/exemption"
 	"digitalpost/internal/fielderr"
 	"digitalpost/internal/letters"
+	"digitalpost/internal/nemsms"
 	"digitalpost/internal/registry"
 	"digitalpost/internal/searchattr"
 	"digitalpost/workflows"
@@ -33,6 +34,7 @@ type Desk struct {
 	Registry  *registry.Registry
 	Cases     *exemption.Store
 	Access    *access.Store
+	NemSMS    *nemsms.Store
 	// ServiceDeadline gives the time a new case may wait before a reminder.
 	ServiceDeadline func(now time.Time) time.Time
 	// ResponseDeadline is how long a citizen has to answer a reading access request.

@@ -2,11 +2,13 @@ package borgerservice
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"github.com/google/uuid"
 
 	"digitalpost/internal/fielderr"
+	"digitalpost/internal/nemsms"
 	"digitalpost/internal/registry"
 )
 
@@ -80,4 +82,30 @@ func (d *Desk) RecordEmigration(ctx context.Context, citizenCPR string, on time.
 // RecordMoveIn records that an emigrated citizen moved back to Denmark, to address.
 func (d *Desk) RecordMoveIn(ctx context.Context, citizenCPR string, on time.Time, address string) (registry.Citizen, error) {
 	return d.change(ctx, citizenCPR, func(id uuid.UUID) (registry.Citizen, error) { return d.Registry.RecordMoveIn(ctx, id, on, address) })
+}
+
+// SubscribeNemSMS signs a citizen up for NemSMS once they accept its current terms; the
+// number is the one given or their Digital Post mobile. Exempt citizens may subscribe.
+func (d *Desk) SubscribeNemSMS(ctx context.Context, citizenCPR, acceptedTerms, mobile string) (nemsms.Subscription, error) {
+	var errs fielderr.List
+	c, ok := d.citizen(ctx, &errs, "cpr", citizenCPR)
+	if !ok {
+		return nemsms.Subscription{}, errs.Err()
+	}
+	return d.NemSMS.Subscribe(ctx, c, acceptedTerms, mobile)
+}
+
+// UnsubscribeNemSMS ends a citizen's NemSMS subscription.
+func (d *Desk) UnsubscribeNemSMS(ctx context.Context, citizenCPR string) error {
+	var errs fielderr.List
+	c, ok := d.citizen(ctx, &errs, "cpr", citizenCPR)
+	if !ok {
+		return errs.Err()
+	}
+	if err := d.NemSMS.Unsubscribe(ctx, c.ID); errors.Is(err, nemsms.ErrNotSubscribed) {
+		return &fielderr.Error{Field: "cpr", Rule: err.Error()}
+	} else if err != nil {
+		return err
+	}
+	return nil
 }

@@ -36,6 +36,10 @@ type Config struct {
 	// (0: no reminders); QuietHours (Danish time) hold a reminder back to the morning.
 	ReminderBefore time.Duration `envconfig:"LETTER_REMINDER_BEFORE" default:"24h"`
 	QuietHours     string        `envconfig:"REMINDER_QUIET_HOURS" default:"22-07"`
+	// NemSMS: the version of the terms a citizen accepts to subscribe, and how long before a
+	// letter's appointment its NemSMS reminder goes out (0: none).
+	NemSMSTerms               string        `envconfig:"NEMSMS_TERMS_VERSION" default:"2024-1"`
+	NemSMSAppointmentReminder time.Duration `envconfig:"NEMSMS_APPOINTMENT_REMINDER" default:"24h"`
 	// Provider rate limits in calls per second for the whole system (every worker must be
 	// given the same values): Twilio's and SendGrid's accounts are limited, not our workers.
 	SMSRatePerSecond   float64 `envconfig:"SMS_RATE_PER_SECOND" default:"50"`

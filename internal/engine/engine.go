@@ -27,6 +27,7 @@ import (
 	"digitalpost/internal/exemption"
 	"digitalpost/internal/letters"
 	"digitalpost/internal/mailbox"
+	"digitalpost/internal/nemsms"
 	"digitalpost/internal/notify"
 	"digitalpost/internal/postoffice"
 	"digitalpost/internal/print"
@@ -56,12 +57,14 @@ type Engine struct {
 	Events     *events.Feed
 	Webhooks   *webhooks.Hooks
 	Receipts   *printhouse.Receipts
+	NemSMS     *nemsms.Store
 }
 
 // New assembles the engine. Providers without credentials fall back to the dev outbox.
 func New(cfg config.Config, db *pgxpool.Pool, tc client.Client) (*Engine, error) {
 	e := &Engine{Config: cfg, DB: db, Temporal: tc, Registry: registry.New(db), Letters: letters.NewStore(db),
-		PrintJobs: print.NewJobs(db), Cases: exemption.NewStore(db), Access: access.NewStore(db), Receipts: printhouse.New(db)}
+		PrintJobs: print.NewJobs(db), Cases: exemption.NewStore(db), Access: access.NewStore(db), Receipts: printhouse.New(db),
+		NemSMS: nemsms.NewStore(db, cfg.NemSMSTerms)}
 	e.Mailbox = mailbox.New(db, e.Access.MayRead) // a delegate with reading access may open letters
 	var sms, email notify.Provider = notify.NewOutbox(db), notify.NewOutbox(db)
 	if cfg.TwilioAccountSID != "" {
@@ -77,7 +80,7 @@ func New(cfg config.Config, db *pgxpool.Pool, tc client.Client) (*Engine, error)
 	e.Notices = notify.NewService(db, sms, email, notify.Rates{SMS: cfg.SMSRatePerSecond, Email: cfg.EmailRatePerSecond})
 	e.Activities = &activities.Activities{Registry: e.Registry, Letters: e.Letters, Mailbox: e.Mailbox,
 		Notices: e.Notices, PrintJobs: e.PrintJobs, Printer: print.Spool{Dir: cfg.SpoolDir()},
-		Cases: e.Cases, Access: e.Access, Temporal: e.Temporal, LetterDeadline: cfg.OpenDeadline,
+		Cases: e.Cases, Access: e.Access, Temporal: e.Temporal, NemSMS: e.NemSMS, LetterDeadline: cfg.OpenDeadline,
 		// Danish time: a citizen's age, and the date printed on a letter, are Copenhagen's.
 		Now: func() time.Time { return calendar.In(time.Now()) }}
 	quiet, err := calendar.ParseQuietHours(cfg.QuietHours)
@@ -85,8 +88,9 @@ func New(cfg config.Config, db *pgxpool.Pool, tc client.Client) (*Engine, error)
 		return nil, fmt.Errorf("REMINDER_QUIET_HOURS: %w", err)
 	}
 	e.PostOffice = &postoffice.PostOffice{Temporal: tc, TaskQueue: cfg.TaskQueue, Registry: e.Registry,
-		Letters: e.Letters, Mailbox: e.Mailbox, DefaultDeadline: cfg.OpenDeadline, Reminder: cfg.ReminderBefore, Quiet: quiet}
-	e.Desk = &borgerservice.Desk{Temporal: tc, TaskQueue: cfg.TaskQueue, Registry: e.Registry, Cases: e.Cases, Access: e.Access,
+		Letters: e.Letters, Mailbox: e.Mailbox, DefaultDeadline: cfg.OpenDeadline, Reminder: cfg.ReminderBefore, Quiet: quiet,
+		NemSMS: e.NemSMS, AppointmentReminder: cfg.NemSMSAppointmentReminder}
+	e.Desk = &borgerservice.Desk{Temporal: tc, TaskQueue: cfg.TaskQueue, Registry: e.Registry, Cases: e.Cases, Access: e.Access, NemSMS: e.NemSMS,
 		ResponseDeadline: cfg.ReadingAccessDeadline,
 		ServiceDeadline: func(now time.Time) time.Time {
 			if cfg.ExemptionServiceDeadline > 0 { // demos: minutes instead of working days
@@ -119,6 +123,7 @@ func (e *Engine) Workers() []worker.Worker {
 	main.RegisterWorkflow(workflows.ReadingAccessWorkflow)
 	main.RegisterWorkflow(workflows.RecoveryWorkflow)
 	main.RegisterWorkflow(workflows.WebhookWorkflow)
+	main.RegisterWorkflow(workflows.NemSMSWorkflow)
 	main.RegisterActivity(e.Activities)
 	all := []worker.Worker{main}
 

@@ -76,6 +76,9 @@ type Letter struct {
 	DeliverAt *time.Time
 	// PostalCategory is how the letter goes on paper, if it does.
 	PostalCategory PostalCategory
+	// AppointmentAt: the letter calls the citizen to an appointment; a NemSMS reminder goes
+	// out before it to a subscribed citizen.
+	AppointmentAt *time.Time
 	Status         Status
 	Channel        Channel
 	FailureReason  string

@@ -50,13 +50,13 @@ func (s *Store) Create(ctx context.Context, l Letter, docs []Document) (stored L
 
 const insertLetter = `
 	INSERT INTO letters (id, sender_id, message_id, recipient_id, subject, body, physical_only, digital_only, deadline_seconds,
-	                     content_hash, batch_id, deliver_at, postal_category, status)
-	VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, 'received')
+	                     content_hash, batch_id, deliver_at, postal_category, appointment_at, status)
+	VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, 'received')
 	ON CONFLICT (sender_id, message_id) DO NOTHING`
 
 func letterArgs(l Letter) []any {
 	return []any{l.ID, l.SenderID, l.MessageID, l.RecipientID, l.Subject, l.Body, l.PhysicalOnly, l.DigitalOnly,
-		int64(l.Deadline / time.Second), l.ContentHash, l.BatchID, l.DeliverAt, string(l.category())}
+		int64(l.Deadline / time.Second), l.ContentHash, l.BatchID, l.DeliverAt, string(l.category()), l.AppointmentAt}
 }
 
 func (l Letter) category() PostalCategory {
@@ -171,16 +171,16 @@ func (c *ContentConflict) Error() string {
 
 // bulkColumns are letterArgs' columns, then the status.
 var bulkColumns = []string{"id", "sender_id", "message_id", "recipient_id", "subject", "body", "physical_only",
-	"digital_only", "deadline_seconds", "content_hash", "batch_id", "deliver_at", "postal_category", "status"}
+	"digital_only", "deadline_seconds", "content_hash", "batch_id", "deliver_at", "postal_category", "appointment_at", "status"}
 
 const letterColumns = `id, sender_id, message_id, recipient_id, subject, body, physical_only, digital_only,
-	deadline_seconds, status, channel, failure_reason, content_hash, batch_id, created_at, updated_at, deliver_at, postal_category`
+	deadline_seconds, status, channel, failure_reason, content_hash, batch_id, created_at, updated_at, deliver_at, postal_category, appointment_at`
 
 func scanLetter(row pgx.Row) (Letter, error) {
 	var l Letter
 	var deadline int64
 	err := row.Scan(&l.ID, &l.SenderID, &l.MessageID, &l.RecipientID, &l.Subject, &l.Body, &l.PhysicalOnly,
-		&l.DigitalOnly, &deadline, &l.Status, &l.Channel, &l.FailureReason, &l.ContentHash, &l.BatchID, &l.CreatedAt, &l.UpdatedAt, &l.DeliverAt, &l.PostalCategory)
+		&l.DigitalOnly, &deadline, &l.Status, &l.Channel, &l.FailureReason, &l.ContentHash, &l.BatchID, &l.CreatedAt, &l.UpdatedAt, &l.DeliverAt, &l.PostalCategory, &l.AppointmentAt)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return Letter{}, ErrNotFound
 	}
@@ -242,22 +242,35 @@ func (s *Store) MarkStarted(ctx context.Context, ids ...uuid.UUID) error {
 // Addressing is what a notice needs: the recipient's contact details and the sender's name.
 type Addressing struct {
 	HasRecipient bool // false once the recipient was deleted from the registry
+	RecipientID  uuid.UUID
 	Mobile       string
 	Email        string
 	Organisation string
+	// AppointmentAt: the appointment the letter calls to, if any.
+	AppointmentAt *time.Time
 }
 
 // Addressing reads a letter's notice details in one query.
 func (s *Store) Addressing(ctx context.Context, id uuid.UUID) (Addressing, error) {
 	var a Addressing
 	err := s.db.QueryRow(ctx, `
-		SELECT c.id IS NOT NULL, coalesce(c.mobile, ''), coalesce(c.email, ''), s.organisation
+		SELECT c.id IS NOT NULL, coalesce(c.id, '00000000-0000-0000-0000-000000000000'), coalesce(c.mobile, ''), coalesce(c.email, ''),
+		       s.organisation, l.appointment_at
 		FROM letters l JOIN senders s ON s.id = l.sender_id LEFT JOIN citizens c ON c.id = l.recipient_id
-		WHERE l.id = $1`, id).Scan(&a.HasRecipient, &a.Mobile, &a.Email, &a.Organisation)
+		WHERE l.id = $1`, id).Scan(&a.HasRecipient, &a.RecipientID, &a.Mobile, &a.Email, &a.Organisation, &a.AppointmentAt)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return a, ErrNotFound
 	}
 	return a, err
+}
+
+// MoveAppointment records a letter's new appointment time.
+func (s *Store) MoveAppointment(ctx context.Context, id uuid.UUID, at time.Time) error {
+	tag, err := s.db.Exec(ctx, `UPDATE letters SET appointment_at = $2, updated_at = now() WHERE id = $1`, id, at)
+	if err == nil && tag.RowsAffected() == 0 {
+		return ErrNotFound
+	}
+	return err
 }
 
 // MarkNotified moves a delivered letter to notified; a letter already further along keeps its state.

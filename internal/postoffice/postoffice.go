@@ -25,6 +25,7 @@ import (
 	"digitalpost/internal/fielderr"
 	"digitalpost/internal/letters"
 	"digitalpost/internal/mailbox"
+	"digitalpost/internal/nemsms"
 	"digitalpost/internal/print"
 	"digitalpost/internal/registry"
 	"digitalpost/internal/searchattr"
@@ -43,6 +44,10 @@ type PostOffice struct {
 	// letter reminds the citizen, and the night hours a reminder waits out.
 	Reminder time.Duration
 	Quiet    calendar.QuietHours
+	// NemSMS holds subscriptions and messages; AppointmentReminder is how long before a
+	// letter's appointment its NemSMS reminder goes out.
+	NemSMS              *nemsms.Store
+	AppointmentReminder time.Duration
 }
 
 // Submission is a letter as a sender hands it in.
@@ -63,6 +68,8 @@ type Submission struct {
 	DeliverAt *time.Time
 	// PostalCategory for paper: economy (default), priority, registered, registered_proof.
 	PostalCategory string
+	// AppointmentAt: the letter calls to an appointment; a NemSMS reminder goes out before it.
+	AppointmentAt *time.Time
 }
 
 // MaxSchedule is how far ahead a letter may be scheduled.
@@ -71,9 +78,28 @@ const MaxSchedule = 366 * 24 * time.Hour
 // SetDeliverAt reads a delivery time as senders write it: RFC 3339 ("2026-12-24T09:00:00+01:00"),
 // or a Danish local time without zone ("2026-12-24T09:00" or "2026-12-24 09:00"). "" delivers at once.
 func (s *Submission) SetDeliverAt(spec string) error {
+	t, err := ParseTime("deliver-at", spec)
+	if err == nil && t != nil {
+		s.DeliverAt = t
+	}
+	return err
+}
+
+// SetAppointmentAt reads an appointment time, as SetDeliverAt does.
+func (s *Submission) SetAppointmentAt(spec string) error {
+	t, err := ParseTime("appointment-at", spec)
+	if err == nil && t != nil {
+		s.AppointmentAt = t
+	}
+	return err
+}
+
+// ParseTime reads a time as senders write it (RFC 3339, or Danish local time without zone);
+// "" is no time, nil.
+func ParseTime(field, spec string) (*time.Time, error) {
 	spec = strings.TrimSpace(spec)
 	if spec == "" {
-		return nil
+		return nil, nil
 	}
 	t, err := time.Parse(time.RFC3339, spec)
 	if err != nil {
@@ -84,10 +110,9 @@ func (s *Submission) SetDeliverAt(spec string) error {
 		}
 	}
 	if err != nil {
-		return &fielderr.Error{Field: "deliver-at", Rule: "must be a time like 2026-12-24T09:00 (Danish time) or 2026-12-24T09:00:00+01:00"}
+		return nil, &fielderr.Error{Field: field, Rule: "must be a time like 2026-12-24T09:00 (Danish time) or 2026-12-24T09:00:00+01:00"}
 	}
-	s.DeliverAt = &t
-	return nil
+	return &t, nil
 }
 
 // SetDeadline reads a deadline as senders write it, the same for every entry point: a
@@ -197,6 +222,9 @@ func fingerprint(l letters.Letter, workingDays int, docs []letters.Document) []b
 	if l.PostalCategory != "" && l.PostalCategory != letters.Economy {
 		part([]byte("postal-category=" + string(l.PostalCategory)))
 	}
+	if l.AppointmentAt != nil {
+		part([]byte("appointment-at=" + l.AppointmentAt.UTC().Format(time.RFC3339)))
+	}
 	for _, d := range docs {
 		part([]byte(d.Filename))
 		part(d.Content)
@@ -233,6 +261,9 @@ func (p *PostOffice) input(l letters.Letter) workflows.LetterInput {
 		Reminder: p.Reminder, Quiet: p.Quiet}
 	if l.DeliverAt != nil {
 		in.DeliverAt = *l.DeliverAt
+	}
+	if l.AppointmentAt != nil {
+		in.AppointmentAt, in.AppointmentReminder = *l.AppointmentAt, p.AppointmentReminder
 	}
 	return in
 }
@@ -283,6 +314,17 @@ func (p *PostOffice) validate(ctx context.Context, s Submission, look lookup) (l
 		errs.Add("postal-category", err.Error())
 	} else if l.PostalCategory = category; category != letters.Economy && s.DigitalOnly {
 		errs.Add("postal-category", "a digital-only letter never goes on paper; leave the postal category out")
+	}
+	if s.AppointmentAt != nil {
+		switch now := time.Now(); {
+		case !s.AppointmentAt.After(now):
+			errs.Add("appointment-at", "must be in the future")
+		case s.AppointmentAt.Sub(now) > MaxSchedule:
+			errs.Add("appointment-at", "must be at most a year ahead")
+		default:
+			at := s.AppointmentAt.UTC().Truncate(time.Second)
+			l.AppointmentAt = &at
+		}
 	}
 	if s.DeliverAt != nil {
 		switch now := time.Now(); {

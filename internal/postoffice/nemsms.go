@@ -1,0 +1,133 @@
+package postoffice
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/api/serviceerror"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/temporal"
+
+	"digitalpost/internal/cpr"
+	"digitalpost/internal/fielderr"
+	"digitalpost/internal/letters"
+	"digitalpost/internal/nemsms"
+	"digitalpost/internal/registry"
+	"digitalpost/workflows"
+)
+
+// NemSMSSubmission is a sender's NemSMS message as handed in.
+type NemSMSSubmission struct {
+	SenderID     string
+	MessageID    string // the sender's own id; the same again sends nothing twice
+	RecipientCPR string
+	Text         string
+}
+
+// NemSMSReceipt says which message was stored, and whether it was stored before.
+type NemSMSReceipt struct {
+	Message   nemsms.Message
+	Duplicate bool
+}
+
+// SendNemSMS checks a NemSMS message (sender, a subscribed recipient, one SMS of text with
+// nothing sensitive), stores it and starts its workflow. A refusal names the field and the
+// rule, and nothing is written.
+func (p *PostOffice) SendNemSMS(ctx context.Context, s NemSMSSubmission) (NemSMSReceipt, error) {
+	var errs fielderr.List
+	m := nemsms.Message{SenderID: strings.TrimSpace(s.SenderID), MessageID: strings.TrimSpace(s.MessageID), Body: strings.TrimSpace(s.Text)}
+	if m.SenderID == "" {
+		errs.Add("sender", "must not be empty")
+	} else if _, err := p.Registry.Sender(ctx, m.SenderID); errors.Is(err, registry.ErrNotFound) {
+		errs.Add("sender", "is not a registered sender")
+	} else if err != nil {
+		return NemSMSReceipt{}, err
+	}
+	if m.MessageID == "" {
+		m.MessageID = uuid.NewString()
+	} else if len(m.MessageID) > MaxMessageID {
+		errs.Add("message-id", fmt.Sprintf("must be at most %d characters", MaxMessageID))
+	} else {
+		errs.CheckText("message-id", m.MessageID)
+	}
+	nemsms.CheckText(&errs, "text", m.Body)
+	if n, err := cpr.Parse(s.RecipientCPR); err != nil {
+		errs.Add("to", "CPR number "+err.Error())
+	} else if c, err := p.Registry.CitizenByCPR(ctx, n); errors.Is(err, registry.ErrNotFound) {
+		errs.Add("to", "recipient is not in the registry")
+	} else if err != nil {
+		return NemSMSReceipt{}, err
+	} else {
+		m.CitizenID = c.ID
+		switch sub, err := p.NemSMS.SubscriptionOf(ctx, c.ID); {
+		case errors.Is(err, nemsms.ErrNotSubscribed), err == nil && !sub.Active():
+			errs.Add("to", "the recipient has not signed up for NemSMS; only citizens who accepted its terms get NemSMS messages")
+		case err != nil:
+			return NemSMSReceipt{}, err
+		}
+	}
+	if err := errs.Err(); err != nil {
+		return NemSMSReceipt{}, err
+	}
+	m.ID = nemsms.IDFor(m.SenderID, m.MessageID)
+	stored, created, err := p.NemSMS.Create(ctx, m)
+	if err != nil {
+		return NemSMSReceipt{}, err
+	}
+	if !created && (stored.Body != m.Body || stored.CitizenID != m.CitizenID) {
+		return NemSMSReceipt{}, &Conflict{LetterID: stored.ID, MessageID: stored.MessageID}
+	}
+	_, err = p.Temporal.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
+		ID: nemsms.WorkflowID(stored.ID), TaskQueue: p.TaskQueue,
+		WorkflowIDReusePolicy:    enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
+		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
+	}, workflows.NemSMSWorkflow, workflows.NemSMSInput{MessageID: stored.ID})
+	var started *serviceerror.WorkflowExecutionAlreadyStarted
+	if err != nil && !errors.As(err, &started) {
+		return NemSMSReceipt{Message: stored}, fmt.Errorf("start NemSMS message %s (stored, still queued; send it again with the same message id): %w", stored.ID, err)
+	}
+	return NemSMSReceipt{Message: stored, Duplicate: !created}, nil
+}
+
+// MoveAppointment moves a letter's appointment; its NemSMS reminder follows. A letter
+// without an appointment, one withdrawn, or one whose reminder went out is refused with the reason.
+func (p *PostOffice) MoveAppointment(ctx context.Context, id uuid.UUID, spec string) (time.Time, error) {
+	at, err := ParseTime("to", spec)
+	if err != nil {
+		return time.Time{}, err
+	}
+	if at == nil {
+		return time.Time{}, &fielderr.Error{Field: "to", Rule: "is required: the new appointment time"}
+	}
+	l, err := p.Letters.Get(ctx, id)
+	if errors.Is(err, letters.ErrNotFound) {
+		return time.Time{}, fmt.Errorf("letter %s: %w", id, ErrLetterNotFound)
+	}
+	if err != nil {
+		return time.Time{}, err
+	}
+	if l.AppointmentAt == nil {
+		return time.Time{}, &Refused{LetterID: id, Reason: "the letter calls to no appointment"}
+	}
+	h, err := p.Temporal.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{WorkflowID: letters.WorkflowID(id),
+		UpdateName: workflows.MoveAppointmentUpdate, Args: []any{workflows.MoveAppointment{At: at.UTC().Truncate(time.Second)}},
+		WaitForStage: client.WorkflowUpdateStageCompleted})
+	var notFound *serviceerror.NotFound
+	if errors.As(err, &notFound) {
+		return time.Time{}, &Refused{LetterID: id, Reason: "the appointment's reminder has been sent and the letter's workflow has ended"}
+	}
+	var moved time.Time
+	if err == nil {
+		err = h.Get(ctx, &moved)
+	}
+	var app *temporal.ApplicationError
+	if errors.As(err, &app) {
+		return time.Time{}, &Refused{LetterID: id, Reason: app.Message()}
+	}
+	return moved, err
+}

@@ -1,0 +1,113 @@
+package workflows
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/google/uuid"
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/workflow"
+
+	"digitalpost/activities"
+	"digitalpost/internal/calendar"
+	"digitalpost/internal/nemsms"
+	"digitalpost/internal/notify"
+)
+
+// NemSMSInput starts a NemSMS message; its text and recipient stay in PostgreSQL.
+type NemSMSInput struct{ MessageID uuid.UUID }
+
+// NemSMSWorkflow sends one NemSMS message on the SMS provider's queue, at its pace and
+// retried through an outage, and records a message given up.
+func NemSMSWorkflow(ctx workflow.Context, in NemSMSInput) (activities.NoticeOutcome, error) {
+	var out activities.NoticeOutcome
+	err := workflow.ExecuteActivity(noticeStep(ctx, notify.SMS), acts.SendNemSMS, in.MessageID).Get(ctx, &out)
+	if err == nil {
+		return out, nil
+	}
+	why := fmt.Sprintf("NemSMS message given up after %s: %s", NoticeRetryWindow, failureText(err))
+	if recErr := workflow.ExecuteLocalActivity(dbStep(ctx), acts.GiveUpNemSMS, in.MessageID, why).Get(ctx, nil); recErr != nil {
+		return out, recErr
+	}
+	return out, temporal.NewNonRetryableApplicationError(why, "NemSMSFailed", err)
+}
+
+// MoveAppointmentUpdate moves a letter's appointment; its NemSMS reminder follows.
+const MoveAppointmentUpdate = "move-appointment"
+
+// MoveAppointment is the new time of a letter's appointment.
+type MoveAppointment struct{ At time.Time }
+
+// appointment is a letter's appointment and the state of its NemSMS reminder.
+type appointment struct {
+	at        time.Time
+	moved     bool
+	cancelled bool // the letter was withdrawn
+	done      bool // the reminder was sent, skipped or given up
+}
+
+// setupAppointment accepts moves of the appointment until its reminder has gone out; the
+// new time is written to PostgreSQL, where the reminder's text is read, before it counts.
+func (l *letter) setupAppointment(ctx workflow.Context) error {
+	if l.in.AppointmentAt.IsZero() || l.in.AppointmentReminder <= 0 {
+		return nil
+	}
+	l.appointment = &appointment{at: l.in.AppointmentAt}
+	return workflow.SetUpdateHandlerWithOptions(ctx, MoveAppointmentUpdate,
+		func(ctx workflow.Context, m MoveAppointment) (time.Time, error) {
+			err := workflow.ExecuteLocalActivity(dbStep(ctx), acts.MoveAppointment, l.in.LetterID, m.At).Get(ctx, nil)
+			if err != nil {
+				return l.appointment.at, err
+			}
+			l.note(ctx, "appointment moved to "+calendar.In(m.At).Format("2006-01-02 15:04"))
+			l.appointment.at, l.appointment.moved = m.At, true
+			return m.At, nil
+		},
+		workflow.UpdateHandlerOptions{Validator: func(m MoveAppointment) error {
+			switch {
+			case l.appointment.done:
+				return fmt.Errorf("the appointment's reminder has already been sent")
+			case l.appointment.cancelled || l.withdrawn:
+				return fmt.Errorf("the letter was withdrawn")
+			case !m.At.After(workflow.Now(ctx)):
+				return fmt.Errorf("the new appointment time must be in the future")
+			}
+			return nil
+		}})
+}
+
+// remindOfAppointment waits until AppointmentReminder before the appointment, following
+// moves, and sends the NemSMS reminder; a withdrawn letter sends none.
+func (l *letter) remindOfAppointment(ctx workflow.Context) {
+	a := l.appointment
+	defer func() { a.done = true }()
+	for {
+		wait := a.at.Add(-l.in.AppointmentReminder).Sub(workflow.Now(ctx))
+		if !a.at.After(workflow.Now(ctx)) {
+			l.note(ctx, "no appointment reminder: the appointment has passed")
+			return
+		}
+		timerCtx, cancelTimer := workflow.WithCancel(ctx)
+		due := workflow.NewTimer(timerCtx, max(wait, time.Millisecond))
+		_ = workflow.Await(ctx, func() bool { return due.IsReady() || a.moved || a.cancelled })
+		switch {
+		case a.cancelled:
+			cancelTimer()
+			l.note(ctx, "appointment reminder cancelled: the letter was withdrawn")
+			return
+		case a.moved:
+			cancelTimer()
+			a.moved = false
+			continue
+		}
+		var out activities.NoticeOutcome
+		err := workflow.ExecuteActivity(noticeStep(ctx, notify.SMS), acts.SendNotice,
+			activities.ChannelNotice{LetterID: l.in.LetterID, Channel: notify.SMS, Purpose: nemsms.PurposeAppointment}).Get(ctx, &out)
+		if err != nil {
+			l.note(ctx, "appointment reminder not sent: "+failureText(err))
+		} else {
+			l.note(ctx, fmt.Sprintf("appointment reminder by NemSMS %s %s", out.Outcome, out.Detail))
+		}
+		return
+	}
+}
