@@ -79,9 +79,9 @@ type Letter struct {
 	// AppointmentAt: the letter calls the citizen to an appointment; a NemSMS reminder goes
 	// out before it to a subscribed citizen.
 	AppointmentAt *time.Time
-	Status         Status
-	Channel        Channel
-	FailureReason  string
+	Status        Status
+	Channel       Channel
+	FailureReason string
 	// ContentHash fingerprints what the sender handed in (recipient, text, documents, flags):
 	// the same message id with other content is a conflict, not the same letter again.
 	ContentHash []byte
