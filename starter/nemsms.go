@@ -84,8 +84,8 @@ func nemsmsCmd() *cobra.Command {
 func appointmentCmd() *cobra.Command {
 	cmd := &cobra.Command{Use: "appointment", Short: "The appointment a letter calls to", GroupID: "sender"}
 	var to string
-	move := &cobra.Command{Use: "move LETTER_ID --to TIME", Short: "Move a letter's appointment; its NemSMS reminder follows", Args: cobra.ExactArgs(1)}
-	move.Flags().StringVar(&to, "to", "", "the new time: 2027-01-12T10:30 (Danish time) or RFC 3339")
+	move := &cobra.Command{Use: "move LETTER_ID --appointment-at TIME", Short: "Move a letter's appointment; its NemSMS reminder follows", Args: cobra.ExactArgs(1)}
+	move.Flags().StringVar(&to, "appointment-at", "", "the new time: 2027-01-12T10:30 (Danish time) or RFC 3339")
 	move.RunE = func(cmd *cobra.Command, args []string) error {
 		id, err := uuid.Parse(args[0])
 		if err != nil {

@@ -107,7 +107,7 @@ func LetterWorkflow(ctx workflow.Context, in LetterInput) (LetterState, error) {
 	if err := l.setupAppointment(ctx); err != nil {
 		return l.state, err
 	}
-	if l.appointment == nil {
+	if l.appointment == nil || l.appointment.done {
 		return l.run(ctx)
 	}
 	// The appointment's reminder may fall after the letter has been read or printed: the

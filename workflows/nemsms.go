@@ -49,24 +49,27 @@ type appointment struct {
 // setupAppointment accepts moves of the appointment until its reminder has gone out; the
 // new time is written to PostgreSQL, where the reminder's text is read, before it counts.
 func (l *letter) setupAppointment(ctx workflow.Context) error {
-	if l.in.AppointmentAt.IsZero() || l.in.AppointmentReminder <= 0 {
+	if l.in.AppointmentAt.IsZero() {
 		return nil
 	}
-	l.appointment = &appointment{at: l.in.AppointmentAt}
+	// Without a reminder to send (none configured) there is nothing to wait for.
+	l.appointment = &appointment{at: l.in.AppointmentAt, done: l.in.AppointmentReminder <= 0}
 	return workflow.SetUpdateHandlerWithOptions(ctx, MoveAppointmentUpdate,
 		func(ctx workflow.Context, m MoveAppointment) (time.Time, error) {
 			err := workflow.ExecuteLocalActivity(dbStep(ctx), acts.MoveAppointment, l.in.LetterID, m.At).Get(ctx, nil)
 			if err != nil {
 				return l.appointment.at, err
 			}
-			l.note(ctx, "appointment moved to "+calendar.In(m.At).Format("2006-01-02 15:04"))
-			l.appointment.at, l.appointment.moved = m.At, true
+			note := "appointment moved to " + calendar.In(m.At).Format("2006-01-02 15:04")
+			if l.appointment.done && l.in.AppointmentReminder > 0 {
+				note += "; its reminder had already been sent"
+			}
+			l.note(ctx, note)
+			l.appointment.at, l.appointment.moved = m.At, !l.appointment.done
 			return m.At, nil
 		},
 		workflow.UpdateHandlerOptions{Validator: func(m MoveAppointment) error {
 			switch {
-			case l.appointment.done:
-				return fmt.Errorf("the appointment's reminder has already been sent")
 			case l.appointment.cancelled || l.withdrawn:
 				return fmt.Errorf("the letter was withdrawn")
 			case !m.At.After(workflow.Now(ctx)):

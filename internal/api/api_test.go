@@ -901,3 +901,54 @@ func TestPrintHouseReceiptsEndpoint(t *testing.T) {
 		t.Fatalf("a bad receipt: %d %s", bad.Status, bad.Body)
 	}
 }
+
+func TestNemSMSAndAppointmentsOverTheAPI(t *testing.T) {
+	e := newAPIEnv(t, nil)
+	ctx := context.Background()
+	if _, err := e.sys.Desk.SubscribeNemSMS(ctx, annaCPR, e.sys.NemSMS.Terms, ""); err != nil {
+		t.Fatal(err)
+	}
+	msg := map[string]any{"message_id": "n-1", "recipient_cpr": annaCPR, "text": "Din tid er flyttet til tirsdag."}
+	first := e.postJSON(t, e.region, "/v1/nemsms", msg)
+	var m struct {
+		ID     string `json:"id"`
+		Status string `json:"status"`
+	}
+	first.json(t, &m)
+	if first.Status != 201 {
+		t.Fatalf("NemSMS answered %d %s", first.Status, first.Body)
+	}
+	if again := e.postJSON(t, e.region, "/v1/nemsms", msg); again.Status != 200 {
+		t.Fatalf("the same message again: %d", again.Status)
+	}
+	refused := e.postJSON(t, e.region, "/v1/nemsms", map[string]any{"message_id": "n-2", "recipient_cpr": boCPR, "text": "Hej"})
+	if refused.Status != 422 || !problemFields(refused.problem(t).Errors).has("recipient_cpr", "not signed up for NemSMS") {
+		t.Fatalf("NemSMS to a citizen who did not sign up: %d %s", refused.Status, refused.Body)
+	}
+	if a := e.get(t, e.region, "/v1/nemsms/"+m.ID); a.Status != 200 {
+		t.Fatalf("get: %d", a.Status)
+	}
+	if a := e.get(t, e.skat, "/v1/nemsms/"+m.ID); a.Status != 404 {
+		t.Fatalf("another sender's message: %d", a.Status)
+	}
+
+	at := time.Now().Add(48 * time.Hour).UTC().Truncate(time.Second)
+	created := e.postJSON(t, e.region, "/v1/letters", map[string]any{"message_id": "appt-1", "recipient_cpr": annaCPR,
+		"subject": "Indkaldelse", "text": "Tekst", "appointment_at": at.Format(time.RFC3339)})
+	var l letterJSON
+	created.json(t, &l)
+	e.waitForStatus(t, e.region, l.ID, "notified")
+	moved := at.Add(24 * time.Hour)
+	a := e.postJSON(t, e.region, "/v1/letters/"+l.ID+"/appointment", map[string]any{"appointment_at": moved.Format(time.RFC3339)})
+	var after struct {
+		AppointmentAt time.Time `json:"appointment_at"`
+	}
+	a.json(t, &after)
+	if a.Status != 200 || !after.AppointmentAt.Equal(moved) {
+		t.Fatalf("move answered %d %s, appointment %s, want %s", a.Status, a.Body, after.AppointmentAt, moved)
+	}
+	past := e.postJSON(t, e.region, "/v1/letters/"+l.ID+"/appointment", map[string]any{"appointment_at": "2020-01-01T10:00"})
+	if past.Status != 409 {
+		t.Fatalf("moving to the past: %d %s", past.Status, past.Body)
+	}
+}

@@ -34,6 +34,7 @@ type letterRequest struct {
 	Deadline     string        `json:"deadline"`
 	DeliverAt    string        `json:"deliver_at"`
 	PostalCat    string        `json:"postal_category"`
+	Appointment  string        `json:"appointment_at"`
 }
 
 type documentDTO struct {
@@ -56,6 +57,9 @@ func (req letterRequest) submission(sender string) (postoffice.Submission, error
 		errs = append(errs, bad)
 	}
 	if err := s.SetDeliverAt(req.DeliverAt); errors.As(err, &bad) {
+		errs = append(errs, bad)
+	}
+	if err := s.SetAppointmentAt(req.Appointment); errors.As(err, &bad) {
 		errs = append(errs, bad)
 	}
 	for i, d := range req.Documents {
@@ -203,6 +207,8 @@ func readMultipartLetter(w http.ResponseWriter, r *http.Request, boundary string
 			req.DeliverAt = v
 		case "postal_category":
 			req.PostalCat = v
+		case "appointment_at":
+			req.Appointment = v
 		case "physical_only", "digital_only":
 			on, err := strconv.ParseBool(v)
 			if err != nil {
@@ -232,6 +238,7 @@ type letterJSON struct {
 	DigitalOnly   bool         `json:"digital_only"`
 	Deadline      string       `json:"deadline"`
 	DeliverAt     *time.Time   `json:"deliver_at,omitempty"`
+	AppointmentAt *time.Time   `json:"appointment_at,omitempty"`
 	PostalCat     string       `json:"postal_category"`
 	FailureReason string       `json:"failure_reason,omitempty"`
 	BatchID       string       `json:"batch_id,omitempty"`
@@ -266,6 +273,10 @@ func letterSummary(l letters.Letter) letterJSON {
 	if l.DeliverAt != nil {
 		at := l.DeliverAt.UTC()
 		v.DeliverAt = &at
+	}
+	if l.AppointmentAt != nil {
+		at := l.AppointmentAt.UTC()
+		v.AppointmentAt = &at
 	}
 	if l.BatchID != nil {
 		v.BatchID = l.BatchID.String()

@@ -100,6 +100,8 @@ func apiField(f string) string {
 		f = "deliver_at"
 	case "postal-category":
 		f = "postal_category"
+	case "appointment-at":
+		f = "appointment_at"
 	case "sender":
 		f = "sender (the API key's)"
 	default:

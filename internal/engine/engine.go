@@ -141,6 +141,9 @@ func (e *Engine) Workers() []worker.Worker {
 			MaxConcurrentActivityExecutionSize: concurrentCalls(p.rate),
 		})
 		w.RegisterActivity(e.Activities.SendNotice)
+		if p.ch == notify.SMS {
+			w.RegisterActivity(e.Activities.SendNemSMS) // NemSMS messages share the SMS account's pace
+		}
 		all = append(all, w)
 	}
 

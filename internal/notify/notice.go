@@ -34,6 +34,9 @@ type Notice struct {
 	To       string // E.164 mobile number or e-mail address
 	Subject  string // e-mail only
 	Body     string
+	// Standalone: the message does not depend on a letter waiting for its reader (a NemSMS
+	// message, an appointment reminder); a notice of new post is sent only while it waits.
+	Standalone bool
 }
 
 // NewPostNotice says only that new post has arrived and from whom: never the subject or

@@ -134,7 +134,7 @@ func (s *Service) Send(ctx context.Context, n Notice, markNotified bool) (Outcom
 			INSERT INTO notifications AS n (letter_id, channel, purpose, state, attempts)
 			SELECT $1, $2, $3, 'claimed', 1
 			FROM slot
-			WHERE EXISTS (SELECT 1 FROM letters WHERE id = $1 AND status IN ('delivered', 'notified'))
+			WHERE $6 OR EXISTS (SELECT 1 FROM letters WHERE id = $1 AND status IN ('delivered', 'notified'))
 			ON CONFLICT (letter_id, channel, purpose) DO UPDATE
 			   SET state = excluded.state, attempts = n.attempts + 1, updated_at = now()
 			   WHERE n.state IN ('claimed', 'retrying', 'failed')
@@ -142,7 +142,7 @@ func (s *Service) Send(ctx context.Context, n Notice, markNotified bool) (Outcom
 		)
 		SELECT (SELECT at FROM slot), (SELECT attempts FROM claim), clock_timestamp(),
 		       (SELECT next_at FROM provider_pace WHERE channel = $2)`,
-		n.LetterID, n.Channel, n.Purpose, s.interval[n.Channel].Microseconds(), s.MaxAhead.Microseconds()).
+		n.LetterID, n.Channel, n.Purpose, s.interval[n.Channel].Microseconds(), s.MaxAhead.Microseconds(), n.Standalone).
 		Scan(&slotAt, &attempt, &dbNow, &bookedUntil)
 	if err != nil {
 		return "", fmt.Errorf("claim %s notice: %w", n.Channel, err)

@@ -97,12 +97,12 @@ func (p *PostOffice) SendNemSMS(ctx context.Context, s NemSMSSubmission) (NemSMS
 // MoveAppointment moves a letter's appointment; its NemSMS reminder follows. A letter
 // without an appointment, one withdrawn, or one whose reminder went out is refused with the reason.
 func (p *PostOffice) MoveAppointment(ctx context.Context, id uuid.UUID, spec string) (time.Time, error) {
-	at, err := ParseTime("to", spec)
+	at, err := ParseTime("appointment-at", spec)
 	if err != nil {
 		return time.Time{}, err
 	}
 	if at == nil {
-		return time.Time{}, &fielderr.Error{Field: "to", Rule: "is required: the new appointment time"}
+		return time.Time{}, &fielderr.Error{Field: "appointment-at", Rule: "is required: the new appointment time"}
 	}
 	l, err := p.Letters.Get(ctx, id)
 	if errors.Is(err, letters.ErrNotFound) {
@@ -119,7 +119,13 @@ func (p *PostOffice) MoveAppointment(ctx context.Context, id uuid.UUID, spec str
 		WaitForStage: client.WorkflowUpdateStageCompleted})
 	var notFound *serviceerror.NotFound
 	if errors.As(err, &notFound) {
-		return time.Time{}, &Refused{LetterID: id, Reason: "the appointment's reminder has been sent and the letter's workflow has ended"}
+		// The letter's workflow has ended, its reminder sent (or none due): the new time is
+		// recorded for the letter; no reminder follows.
+		if !at.After(time.Now()) {
+			return time.Time{}, &Refused{LetterID: id, Reason: "the new appointment time must be in the future"}
+		}
+		moved := at.UTC().Truncate(time.Second)
+		return moved, p.Letters.MoveAppointment(ctx, id, moved)
 	}
 	var moved time.Time
 	if err == nil {

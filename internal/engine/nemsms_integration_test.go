@@ -1,0 +1,98 @@
+package engine_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"digitalpost/internal/postoffice"
+	"digitalpost/internal/providerfake"
+	"digitalpost/internal/registry"
+	"digitalpost/internal/testenv"
+)
+
+func smsTo(s *testenv.System, to, words string) []providerfake.SMS {
+	var out []providerfake.SMS
+	for _, m := range s.Twilio.Messages() {
+		if m.To == to && strings.Contains(m.Body, words) {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+func TestNemSMSSubscriptionMessagesAndAppointmentReminders(t *testing.T) {
+	s := testenv.StartSystem(t)
+	seed(t, s)
+	ctx := context.Background()
+	terms := s.NemSMS.Terms
+	if _, err := s.Registry.AddCitizen(ctx, registry.NewCitizen{CPR: exemptCPR, Name: "Erik Andersen", Exempt: true, Mobile: "+4520000005"}); err != nil {
+		t.Fatal(err)
+	}
+
+	// New-post notices by SMS are no NemSMS sign-up: Anna gets none before she subscribes.
+	_, err := s.PostOffice.SendNemSMS(ctx, postoffice.NemSMSSubmission{SenderID: "region-midt", RecipientCPR: annaCPR, Text: "Din tid er bekræftet."})
+	wantFields(t, "NemSMS before a sign-up", err, "to", "not signed up for NemSMS")
+
+	_, err = s.Desk.SubscribeNemSMS(ctx, annaCPR, "0.9", "")
+	wantFields(t, "old terms", err, "accept-terms", terms)
+	_, err = s.Desk.SubscribeNemSMS(ctx, annaCPR, terms, "+46701234567")
+	wantFields(t, "a Swedish number", err, "mobile", "Danish numbers only")
+	_, err = s.Desk.SubscribeNemSMS(ctx, boCPR, terms, "")
+	wantFields(t, "no number at all", err, "mobile", "no mobile number")
+	sub, err := s.Desk.SubscribeNemSMS(ctx, annaCPR, terms, "")
+	if err != nil || sub.Mobile != "+4520000001" || sub.TermsVersion != terms || sub.AcceptedAt.IsZero() {
+		t.Fatalf("subscription %+v %v, want Anna's Digital Post mobile and the terms she accepted", sub, err)
+	}
+	if _, err := s.Desk.SubscribeNemSMS(ctx, exemptCPR, terms, ""); err != nil {
+		t.Fatalf("an exempt citizen may use NemSMS: %v", err)
+	}
+
+	_, err = s.PostOffice.SendNemSMS(ctx, postoffice.NemSMSSubmission{SenderID: "region-midt", RecipientCPR: annaCPR, Text: strings.Repeat("x", 161)})
+	wantFields(t, "two SMS worth", err, "text", "at most 160")
+	_, err = s.PostOffice.SendNemSMS(ctx, postoffice.NemSMSSubmission{SenderID: "region-midt", RecipientCPR: annaCPR, Text: "Svar vedr. 010180-1234 er klar"})
+	wantFields(t, "a CPR number", err, "text", "CPR number")
+	r, err := s.PostOffice.SendNemSMS(ctx, postoffice.NemSMSSubmission{SenderID: "region-midt", MessageID: "tid-1", RecipientCPR: annaCPR,
+		Text: "Din tid på Skejby er bekræftet."})
+	if err != nil {
+		t.Fatal(err)
+	}
+	testenv.Eventually(t, 20*time.Second, "NemSMS sent", func() bool {
+		m, err := s.NemSMS.Message(ctx, r.Message.ID)
+		return err == nil && m.Status == "sent"
+	})
+	if got := smsTo(s, "+4520000001", "Din tid på Skejby"); len(got) != 1 {
+		t.Fatalf("%d NemSMS messages at the provider, want 1", len(got))
+	}
+	again, err := s.PostOffice.SendNemSMS(ctx, postoffice.NemSMSSubmission{SenderID: "region-midt", MessageID: "tid-1", RecipientCPR: annaCPR,
+		Text: "Din tid på Skejby er bekræftet."})
+	if err != nil || !again.Duplicate {
+		t.Fatalf("the same message id again: %+v %v", again, err)
+	}
+
+	// A letter with an appointment: the NemSMS reminder goes out before it, to the NemSMS number.
+	s.PostOffice.AppointmentReminder = 3 * time.Second
+	at := time.Now().Add(6 * time.Second)
+	letter, err := s.PostOffice.Submit(ctx, postoffice.Submission{SenderID: "region-midt", RecipientCPR: annaCPR, Subject: "Indkaldelse",
+		Body: "Du er indkaldt.", AppointmentAt: &at})
+	if err != nil {
+		t.Fatal(err)
+	}
+	testenv.Eventually(t, 20*time.Second, "appointment reminder", func() bool { return len(smsTo(s, "+4520000001", "Du har en aftale")) == 1 })
+	sent := time.Now()
+	if early := at.Add(-3 * time.Second).Add(-time.Second); sent.Before(early) {
+		t.Fatalf("reminder at %s, before its time %s", sent, at.Add(-3*time.Second))
+	}
+	if len(smsTo(s, "+4520000001", "Indkaldelse")) != 0 {
+		t.Fatal("the reminder carries the letter's subject")
+	}
+	// Moved after its reminder went out: the new time is recorded, and no second reminder follows.
+	if _, err := s.PostOffice.MoveAppointment(ctx, letter.LetterID, time.Now().Add(4*time.Second).Format(time.RFC3339)); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(3 * time.Second)
+	if n := len(smsTo(s, "+4520000001", "Du har en aftale")); n != 1 {
+		t.Fatalf("%d appointment reminders after a late move, want still 1", n)
+	}
+}
