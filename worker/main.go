@@ -278,6 +278,8 @@ func bringUpDev(ctx context.Context, cfg *config.Config, logger *slog.Logger) (f
 		"READING_ACCESS_RESPONSE_DEADLINE": cfg.ReadingAccessDeadline.String(),
 		"LETTER_REMINDER_BEFORE":           cfg.ReminderBefore.String(),
 		"REMINDER_QUIET_HOURS":             cfg.QuietHours,
+		"NEMSMS_APPOINTMENT_REMINDER":      cfg.NemSMSAppointmentReminder.String(),
+		"NEMSMS_TERMS_VERSION":             cfg.NemSMSTerms,
 	}
 	if cfg.ExemptionServiceDeadline > 0 {
 		devEnv["EXEMPTION_SERVICE_DEADLINE"] = cfg.ExemptionServiceDeadline.String()

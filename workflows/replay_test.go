@@ -21,7 +21,7 @@ func TestRecordedHistoriesReplay(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Every workflow type must have recorded histories, or this guard silently guards nothing.
-	for _, prefix := range []string{"letter-", "exemption-", "reading-access-"} {
+	for _, prefix := range []string{"letter-", "exemption-", "reading-access-", "nemsms-"} {
 		if !anyHasPrefix(files, prefix) {
 			t.Fatalf("no recorded %s… histories in testdata/histories", prefix)
 		}
@@ -33,6 +33,7 @@ func TestRecordedHistoriesReplay(t *testing.T) {
 			r.RegisterWorkflow(LetterWorkflow)
 			r.RegisterWorkflow(ExemptionCaseWorkflow)
 			r.RegisterWorkflow(ReadingAccessWorkflow)
+			r.RegisterWorkflow(NemSMSWorkflow)
 			if err := r.ReplayWorkflowHistoryFromJSONFile(logger, f); err != nil {
 				t.Fatalf("replay %s: %v", f, err)
 			}

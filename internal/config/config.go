@@ -176,7 +176,8 @@ func WriteDevEnv(devDataDir string, vars map[string]string) error {
 	var b strings.Builder
 	b.WriteString("# written by `go run ./worker -dev`; the environment overrides these\n")
 	for _, k := range []string{"DATABASE_URL", "TEMPORAL_ADDRESS", "PAYLOAD_KEYS", "OPERATOR_TOKEN", "PRINT_SPOOL_DIR", "LETTER_OPEN_DEADLINE",
-		"EXEMPTION_SERVICE_DEADLINE", "READING_ACCESS_RESPONSE_DEADLINE", "LETTER_REMINDER_BEFORE", "REMINDER_QUIET_HOURS"} {
+		"EXEMPTION_SERVICE_DEADLINE", "READING_ACCESS_RESPONSE_DEADLINE", "LETTER_REMINDER_BEFORE", "REMINDER_QUIET_HOURS",
+		"NEMSMS_APPOINTMENT_REMINDER", "NEMSMS_TERMS_VERSION"} {
 		if v, ok := vars[k]; ok {
 			b.WriteString(k + "=" + v + "\n")
 		}
