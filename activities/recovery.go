@@ -8,6 +8,7 @@ type SweepReport struct {
 	Letters       int
 	Cases         int
 	ReadingAccess int
+	NemSMS        int `json:",omitempty"`
 	Failed        int
 	Failures      []string // the first few, with their errors
 }

@@ -50,6 +50,7 @@ import (
 type options struct {
 	letters, concurrency, bulk, waiting int
 	cacheSize                           int
+	reminder                            time.Duration
 	temporal, namespace, databaseURL    string
 	jsonOut, heapProfile                string
 	phases                              string
@@ -91,6 +92,7 @@ func main() {
 	flag.StringVar(&o.databaseURL, "database-url", store.TestServerURL(), "PostgreSQL server; the bench creates its own database there and drops it")
 	flag.StringVar(&o.jsonOut, "json", "", "also write the results as JSON to this file")
 	flag.IntVar(&o.cacheSize, "cache", 2000, "worker's sticky workflow cache size (WORKER_WORKFLOW_CACHE_SIZE)")
+	flag.DurationVar(&o.reminder, "reminder", 24*time.Hour, "LETTER_REMINDER_BEFORE: each letter's reminder timer (0: none, as before reminders)")
 	flag.StringVar(&o.heapProfile, "heap-profile", "", "write a heap profile after the waiting phase to this file")
 	flag.StringVar(&o.phases, "phases", "baseline,shape,letters,api,history,bulk,waiting", "phases to run")
 	flag.Parse()
@@ -220,7 +222,7 @@ func (b *bench) setup(ctx context.Context) (func(), error) {
 		TwilioAccountSID: b.twilio.AccountSID, TwilioAuthToken: b.twilio.AuthToken, TwilioFrom: "DigitalPost", TwilioBaseURL: b.twilio.Server.URL,
 		SendGridAPIKey: b.sendgrid.APIKey, SendGridFrom: "no-reply@bench.test", SendGridBaseURL: b.sendgrid.Server.URL,
 		PrintSpoolDir: must(os.MkdirTemp("", "bench-spool-")), PayloadKeys: codec.NewKeySpec("bench"),
-		WorkflowCacheSize: b.o.cacheSize,
+		WorkflowCacheSize: b.o.cacheSize, ReminderBefore: b.o.reminder, QuietHours: "22-07",
 	}
 	closers = append(closers, func() { os.RemoveAll(cfg.PrintSpoolDir) })
 	keys, _ := codec.ParseKeys(cfg.PayloadKeys)

@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"digitalpost/activities"
+	"digitalpost/internal/nemsms"
 	"digitalpost/internal/postoffice"
 	"digitalpost/internal/providerfake"
 	"digitalpost/internal/registry"
@@ -70,6 +72,22 @@ func TestNemSMSSubscriptionMessagesAndAppointmentReminders(t *testing.T) {
 	if err != nil || !again.Duplicate {
 		t.Fatalf("the same message id again: %+v %v", again, err)
 	}
+
+	// A message stored by a sender whose process died before the start is started by the sweep.
+	anna, _ := s.Registry.CitizenByCPR(ctx, mustCPR(annaCPR))
+	orphan := nemsms.IDFor("region-midt", "orphan")
+	if _, err := s.DB.Exec(ctx, `INSERT INTO nemsms_messages (id, sender_id, message_id, citizen_id, body, created_at)
+		VALUES ($1, 'region-midt', 'orphan', $2, 'Husk at tage medicinlisten med.', now() - interval '5 minutes')`, orphan, anna.ID); err != nil {
+		t.Fatal(err)
+	}
+	report, err := s.Activities.Recovery.Sweep(ctx, func(activities.SweepReport) {})
+	if err != nil || report.NemSMS != 1 {
+		t.Fatalf("sweep %+v %v, want one NemSMS message started", report, err)
+	}
+	testenv.Eventually(t, 20*time.Second, "orphaned NemSMS sent", func() bool {
+		m, err := s.NemSMS.Message(ctx, orphan)
+		return err == nil && m.Status == "sent"
+	})
 
 	// A letter with an appointment: the NemSMS reminder goes out before it, to the NemSMS number.
 	s.PostOffice.AppointmentReminder = 3 * time.Second

@@ -187,3 +187,30 @@ func (s *Store) SetStatus(ctx context.Context, id uuid.UUID, status, detail stri
 	_, err := s.db.Exec(ctx, `UPDATE nemsms_messages SET status = $2, detail = $3, updated_at = now() WHERE id = $1`, id, status, detail)
 	return err
 }
+
+// MarkStarted confirms that the message's workflow runs, so the recovery sweep leaves it be.
+func (s *Store) MarkStarted(ctx context.Context, id uuid.UUID) error {
+	_, err := s.db.Exec(ctx, `UPDATE nemsms_messages SET started_at = now() WHERE id = $1 AND started_at IS NULL`, id)
+	return err
+}
+
+// Unstarted lists messages stored before the cutoff whose workflow start was never confirmed.
+func (s *Store) Unstarted(ctx context.Context, before time.Time, limit int) ([]Message, error) {
+	rows, err := s.db.Query(ctx, `SELECT id FROM nemsms_messages WHERE started_at IS NULL AND created_at < $1 ORDER BY created_at LIMIT $2`, before, limit)
+	if err != nil {
+		return nil, err
+	}
+	ids, err := pgx.CollectRows(rows, pgx.RowTo[uuid.UUID])
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Message, 0, len(ids))
+	for _, id := range ids {
+		m, err := s.Message(ctx, id)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, m)
+	}
+	return out, nil
+}

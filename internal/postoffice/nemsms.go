@@ -82,16 +82,24 @@ func (p *PostOffice) SendNemSMS(ctx context.Context, s NemSMSSubmission) (NemSMS
 	if !created && (stored.Body != m.Body || stored.CitizenID != m.CitizenID) {
 		return NemSMSReceipt{}, &Conflict{LetterID: stored.ID, MessageID: stored.MessageID}
 	}
-	_, err = p.Temporal.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
-		ID: nemsms.WorkflowID(stored.ID), TaskQueue: p.TaskQueue,
-		WorkflowIDReusePolicy:    enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
-		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
-	}, workflows.NemSMSWorkflow, workflows.NemSMSInput{MessageID: stored.ID})
-	var started *serviceerror.WorkflowExecutionAlreadyStarted
-	if err != nil && !errors.As(err, &started) {
-		return NemSMSReceipt{Message: stored}, fmt.Errorf("start NemSMS message %s (stored, still queued; send it again with the same message id): %w", stored.ID, err)
+	if err := p.StartNemSMS(ctx, stored); err != nil {
+		return NemSMSReceipt{Message: stored}, fmt.Errorf("NemSMS message %s is stored and will be sent when the recovery sweep starts it: %w", stored.ID, err)
 	}
 	return NemSMSReceipt{Message: stored, Duplicate: !created}, nil
+}
+
+// StartNemSMS starts a stored message's workflow, idempotently, and confirms the start.
+func (p *PostOffice) StartNemSMS(ctx context.Context, m nemsms.Message) error {
+	_, err := p.Temporal.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
+		ID: nemsms.WorkflowID(m.ID), TaskQueue: p.TaskQueue,
+		WorkflowIDReusePolicy:    enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
+		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
+	}, workflows.NemSMSWorkflow, workflows.NemSMSInput{MessageID: m.ID})
+	var started *serviceerror.WorkflowExecutionAlreadyStarted
+	if err != nil && !errors.As(err, &started) {
+		return fmt.Errorf("start NemSMS message %s: %w", m.ID, err)
+	}
+	return p.NemSMS.MarkStarted(ctx, m.ID)
 }
 
 // MoveAppointment moves a letter's appointment; its NemSMS reminder follows. A letter

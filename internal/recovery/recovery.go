@@ -1,5 +1,5 @@
-// Package recovery starts what was stored but never started. Letters, exemption cases and
-// reading access requests follow one pattern: the row is stored first, its workflow is
+// Package recovery starts what was stored but never started. Letters, exemption cases,
+// reading access requests and NemSMS messages follow one pattern: the row is stored first, its workflow is
 // started idempotently (the workflow id comes from the row's id), and the start is
 // confirmed in PostgreSQL. A row left unconfirmed (its submitter died in between, or
 // Temporal was unreachable) is started here, by one sweep for the whole system.
@@ -96,6 +96,18 @@ func (s *Sweep) Sweep(ctx context.Context, progress func(activities.SweepReport)
 		r.ReadingAccess++
 		if err := s.Desk.StartReadingAccess(ctx, g); err != nil {
 			fail("reading access request", g.ID, err)
+		}
+	}
+	if s.PostOffice.NemSMS != nil {
+		messages, err := s.PostOffice.NemSMS.Unstarted(ctx, before, page)
+		if err != nil {
+			return r, err
+		}
+		for _, m := range messages {
+			r.NemSMS++
+			if err := s.PostOffice.StartNemSMS(ctx, m); err != nil {
+				fail("NemSMS message", m.ID, err)
+			}
 		}
 	}
 	if s.Webhooks != nil {
