@@ -57,7 +57,7 @@ func NewStore(db *pgxpool.Pool, terms string) *Store { return &Store{db: db, Ter
 // given, else the citizen's Digital Post mobile; it must be Danish.
 func (s *Store) Subscribe(ctx context.Context, c registry.Citizen, acceptedTerms, mobile string) (Subscription, error) {
 	var errs fielderr.List
-	if strings.TrimSpace(acceptedTerms) != s.Terms {
+	if accepted := strings.TrimSpace(acceptedTerms); accepted == "" || accepted != s.Terms {
 		errs.Add("accept-terms", fmt.Sprintf("the citizen must accept the current NemSMS terms, version %s", s.Terms))
 	}
 	if c.Deceased() {

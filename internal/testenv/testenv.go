@@ -69,7 +69,7 @@ func StartSystem(t testing.TB) *System {
 		TwilioAccountSID: tw.AccountSID, TwilioAuthToken: tw.AuthToken, TwilioFrom: "DigitalPost", TwilioBaseURL: tw.Server.URL,
 		SendGridAPIKey: sg.APIKey, SendGridFrom: "no-reply@digitalpost.test", SendGridFromName: "Digital Post", SendGridBaseURL: sg.Server.URL,
 		ExemptionServiceWorkingDays: 5, ReadingAccessDeadline: 14 * 24 * time.Hour, MunicipalitySenderID: "aarhus-kommune",
-		ProviderTimeout: 5 * time.Second, PrintSpoolDir: t.TempDir(), PayloadKeys: codec.NewKeySpec("test1"),
+		ProviderTimeout: 5 * time.Second, PrintSpoolDir: t.TempDir(), PayloadKeys: codec.NewKeySpec("test1"), NemSMSTerms: "2024-1",
 	}
 	keys, err := codec.ParseKeys(cfg.PayloadKeys)
 	if err != nil {

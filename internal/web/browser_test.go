@@ -318,7 +318,17 @@ func TestPagesInABrowser(t *testing.T) {
 		b.run("type a bad e-mail", chromedp.SetValue(chromedp.CSS("#email"), "anna@localhost"))
 		b.submit(`form[action="/profil"] button`)
 		b.wantText("#email-fejl", "dot")
+		// NemSMS: the terms must be accepted; then the citizen is signed up on their number.
+		b.submit(`form[action="/profil/nemsms"] button`)
+		b.wantText("#accept-fejl", "acceptere")
+		b.run("accept the terms", chromedp.Click(chromedp.CSS("#accept")))
+		b.submit(`form[action="/profil/nemsms"] button`)
+		b.wantText("#nemsms-status", "+4520000001")
 		b.check("profile")
+		a, _ := b.sys.Registry.CitizenByCPR(ctx, mustCPR(t, annaCPR))
+		if sub, err := b.sys.NemSMS.SubscriptionOf(ctx, a.ID); err != nil || !sub.Active() || sub.TermsVersion != b.sys.NemSMS.Terms {
+			t.Fatalf("NemSMS subscription %+v %v", sub, err)
+		}
 		if a, _ := b.sys.Registry.CitizenByCPR(ctx, mustCPR(t, annaCPR)); a.Email != "anna@example.dk" {
 			t.Fatalf("a refused form changed the e-mail to %q", a.Email)
 		}

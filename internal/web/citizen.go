@@ -11,6 +11,7 @@ import (
 	"digitalpost/internal/access"
 	"digitalpost/internal/letters"
 	"digitalpost/internal/mailbox"
+	"digitalpost/internal/nemsms"
 	"digitalpost/internal/registry"
 )
 
@@ -26,6 +27,7 @@ func (s *Site) citizenRoutes() {
 	s.mux.HandleFunc("POST /adgang/{id}/svar", s.need(RoleCitizen, s.answerAccess))
 	s.mux.HandleFunc("GET /profil", s.need(RoleCitizen, s.profile))
 	s.mux.HandleFunc("POST /profil", s.need(RoleCitizen, s.updateProfile))
+	s.mux.HandleFunc("POST /profil/nemsms", s.need(RoleCitizen, s.nemsmsChoice))
 }
 
 type mailboxData struct {
@@ -250,6 +252,22 @@ func first(m map[string]string) string {
 type profileData struct {
 	Citizen       registry.Citizen
 	Email, Mobile string
+	// NemSMS: the citizen's subscription, if any, and the terms to accept.
+	NemSMS       *nemsms.Subscription
+	NemSMSTerms  string
+	NemSMSMobile string
+}
+
+func (s *Site) profileData(r *http.Request, c registry.Citizen) (profileData, error) {
+	d := profileData{Citizen: c, Email: c.Email, Mobile: c.Mobile, NemSMSTerms: s.e.NemSMS.Terms, NemSMSMobile: c.Mobile}
+	sub, err := s.e.NemSMS.SubscriptionOf(r.Context(), c.ID)
+	switch {
+	case err == nil && sub.Active():
+		d.NemSMS = &sub
+	case err != nil && !errors.Is(err, nemsms.ErrNotSubscribed):
+		return d, err
+	}
+	return d, nil
 }
 
 func (s *Site) profile(w http.ResponseWriter, r *http.Request, sess Session) {
@@ -258,8 +276,12 @@ func (s *Site) profile(w http.ResponseWriter, r *http.Request, sess Session) {
 		s.serverError(w, r, err)
 		return
 	}
-	s.render(w, r, http.StatusOK, "profile.html", page{Title: "Dine kontaktoplysninger", Notice: r.FormValue("besked"),
-		Data: profileData{Citizen: c, Email: c.Email, Mobile: c.Mobile}})
+	d, err := s.profileData(r, c)
+	if err != nil {
+		s.serverError(w, r, err)
+		return
+	}
+	s.render(w, r, http.StatusOK, "profile.html", page{Title: "Dine kontaktoplysninger", Notice: r.FormValue("besked"), Data: d})
 }
 
 // updateProfile changes e-mail and mobile number with the registry's rules; a refusal names
@@ -273,8 +295,13 @@ func (s *Site) updateProfile(w http.ResponseWriter, r *http.Request, sess Sessio
 	email, mobile := r.FormValue("email"), r.FormValue("mobile")
 	_, err = s.e.Desk.UpdateContact(r.Context(), c.CPR.Digits(), registry.ContactChange{Email: &email, Mobile: &mobile})
 	if msgs, refused := fieldErrors(err); refused {
-		s.render(w, r, http.StatusUnprocessableEntity, "profile.html", page{Title: "Dine kontaktoplysninger", Errors: msgs,
-			Data: profileData{Citizen: c, Email: email, Mobile: mobile}})
+		d, derr := s.profileData(r, c)
+		if derr != nil {
+			s.serverError(w, r, derr)
+			return
+		}
+		d.Email, d.Mobile = email, mobile
+		s.render(w, r, http.StatusUnprocessableEntity, "profile.html", page{Title: "Dine kontaktoplysninger", Errors: msgs, Data: d})
 		return
 	}
 	if err != nil {
@@ -282,4 +309,49 @@ func (s *Site) updateProfile(w http.ResponseWriter, r *http.Request, sess Sessio
 		return
 	}
 	http.Redirect(w, r, "/profil?besked=Dine+kontaktoplysninger+er+gemt.", http.StatusSeeOther)
+}
+
+// nemsmsChoice signs the citizen up for NemSMS (accepting its terms) or off it.
+func (s *Site) nemsmsChoice(w http.ResponseWriter, r *http.Request, sess Session) {
+	c, err := s.citizenOf(r.Context(), sess)
+	if err != nil {
+		s.serverError(w, r, err)
+		return
+	}
+	if r.FormValue("action") == "afmeld" {
+		if err := s.e.Desk.UnsubscribeNemSMS(r.Context(), c.CPR.Digits()); err != nil {
+			if _, refused := fieldErrors(err); !refused {
+				s.serverError(w, r, err)
+				return
+			}
+		}
+		http.Redirect(w, r, "/profil?besked=Du+er+afmeldt+NemSMS.", http.StatusSeeOther)
+		return
+	}
+	accepted := ""
+	if r.FormValue("accept") == "ja" {
+		accepted = s.e.NemSMS.Terms
+	}
+	_, err = s.e.Desk.SubscribeNemSMS(r.Context(), c.CPR.Digits(), accepted, r.FormValue("nemsms-mobile"))
+	if msgs, refused := fieldErrors(err); refused {
+		d, derr := s.profileData(r, c)
+		if derr != nil {
+			s.serverError(w, r, derr)
+			return
+		}
+		d.NemSMSMobile = r.FormValue("nemsms-mobile")
+		if m, ok := msgs["accept-terms"]; ok {
+			msgs["accept"] = "sæt kryds for at acceptere betingelserne (" + m + ")"
+		}
+		if m, ok := msgs["mobile"]; ok {
+			msgs["nemsms-mobile"] = m
+		}
+		s.render(w, r, http.StatusUnprocessableEntity, "profile.html", page{Title: "Dine kontaktoplysninger", Errors: msgs, Data: d})
+		return
+	}
+	if err != nil {
+		s.serverError(w, r, err)
+		return
+	}
+	http.Redirect(w, r, "/profil?besked=Du+er+tilmeldt+NemSMS.", http.StatusSeeOther)
 }

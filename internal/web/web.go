@@ -116,7 +116,7 @@ func (s *Site) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 // Paths the site answers; the senders' API keeps /v1, /healthz and /readyz.
 var Paths = []string{"/{$}", "/log-ind", "/log-ind/", "/log-ud", "/dev/", "/oidc/", "/postkasse", "/postkasse/", "/breve/",
-	"/adgang/", "/profil", "/sagsbehandler", "/sagsbehandler/", "/afsender", "/afsender/", "/statistik", "/static/"}
+	"/adgang/", "/profil", "/profil/", "/sagsbehandler", "/sagsbehandler/", "/afsender", "/afsender/", "/statistik", "/static/"}
 
 func (s *Site) routes() {
 	static, _ := fs.Sub(staticFiles, "static")

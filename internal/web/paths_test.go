@@ -1,0 +1,58 @@
+package web_test
+
+import (
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"digitalpost/internal/api"
+	"digitalpost/internal/testenv"
+	"digitalpost/internal/web"
+)
+
+// Every page's path reaches the pages through the API's server: a path missing from
+// web.Paths would answer the API's problem+json 404 instead.
+func TestEveryPageIsMountedOnTheAPIServer(t *testing.T) {
+	sys := testenv.StartSystem(t)
+	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+	srv, err := api.New(sys.Engine, quiet)
+	if err != nil {
+		t.Fatal(err)
+	}
+	site, err := web.New(sys.Engine, quiet, web.Options{Dev: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv.MountPages(site, web.Paths)
+	hs := httptest.NewServer(srv)
+	t.Cleanup(hs.Close)
+	noRedirect := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	for _, p := range []string{"/", "/log-ind", "/postkasse", "/postkasse/x", "/breve/x", "/breve/x/dokumenter/1", "/profil",
+		"/profil/nemsms", "/sagsbehandler", "/sagsbehandler/sager/x", "/sagsbehandler/sager/x/fuldmagt", "/afsender", "/statistik",
+		"/static/site.css"} {
+		resp, err := noRedirect.Get(hs.URL + p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if ct := resp.Header.Get("Content-Type"); strings.Contains(ct, "problem+json") {
+			t.Errorf("%s answered the API's %d (%s): not mounted in web.Paths", p, resp.StatusCode, ct)
+		}
+	}
+	for _, p := range []string{"/dev/log-ind", "/adgang/anmod", "/log-ud", "/log-ind/afsender", "/sagsbehandler/ansoegninger"} {
+		resp, err := noRedirect.Post(hs.URL+p, "application/x-www-form-urlencoded", strings.NewReader(""))
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if ct := resp.Header.Get("Content-Type"); strings.Contains(ct, "problem+json") {
+			t.Errorf("POST %s answered the API's %d: not mounted in web.Paths", p, resp.StatusCode)
+		}
+	}
+	if resp, err := http.Get(hs.URL + "/v1/no-such-route"); err != nil || !strings.Contains(resp.Header.Get("Content-Type"), "problem+json") {
+		t.Fatalf("an unknown API path is no longer the API's 404: %v", err)
+	}
+}
