@@ -14,6 +14,7 @@ import (
 	"digitalpost/internal/notify"
 	"digitalpost/internal/print"
 	"digitalpost/internal/registry"
+	"digitalpost/internal/telemetry"
 	"digitalpost/internal/webhooks"
 )
 
@@ -32,6 +33,7 @@ type Activities struct {
 	Recovery Sweeper
 	Webhooks *webhooks.Hooks
 	NemSMS   *nemsms.Store
+	Metrics  *telemetry.Metrics // nil: no metrics
 	Now      func() time.Time
 	// LetterDeadline is the open deadline of letters the engine writes itself (case decisions).
 	LetterDeadline time.Duration

@@ -154,6 +154,7 @@ type Outcome struct {
 // RecordOutcome writes the letter's state to PostgreSQL, where lists are read from.
 // A withdrawn letter also leaves the mailbox.
 func (a *Activities) RecordOutcome(ctx context.Context, o Outcome) error {
+	defer a.Metrics.LetterFinished(string(o.Status), string(o.Channel))
 	if o.Status == letters.Withdrawn {
 		if err := a.Mailbox.Withdraw(ctx, o.LetterID); err != nil {
 			return err

@@ -32,6 +32,7 @@ import (
 	"digitalpost/internal/operatorgate"
 	"digitalpost/internal/searchattr"
 	"digitalpost/internal/store"
+	"digitalpost/internal/telemetry"
 	"digitalpost/internal/temporalclient"
 	"digitalpost/internal/web"
 )
@@ -81,7 +82,12 @@ func run(ctx context.Context, dev bool, logger *slog.Logger) error {
 	if err := store.Migrate(ctx, db); err != nil {
 		return err
 	}
-	tc, err := temporalclient.Dial(ctx, cfg, logger)
+	metrics, err := telemetry.New(logger)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = metrics.Shutdown(context.Background()) }()
+	tc, err := temporalclient.DialWithMetrics(ctx, cfg, logger, metrics.Temporal)
 	if err != nil {
 		return err
 	}
@@ -93,6 +99,7 @@ func run(ctx context.Context, dev bool, logger *slog.Logger) error {
 	if err != nil {
 		return err
 	}
+	e.SetMetrics(metrics)
 	roles, err := serveRoles(cfg.Serve)
 	if err != nil {
 		return err
@@ -108,14 +115,32 @@ func run(ctx context.Context, dev bool, logger *slog.Logger) error {
 			return err
 		}
 		srv.MountPages(site, web.Paths)
+		srv.MountMetrics(metrics.Handler())
 		ln, err := net.Listen("tcp", cfg.HTTPAddr)
 		if err != nil {
 			return fmt.Errorf("senders' API on %s (HTTP_ADDR): %w", cfg.HTTPAddr, err)
 		}
 		fmt.Fprintf(os.Stderr, "  Senders' API     http://%s   (OpenAPI at /v1/openapi.yaml; a key: go run ./starter sender key create --sender ID)\n", ln.Addr())
 		fmt.Fprintf(os.Stderr, "  Pages            http://%s/   (mailbox, caseworker desk, sender dashboard, /statistik)\n", ln.Addr())
+		fmt.Fprintf(os.Stderr, "  Metrics          http://%s/metrics   (Prometheus)\n", ln.Addr())
 		logger.Info("senders' API listening", "addr", ln.Addr().String())
 		g.Go(func() error { return srv.Serve(ctx, ln) })
+	}
+	if !roles["api"] && cfg.MetricsAddr != "" {
+		ln, err := net.Listen("tcp", cfg.MetricsAddr)
+		if err != nil {
+			return fmt.Errorf("metrics on %s (METRICS_ADDR): %w", cfg.MetricsAddr, err)
+		}
+		mux := http.NewServeMux()
+		mux.Handle("GET /metrics", metrics.Handler())
+		ms := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+		g.Go(func() error { <-ctx.Done(); return ms.Close() })
+		g.Go(func() error {
+			if err := ms.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+				return err
+			}
+			return nil
+		})
 	}
 	if roles["worker"] {
 		logger.Info("worker running", "task_queue", cfg.TaskQueue, "temporal", cfg.TemporalAddress, "namespace", cfg.TemporalNamespace)

@@ -95,6 +95,10 @@ func (s *Server) routes() {
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, _ *http.Request) { notFound(w, "route") })
 }
 
+// MountMetrics serves the process's Prometheus metrics at /metrics (no key: scrape it from
+// inside the network; it carries counts, never personal data).
+func (s *Server) MountMetrics(h http.Handler) { s.mux.Handle("GET /metrics", h) }
+
 // MountPages serves the pages (internal/web) from the same server, on their own paths; the
 // API keeps /v1, /healthz and /readyz, and any other path stays the API's 404.
 func (s *Server) MountPages(pages http.Handler, paths []string) {

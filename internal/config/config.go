@@ -75,7 +75,10 @@ type Config struct {
 	// HTTPAddr is where the senders' API listens. Serve picks the process's parts: the
 	// workers, the HTTP API, or both.
 	HTTPAddr string `envconfig:"HTTP_ADDR" default:"127.0.0.1:8080"`
-	Serve    string `envconfig:"SERVE" default:"worker,api"`
+	// MetricsAddr: where a process without the HTTP API (SERVE=worker) serves /metrics; a
+	// process with it serves /metrics on HTTP_ADDR.
+	MetricsAddr string `envconfig:"METRICS_ADDR"`
+	Serve       string `envconfig:"SERVE" default:"worker,api"`
 	// APIRatePerSecond and APIBurst limit each sender's API requests, per API process.
 	APIRatePerSecond float64 `envconfig:"API_RATE_PER_SECOND" default:"50"`
 	APIBurst         int     `envconfig:"API_BURST" default:"100"`

@@ -34,6 +34,7 @@ import (
 	"digitalpost/internal/printhouse"
 	"digitalpost/internal/recovery"
 	"digitalpost/internal/registry"
+	"digitalpost/internal/telemetry"
 	"digitalpost/internal/webhooks"
 	"digitalpost/workflows"
 )
@@ -58,6 +59,12 @@ type Engine struct {
 	Webhooks   *webhooks.Hooks
 	Receipts   *printhouse.Receipts
 	NemSMS     *nemsms.Store
+	Metrics    *telemetry.Metrics // nil: no metrics
+}
+
+// SetMetrics hands the process's metrics to the parts that count.
+func (e *Engine) SetMetrics(m *telemetry.Metrics) {
+	e.Metrics, e.Activities.Metrics, e.Notices.Metrics, e.Receipts.Metrics = m, m, m, m
 }
 
 // New assembles the engine. Providers without credentials fall back to the dev outbox.

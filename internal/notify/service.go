@@ -10,6 +10,8 @@ import (
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
+
+	"digitalpost/internal/telemetry"
 )
 
 // Service sends each notice once per letter, channel and purpose, at each provider's rate.
@@ -30,6 +32,8 @@ import (
 // (neither Twilio nor SendGrid has an idempotency key) and marks the notice "unknown" for an
 // operator; it never counts as sent. Everything else is safe to retry.
 type Service struct {
+	// Metrics counts each call's outcome; nil counts nothing.
+	Metrics  *telemetry.Metrics
 	db       *pgxpool.Pool
 	sms      Provider
 	email    Provider
@@ -253,6 +257,7 @@ func (s *Service) settled(ctx context.Context, n Notice, markNotified bool) (Out
 // short PostgreSQL outage: an outcome not written leaves the notice "calling", which a
 // retry must then treat as unknown.
 func (s *Service) record(ctx context.Context, n Notice, state, providerID, errText string, markNotified bool) error {
+	s.Metrics.Notice(string(n.Channel), string(n.Purpose), state)
 	ctx = context.WithoutCancel(ctx)
 	var err error
 	for wait := 100 * time.Millisecond; ; wait = min(2*wait, 5*time.Second) {

@@ -19,6 +19,7 @@ import (
 	"digitalpost/internal/fielderr"
 	"digitalpost/internal/letters"
 	"digitalpost/internal/print"
+	"digitalpost/internal/telemetry"
 )
 
 // Outcomes a receipt can report.
@@ -75,7 +76,10 @@ func (r Receipt) Validate() error {
 }
 
 // Receipts applies and lists receipts.
-type Receipts struct{ db *pgxpool.Pool }
+type Receipts struct {
+	db      *pgxpool.Pool
+	Metrics *telemetry.Metrics // nil: no metrics
+}
 
 func New(db *pgxpool.Pool) *Receipts { return &Receipts{db: db} }
 
@@ -114,6 +118,7 @@ func (rs *Receipts) Apply(ctx context.Context, r Receipt, source string) (Effect
 				return err
 			}
 		}
+		defer rs.Metrics.Receipt(r.Outcome, string(effect))
 		_, err = tx.Exec(ctx, `INSERT INTO print_receipts (job_id, outcome, reason, happened_at, effect, source) VALUES ($1, $2, $3, $4, $5, $6)`,
 			r.JobID, r.Outcome, r.Reason, r.At, effect, source)
 		return err

@@ -51,6 +51,11 @@ func Options(cfg config.Config, keys *codec.Keyring, logger *slog.Logger) (clien
 
 // Dial connects with Options.
 func Dial(ctx context.Context, cfg config.Config, logger *slog.Logger) (client.Client, error) {
+	return DialWithMetrics(ctx, cfg, logger, nil)
+}
+
+// DialWithMetrics connects with Options and the SDK's metrics going to metrics (nil: none).
+func DialWithMetrics(ctx context.Context, cfg config.Config, logger *slog.Logger, metrics client.MetricsHandler) (client.Client, error) {
 	keys, err := Keys(cfg)
 	if err != nil {
 		return nil, err
@@ -58,6 +63,9 @@ func Dial(ctx context.Context, cfg config.Config, logger *slog.Logger) (client.C
 	opts, err := Options(cfg, keys, logger)
 	if err != nil {
 		return nil, err
+	}
+	if metrics != nil {
+		opts.MetricsHandler = metrics
 	}
 	c, err := client.DialContext(ctx, opts)
 	if err != nil {
