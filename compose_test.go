@@ -29,7 +29,7 @@ func TestComposeFileLoadsAndWiresTheSystem(t *testing.T) {
 	if err := yaml.Unmarshal(b, &compose); err != nil {
 		t.Fatalf("docker-compose.yml does not load: %v", err)
 	}
-	for _, name := range []string{"postgres", "temporal", "temporal-ui", "codec-server", "worker", "api"} {
+	for _, name := range []string{"postgres", "temporal", "temporal-ui", "codec-server", "worker", "api", "prometheus", "grafana"} {
 		if _, ok := compose.Services[name]; !ok {
 			t.Errorf("service %s missing", name)
 		}

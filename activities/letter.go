@@ -140,6 +140,9 @@ func (a *Activities) PrintLetter(ctx context.Context, req PrintRequest) (PrintRe
 	}
 	err = a.PrintJobs.Spooled(ctx, print.Record{LetterID: l.ID, Purpose: req.Purpose, Reason: req.Reason,
 		JobID: job.ID, PDFPath: location, Pages: pages, PostalCategory: category})
+	if err == nil {
+		a.Metrics.PrintJob(string(req.Purpose), category)
+	}
 	return PrintResult{JobID: job.ID, Pages: pages}, err
 }
 

@@ -100,6 +100,9 @@ func run(ctx context.Context, dev bool, logger *slog.Logger) error {
 		return err
 	}
 	e.SetMetrics(metrics)
+	if err := metrics.WatchCases(e.CaseCounts); err != nil {
+		return err
+	}
 	roles, err := serveRoles(cfg.Serve)
 	if err != nil {
 		return err

@@ -64,7 +64,14 @@ type Engine struct {
 
 // SetMetrics hands the process's metrics to the parts that count.
 func (e *Engine) SetMetrics(m *telemetry.Metrics) {
-	e.Metrics, e.Activities.Metrics, e.Notices.Metrics, e.Receipts.Metrics = m, m, m, m
+	e.Metrics, e.Activities.Metrics, e.Notices.Metrics, e.Receipts.Metrics, e.PostOffice.Metrics = m, m, m, m, m
+}
+
+// CaseCounts are the open and overdue exemption cases, for the metrics' gauges.
+func (e *Engine) CaseCounts(ctx context.Context) (open, overdue int64, err error) {
+	err = e.DB.QueryRow(ctx, `SELECT count(*), count(*) FILTER (WHERE overdue) FROM exemption_cases
+		WHERE status IN ('awaiting_proxy_verification', 'awaiting_decision')`).Scan(&open, &overdue)
+	return open, overdue, err
 }
 
 // New assembles the engine. Providers without credentials fall back to the dev outbox.

@@ -188,7 +188,9 @@ func (s *Service) Send(ctx context.Context, n Notice, markNotified bool) (Outcom
 		}
 	}
 
+	callStart := time.Now()
 	providerID, sendErr := s.provider(n.Channel).Send(ctx, n)
+	s.Metrics.ProviderCall(string(n.Channel), sendErr == nil, time.Since(callStart))
 	state, errText := "sent", ""
 	var slow *SlowDown
 	switch {

@@ -88,6 +88,9 @@ func (p *PostOffice) OpenBy(ctx context.Context, id, reader uuid.UUID) (mailbox.
 	if err := p.Registry.RecordLogin(ctx, reader, now); err != nil {
 		return entry, err
 	}
+	if first {
+		p.Metrics.Opened(now.Sub(entry.DeliveredAt))
+	}
 	if !first {
 		// Opened before. Tell the workflow again unless it has ended: the first signal may
 		// have failed (Temporal unreachable), and the workflow dedupes openings anyway.

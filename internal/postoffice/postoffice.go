@@ -29,6 +29,7 @@ import (
 	"digitalpost/internal/print"
 	"digitalpost/internal/registry"
 	"digitalpost/internal/searchattr"
+	"digitalpost/internal/telemetry"
 	"digitalpost/workflows"
 )
 
@@ -48,6 +49,7 @@ type PostOffice struct {
 	// letter's appointment its NemSMS reminder goes out.
 	NemSMS              *nemsms.Store
 	AppointmentReminder time.Duration
+	Metrics             *telemetry.Metrics // nil: no metrics
 }
 
 // Submission is a letter as a sender hands it in.

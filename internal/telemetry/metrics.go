@@ -7,6 +7,7 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -27,10 +28,16 @@ type Metrics struct {
 	// Temporal is the SDK's metrics handler, for client.Options.MetricsHandler.
 	Temporal client.MetricsHandler
 
-	lettersFinal metric.Int64Counter
-	notices      metric.Int64Counter
-	receipts     metric.Int64Counter
+	lettersFinal    metric.Int64Counter
+	notices         metric.Int64Counter
+	receipts        metric.Int64Counter
+	printJobs       metric.Int64Counter
+	providerLatency metric.Float64Histogram
+	openingDelay    metric.Float64Histogram
 }
+
+// CaseCounts reads the open and overdue exemption cases when /metrics is scraped.
+type CaseCounts func(ctx context.Context) (open, overdue int64, err error)
 
 // New builds the registry and the instruments.
 func New(log *slog.Logger) (*Metrics, error) {
@@ -57,7 +64,72 @@ func New(log *slog.Logger) (*Metrics, error) {
 		metric.WithDescription("the print house's receipts by outcome and what they did")); err != nil {
 		return nil, err
 	}
+	if m.printJobs, err = meter.Int64Counter("digitalpost_print_jobs",
+		metric.WithDescription("print jobs spooled, by purpose and postal category")); err != nil {
+		return nil, err
+	}
+	if m.providerLatency, err = meter.Float64Histogram("digitalpost_provider_call_seconds", metric.WithUnit("s"),
+		metric.WithDescription("time of one call to the SMS or e-mail provider, by channel and result"),
+		metric.WithExplicitBucketBoundaries(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10)); err != nil {
+		return nil, err
+	}
+	if m.openingDelay, err = meter.Float64Histogram("digitalpost_delivery_to_opening_seconds", metric.WithUnit("s"),
+		metric.WithDescription("time from delivery to the mailbox until the first opening"),
+		metric.WithExplicitBucketBoundaries(60, 600, 3600, 6*3600, 24*3600, 72*3600, 7*24*3600)); err != nil {
+		return nil, err
+	}
 	return m, nil
+}
+
+// WatchCases reports the open and overdue exemption cases as gauges, read at each scrape.
+func (m *Metrics) WatchCases(read CaseCounts) error {
+	meter := m.provider.Meter("digitalpost")
+	open, err := meter.Int64ObservableGauge("digitalpost_cases_open", metric.WithDescription("exemption cases not yet decided"))
+	if err != nil {
+		return err
+	}
+	overdue, err := meter.Int64ObservableGauge("digitalpost_cases_overdue", metric.WithDescription("open exemption cases past their service deadline"))
+	if err != nil {
+		return err
+	}
+	_, err = meter.RegisterCallback(func(ctx context.Context, o metric.Observer) error {
+		n, late, err := read(ctx)
+		if err != nil {
+			return err
+		}
+		o.ObserveInt64(open, n)
+		o.ObserveInt64(overdue, late)
+		return nil
+	}, open, overdue)
+	return err
+}
+
+// ProviderCall records one provider call's time.
+func (m *Metrics) ProviderCall(channel string, ok bool, d time.Duration) {
+	if m == nil {
+		return
+	}
+	result := "ok"
+	if !ok {
+		result = "error"
+	}
+	m.providerLatency.Record(context.Background(), d.Seconds(), metric.WithAttributes(attribute.String("channel", channel), attribute.String("result", result)))
+}
+
+// Opened records the time from delivery to a letter's first opening.
+func (m *Metrics) Opened(sinceDelivery time.Duration) {
+	if m == nil {
+		return
+	}
+	m.openingDelay.Record(context.Background(), sinceDelivery.Seconds())
+}
+
+// PrintJob counts a spooled print job.
+func (m *Metrics) PrintJob(purpose, category string) {
+	if m == nil {
+		return
+	}
+	m.printJobs.Add(context.Background(), 1, metric.WithAttributes(attribute.String("purpose", purpose), attribute.String("postal_category", category)))
 }
 
 // Handler serves the registry in Prometheus' text format.

@@ -20,6 +20,7 @@ import (
 	"digitalpost/internal/providerfake"
 	"digitalpost/internal/searchattr"
 	"digitalpost/internal/store"
+	"digitalpost/internal/telemetry"
 	"digitalpost/internal/temporalclient"
 )
 
@@ -79,6 +80,11 @@ func StartSystem(t testing.TB) *System {
 	if err != nil {
 		t.Fatal(err)
 	}
+	metrics, err := telemetry.New(quietLogger())
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts.MetricsHandler = metrics.Temporal
 	tc, err := client.Dial(opts)
 	if err != nil {
 		t.Fatal(err)
@@ -90,6 +96,10 @@ func StartSystem(t testing.TB) *System {
 	}
 	e, err := engine.New(cfg, db, tc)
 	if err != nil {
+		t.Fatal(err)
+	}
+	e.SetMetrics(metrics)
+	if err := metrics.WatchCases(e.CaseCounts); err != nil {
 		t.Fatal(err)
 	}
 	done := make(chan error, 1)
