@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"digitalpost/internal/access"
+	"digitalpost/internal/calendar"
 	"digitalpost/internal/exemption"
 	"digitalpost/internal/letters"
 	"digitalpost/internal/mailbox"
@@ -34,7 +35,9 @@ type Activities struct {
 	Webhooks *webhooks.Hooks
 	NemSMS   *nemsms.Store
 	Metrics  *telemetry.Metrics // nil: no metrics
-	Now      func() time.Time
+	// Quiet is the night in which no reminder notice goes out (REMINDER_QUIET_HOURS).
+	Quiet calendar.QuietHours
+	Now   func() time.Time
 	// LetterDeadline is the open deadline of letters the engine writes itself (case decisions).
 	LetterDeadline time.Duration
 }

@@ -51,6 +51,11 @@ func (a *Activities) SendNotice(ctx context.Context, req ChannelNotice) (NoticeO
 	if req.Purpose == nemsms.PurposeAppointment {
 		return a.appointmentReminder(ctx, req, addr)
 	}
+	if now := a.Now(); req.Purpose == notify.Reminder && a.Quiet.Contains(now) {
+		// A reminder retried into the night (a provider backlog, an outage) waits for the morning.
+		return NoticeOutcome{}, temporal.NewApplicationErrorWithOptions("reminders wait out the quiet hours", ErrProviderBusy,
+			temporal.ApplicationErrorOptions{NextRetryDelay: a.Quiet.After(now).Sub(now)})
+	}
 	to := addr.Mobile
 	if req.Channel == notify.Email {
 		to = addr.Email

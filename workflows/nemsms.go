@@ -42,7 +42,7 @@ type MoveAppointment struct{ At time.Time }
 type appointment struct {
 	at        time.Time
 	moved     bool
-	cancelled bool // the letter was withdrawn
+	cancelled bool // the letter was withdrawn or failed
 	done      bool // the reminder was sent, skipped or given up
 }
 
@@ -71,7 +71,7 @@ func (l *letter) setupAppointment(ctx workflow.Context) error {
 		workflow.UpdateHandlerOptions{Validator: func(m MoveAppointment) error {
 			switch {
 			case l.appointment.cancelled || l.withdrawn:
-				return fmt.Errorf("the letter was withdrawn")
+				return fmt.Errorf("the letter is %s; its appointment no longer stands", l.state.Status)
 			case !m.At.After(workflow.Now(ctx)):
 				return fmt.Errorf("the new appointment time must be in the future")
 			}

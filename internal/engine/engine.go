@@ -101,6 +101,7 @@ func New(cfg config.Config, db *pgxpool.Pool, tc client.Client) (*Engine, error)
 	if err != nil {
 		return nil, fmt.Errorf("REMINDER_QUIET_HOURS: %w", err)
 	}
+	e.Activities.Quiet = quiet
 	e.PostOffice = &postoffice.PostOffice{Temporal: tc, TaskQueue: cfg.TaskQueue, Registry: e.Registry,
 		Letters: e.Letters, Mailbox: e.Mailbox, DefaultDeadline: cfg.OpenDeadline, Reminder: cfg.ReminderBefore, Quiet: quiet,
 		NemSMS: e.NemSMS, AppointmentReminder: cfg.NemSMSAppointmentReminder}

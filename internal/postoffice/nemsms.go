@@ -119,8 +119,11 @@ func (p *PostOffice) MoveAppointment(ctx context.Context, id uuid.UUID, spec str
 	if err != nil {
 		return time.Time{}, err
 	}
-	if l.AppointmentAt == nil {
+	switch {
+	case l.AppointmentAt == nil:
 		return time.Time{}, &Refused{LetterID: id, Reason: "the letter calls to no appointment"}
+	case l.Status == letters.Withdrawn || l.Status == letters.Failed:
+		return time.Time{}, &Refused{LetterID: id, Reason: fmt.Sprintf("the letter is %s; its appointment no longer stands", l.Status)}
 	}
 	h, err := p.Temporal.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{WorkflowID: letters.WorkflowID(id),
 		UpdateName: workflows.MoveAppointmentUpdate, Args: []any{workflows.MoveAppointment{At: at.UTC().Truncate(time.Second)}},

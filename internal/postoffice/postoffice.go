@@ -328,6 +328,9 @@ func (p *PostOffice) validate(ctx context.Context, s Submission, look lookup) (l
 			l.AppointmentAt = &at
 		}
 	}
+	if l.AppointmentAt != nil && s.DeliverAt != nil && !l.AppointmentAt.After(*s.DeliverAt) {
+		errs.Add("appointment-at", "must be after the letter's delivery (deliver-at)")
+	}
 	if s.DeliverAt != nil {
 		switch now := time.Now(); {
 		case !s.DeliverAt.After(now):
@@ -397,7 +400,11 @@ func (p *PostOffice) validate(ctx context.Context, s Submission, look lookup) (l
 	case s.DeadlineWorkingDays > 0 && s.Deadline != 0:
 		errs.Add("deadline", "give a duration or working days, not both")
 	case s.DeadlineWorkingDays > 0:
-		l.Deadline = calendar.WorkingDaysFrom(calendar.In(time.Now()), s.DeadlineWorkingDays)
+		from := time.Now() // the deadline runs from delivery: now, or the scheduled time
+		if l.DeliverAt != nil {
+			from = *l.DeliverAt
+		}
+		l.Deadline = calendar.WorkingDaysFrom(calendar.In(from), s.DeadlineWorkingDays)
 	case l.Deadline == 0:
 		l.Deadline = p.DefaultDeadline
 	}

@@ -11,6 +11,7 @@ import (
 	"github.com/pdfcpu/pdfcpu/pkg/api"
 	"github.com/pdfcpu/pdfcpu/pkg/pdfcpu/model"
 
+	"digitalpost/internal/calendar"
 	"digitalpost/internal/fielderr"
 	"digitalpost/internal/letters"
 	"digitalpost/internal/postoffice"
@@ -28,17 +29,21 @@ func TestSubmitRefusesBadInputNamingFieldAndRule(t *testing.T) {
 		change      func(*postoffice.Submission)
 		field, rule string
 	}{
-		"subject not UTF-8":     {func(s *postoffice.Submission) { s.Subject = "Indkaldelse \xe6\xf8" }, "subject", "UTF-8"},
-		"subject with NUL":      {func(s *postoffice.Submission) { s.Subject = "Ind\x00kaldelse" }, "subject", "NUL"},
-		"text not UTF-8":        {func(s *postoffice.Submission) { s.Body = "K\xe6re borger" }, "text", "UTF-8"},
-		"text with NUL":         {func(s *postoffice.Submission) { s.Body = "Kære\x00borger" }, "text", "NUL"},
-		"message id with NUL":   {func(s *postoffice.Submission) { s.MessageID = "run-1\x00" }, "message-id", "NUL"},
-		"message id not UTF-8":  {func(s *postoffice.Submission) { s.MessageID = "run-\xff" }, "message-id", "UTF-8"},
-		"sender not UTF-8":      {func(s *postoffice.Submission) { s.SenderID = "region-\xff" }, "sender", "UTF-8"},
-		"sender with NUL":       {func(s *postoffice.Submission) { s.SenderID = "region-midt\x00" }, "sender", "NUL"},
-		"delivery in the past":  {func(s *postoffice.Submission) { past := time.Now().Add(-time.Minute); s.DeliverAt = &past }, "deliver-at", "in the future"},
-		"delivery too far":      {func(s *postoffice.Submission) { far := time.Now().AddDate(2, 0, 0); s.DeliverAt = &far }, "deliver-at", "a year"},
-		"unknown category":      {func(s *postoffice.Submission) { s.PostalCategory = "express" }, "postal-category", "registered_proof"},
+		"subject not UTF-8":    {func(s *postoffice.Submission) { s.Subject = "Indkaldelse \xe6\xf8" }, "subject", "UTF-8"},
+		"subject with NUL":     {func(s *postoffice.Submission) { s.Subject = "Ind\x00kaldelse" }, "subject", "NUL"},
+		"text not UTF-8":       {func(s *postoffice.Submission) { s.Body = "K\xe6re borger" }, "text", "UTF-8"},
+		"text with NUL":        {func(s *postoffice.Submission) { s.Body = "Kære\x00borger" }, "text", "NUL"},
+		"message id with NUL":  {func(s *postoffice.Submission) { s.MessageID = "run-1\x00" }, "message-id", "NUL"},
+		"message id not UTF-8": {func(s *postoffice.Submission) { s.MessageID = "run-\xff" }, "message-id", "UTF-8"},
+		"sender not UTF-8":     {func(s *postoffice.Submission) { s.SenderID = "region-\xff" }, "sender", "UTF-8"},
+		"sender with NUL":      {func(s *postoffice.Submission) { s.SenderID = "region-midt\x00" }, "sender", "NUL"},
+		"delivery in the past": {func(s *postoffice.Submission) { past := time.Now().Add(-time.Minute); s.DeliverAt = &past }, "deliver-at", "in the future"},
+		"delivery too far":     {func(s *postoffice.Submission) { far := time.Now().AddDate(2, 0, 0); s.DeliverAt = &far }, "deliver-at", "a year"},
+		"unknown category":     {func(s *postoffice.Submission) { s.PostalCategory = "express" }, "postal-category", "registered_proof"},
+		"appointment before delivery": {func(s *postoffice.Submission) {
+			deliver, meet := time.Now().Add(48*time.Hour), time.Now().Add(24*time.Hour)
+			s.DeliverAt, s.AppointmentAt = &deliver, &meet
+		}, "appointment-at", "after the letter's delivery"},
 		"registered, digital":   {func(s *postoffice.Submission) { s.PostalCategory = "registered"; s.DigitalOnly = true }, "postal-category", "never goes on paper"},
 		"text over the limit":   {func(s *postoffice.Submission) { s.Body = strings.Repeat("ø", postoffice.MaxTextRunes+1) }, "text", "at most 100000 characters"},
 		"5 MB of text":          {func(s *postoffice.Submission) { s.Body = strings.Repeat("Lorem ipsum ", 5<<20/12) }, "text", "at most 100000 characters"},
@@ -193,6 +198,21 @@ func TestDeadlineInWorkingDays(t *testing.T) {
 	}
 	if again, err := d.Submit(ctx, s); err != nil || !again.Duplicate {
 		t.Fatalf("the same 3wd letter again: %+v %v", again, err)
+	}
+	// A scheduled letter's working days count from its delivery, not its submission.
+	later := time.Now().AddDate(0, 0, 20).UTC().Truncate(time.Second)
+	sched := letter()
+	sched.MessageID, sched.DeliverAt = "frist-planlagt", &later
+	if err := sched.SetDeadline("1wd"); err != nil {
+		t.Fatal(err)
+	}
+	r, err = d.Submit(ctx, sched)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stored, _ = d.Letters.Get(ctx, r.LetterID)
+	if want := calendar.WorkingDaysFrom(calendar.In(later), 1); stored.Deadline != want {
+		t.Fatalf("1 working day from the delivery stored as %s, want %s", stored.Deadline, want)
 	}
 	for _, bad := range []string{"0wd", "3 days", "2.5wd"} {
 		var x postoffice.Submission

@@ -2,7 +2,6 @@ package web
 
 import (
 	"errors"
-	"fmt"
 	"io"
 	"net/http"
 	"strings"
@@ -12,6 +11,7 @@ import (
 
 	"digitalpost/internal/borgerservice"
 	"digitalpost/internal/exemption"
+	"digitalpost/internal/fielderr"
 	"digitalpost/internal/letters"
 	"digitalpost/internal/registry"
 	"digitalpost/workflows"
@@ -182,16 +182,23 @@ func (s *Site) powerOfAttorney(w http.ResponseWriter, r *http.Request, sess Sess
 		s.serverError(w, r, err)
 		return
 	}
-	w.Header().Set("Content-Type", http.DetectContentType(content))
-	w.Header().Set("Content-Disposition", fmt.Sprintf("inline; filename=%q", name))
-	w.Header().Set("Cache-Control", "private, no-store")
-	_, _ = w.Write(content)
+	serveDocument(w, name, content)
 }
 
 func (s *Site) verifyProxy(w http.ResponseWriter, r *http.Request, sess Session) {
 	s.caseAction(w, r, sess, func(id uuid.UUID) error {
 		_, err := s.e.Desk.VerifyProxy(r.Context(), id, workflows.ProxyVerification{
 			Valid: r.FormValue("valid") == "ja", Reason: strings.TrimSpace(r.FormValue("reason")), Caseworker: sess.Caseworker})
+		var fe *fielderr.Error
+		var list fielderr.List
+		if errors.As(err, &list) && len(list) > 0 {
+			fe = list[0]
+		} else if !errors.As(err, &fe) {
+			return err
+		}
+		if fe.Field == "reason" {
+			return &fielderr.Error{Field: "proxy-reason", Rule: fe.Rule} // beside the proxy form, not the decision's
+		}
 		return err
 	}, "Fuldmagten er vurderet.")
 }

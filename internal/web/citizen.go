@@ -157,12 +157,8 @@ func (s *Site) document(w http.ResponseWriter, r *http.Request, sess Session) {
 		s.notFound(w, r, sess)
 		return
 	}
-	entry, err := s.e.Mailbox.Entry(ctx, id)
-	if err != nil || entry.WithdrawnAt != nil {
-		s.notFound(w, r, sess)
-		return
-	}
-	if ok, err := s.e.Mailbox.MayRead(ctx, entry.CitizenID, sess.CitizenID); err != nil || !ok {
+	// Reading a document is reading the letter: the opening is recorded as on the letter's page.
+	if _, err := s.e.PostOffice.OpenBy(ctx, id, sess.CitizenID); err != nil {
 		s.notFound(w, r, sess)
 		return
 	}
@@ -175,11 +171,7 @@ func (s *Site) document(w http.ResponseWriter, r *http.Request, sess Session) {
 		s.notFound(w, r, sess)
 		return
 	}
-	d := docs[n-1]
-	w.Header().Set("Content-Type", d.ContentType)
-	w.Header().Set("Content-Disposition", fmt.Sprintf("inline; filename=%q", d.Filename))
-	w.Header().Set("Cache-Control", "private, no-store")
-	_, _ = w.Write(d.Content)
+	serveDocument(w, docs[n-1].Filename, docs[n-1].Content)
 }
 
 // requestAccess is the signed-in citizen asking to read someone else's mailbox.
@@ -192,13 +184,16 @@ func (s *Site) requestAccess(w http.ResponseWriter, r *http.Request, sess Sessio
 	typed := r.FormValue("cpr")
 	_, err = s.e.Desk.RequestReadingAccess(r.Context(), me.CPR.Digits(), typed)
 	if msgs, refused := fieldErrors(err); refused {
+		// "citizen" is the one whose mailbox was asked for, beside the CPR field; "delegate"
+		// is the signed-in citizen, said on the page.
+		p := page{Errors: map[string]string{}}
 		if m, ok := msgs["citizen"]; ok {
-			msgs["cpr"] = m
+			p.Errors["cpr"] = m
 		}
 		if m, ok := msgs["delegate"]; ok {
-			msgs["cpr"] = m
+			p.Error = "Du kan ikke få læseadgang: " + m
 		}
-		s.showMailbox(w, r, sess, sess.CitizenID, http.StatusUnprocessableEntity, page{Errors: msgs}, typed)
+		s.showMailbox(w, r, sess, sess.CitizenID, http.StatusUnprocessableEntity, p, typed)
 		return
 	}
 	if err != nil {
@@ -354,4 +349,22 @@ func (s *Site) nemsmsChoice(w http.ResponseWriter, r *http.Request, sess Session
 		return
 	}
 	http.Redirect(w, r, "/profil?besked=Du+er+tilmeldt+NemSMS.", http.StatusSeeOther)
+}
+
+// serveDocument hands out a document a sender (or a representative) supplied. Only a PDF is
+// shown in the browser; anything else is downloaded. Either way it runs sandboxed, so a
+// document can never act as a page of this site.
+func serveDocument(w http.ResponseWriter, filename string, content []byte) {
+	h := w.Header()
+	disposition := "attachment"
+	if http.DetectContentType(content) == "application/pdf" {
+		h.Set("Content-Type", "application/pdf")
+		disposition = "inline"
+	} else {
+		h.Set("Content-Type", "application/octet-stream")
+	}
+	h.Set("Content-Disposition", fmt.Sprintf("%s; filename=%q", disposition, filename))
+	h.Set("Content-Security-Policy", "sandbox; default-src 'none'")
+	h.Set("Cache-Control", "private, no-store")
+	_, _ = w.Write(content)
 }
