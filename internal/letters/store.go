@@ -52,7 +52,11 @@ const insertLetter = `
 	INSERT INTO letters (id, sender_id, message_id, recipient_id, subject, body, physical_only, digital_only, deadline_seconds,
 	                     content_hash, batch_id, deliver_at, postal_category, appointment_at, status)
 	VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, 'received')
-	ON CONFLICT (sender_id, message_id) DO NOTHING`
+	ON CONFLICT DO NOTHING`
+
+// (No conflict target: two submissions of one message id race on both unique indexes, the
+// letter id being derived from the message id, and either may be the one PostgreSQL checks
+// first. Naming only (sender_id, message_id) let the loser fail on the primary key.)
 
 func letterArgs(l Letter) []any {
 	return []any{l.ID, l.SenderID, l.MessageID, l.RecipientID, l.Subject, l.Body, l.PhysicalOnly, l.DigitalOnly,
@@ -102,7 +106,7 @@ func (s *Store) CreateMany(ctx context.Context, ls []Letter, docs [][]Document, 
 		}
 		list := strings.Join(bulkColumns, ", ")
 		inserted, err := tx.Query(ctx, `INSERT INTO letters (`+list+`) SELECT `+list+` FROM bulk_letters
-			ON CONFLICT (sender_id, message_id) DO NOTHING RETURNING id`)
+			ON CONFLICT DO NOTHING RETURNING id`) // either unique index, as in insertLetter
 		if err != nil {
 			return err
 		}
