@@ -448,6 +448,15 @@ func (s *Server) withdrawLetter(w http.ResponseWriter, r *http.Request) {
 	if r.ContentLength != 0 && !decodeJSON(w, r, &req) {
 		return
 	}
+	s.actOnLetter(w, r, id, "withdraw-refused", "the letter can no longer be withdrawn", func() error {
+		_, err := s.e.PostOffice.Withdraw(r.Context(), id, req.Reason)
+		return err
+	})
+}
+
+// actOnLetter runs an action on one of the sender's letters and answers the letter as it
+// then stands; the post office's refusal is a 409 problem of the given type and title.
+func (s *Server) actOnLetter(w http.ResponseWriter, r *http.Request, id uuid.UUID, problemType, title string, act func() error) {
 	if _, err := s.letterView(r, id, false); errors.Is(err, letters.ErrNotFound) {
 		notFound(w, "letter")
 		return
@@ -455,14 +464,14 @@ func (s *Server) withdrawLetter(w http.ResponseWriter, r *http.Request) {
 		serverError(w, r, err)
 		return
 	}
-	_, err := s.e.PostOffice.Withdraw(r.Context(), id, req.Reason)
+	err := act()
 	var refused *postoffice.Refused
 	switch {
 	case badInput(w, err):
 		return
 	case errors.As(err, &refused):
-		writeProblem(w, Problem{Type: problemBase + "withdraw-refused", Status: http.StatusConflict, LetterID: id.String(),
-			Title: "the letter can no longer be withdrawn", Detail: refused.Reason})
+		writeProblem(w, Problem{Type: problemBase + problemType, Status: http.StatusConflict, LetterID: id.String(),
+			Title: title, Detail: refused.Reason})
 		return
 	case err != nil:
 		serverError(w, r, err)

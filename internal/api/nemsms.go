@@ -7,7 +7,6 @@ import (
 
 	"github.com/google/uuid"
 
-	"digitalpost/internal/letters"
 	"digitalpost/internal/nemsms"
 	"digitalpost/internal/postoffice"
 )
@@ -95,30 +94,8 @@ func (s *Server) moveAppointment(w http.ResponseWriter, r *http.Request) {
 	if !decodeJSON(w, r, &req) {
 		return
 	}
-	if _, err := s.letterView(r, id, false); errors.Is(err, letters.ErrNotFound) {
-		notFound(w, "letter")
-		return
-	} else if err != nil {
-		serverError(w, r, err)
-		return
-	}
-	_, err := s.e.PostOffice.MoveAppointment(r.Context(), id, req.AppointmentAt)
-	var refused *postoffice.Refused
-	switch {
-	case badInput(w, err):
-		return
-	case errors.As(err, &refused):
-		writeProblem(w, Problem{Type: problemBase + "appointment-refused", Status: http.StatusConflict, LetterID: id.String(),
-			Title: "the appointment cannot be moved", Detail: refused.Reason})
-		return
-	case err != nil:
-		serverError(w, r, err)
-		return
-	}
-	v, err := s.letterView(r, id, true)
-	if err != nil {
-		serverError(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, v)
+	s.actOnLetter(w, r, id, "appointment-refused", "the appointment cannot be moved", func() error {
+		_, err := s.e.PostOffice.MoveAppointment(r.Context(), id, req.AppointmentAt)
+		return err
+	})
 }
