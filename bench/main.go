@@ -44,6 +44,7 @@ import (
 	"digitalpost/internal/registry"
 	"digitalpost/internal/searchattr"
 	"digitalpost/internal/store"
+	"digitalpost/internal/telemetry"
 	"digitalpost/internal/temporalclient"
 )
 
@@ -51,6 +52,7 @@ type options struct {
 	letters, concurrency, bulk, waiting int
 	cacheSize                           int
 	reminder                            time.Duration
+	metrics                             bool
 	temporal, namespace, databaseURL    string
 	jsonOut, heapProfile                string
 	phases                              string
@@ -92,6 +94,7 @@ func main() {
 	flag.StringVar(&o.databaseURL, "database-url", store.TestServerURL(), "PostgreSQL server; the bench creates its own database there and drops it")
 	flag.StringVar(&o.jsonOut, "json", "", "also write the results as JSON to this file")
 	flag.IntVar(&o.cacheSize, "cache", 2000, "worker's sticky workflow cache size (WORKER_WORKFLOW_CACHE_SIZE)")
+	flag.BoolVar(&o.metrics, "metrics", true, "record the SDK's and the engine's metrics, as a production worker does")
 	flag.DurationVar(&o.reminder, "reminder", 24*time.Hour, "LETTER_REMINDER_BEFORE: each letter's reminder timer (0: none, as before reminders)")
 	flag.StringVar(&o.heapProfile, "heap-profile", "", "write a heap profile after the waiting phase to this file")
 	flag.StringVar(&o.phases, "phases", "baseline,shape,letters,api,history,bulk,waiting", "phases to run")
@@ -230,6 +233,13 @@ func (b *bench) setup(ctx context.Context) (func(), error) {
 	if err != nil {
 		return closeAll, err
 	}
+	var metrics *telemetry.Metrics // as in production: the SDK's and the engine's metrics
+	if b.o.metrics {
+		if metrics, err = telemetry.New(quiet()); err != nil {
+			return closeAll, err
+		}
+		opts.MetricsHandler = metrics.Temporal
+	}
 	tc, err := client.DialContext(ctx, opts)
 	if err != nil {
 		return closeAll, err
@@ -241,6 +251,9 @@ func (b *bench) setup(ctx context.Context) (func(), error) {
 	b.e, err = engine.New(cfg, db, tc)
 	if err != nil {
 		return closeAll, err
+	}
+	if metrics != nil {
+		b.e.SetMetrics(metrics)
 	}
 	workers := b.e.Workers()
 	workers[0].RegisterWorkflow(EmptyWorkflow)
