@@ -55,10 +55,7 @@ func (a *Activities) Deliver(ctx context.Context, letterID uuid.UUID) (Delivery,
 			return Delivery{}, err
 		}
 	}
-	if err := a.Mailbox.Deliver(ctx, l.ID, c.ID); err != nil {
-		return Delivery{}, err
-	}
-	return d, a.Letters.SetStatus(ctx, l.ID, letters.Delivered, letters.Digital, "")
+	return d, a.Letters.SetStatus(ctx, l.ID, letters.Delivered, letters.Digital, "", mailbox.Delivery(l.ID, c.ID))
 }
 
 // PrintRequest asks for one print job.
@@ -225,22 +222,16 @@ func openingOf(e mailbox.Entry) *MailboxOpening {
 }
 
 func (a *Activities) letterAndRecipient(ctx context.Context, id uuid.UUID) (letters.Letter, registry.Citizen, error) {
-	l, err := a.Letters.Get(ctx, id)
-	if errors.Is(err, letters.ErrNotFound) {
-		return l, registry.Citizen{}, temporal.NewNonRetryableApplicationError(
-			fmt.Sprintf("letter %s is not stored", id), ErrLetterUnknown, nil)
-	}
-	if err != nil {
-		return l, registry.Citizen{}, err
-	}
-	if l.RecipientID == nil {
-		return l, registry.Citizen{}, recipientUnknown(l.ID)
-	}
-	c, err := a.Registry.Citizen(ctx, *l.RecipientID)
-	if errors.Is(err, registry.ErrNotFound) {
+	l, c, found, err := a.Letters.WithRecipient(ctx, id)
+	switch {
+	case errors.Is(err, letters.ErrNotFound):
+		return l, c, temporal.NewNonRetryableApplicationError(fmt.Sprintf("letter %s is not stored", id), ErrLetterUnknown, nil)
+	case err != nil:
+		return l, c, err
+	case !found:
 		return l, c, recipientUnknown(l.ID)
 	}
-	return l, c, err
+	return l, c, nil
 }
 
 func recipientUnknown(letter uuid.UUID) error {

@@ -10,6 +10,9 @@ import (
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
+
+	"digitalpost/internal/registry"
+	"digitalpost/internal/store"
 )
 
 // ErrNotFound is returned for a letter id that is not stored.
@@ -24,6 +27,9 @@ func NewStore(db *pgxpool.Pool) *Store { return &Store{db: db} }
 // already submitted this message id, nothing is written and the stored letter is returned
 // with created = false.
 func (s *Store) Create(ctx context.Context, l Letter, docs []Document) (stored Letter, created bool, err error) {
+	if len(docs) == 0 {
+		return s.createWithoutDocuments(ctx, l)
+	}
 	err = pgx.BeginFunc(ctx, s.db, func(tx pgx.Tx) error {
 		tag, err := tx.Exec(ctx, insertLetter, letterArgs(l)...)
 		if err != nil {
@@ -45,6 +51,24 @@ func (s *Store) Create(ctx context.Context, l Letter, docs []Document) (stored L
 		return Letter{}, false, err
 	}
 	stored, err = s.BySenderMessage(ctx, l.SenderID, l.MessageID)
+	return stored, created, err
+}
+
+// createWithoutDocuments is Create in one round trip, for the letters most senders send:
+// it inserts the letter or, when the message id made a letter before, reads that one.
+func (s *Store) createWithoutDocuments(ctx context.Context, l Letter) (stored Letter, created bool, err error) {
+	stored, err = scanLetterRow(s.db.QueryRow(ctx, `
+		WITH new AS (`+insertLetter+` RETURNING `+letterColumns+`)
+		SELECT true, `+letterColumns+` FROM new
+		UNION ALL
+		SELECT false, `+letterColumns+` FROM letters WHERE sender_id = $2 AND message_id = $3 AND NOT EXISTS (SELECT 1 FROM new)`,
+		letterArgs(l)...), &created)
+	if errors.Is(err, pgx.ErrNoRows) {
+		// A concurrent submission of the same message id committed after this statement's
+		// snapshot was taken: its letter is there now.
+		stored, err = s.BySenderMessage(ctx, l.SenderID, l.MessageID)
+		return stored, false, err
+	}
 	return stored, created, err
 }
 
@@ -181,15 +205,40 @@ const letterColumns = `id, sender_id, message_id, recipient_id, subject, body, p
 	deadline_seconds, status, channel, failure_reason, content_hash, batch_id, created_at, updated_at, deliver_at, postal_category, appointment_at`
 
 func scanLetter(row pgx.Row) (Letter, error) {
-	var l Letter
-	var deadline int64
-	err := row.Scan(&l.ID, &l.SenderID, &l.MessageID, &l.RecipientID, &l.Subject, &l.Body, &l.PhysicalOnly,
-		&l.DigitalOnly, &deadline, &l.Status, &l.Channel, &l.FailureReason, &l.ContentHash, &l.BatchID, &l.CreatedAt, &l.UpdatedAt, &l.DeliverAt, &l.PostalCategory, &l.AppointmentAt)
+	l, err := scanLetterRow(row)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return Letter{}, ErrNotFound
 	}
-	l.Deadline = time.Duration(deadline) * time.Second
 	return l, err
+}
+
+// scanLetterRow reads letterColumns, after the leading columns read into first; a missing row
+// stays pgx.ErrNoRows.
+func scanLetterRow(row pgx.Row, first ...any) (Letter, error) {
+	var l Letter
+	var deadline int64
+	err := row.Scan(append(first, &l.ID, &l.SenderID, &l.MessageID, &l.RecipientID, &l.Subject, &l.Body, &l.PhysicalOnly,
+		&l.DigitalOnly, &deadline, &l.Status, &l.Channel, &l.FailureReason, &l.ContentHash, &l.BatchID, &l.CreatedAt, &l.UpdatedAt, &l.DeliverAt, &l.PostalCategory, &l.AppointmentAt)...)
+	if err != nil {
+		return Letter{}, err
+	}
+	l.Deadline = time.Duration(deadline) * time.Second
+	return l, nil
+}
+
+// WithRecipient loads a letter and its recipient in one round trip. ErrNotFound: no such
+// letter; recipientFound is false when the recipient is no longer in the registry.
+func (s *Store) WithRecipient(ctx context.Context, id uuid.UUID) (l Letter, c registry.Citizen, recipientFound bool, err error) {
+	var found bool
+	letter := store.Lookup{SQL: `SELECT ` + letterColumns + ` FROM letters WHERE id = $1`, Args: []any{id},
+		Scan: store.Found(&found, func(row pgx.Row) (err error) { l, err = scanLetterRow(row); return err })}
+	if err := store.LookupAll(ctx, s.db, letter, registry.RecipientLookup(id, &c, &recipientFound)); err != nil {
+		return l, c, false, err
+	}
+	if !found {
+		return l, c, false, ErrNotFound
+	}
+	return l, c, recipientFound, nil
 }
 
 // Get loads one letter.
@@ -218,17 +267,20 @@ func (s *Store) Documents(ctx context.Context, id uuid.UUID) ([]Document, error)
 // SetStatus records a state change. Once a letter is final, later changes are ignored, so
 // an activity retried after the workflow moved on cannot turn an opened letter back; nor
 // can a delivery replayed after its workflow task was lost turn a notified letter back.
-func (s *Store) SetStatus(ctx context.Context, id uuid.UUID, status Status, channel Channel, reason string) error {
-	tag, err := s.db.Exec(ctx, `
+//
+// The statements in with run first, in the same round trip and transaction: what makes the new
+// status true (the mailbox entry of a delivered letter) is written with it or not at all.
+func (s *Store) SetStatus(ctx context.Context, id uuid.UUID, status Status, channel Channel, reason string, with ...store.Statement) error {
+	affected, err := store.ExecAll(ctx, s.db, append(with, store.Statement{SQL: `
 		UPDATE letters SET status = $2, channel = CASE WHEN $3 = '' THEN channel ELSE $3 END,
 		       failure_reason = $4, updated_at = now(), started_at = coalesce(started_at, now())
 		WHERE id = $1 AND status NOT IN ('opened', 'escalated', 'printed', 'withdrawn', 'failed', 'posted', 'returned', 'print_failed')
 		  AND NOT (status = 'notified' AND $2 = 'delivered')`,
-		id, status, channel, reason)
+		Args: []any{id, status, channel, reason}})...)
 	if err != nil {
 		return fmt.Errorf("letter %s: set status %s: %w", id, status, err)
 	}
-	if tag.RowsAffected() == 0 {
+	if affected[len(affected)-1] == 0 {
 		if _, err := s.Get(ctx, id); err != nil {
 			return fmt.Errorf("letter %s: %w", id, err)
 		}

@@ -10,6 +10,8 @@ import (
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
+
+	"digitalpost/internal/store"
 )
 
 var (
@@ -45,19 +47,37 @@ func New(db *pgxpool.Pool, mayRead AccessCheck) *Mailbox {
 
 // Deliver puts a letter in the citizen's mailbox; delivering twice is harmless.
 func (m *Mailbox) Deliver(ctx context.Context, letter, citizen uuid.UUID) error {
-	_, err := m.db.Exec(ctx, `INSERT INTO mailbox_entries (letter_id, citizen_id) VALUES ($1, $2) ON CONFLICT (letter_id) DO NOTHING`, letter, citizen)
+	d := Delivery(letter, citizen)
+	_, err := m.db.Exec(ctx, d.SQL, d.Args...)
 	return err
+}
+
+// Delivery is Deliver as a statement, to go in one round trip with the letter's new status.
+func Delivery(letter, citizen uuid.UUID) store.Statement {
+	return store.Statement{SQL: `INSERT INTO mailbox_entries (letter_id, citizen_id) VALUES ($1, $2) ON CONFLICT (letter_id) DO NOTHING`,
+		Args: []any{letter, citizen}}
 }
 
 // Open records that reader opened the letter. Opening again keeps the first opening.
 // It returns the entry as it now stands and whether this call was the first opening.
+// The owner's visit also counts as their login to the mailbox (registry.RecordLogin), in the
+// same statement: a delegate's login is the caller's to record.
 func (m *Mailbox) Open(ctx context.Context, letter, reader uuid.UUID, at time.Time) (Entry, bool, error) {
-	e, err := m.Entry(ctx, letter)
-	if err != nil {
+	e, first, err := m.openAsOwner(ctx, letter, reader, at)
+	switch {
+	case err != nil:
 		return Entry{}, false, err
-	}
-	if e.WithdrawnAt != nil {
+	case e.WithdrawnAt != nil:
 		return e, false, ErrWithdrawn
+	case first:
+		e.OpenedAt, e.OpenedBy = &at, &reader
+		return e, true, nil
+	case e.CitizenID == reader && e.OpenedAt != nil:
+		return e, false, nil
+	case e.CitizenID == reader:
+		// Someone opened (or the sender withdrew) it between the statement's read and its write.
+		e, err = m.Entry(ctx, letter)
+		return e, false, err
 	}
 	if ok, err := m.MayRead(ctx, e.CitizenID, reader); err != nil {
 		return e, false, err
@@ -76,9 +96,30 @@ func (m *Mailbox) Open(ctx context.Context, letter, reader uuid.UUID, at time.Ti
 		e.OpenedAt, e.OpenedBy = &at, &reader
 		return e, true, nil
 	}
-	// Someone opened (or the sender withdrew) it between our read and our write.
 	e, err = m.Entry(ctx, letter)
 	return e, false, err
+}
+
+// openAsOwner is the common opening, the owner reading their own letter, in one round trip:
+// the entry as it stood before, the opening if it is the first, and the owner's login. For
+// anyone else it only reads the entry.
+func (m *Mailbox) openAsOwner(ctx context.Context, letter, reader uuid.UUID, at time.Time) (e Entry, first bool, err error) {
+	err = m.db.QueryRow(ctx, `
+		WITH opened AS (
+			UPDATE mailbox_entries SET opened_at = $2, opened_by = $3
+			WHERE letter_id = $1 AND citizen_id = $3 AND opened_at IS NULL AND withdrawn_at IS NULL
+			RETURNING letter_id
+		), login AS (
+			UPDATE citizens SET last_login_at = $2, updated_at = now()
+			WHERE id = $3 AND EXISTS (SELECT 1 FROM mailbox_entries WHERE letter_id = $1 AND citizen_id = $3 AND withdrawn_at IS NULL)
+		)
+		SELECT letter_id, citizen_id, delivered_at, opened_at, opened_by, withdrawn_at, EXISTS (SELECT 1 FROM opened)
+		FROM mailbox_entries WHERE letter_id = $1`, letter, at, reader).
+		Scan(&e.LetterID, &e.CitizenID, &e.DeliveredAt, &e.OpenedAt, &e.OpenedBy, &e.WithdrawnAt, &first)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return Entry{}, false, ErrNotInMailbox
+	}
+	return e, first, err
 }
 
 // Withdraw hides a letter from the mailbox; it stays stored for the record.

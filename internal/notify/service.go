@@ -129,6 +129,10 @@ func (s *Service) reserveAgain(ctx context.Context, n Notice, attempt int32) (ti
 func (s *Service) Send(ctx context.Context, n Notice, markNotified bool) (Outcome, error) {
 	var slotAt, dbNow, bookedUntil *time.Time
 	var attempt *int32
+	var calling bool
+	// A slot that is due already (the provider is not busy) is claimed straight into
+	// "calling": the call leaves as soon as this statement returns, and the mark that makes a
+	// dying worker's call "unknown" is written before it, as on the slower path below.
 	err := s.db.QueryRow(ctx, `
 		WITH slot AS (
 			UPDATE provider_pace SET next_at = greatest(next_at, clock_timestamp()) + ($4::bigint * interval '1 microsecond')
@@ -136,18 +140,18 @@ func (s *Service) Send(ctx context.Context, n Notice, markNotified bool) (Outcom
 			RETURNING next_at - ($4::bigint * interval '1 microsecond') AS at
 		), claim AS (
 			INSERT INTO notifications AS n (letter_id, channel, purpose, state, attempts)
-			SELECT $1, $2, $3, 'claimed', 1
+			SELECT $1, $2, $3, CASE WHEN slot.at <= clock_timestamp() THEN 'calling' ELSE 'claimed' END, 1
 			FROM slot
 			WHERE $6 OR EXISTS (SELECT 1 FROM letters WHERE id = $1 AND status IN ('delivered', 'notified'))
 			ON CONFLICT (letter_id, channel, purpose) DO UPDATE
 			   SET state = excluded.state, attempts = n.attempts + 1, updated_at = now()
 			   WHERE n.state IN ('claimed', 'retrying', 'failed')
-			RETURNING attempts
+			RETURNING attempts, state = 'calling' AS calling
 		)
-		SELECT (SELECT at FROM slot), (SELECT attempts FROM claim), clock_timestamp(),
+		SELECT (SELECT at FROM slot), (SELECT attempts FROM claim), coalesce((SELECT calling FROM claim), false), clock_timestamp(),
 		       (SELECT next_at FROM provider_pace WHERE channel = $2)`,
 		n.LetterID, n.Channel, n.Purpose, s.interval[n.Channel].Microseconds(), s.MaxAhead.Microseconds(), n.Standalone).
-		Scan(&slotAt, &attempt, &dbNow, &bookedUntil)
+		Scan(&slotAt, &attempt, &calling, &dbNow, &bookedUntil)
 	if err != nil {
 		return "", fmt.Errorf("claim %s notice: %w", n.Channel, err)
 	}
@@ -159,7 +163,7 @@ func (s *Service) Send(ctx context.Context, n Notice, markNotified bool) (Outcom
 		return s.settled(ctx, n, markNotified)
 	}
 	target := time.Now().Add(slotAt.Sub(*dbNow))
-	for try := 1; ; try++ {
+	for try := 1; !calling; try++ {
 		if err := s.sleep(ctx, time.Until(target)); err != nil {
 			s.release(n, *attempt, "cut short while waiting for the provider's rate")
 			return "", err

@@ -85,8 +85,10 @@ func (p *PostOffice) OpenBy(ctx context.Context, id, reader uuid.UUID) (mailbox.
 	if err != nil {
 		return entry, fmt.Errorf("letter %s: %w", id, err)
 	}
-	if err := p.Registry.RecordLogin(ctx, reader, now); err != nil {
-		return entry, err
+	if entry.CitizenID != reader { // the owner's login was recorded with the opening
+		if err := p.Registry.RecordLogin(ctx, reader, now); err != nil {
+			return entry, err
+		}
 	}
 	if first {
 		p.Metrics.Opened(now.Sub(entry.DeliveredAt))

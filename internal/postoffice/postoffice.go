@@ -161,7 +161,11 @@ const (
 // a fielderr.List and nothing is written. A repeated message id returns the stored letter
 // and, should an earlier attempt have died between storing and starting, starts it now.
 func (p *PostOffice) Submit(ctx context.Context, s Submission) (Receipt, error) {
-	l, docs, err := p.validate(ctx, s, p.registryLookup())
+	look, err := p.submissionLookup(ctx, s)
+	if err != nil {
+		return Receipt{}, err
+	}
+	l, docs, err := p.validate(ctx, s, look)
 	if err != nil {
 		return Receipt{}, err
 	}
@@ -286,6 +290,24 @@ type lookup struct {
 	senderExists func(ctx context.Context, id string) (bool, error)
 	recipient    func(ctx context.Context, n cpr.Number) (registry.Citizen, bool, error)
 	citizens     map[cpr.Number]registry.Citizen // a bulk run's recipients, read once
+}
+
+// submissionLookup asks the registry about a letter's sender and recipient in one round trip
+// and answers validation from that; input the rules will refuse anyway is not looked up.
+func (p *PostOffice) submissionLookup(ctx context.Context, s Submission) (lookup, error) {
+	look := p.registryLookup()
+	senderID := strings.TrimSpace(s.SenderID)
+	number, err := cpr.Parse(s.RecipientCPR)
+	if senderID == "" || fielderr.TextRule(senderID) != "" || err != nil {
+		return look, nil
+	}
+	senderFound, c, citizenFound, err := p.Registry.SenderAndRecipient(ctx, senderID, number)
+	if err != nil {
+		return look, err
+	}
+	look.senderExists = func(context.Context, string) (bool, error) { return senderFound, nil }
+	look.recipient = func(context.Context, cpr.Number) (registry.Citizen, bool, error) { return c, citizenFound, nil }
+	return look, nil
 }
 
 func (p *PostOffice) registryLookup() lookup {

@@ -247,20 +247,60 @@ const citizenColumns = `id, cpr, name, birth_date, address, enrolment, exempt_fr
 	died_on, emigrated_on, foreign_address`
 
 func scanCitizen(row pgx.Row) (Citizen, error) {
+	c, err := scanCitizenRow(row)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return Citizen{}, ErrNotFound
+	}
+	return c, err
+}
+
+// scanCitizenRow reads citizenColumns; a missing row stays pgx.ErrNoRows.
+func scanCitizenRow(row pgx.Row) (Citizen, error) {
 	var c Citizen
 	var number string
 	err := row.Scan(&c.ID, &number, &c.Name, &c.BirthDate, &c.Address, &c.Enrolment, &c.ExemptFromSelfService,
 		&c.LastLoginAt, &c.Email, &c.Mobile, &c.NemSMSOptIn, &c.DiedOn, &c.EmigratedOn, &c.ForeignAddress)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return Citizen{}, ErrNotFound
+	if err != nil {
+		return Citizen{}, err
 	}
 	c.CPR = cpr.Number(number)
-	return c, err
+	return c, nil
 }
 
 // Citizen looks a citizen up by internal id.
 func (r *Registry) Citizen(ctx context.Context, id uuid.UUID) (Citizen, error) {
 	return scanCitizen(r.db.QueryRow(ctx, `SELECT `+citizenColumns+` FROM citizens WHERE id = $1`, id))
+}
+
+// Lookups for store.LookupAll, so a caller asks several registry questions in one round trip.
+
+// citizenByCPRLookup finds the citizen with this CPR number; found says whether there is one.
+func citizenByCPRLookup(n cpr.Number, c *Citizen, found *bool) store.Lookup {
+	return store.Lookup{SQL: `SELECT ` + citizenColumns + ` FROM citizens WHERE cpr = $1`, Args: []any{n.Digits()},
+		Scan: store.Found(found, func(row pgx.Row) (err error) { *c, err = scanCitizenRow(row); return err })}
+}
+
+// RecipientLookup finds the recipient of a letter; found is false when the letter has none
+// (the citizen was deleted from the registry) or does not exist.
+func RecipientLookup(letter uuid.UUID, c *Citizen, found *bool) store.Lookup {
+	return store.Lookup{SQL: `SELECT ` + citizenColumns + ` FROM citizens WHERE id = (SELECT recipient_id FROM letters WHERE id = $1)`,
+		Args: []any{letter}, Scan: store.Found(found, func(row pgx.Row) (err error) { *c, err = scanCitizenRow(row); return err })}
+}
+
+// senderLookup finds a registered sender; found says whether it is registered.
+func senderLookup(id string, s *Sender, found *bool) store.Lookup {
+	return store.Lookup{SQL: `SELECT id, organisation, producing_unit, return_address FROM senders WHERE id = $1`, Args: []any{id},
+		Scan: store.Found(found, func(row pgx.Row) error {
+			return row.Scan(&s.ID, &s.Organisation, &s.ProducingUnit, &s.ReturnAddress)
+		})}
+}
+
+// SenderAndRecipient answers a submission's two registry questions in one round trip: is
+// the sender registered, and who has this CPR number.
+func (r *Registry) SenderAndRecipient(ctx context.Context, senderID string, n cpr.Number) (senderFound bool, c Citizen, citizenFound bool, err error) {
+	var s Sender
+	err = store.LookupAll(ctx, r.db, senderLookup(senderID, &s, &senderFound), citizenByCPRLookup(n, &c, &citizenFound))
+	return senderFound, c, citizenFound, err
 }
 
 // CitizenByCPR looks a citizen up by CPR number.
