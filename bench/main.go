@@ -50,12 +50,13 @@ import (
 
 type options struct {
 	letters, concurrency, bulk, waiting int
-	cacheSize                           int
+	cacheSize, costLetters, pollers     int
+	loadRate                            float64
 	reminder                            time.Duration
 	metrics                             bool
 	temporal, namespace, databaseURL    string
 	jsonOut, heapProfile                string
-	phases                              string
+	phases, submitterFor                string
 }
 
 // Results is what one run measured; it is printed as a table and written as JSON.
@@ -81,6 +82,17 @@ type Results struct {
 	RSSMB          float64            `json:"worker_rss_mb_with_waiting,omitempty"`
 	RSSPerLetterKB float64            `json:"rss_kb_per_waiting_letter,omitempty"`
 	PGPerLetterKB  float64            `json:"postgres_kb_per_waiting_letter,omitempty"`
+	// Cost is what one letter costs on each path (cost phase).
+	Cost map[string]*PathCost `json:"cost_per_letter,omitempty"`
+	// Submission paths: a submitter in another process (no eager start), and the latency
+	// at a fixed offered load (half the measured maximum unless -load-rate says otherwise).
+	RemotePerSec    float64            `json:"other_process_letters_per_sec,omitempty"`
+	RemoteToLetters float64            `json:"other_process_to_in_process,omitempty"`
+	RemoteLatencyMS map[string]float64 `json:"other_process_submit_to_notified_ms,omitempty"`
+	LoadOffered     float64            `json:"fixed_load_offered_per_sec,omitempty"`
+	LoadAchieved    float64            `json:"fixed_load_achieved_per_sec,omitempty"`
+	LoadLatencyMS   map[string]float64 `json:"fixed_load_submit_to_notified_ms,omitempty"`
+	LoadSubmitMS    map[string]float64 `json:"fixed_load_submit_ms,omitempty"`
 }
 
 func main() {
@@ -97,10 +109,21 @@ func main() {
 	flag.BoolVar(&o.metrics, "metrics", true, "record the SDK's and the engine's metrics, as a production worker does")
 	flag.DurationVar(&o.reminder, "reminder", 24*time.Hour, "LETTER_REMINDER_BEFORE: each letter's reminder timer (0: none, as before reminders)")
 	flag.StringVar(&o.heapProfile, "heap-profile", "", "write a heap profile after the waiting phase to this file")
-	flag.StringVar(&o.phases, "phases", "baseline,shape,letters,api,history,bulk,waiting", "phases to run")
+	flag.IntVar(&o.pollers, "pollers", 2, "WORKER_WORKFLOW_TASK_POLLERS: the letters worker's workflow task pollers")
+	flag.IntVar(&o.costLetters, "cost-letters", 300, "letters per path in the cost phase")
+	flag.Float64Var(&o.loadRate, "load-rate", 0, "offered letters/s in the load phase; 0: half the letters phase's rate")
+	flag.StringVar(&o.phases, "phases", "baseline,shape,letters,api,remote,load,history,cost,bulk,waiting", "phases to run")
+	flag.StringVar(&o.submitterFor, "submitter", "", "internal: run as the other-process submitter of the remote phase, with this task queue")
 	flag.Parse()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
+	if o.submitterFor != "" {
+		if err := runSubmitter(ctx, o); err != nil {
+			fmt.Fprintln(os.Stderr, "bench submitter:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	if err := run(ctx, o); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
@@ -138,14 +161,17 @@ type bench struct {
 	runID    string
 	twilio   *providerfake.Twilio
 	sendgrid *providerfake.SendGrid
-	digital  []string // CPR numbers of citizens with e-mail and mobile, index-aligned with their contacts
-	quiet    []string // CPR numbers of citizens without contact details
+	digital  []string    // CPR numbers of citizens with e-mail and mobile, index-aligned with their contacts
+	readers  []uuid.UUID // registry ids of the digital citizens, as a signed-in mailbox page knows them
+	quiet    []string    // CPR numbers of citizens without contact details
 	notified []chan struct{}
 	arrivals []atomic.Int32
 	byMobile map[string]int
 	byEmail  map[string]int
 	res      Results
 	opened   uuid.UUID
+	trips    *store.RoundTrips
+	cfg      config.Config
 }
 
 func run(ctx context.Context, o options) error {
@@ -158,7 +184,7 @@ func run(ctx context.Context, o options) error {
 		return err
 	}
 	phases := map[string]func(context.Context) error{"baseline": b.baseline, "shape": b.shape, "letters": b.lettersPhase, "api": b.apiPhase, "history": b.historyPhase,
-		"bulk": b.bulkPhase, "waiting": b.waitingPhase}
+		"bulk": b.bulkPhase, "waiting": b.waitingPhase, "cost": b.costPhase, "remote": b.remotePhase, "load": b.loadPhase}
 	for _, name := range strings.Split(o.phases, ",") {
 		p, ok := phases[strings.TrimSpace(name)]
 		if !ok {
@@ -189,7 +215,8 @@ func (b *bench) setup(ctx context.Context) (func(), error) {
 		return closeAll, err
 	}
 	closers = append(closers, drop)
-	db, err := store.Open(ctx, dbURL, 40)
+	b.trips = &store.RoundTrips{}
+	db, err := store.Open(ctx, dbURL, 40, store.CountingRoundTrips(b.trips))
 	if err != nil {
 		return closeAll, err
 	}
@@ -206,7 +233,7 @@ func (b *bench) setup(ctx context.Context) (func(), error) {
 			return closeAll, fmt.Errorf("no Temporal CLI: %s", devenv.InstallHint)
 		}
 		srv, err := testsuite.StartDevServer(ctx, testsuite.DevServerOptions{ExistingPath: cli, LogLevel: "error",
-			ExtraArgs: []string{"--headless"}, ClientOptions: &client.Options{Logger: quiet()}})
+			ExtraArgs: append([]string{"--headless"}, devenv.DevServerTuning()...), ClientOptions: &client.Options{Logger: quiet()}})
 		if err != nil {
 			return closeAll, err
 		}
@@ -225,9 +252,10 @@ func (b *bench) setup(ctx context.Context) (func(), error) {
 		TwilioAccountSID: b.twilio.AccountSID, TwilioAuthToken: b.twilio.AuthToken, TwilioFrom: "DigitalPost", TwilioBaseURL: b.twilio.Server.URL,
 		SendGridAPIKey: b.sendgrid.APIKey, SendGridFrom: "no-reply@bench.test", SendGridBaseURL: b.sendgrid.Server.URL,
 		PrintSpoolDir: must(os.MkdirTemp("", "bench-spool-")), PayloadKeys: codec.NewKeySpec("bench"),
-		WorkflowCacheSize: b.o.cacheSize, ReminderBefore: b.o.reminder, QuietHours: "22-07",
+		WorkflowCacheSize: b.o.cacheSize, WorkflowTaskPollers: b.o.pollers, ReminderBefore: b.o.reminder, QuietHours: "22-07",
 	}
 	closers = append(closers, func() { os.RemoveAll(cfg.PrintSpoolDir) })
+	b.cfg = cfg
 	keys, _ := codec.ParseKeys(cfg.PayloadKeys)
 	opts, err := temporalclient.Options(cfg, keys, quiet())
 	if err != nil {
@@ -284,14 +312,15 @@ func (b *bench) seed(ctx context.Context, db *pgxpool.Pool) error {
 		day, month, yy := i%28+1, (i/28)%12+1, 40+(i/336)%50
 		number := fmt.Sprintf("%02d%02d%02d%04d", day, month, yy, i/16800+1000)
 		email, mobile := "", ""
+		id := uuid.New()
 		if i < nDigital {
 			email, mobile = fmt.Sprintf("c%d@bench.test", i), fmt.Sprintf("+453%07d", i)
-			b.digital = append(b.digital, number)
+			b.digital, b.readers = append(b.digital, number), append(b.readers, id)
 			b.byMobile[mobile], b.byEmail[email] = i, i
 		} else {
 			b.quiet = append(b.quiet, number)
 		}
-		rows = append(rows, []any{uuid.New(), number, fmt.Sprintf("Borger %d", i), time.Date(1900+yy, time.Month(month), day, 0, 0, 0, 0, time.UTC),
+		rows = append(rows, []any{id, number, fmt.Sprintf("Borger %d", i), time.Date(1900+yy, time.Month(month), day, 0, 0, 0, 0, time.UTC),
 			"Benchvej 1\n8000 Aarhus C", "enrolled", login, email, mobile})
 	}
 	_, err := db.CopyFrom(ctx, pgx.Identifier{"citizens"},
@@ -406,7 +435,11 @@ func (b *bench) apiPhase(ctx context.Context) error {
 // notified (both notices at the fakes), opens it and waits for its workflow to end; it returns
 // letters per second and the submit → notified latency percentiles.
 func (b *bench) measureLetters(ctx context.Context, what string, submit func(context.Context, int) (uuid.UUID, error)) (float64, map[string]float64, error) {
-	n := b.o.letters
+	return b.measureLettersN(ctx, what, b.o.letters, submit)
+}
+
+// measureLettersN is measureLetters for n letters.
+func (b *bench) measureLettersN(ctx context.Context, what string, n int, submit func(context.Context, int) (uuid.UUID, error)) (float64, map[string]float64, error) {
 	latency := make([]time.Duration, n)
 	elapsed, err := b.parallel(ctx, n, what, func(ctx context.Context, i int) error {
 		t0 := time.Now()
@@ -420,14 +453,29 @@ func (b *bench) measureLetters(ctx context.Context, what string, submit func(con
 			return fmt.Errorf("letter %d: not notified within 2 minutes", i)
 		}
 		latency[i] = time.Since(t0)
-		if _, err := b.e.PostOffice.Open(ctx, id, b.digital[i]); err != nil {
+		if err := b.open(ctx, id, i); err != nil {
 			return err
 		}
 		return b.e.Temporal.GetWorkflow(ctx, letters.WorkflowID(id), "").Get(ctx, nil)
 	})
-	sort.Slice(latency, func(i, j int) bool { return latency[i] < latency[j] })
-	pct := func(p float64) float64 { return float64(latency[int(p*float64(n-1))].Microseconds()) / 1000 }
-	return float64(n) / elapsed.Seconds(), map[string]float64{"p50": pct(0.50), "p95": pct(0.95), "p99": pct(0.99)}, err
+	return float64(n) / elapsed.Seconds(), percentiles(latency), err
+}
+
+// percentiles are p50, p95 and p99 of the durations, in milliseconds.
+func percentiles(ds []time.Duration) map[string]float64 {
+	if len(ds) == 0 {
+		return nil
+	}
+	ds = append([]time.Duration(nil), ds...)
+	sort.Slice(ds, func(i, j int) bool { return ds[i] < ds[j] })
+	pct := func(p float64) float64 { return float64(ds[int(p*float64(len(ds)-1))].Microseconds()) / 1000 }
+	return map[string]float64{"p50": pct(0.50), "p95": pct(0.95), "p99": pct(0.99)}
+}
+
+// open opens letter id as digital citizen i does on the mailbox page, signed in.
+func (b *bench) open(ctx context.Context, id uuid.UUID, i int) error {
+	_, err := b.e.PostOffice.OpenBy(ctx, id, b.readers[i])
+	return err
 }
 
 // resetArrivals forgets the notices counted so far, so the same citizens can be notified again.
@@ -583,6 +631,20 @@ func (b *bench) print() {
 	if r.APIPerSec > 0 {
 		fmt.Fprintf(w, "api\t%.1f letters/s over HTTP\tratio to in-process %.2f; submit → notified p50 %.0f ms, p95 %.0f ms, p99 %.0f ms\n",
 			r.APIPerSec, r.APIToLetters, r.APILatencyMS["p50"], r.APILatencyMS["p95"], r.APILatencyMS["p99"])
+	}
+	if r.RemotePerSec > 0 {
+		fmt.Fprintf(w, "other process\t%.1f letters/s submitted from another process (no eager start)\tratio to in-process %.2f; submit → notified p50 %.0f ms, p95 %.0f ms, p99 %.0f ms\n",
+			r.RemotePerSec, r.RemoteToLetters, r.RemoteLatencyMS["p50"], r.RemoteLatencyMS["p95"], r.RemoteLatencyMS["p99"])
+	}
+	if r.LoadOffered > 0 {
+		fmt.Fprintf(w, "fixed load\t%.1f letters/s offered (%.1f achieved)\tsubmit → notified p50 %.0f ms, p95 %.0f ms, p99 %.0f ms (target p99 ≤ 150 ms); submit alone p99 %.0f ms\n",
+			r.LoadOffered, r.LoadAchieved, r.LoadLatencyMS["p50"], r.LoadLatencyMS["p95"], r.LoadLatencyMS["p99"], r.LoadSubmitMS["p99"])
+	}
+	for _, path := range costPaths {
+		if c := r.Cost[path]; c != nil {
+			fmt.Fprintf(w, "cost, %s\t%.1f PostgreSQL round trips, %.0f B WAL, %.0f B stored\t%.1f events, %.0f B history, %.1f billable actions; CPU ms: worker process %.1f, Temporal %.1f, PostgreSQL %.1f\n",
+				path, c.PGRoundTrips, c.PGWALBytes, c.PGStorageBytes, c.HistoryEvents, c.HistoryBytes, c.Actions, c.WorkerCPUMS, c.TemporalCPUMS, c.PostgresCPUMS)
+		}
 	}
 	if r.HistoryEvents != nil {
 		fmt.Fprintf(w, "history\tevents per letter\topened %d (target ≤ 20), escalated %d, paper %d\n",

@@ -30,6 +30,11 @@ type Config struct {
 	// WorkflowCacheSize bounds the workflows a worker keeps in memory between tasks. Letters
 	// wait hours for their opening; a letter not cached replays its ~20 events when it wakes.
 	WorkflowCacheSize int `envconfig:"WORKER_WORKFLOW_CACHE_SIZE" default:"2000"`
+	// WorkflowTaskPollers: goroutines polling the letters queue for workflow tasks. A letter
+	// started from another process (the CLI, an API process of its own) has no eager start:
+	// its first task waits in the queue for a poller, and the SDK's default of two (half of
+	// them on the sticky queue) left such letters waiting about a second at a modest load.
+	WorkflowTaskPollers int `envconfig:"WORKER_WORKFLOW_TASK_POLLERS" default:"2"`
 
 	OpenDeadline time.Duration `envconfig:"LETTER_OPEN_DEADLINE" default:"72h"`
 	// ReminderBefore: an unopened letter reminds the citizen this long before its deadline

@@ -111,10 +111,23 @@ func StopLeftover(pidFile, cli string) {
 	_ = syscall.Kill(pid, syscall.SIGKILL)
 }
 
+// DevServerTuning is the dynamic configuration the dev server runs with. One partition per
+// task queue: a single-node server with a handful of pollers gains nothing from four, and a
+// task written to a partition no poller is waiting on is forwarded to one that has a poller at
+// a capped rate (about ten a second), so workflows started from another process (the CLI, a
+// separate API process: no eager start) waited seconds for their first task.
+func DevServerTuning() []string {
+	return []string{
+		"--dynamic-config-value", "matching.numTaskqueueReadPartitions=1",
+		"--dynamic-config-value", "matching.numTaskqueueWritePartitions=1",
+	}
+}
+
 // StartTemporal starts `temporal server start-dev` and waits until it accepts connections.
 func StartTemporal(ctx context.Context, o TemporalOptions) (*TemporalServer, error) {
 	args := []string{"server", "start-dev", "--ip", "127.0.0.1", "--port", fmt.Sprint(o.Port),
 		"--ui-port", fmt.Sprint(o.UIPort), "--log-level", "warn", "--namespace", "default"}
+	args = append(args, DevServerTuning()...)
 	if o.DBFile != "" {
 		args = append(args, "--db-filename", o.DBFile)
 	}

@@ -132,7 +132,7 @@ func (e *Engine) Workers() []worker.Worker {
 			worker.SetStickyWorkflowCacheSize(e.Config.WorkflowCacheSize)
 		}
 	})
-	main := worker.New(e.Temporal, e.Config.TaskQueue, worker.Options{})
+	main := worker.New(e.Temporal, e.Config.TaskQueue, worker.Options{MaxConcurrentWorkflowTaskPollers: max(e.Config.WorkflowTaskPollers, 2)})
 	main.RegisterWorkflow(workflows.LetterWorkflow)
 	main.RegisterWorkflow(workflows.ExemptionCaseWorkflow)
 	main.RegisterWorkflow(workflows.ReadingAccessWorkflow)
