@@ -9,24 +9,48 @@ import (
 	"os"
 	"os/signal"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
+	"go.opentelemetry.io/otel/codes"
 
 	"digitalpost/internal/config"
 	"digitalpost/internal/engine"
 	"digitalpost/internal/fielderr"
 	"digitalpost/internal/postoffice"
 	"digitalpost/internal/store"
+	"digitalpost/internal/telemetry"
 	"digitalpost/internal/temporalclient"
 )
+
+// tracing is this command's tracer provider (nil: off). A command is short: its spans are
+// flushed before it exits.
+var tracing *telemetry.Tracing
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
-	if err := newRoot().ExecuteContext(ctx); err != nil {
+	code := 0
+	if logger, err := commandLogger(); err != nil {
 		fmt.Fprintln(os.Stderr, describe(err))
-		os.Exit(exitCode(err))
+		code = 2
+	} else if tracing, err = telemetry.TracingFromEnv(ctx, "digitalpost-starter", logger); err != nil {
+		fmt.Fprintln(os.Stderr, describe(err))
+		code = 2
+	} else if err := newRoot().ExecuteContext(ctx); err != nil {
+		fmt.Fprintln(os.Stderr, describe(err))
+		code = exitCode(err)
 	}
+	flush, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	_ = tracing.Shutdown(flush)
+	cancel()
+	os.Exit(code)
+}
+
+// commandLogger logs warnings and errors only unless LOG_LEVEL says otherwise: a command's
+// output is its answer, and the Temporal SDK's info lines would bury it.
+func commandLogger() (*slog.Logger, error) {
+	return telemetry.LoggerFromEnv(os.Stderr, slog.LevelWarn)
 }
 
 func newRoot() *cobra.Command {
@@ -96,8 +120,12 @@ func connect(ctx context.Context) (*engine.Engine, func(), error) {
 		db.Close()
 		return nil, nil, err
 	}
-	quiet := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	tc, err := temporalclient.Dial(ctx, cfg, quiet)
+	logger, err := commandLogger()
+	if err != nil {
+		db.Close()
+		return nil, nil, err
+	}
+	tc, err := temporalclient.DialWith(ctx, cfg, logger, temporalclient.Instruments{Tracing: tracing})
 	if err != nil {
 		db.Close()
 		return nil, nil, err
@@ -111,14 +139,23 @@ func connect(ctx context.Context) (*engine.Engine, func(), error) {
 	return e, func() { tc.Close(); db.Close() }, nil
 }
 
-// withEngine runs fn with a connected engine.
+// withEngine runs fn with a connected engine, as one span named after the command (its
+// arguments are left out: they hold CPR numbers), so what the command starts in Temporal
+// hangs under it.
 func withEngine(fn func(ctx context.Context, e *engine.Engine) error) func(*cobra.Command, []string) error {
-	return func(cmd *cobra.Command, _ []string) error {
-		e, closeAll, err := connect(cmd.Context())
+	return func(cmd *cobra.Command, _ []string) (err error) {
+		ctx, span := tracing.Provider().Tracer("digitalpost/starter").Start(cmd.Context(), cmd.CommandPath())
+		defer func() {
+			if err != nil {
+				span.SetStatus(codes.Error, err.Error())
+			}
+			span.End()
+		}()
+		e, closeAll, err := connect(ctx)
 		if err != nil {
 			return err
 		}
 		defer closeAll()
-		return fn(cmd.Context(), e)
+		return fn(ctx, e)
 	}
 }

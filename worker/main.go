@@ -43,11 +43,18 @@ func main() {
 	if *dev {
 		stopWithParent()
 	}
-	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	logger, err := telemetry.LoggerFromEnv(os.Stderr, slog.LevelInfo)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "worker:", err)
+		os.Exit(1)
+	}
+	// Whatever logs through the default logger (the print receipts folder, the standard
+	// library's log package) writes the same JSON lines.
+	slog.SetDefault(logger)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if err := run(ctx, *dev, logger); err != nil && !errors.Is(err, context.Canceled) {
-		fmt.Fprintln(os.Stderr, "worker:", err)
+		logger.Error("worker stopped", "err", err)
 		os.Exit(1)
 	}
 }
@@ -87,7 +94,31 @@ func run(ctx context.Context, dev bool, logger *slog.Logger) error {
 		return err
 	}
 	defer func() { _ = metrics.Shutdown(context.Background()) }()
-	tc, err := temporalclient.DialWithMetrics(ctx, cfg, logger, metrics.Temporal)
+	roles, err := serveRoles(cfg.Serve)
+	if err != nil {
+		return err
+	}
+	service := "digitalpost-worker"
+	if !roles["worker"] {
+		service = "digitalpost-api"
+	}
+	tracing, err := telemetry.TracingFromEnv(ctx, service, logger)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		// The last spans are flushed even when ctx is done; a collector that does not answer
+		// holds up the exit for at most this long.
+		flush, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := tracing.Shutdown(flush); err != nil {
+			logger.Warn("flushing spans", "err", err)
+		}
+	}()
+	if tracing.Enabled() {
+		logger.Info("tracing", "service", service, "otlp", true)
+	}
+	tc, err := temporalclient.DialWith(ctx, cfg, logger, temporalclient.Instruments{Metrics: metrics.Temporal, Tracing: tracing})
 	if err != nil {
 		return err
 	}
@@ -103,10 +134,6 @@ func run(ctx context.Context, dev bool, logger *slog.Logger) error {
 	if err := metrics.WatchCases(e.CaseCounts); err != nil {
 		return err
 	}
-	roles, err := serveRoles(cfg.Serve)
-	if err != nil {
-		return err
-	}
 	g, ctx := errgroup.WithContext(ctx)
 	if roles["api"] {
 		srv, err := api.New(e, logger)
@@ -119,13 +146,16 @@ func run(ctx context.Context, dev bool, logger *slog.Logger) error {
 		}
 		srv.MountPages(site, web.Paths)
 		srv.MountMetrics(metrics.Handler())
+		srv.Trace(tracing)
 		ln, err := net.Listen("tcp", cfg.HTTPAddr)
 		if err != nil {
 			return fmt.Errorf("senders' API on %s (HTTP_ADDR): %w", cfg.HTTPAddr, err)
 		}
-		fmt.Fprintf(os.Stderr, "  Senders' API     http://%s   (OpenAPI at /v1/openapi.yaml; a key: go run ./starter sender key create --sender ID)\n", ln.Addr())
-		fmt.Fprintf(os.Stderr, "  Pages            http://%s/   (mailbox, caseworker desk, sender dashboard, /statistik)\n", ln.Addr())
-		fmt.Fprintf(os.Stderr, "  Metrics          http://%s/metrics   (Prometheus)\n", ln.Addr())
+		if dev { // for the person at the terminal; in production stderr holds log records only
+			fmt.Fprintf(os.Stderr, "  Senders' API     http://%s   (OpenAPI at /v1/openapi.yaml; a key: go run ./starter sender key create --sender ID)\n", ln.Addr())
+			fmt.Fprintf(os.Stderr, "  Pages            http://%s/   (mailbox, caseworker desk, sender dashboard, /statistik)\n", ln.Addr())
+			fmt.Fprintf(os.Stderr, "  Metrics          http://%s/metrics   (Prometheus)\n", ln.Addr())
+		}
 		logger.Info("senders' API listening", "addr", ln.Addr().String())
 		g.Go(func() error { return srv.Serve(ctx, ln) })
 	}

@@ -18,11 +18,17 @@ import (
 	"sync"
 	"time"
 
+	"github.com/google/uuid"
+	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/trace"
 	"golang.org/x/time/rate"
 
 	"digitalpost/internal/apikeys"
 	"digitalpost/internal/engine"
+	"digitalpost/internal/letters"
 	"digitalpost/internal/postoffice"
+	"digitalpost/internal/telemetry"
 )
 
 //go:embed openapi.yaml
@@ -53,6 +59,9 @@ type Server struct {
 
 	// background holds batch starts still running when the server shuts down.
 	background sync.WaitGroup
+
+	// handler is serve, behind a tracing middleware when tracing is on.
+	handler http.Handler
 }
 
 // New builds the API's handler.
@@ -66,8 +75,30 @@ func New(e *engine.Engine, log *slog.Logger) (*Server, error) {
 	if e.Config.APIRatePerSecond <= 0 {
 		s.rate = rate.Inf
 	}
+	s.handler = http.HandlerFunc(s.serve)
 	s.routes()
 	return s, nil
+}
+
+// Trace makes each request a server span (otelhttp), the parent of what it starts in
+// Temporal: a letter submitted over HTTP is one trace from the request to the provider
+// calls. Callers are outside the organisation (senders, citizens' browsers), so a trace
+// they send along is linked, not continued: they cannot steer our sampling or join our
+// traces. Probes and scrapes are left out; they would be most of the spans.
+func (s *Server) Trace(tracing *telemetry.Tracing) {
+	if !tracing.Enabled() {
+		return
+	}
+	s.handler = otelhttp.NewHandler(http.HandlerFunc(s.serve), "http",
+		otelhttp.WithTracerProvider(tracing.Provider()), otelhttp.WithPropagators(telemetry.Propagator),
+		otelhttp.WithPublicEndpointFn(func(*http.Request) bool { return true }),
+		otelhttp.WithFilter(func(r *http.Request) bool {
+			switch r.URL.Path {
+			case "/healthz", "/readyz", "/metrics":
+				return false
+			}
+			return !strings.HasPrefix(r.URL.Path, "/static/")
+		}))
 }
 
 func (s *Server) routes() {
@@ -206,9 +237,12 @@ func (s *Server) ready(w http.ResponseWriter, r *http.Request) {
 	_, _ = w.Write([]byte("ready\n"))
 }
 
-// ServeHTTP logs each request without personal data: the route pattern (ids only, never a
-// query string or body), status, size, time and sender.
-func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+// ServeHTTP serves a request, traced when tracing is on.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.ServeHTTP(w, r) }
+
+// serve logs each request without personal data: the route pattern (ids only, never a
+// query string or body), status, size, time, sender, and the letter it was about.
+func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	rec := &recorder{ResponseWriter: w, status: http.StatusOK}
 	w.Header().Set("X-Content-Type-Options", "nosniff")
@@ -219,11 +253,41 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 				writeProblem(rec, Problem{Type: problemBase + "internal", Title: "internal error", Status: http.StatusInternalServerError})
 			}
 		}
-		s.log.Info("request", "method", r.Method, "route", r.Pattern, "status", rec.status, "bytes", rec.bytes,
-			"ms", time.Since(start).Milliseconds(), "sender", rec.sender)
+		attrs := []any{"method", r.Method, "route", r.Pattern, "status", rec.status, "bytes", rec.bytes,
+			"ms", time.Since(start).Milliseconds(), "sender", rec.sender}
+		if letter := letterOf(r, rec); letter != uuid.Nil {
+			attrs = append(attrs, "letter_id", letter.String(), "workflow_id", letters.WorkflowID(letter))
+		}
+		s.log.InfoContext(r.Context(), "request", attrs...)
 	}()
 	r = r.WithContext(context.WithValue(r.Context(), loggerKey{}, s.log))
 	s.mux.ServeHTTP(rec, r)
+	if span := trace.SpanFromContext(r.Context()); span.IsRecording() && r.Pattern != "" {
+		// The mux found the route only now; the span was named before it.
+		route := r.Pattern
+		if _, path, ok := strings.Cut(route, " "); ok {
+			route = path
+		}
+		span.SetName(r.Method + " " + route)
+		span.SetAttributes(attribute.String("http.route", route))
+		if letter := letterOf(r, rec); letter != uuid.Nil {
+			span.SetAttributes(attribute.String("digitalpost.letter_id", letter.String()))
+		}
+	}
+}
+
+// letterOf is the letter a request was about: the one in its path, or the one it created
+// (the answer's Location). uuid.Nil for any other request.
+func letterOf(r *http.Request, rec *recorder) uuid.UUID {
+	if strings.HasPrefix(r.Pattern, "GET /v1/letters/") || strings.HasPrefix(r.Pattern, "POST /v1/letters/") {
+		id, _ := uuid.Parse(r.PathValue("id"))
+		return id
+	}
+	if id, ok := strings.CutPrefix(rec.Header().Get("Location"), "/v1/letters/"); ok {
+		letter, _ := uuid.Parse(id)
+		return letter
+	}
+	return uuid.Nil
 }
 
 type recorder struct {

@@ -17,6 +17,9 @@ import (
 	"github.com/twilio/twilio-go"
 	twclient "github.com/twilio/twilio-go/client"
 	twapi "github.com/twilio/twilio-go/rest/api/v2010"
+	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
+	"go.opentelemetry.io/otel/propagation"
+	"go.opentelemetry.io/otel/trace"
 )
 
 // Provider hands one notice to an outside service and returns its id for the message.
@@ -36,28 +39,30 @@ type Twilio struct {
 // NewTwilio builds the SMS provider. baseURL, when set, sends every request to that
 // host instead of api.twilio.com (tests and the bench use a local server speaking the API).
 func NewTwilio(accountSID, authToken, from, baseURL string, timeout time.Duration) (*Twilio, error) {
-	hc := &http.Client{Timeout: timeout} // CreateMessage takes no context: the client must time out
+	// CreateMessage takes no context: the client must time out.
+	hc := &http.Client{Timeout: timeout, Transport: traced("twilio", http.DefaultTransport)}
 	if baseURL != "" {
 		u, err := url.Parse(baseURL)
 		if err != nil || u.Host == "" {
 			return nil, fmt.Errorf("TWILIO_BASE_URL: must be an absolute URL")
 		}
-		hc.Transport = redirectHost{to: u, next: http.DefaultTransport}
+		hc.Transport = redirectHost{to: u, next: hc.Transport}
 	}
 	hc.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 	return &Twilio{accountSID: accountSID, authToken: authToken, http: hc, from: from}, nil
 }
 
 // api builds a client for one call. twilio-go's errors carry no response headers, so each
-// call gets its own transport wrapper that keeps the Retry-After of a 429; the connection
-// pool underneath is shared.
-func (t *Twilio) api(seen *http.Header) *twapi.ApiService {
+// call gets its own transport wrapper that keeps the Retry-After of a 429; and since its
+// requests carry no context, the wrapper also hands them the span of ctx, so the call is a
+// child of the activity that made it. The connection pool underneath is shared.
+func (t *Twilio) api(ctx context.Context, seen *http.Header) *twapi.ApiService {
 	hc := *t.http
 	next := hc.Transport
 	if next == nil {
 		next = http.DefaultTransport
 	}
-	hc.Transport = keepHeaders{into: seen, next: next}
+	hc.Transport = keepHeaders{into: seen, next: spanOf{ctx: ctx, next: next}}
 	base := &twclient.Client{Credentials: twclient.NewCredentials(t.accountSID, t.authToken), HTTPClient: &hc}
 	base.SetAccountSid(t.accountSID)
 	return twilio.NewRestClientWithParams(twilio.ClientParams{Username: t.accountSID, Password: t.authToken,
@@ -72,7 +77,7 @@ func (t *Twilio) Send(ctx context.Context, n Notice) (string, error) {
 	p := &twapi.CreateMessageParams{}
 	p.SetTo(n.To).SetFrom(t.from).SetBody(n.Body)
 	var seen http.Header
-	msg, err := t.api(&seen).CreateMessage(p)
+	msg, err := t.api(ctx, &seen).CreateMessage(p)
 	var rest *twclient.TwilioRestError
 	switch {
 	case errors.As(err, &rest) && (twilioPermanent[rest.Code] || rest.Status == 400):
@@ -99,7 +104,7 @@ type SendGrid struct {
 // NewSendGrid builds the e-mail provider; baseURL "" is SendGrid's own API.
 func NewSendGrid(apiKey, from, fromName, baseURL string, timeout time.Duration) *SendGrid {
 	return &SendGrid{key: apiKey, baseURL: baseURL, from: from, fromName: fromName,
-		client: &rest.Client{HTTPClient: &http.Client{Timeout: timeout}}}
+		client: &rest.Client{HTTPClient: &http.Client{Timeout: timeout, Transport: traced("sendgrid", http.DefaultTransport)}}}
 }
 
 func (s *SendGrid) Send(ctx context.Context, n Notice) (string, error) {
@@ -181,6 +186,29 @@ func retryAfter(h http.Header) time.Duration {
 		d = time.Until(at)
 	}
 	return min(max(d, 0), maxRetryAfter)
+}
+
+// traced makes each provider call a client span (method, URL, status; never the body, which
+// holds the number or address) under the span of the request's context. It sends the
+// provider no traceparent: our trace ids are of no use to Twilio or SendGrid. With tracing
+// off the global tracer provider is a no-op and so is this.
+func traced(provider string, next http.RoundTripper) http.RoundTripper {
+	return otelhttp.NewTransport(next, otelhttp.WithPropagators(propagation.NewCompositeTextMapPropagator()),
+		otelhttp.WithSpanNameFormatter(func(_ string, r *http.Request) string { return provider + " " + r.Method }))
+}
+
+// spanOf gives a request made without a context the span of ctx.
+type spanOf struct {
+	ctx  context.Context
+	next http.RoundTripper
+}
+
+func (s spanOf) RoundTrip(req *http.Request) (*http.Response, error) {
+	span := trace.SpanFromContext(s.ctx)
+	if !span.SpanContext().IsValid() {
+		return s.next.RoundTrip(req)
+	}
+	return s.next.RoundTrip(req.WithContext(trace.ContextWithSpan(req.Context(), span)))
 }
 
 // redirectHost sends requests to another scheme and host, keeping path and query.

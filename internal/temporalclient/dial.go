@@ -1,5 +1,5 @@
 // Package temporalclient dials Temporal the same way for every process: payloads and
-// failures encrypted, credentials from the environment.
+// failures encrypted, credentials from the environment, metrics and traces when asked for.
 package temporalclient
 
 import (
@@ -10,10 +10,12 @@ import (
 	"log/slog"
 
 	"go.temporal.io/sdk/client"
+	temporalotel "go.temporal.io/sdk/contrib/opentelemetry"
 	"go.temporal.io/sdk/log"
 
 	"digitalpost/internal/codec"
 	"digitalpost/internal/config"
+	"digitalpost/internal/telemetry"
 )
 
 // Keys parses PAYLOAD_KEYS; without keys nothing may talk to Temporal, since histories
@@ -49,13 +51,48 @@ func Options(cfg config.Config, keys *codec.Keyring, logger *slog.Logger) (clien
 	return opts, nil
 }
 
+// Trace adds the SDK's OpenTelemetry tracing interceptor to opts: a client's start, signal,
+// update and query become spans, and the trace travels in Temporal headers to the workflow
+// run and its activities on whichever worker takes them. Workers built from the client
+// trace too. With tracing off nothing is added, so nothing is paid per task.
+func Trace(opts *client.Options, tracing *telemetry.Tracing) error {
+	if !tracing.Enabled() {
+		return nil
+	}
+	i, err := temporalotel.NewTracingInterceptor(temporalotel.TracerOptions{
+		Tracer:            tracing.Provider().Tracer("temporal-sdk-go"),
+		TextMapPropagator: telemetry.Propagator,
+		// Headers are not sealed by the payload codec: only trace ids go in them, never
+		// baggage someone else filled.
+		DisableBaggage: true,
+		// A broken trace header must not fail a letter's workflow task.
+		AllowInvalidParentSpans: true,
+	})
+	if err != nil {
+		return fmt.Errorf("tracing interceptor: %w", err)
+	}
+	opts.Interceptors = append(opts.Interceptors, i)
+	return nil
+}
+
+// Instruments are what watches a client: the SDK's metrics and traces; nil fields are off.
+type Instruments struct {
+	Metrics client.MetricsHandler
+	Tracing *telemetry.Tracing
+}
+
 // Dial connects with Options.
 func Dial(ctx context.Context, cfg config.Config, logger *slog.Logger) (client.Client, error) {
-	return DialWithMetrics(ctx, cfg, logger, nil)
+	return DialWith(ctx, cfg, logger, Instruments{})
 }
 
 // DialWithMetrics connects with Options and the SDK's metrics going to metrics (nil: none).
 func DialWithMetrics(ctx context.Context, cfg config.Config, logger *slog.Logger, metrics client.MetricsHandler) (client.Client, error) {
+	return DialWith(ctx, cfg, logger, Instruments{Metrics: metrics})
+}
+
+// DialWith connects with Options, metrics and tracing.
+func DialWith(ctx context.Context, cfg config.Config, logger *slog.Logger, in Instruments) (client.Client, error) {
 	keys, err := Keys(cfg)
 	if err != nil {
 		return nil, err
@@ -64,8 +101,11 @@ func DialWithMetrics(ctx context.Context, cfg config.Config, logger *slog.Logger
 	if err != nil {
 		return nil, err
 	}
-	if metrics != nil {
-		opts.MetricsHandler = metrics
+	if in.Metrics != nil {
+		opts.MetricsHandler = in.Metrics
+	}
+	if err := Trace(&opts, in.Tracing); err != nil {
+		return nil, err
 	}
 	c, err := client.DialContext(ctx, opts)
 	if err != nil {

@@ -56,9 +56,27 @@ type System struct {
 	Cancel   context.CancelFunc
 }
 
+// Options change what StartSystemWith builds; the zero value is StartSystem's.
+type Options struct {
+	// Logger takes the Temporal SDK's log (worker, workflows, activities); default: errors
+	// only, to stderr.
+	Logger *slog.Logger
+	// Tracing traces the client and the workers; default: off.
+	Tracing *telemetry.Tracing
+}
+
 // StartSystem brings up a system with its workers running; everything stops at test end.
 func StartSystem(t testing.TB) *System {
 	t.Helper()
+	return StartSystemWith(t, Options{})
+}
+
+// StartSystemWith is StartSystem with a logger or tracing of the test's own.
+func StartSystemWith(t testing.TB, o Options) *System {
+	t.Helper()
+	if o.Logger == nil {
+		o.Logger = quietLogger()
+	}
 	db, url := store.NewTestDB(t)
 	srv := StartTemporal(t)
 	tw, sg := providerfake.NewTwilio(), providerfake.NewSendGrid()
@@ -76,11 +94,14 @@ func StartSystem(t testing.TB) *System {
 	if err != nil {
 		t.Fatal(err)
 	}
-	opts, err := temporalclient.Options(cfg, keys, quietLogger())
+	opts, err := temporalclient.Options(cfg, keys, o.Logger)
 	if err != nil {
 		t.Fatal(err)
 	}
-	metrics, err := telemetry.New(quietLogger())
+	if err := temporalclient.Trace(&opts, o.Tracing); err != nil {
+		t.Fatal(err)
+	}
+	metrics, err := telemetry.New(o.Logger)
 	if err != nil {
 		t.Fatal(err)
 	}
