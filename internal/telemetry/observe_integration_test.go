@@ -212,9 +212,11 @@ func TestATraceFollowsALetterFromTheAPIToTheProvidersWithoutPersonalData(t *test
 			return inTrace(s) && s.Name == provider && s.SpanKind == trace.SpanKindClient
 		}
 		call := findSpan(t, spans, isCall, provider+" in the request's trace")
+		// Which activity makes the call is the workflow's business (SendNotice, or one that
+		// delivers and notifies at once); that it is an activity is tracing's.
 		activity, ok := byID[call.Parent.SpanID()]
-		if !ok || activity.Name != "RunActivity:SendNotice" {
-			t.Errorf("%s is a child of %s, want RunActivity:SendNotice", provider, nameOf(byID, call.Parent.SpanID()))
+		if !ok || !strings.HasPrefix(activity.Name, "RunActivity:") {
+			t.Errorf("%s is a child of %s, want an activity's run", provider, nameOf(byID, call.Parent.SpanID()))
 		}
 		if !descendsFrom(byID, activity, run.SpanContext.SpanID()) {
 			t.Errorf("%s's activity does not descend from the workflow's run", provider)
