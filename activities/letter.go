@@ -12,8 +12,8 @@ import (
 
 	"digitalpost/internal/letters"
 	"digitalpost/internal/mailbox"
+	"digitalpost/internal/notify"
 	"digitalpost/internal/print"
-	"digitalpost/internal/registry"
 )
 
 // Delivery is the route a letter took, decided once from the registry.
@@ -21,6 +21,9 @@ type Delivery struct {
 	Route letters.Route
 	// SendWaitingNotice: this letter carries the one paper notice that digital post is waiting.
 	SendWaitingNotice bool
+	// Notices: the outcome of each new-post notice's first try, made with the delivery
+	// (DeliverAndNotify). A channel missing here was not settled and goes to its provider's queue.
+	Notices map[notify.Channel]NoticeOutcome `json:",omitempty"`
 }
 
 // Deliver routes a letter by its recipient as the registry knows them now and, on the
@@ -29,33 +32,74 @@ type Delivery struct {
 // Routing and delivery are one step because each is a short PostgreSQL write and every
 // step costs the letter a history event.
 func (a *Activities) Deliver(ctx context.Context, letterID uuid.UUID) (Delivery, error) {
-	l, c, err := a.letterAndRecipient(ctx, letterID)
-	if err != nil {
-		return Delivery{}, err
+	d, _, err := a.deliver(ctx, letterID)
+	return d, err
+}
+
+// DeliverAndNotify is Deliver followed, on the digital route, by the first try of each
+// new-post notice, both channels at once (notify.Service.SendAll). One local activity instead
+// of three saves the letter two history events, and the letter, its recipient and its sender
+// are read once for both. A notice the first try does not settle is missing from Notices: the
+// workflow sends it through its provider's queue, as before. A retry after a crash delivers
+// nothing twice (the mailbox and the status are idempotent) and sends nothing twice (the
+// notices' claims).
+func (a *Activities) DeliverAndNotify(ctx context.Context, letterID uuid.UUID) (Delivery, error) {
+	d, l, err := a.deliver(ctx, letterID)
+	if err != nil || d.Route.Channel != letters.Digital {
+		return d, err
 	}
+	var notices []notify.Notice
+	d.Notices = map[notify.Channel]NoticeOutcome{}
+	for _, ch := range []struct {
+		want bool
+		ch   notify.Channel
+		to   string
+	}{{d.Route.NotifySMS, notify.SMS, l.Recipient.Mobile}, {d.Route.NotifyEmail, notify.Email, l.Recipient.Email}} {
+		switch {
+		case !ch.want:
+		case ch.to == "":
+			d.Notices[ch.ch] = NoticeOutcome{Outcome: notify.Skipped, Detail: "no " + string(ch.ch) + " registered"}
+		default:
+			notices = append(notices, notify.NewPostNotice(letterID, ch.ch, ch.to, l.Sender.Organisation))
+		}
+	}
+	for i, r := range a.Notices.SendAll(ctx, notices, true) {
+		if out, err := noticeResult(r.Outcome, r.Err); err == nil {
+			d.Notices[notices[i].Channel] = out
+		}
+	}
+	return d, nil
+}
+
+func (a *Activities) deliver(ctx context.Context, letterID uuid.UUID) (Delivery, letters.Addressed, error) {
+	l, err := a.letterWithParties(ctx, letterID)
+	if err != nil {
+		return Delivery{}, l, err
+	}
+	c := l.Recipient
 	d := Delivery{Route: letters.Decide(l.PhysicalOnly, c, a.Now())}
 	if d.Route.Undeliverable() {
 		// Accepted while the recipient could receive post, they died or moved abroad with no
 		// known address since: the letter ends here with the reason, and nothing is printed.
-		return Delivery{}, temporal.NewNonRetryableApplicationError(
+		return Delivery{}, l, temporal.NewNonRetryableApplicationError(
 			"no letter can reach the recipient: "+d.Route.Reason, ErrRecipientUnreachable, nil)
 	}
 	if l.DigitalOnly && d.Route.Channel != letters.Digital {
 		// Accepted while the recipient could read digital post, they no longer can (exempt
 		// since). A digital-only letter is never printed: it ends here with the reason, not in
 		// print rendering with a PDF library's message.
-		return Delivery{}, temporal.NewNonRetryableApplicationError(fmt.Sprintf(
+		return Delivery{}, l, temporal.NewNonRetryableApplicationError(fmt.Sprintf(
 			"the recipient can no longer receive digital post (%s), and the letter is digital-only", d.Route.Reason), ErrRecipientUnreachable, nil)
 	}
 	if d.Route.Channel != letters.Digital {
-		return d, a.Letters.MarkStarted(ctx, l.ID) // printing follows; the start is confirmed now
+		return d, l, a.Letters.MarkStarted(ctx, l.ID) // printing follows; the start is confirmed now
 	}
 	if d.Route.NeverLoggedIn {
 		if d.SendWaitingNotice, err = a.Registry.ClaimWaitingNotice(ctx, c.ID, l.ID); err != nil {
-			return Delivery{}, err
+			return Delivery{}, l, err
 		}
 	}
-	return d, a.Letters.SetStatus(ctx, l.ID, letters.Delivered, letters.Digital, "", mailbox.Delivery(l.ID, c.ID))
+	return d, l, a.Letters.SetStatus(ctx, l.ID, letters.Delivered, letters.Digital, "", mailbox.Delivery(l.ID, c.ID))
 }
 
 // PrintRequest asks for one print job.
@@ -77,10 +121,11 @@ func (a *Activities) PrintLetter(ctx context.Context, req PrintRequest) (PrintRe
 	if job, ok, err := a.PrintJobs.Find(ctx, req.LetterID, req.Purpose); err != nil || ok {
 		return PrintResult{JobID: job.JobID, Pages: job.Pages}, err
 	}
-	l, c, err := a.letterAndRecipient(ctx, req.LetterID)
+	l, err := a.letterWithParties(ctx, req.LetterID)
 	if err != nil {
 		return PrintResult{}, err
 	}
+	c, sender := l.Recipient, l.Sender
 	if req.Purpose == print.WaitingNotice && l.Status == letters.Withdrawn {
 		// Nothing is waiting any more: no notice, and the next letter carries it instead.
 		return PrintResult{}, a.Registry.ReleaseWaitingNotice(ctx, l.ID)
@@ -94,10 +139,6 @@ func (a *Activities) PrintLetter(ctx context.Context, req PrintRequest) (PrintRe
 	if strings.TrimSpace(c.PostalAddress()) == "" {
 		return PrintResult{}, temporal.NewNonRetryableApplicationError(
 			fmt.Sprintf("letter %s: recipient has no postal address", l.ID), ErrUnprintable, nil)
-	}
-	sender, err := a.Registry.Sender(ctx, l.SenderID)
-	if err != nil {
-		return PrintResult{}, err
 	}
 	sheet := print.Sheet{
 		Organisation: sender.Organisation, ProducingUnit: sender.ProducingUnit, ReturnAddress: sender.ReturnAddress,
@@ -154,7 +195,11 @@ type Outcome struct {
 // RecordOutcome writes the letter's state to PostgreSQL, where lists are read from.
 // A withdrawn letter also leaves the mailbox.
 func (a *Activities) RecordOutcome(ctx context.Context, o Outcome) error {
-	defer a.Metrics.LetterFinished(string(o.Status), string(o.Channel))
+	channel := o.Channel
+	if channel == "" && o.Status == letters.Opened {
+		channel = letters.Digital // only a letter in the mailbox is opened; the workflow names no new channel then
+	}
+	defer a.Metrics.LetterFinished(string(o.Status), string(channel))
 	if o.Status == letters.Withdrawn {
 		if err := a.Mailbox.Withdraw(ctx, o.LetterID); err != nil {
 			return err
@@ -221,17 +266,18 @@ func openingOf(e mailbox.Entry) *MailboxOpening {
 	return &MailboxOpening{At: *e.OpenedAt, ByDelegate: e.OpenedBy != nil && *e.OpenedBy != e.CitizenID}
 }
 
-func (a *Activities) letterAndRecipient(ctx context.Context, id uuid.UUID) (letters.Letter, registry.Citizen, error) {
-	l, c, found, err := a.Letters.WithRecipient(ctx, id)
+// letterWithParties reads the letter, its recipient and its sender in one round trip.
+func (a *Activities) letterWithParties(ctx context.Context, id uuid.UUID) (letters.Addressed, error) {
+	l, err := a.Letters.WithParties(ctx, id)
 	switch {
 	case errors.Is(err, letters.ErrNotFound):
-		return l, c, temporal.NewNonRetryableApplicationError(fmt.Sprintf("letter %s is not stored", id), ErrLetterUnknown, nil)
+		return l, temporal.NewNonRetryableApplicationError(fmt.Sprintf("letter %s is not stored", id), ErrLetterUnknown, nil)
 	case err != nil:
-		return l, c, err
-	case !found:
-		return l, c, recipientUnknown(l.ID)
+		return l, err
+	case !l.HasRecipient:
+		return l, recipientUnknown(l.ID)
 	}
-	return l, c, nil
+	return l, nil
 }
 
 func recipientUnknown(letter uuid.UUID) error {

@@ -278,3 +278,49 @@ func TestProviderRateHoldsAcrossWorkersWithoutBurst(t *testing.T) {
 func cprFor(i int) string {
 	return "0101" + string(rune('0'+i/10%10)) + string(rune('0'+i%10)) + "-1" + string(rune('0'+i/100%10)) + "23"
 }
+
+// Delivery with the notices' first try: both notices go out once, the letter is notified,
+// and the step retried after a crash delivers and sends nothing again.
+func TestDeliveryWithNoticesSendsEachOnceAndARetryNothing(t *testing.T) {
+	f := newFixture(t)
+	id, _ := f.letterTo(t, anna)
+	for attempt := range 2 {
+		d, err := f.acts.DeliverAndNotify(context.Background(), id)
+		if err != nil {
+			t.Fatalf("attempt %d: %v", attempt, err)
+		}
+		if d.Notices[notify.SMS].Outcome != notify.Sent || d.Notices[notify.Email].Outcome != notify.Sent {
+			t.Fatalf("attempt %d: notices %+v, want both sent", attempt, d.Notices)
+		}
+	}
+	if sms, mails := len(f.twilio.Messages()), len(f.mail.Mails()); sms != 1 || mails != 1 {
+		t.Fatalf("%d SMS and %d e-mails, want one each", sms, mails)
+	}
+	if st := f.letterStatus(t, id); st != "notified" {
+		t.Fatalf("letter %s, want notified", st)
+	}
+	if _, err := f.acts.Mailbox.Entry(context.Background(), id); err != nil {
+		t.Fatalf("mailbox: %v", err)
+	}
+}
+
+// A provider that fails leaves its channel unsettled for the provider's queue; the other
+// channel's notice still goes out with the delivery.
+func TestDeliveryLeavesAFailingProvidersNoticeToItsQueue(t *testing.T) {
+	f := newFixture(t)
+	id, _ := f.letterTo(t, anna)
+	f.twilio.FailNext(1)
+	d, err := f.acts.DeliverAndNotify(context.Background(), id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, settled := d.Notices[notify.SMS]; settled {
+		t.Fatalf("sms settled as %+v by a failing provider, want it left to its queue", d.Notices[notify.SMS])
+	}
+	if d.Notices[notify.Email].Outcome != notify.Sent || f.noticeState(t, id, notify.SMS) != "retrying" {
+		t.Fatalf("e-mail %+v, sms state %q", d.Notices[notify.Email], f.noticeState(t, id, notify.SMS))
+	}
+	if out, err := f.send(t, id, notify.SMS); err != nil || out.Outcome != notify.Sent || len(f.twilio.Messages()) != 1 {
+		t.Fatalf("the queue's attempt: %+v %v, %d SMS", out, err, len(f.twilio.Messages()))
+	}
+}

@@ -55,7 +55,7 @@ type options struct {
 	reminder                            time.Duration
 	metrics                             bool
 	temporal, namespace, databaseURL    string
-	jsonOut, heapProfile                string
+	jsonOut, heapProfile, cpuProfile    string
 	phases, submitterFor                string
 }
 
@@ -109,6 +109,7 @@ func main() {
 	flag.BoolVar(&o.metrics, "metrics", true, "record the SDK's and the engine's metrics, as a production worker does")
 	flag.DurationVar(&o.reminder, "reminder", 24*time.Hour, "LETTER_REMINDER_BEFORE: each letter's reminder timer (0: none, as before reminders)")
 	flag.StringVar(&o.heapProfile, "heap-profile", "", "write a heap profile after the waiting phase to this file")
+	flag.StringVar(&o.cpuProfile, "cpu-profile", "", "write a CPU profile of this process (worker, client, fakes) during the letters phase to this file")
 	flag.IntVar(&o.pollers, "pollers", 2, "WORKER_WORKFLOW_TASK_POLLERS: the letters worker's workflow task pollers")
 	flag.IntVar(&o.costLetters, "cost-letters", 300, "letters per path in the cost phase")
 	flag.Float64Var(&o.loadRate, "load-rate", 0, "offered letters/s in the load phase; 0: half the letters phase's rate")
@@ -372,6 +373,17 @@ func (b *bench) shape(ctx context.Context) error {
 }
 
 func (b *bench) lettersPhase(ctx context.Context) error {
+	if b.o.cpuProfile != "" {
+		f, err := os.Create(b.o.cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
+	}
 	perSec, latency, err := b.measureLetters(ctx, "letters", func(ctx context.Context, i int) (uuid.UUID, error) {
 		r, err := b.e.PostOffice.Submit(ctx, postoffice.Submission{SenderID: "bench", MessageID: fmt.Sprintf("letter-%d", i),
 			RecipientCPR: b.digital[i], Subject: "Indkaldelse", Body: "Du er indkaldt."})

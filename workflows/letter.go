@@ -81,6 +81,10 @@ type letter struct {
 	// queues, the mailbox deciding opening against withdrawal, a last look in the mailbox
 	// before paper). Older letters replay their original path.
 	reliable bool
+	// lean: started after version 2 of "reliable-letter": delivery and the notices' first try
+	// in one local activity, and one wait timer at a time (the reminder's, then the deadline's).
+	// Two history events fewer per letter; older letters replay their original path.
+	lean bool
 
 	openings        workflow.ReceiveChannel
 	opened          *Opening
@@ -91,7 +95,8 @@ type letter struct {
 	appointment     *appointment
 }
 
-// reliableLetter is the change id of the letter path described on letter.reliable.
+// reliableLetter is the change id of the letter paths described on letter.reliable (version 1)
+// and letter.lean (version 2). Growing one change id keeps new letters at one version marker.
 const reliableLetter = "reliable-letter"
 
 // LetterWorkflow carries one letter from submission to the citizen: paper or digital
@@ -166,7 +171,8 @@ func (l *letter) setup(ctx workflow.Context) error {
 const WithdrawalRefused = "WithdrawalRefused"
 
 func (l *letter) run(ctx workflow.Context) (LetterState, error) {
-	l.reliable = workflow.GetVersion(ctx, reliableLetter, workflow.DefaultVersion, 1) == 1
+	version := workflow.GetVersion(ctx, reliableLetter, workflow.DefaultVersion, 2)
+	l.reliable, l.lean = version >= 1, version >= 2
 	if done, err := l.awaitScheduledDelivery(ctx); done || err != nil {
 		if err != nil {
 			return l.fail(ctx, err)
@@ -174,7 +180,13 @@ func (l *letter) run(ctx workflow.Context) (LetterState, error) {
 		return l.finishRecorded(ctx, letters.Withdrawn, "withdrawn by the sender before its delivery: "+l.withdrawal.Reason)
 	}
 	var plan activities.Delivery
-	if err := workflow.ExecuteLocalActivity(dbStep(ctx), acts.Deliver, l.in.LetterID).Get(ctx, &plan); err != nil {
+	var deliver workflow.Future
+	if l.lean {
+		deliver = workflow.ExecuteLocalActivity(deliveryStep(ctx), acts.DeliverAndNotify, l.in.LetterID)
+	} else {
+		deliver = workflow.ExecuteLocalActivity(dbStep(ctx), acts.Deliver, l.in.LetterID)
+	}
+	if err := deliver.Get(ctx, &plan); err != nil {
 		return l.fail(ctx, err)
 	}
 	if l.withdrawal != nil {
@@ -354,10 +366,10 @@ func (l *letter) notifyPerProvider(ctx workflow.Context, plan activities.Deliver
 	ctx, stop := workflow.WithCancel(ctx)
 	var pending []workflow.Future
 	if plan.Route.NotifySMS {
-		pending = append(pending, l.sendNotice(ctx, notify.SMS))
+		pending = append(pending, l.sendNotice(ctx, notify.SMS, plan))
 	}
 	if plan.Route.NotifyEmail {
-		pending = append(pending, l.sendNotice(ctx, notify.Email))
+		pending = append(pending, l.sendNotice(ctx, notify.Email, plan))
 	}
 	all, settle := workflow.NewFuture(ctx)
 	workflow.Go(ctx, func(ctx workflow.Context) {
@@ -370,10 +382,23 @@ func (l *letter) notifyPerProvider(ctx workflow.Context, plan activities.Deliver
 }
 
 // sendNotice sends one channel's notice; the returned future settles once its outcome is
-// on the timeline. Only a notice the provider accepted makes the letter notified.
-func (l *letter) sendNotice(ctx workflow.Context, ch notify.Channel) workflow.Future {
+// on the timeline. Only a notice the provider accepted makes the letter notified. A lean
+// letter's first try was made with its delivery: a channel the plan has no outcome for goes
+// straight to its provider's queue.
+func (l *letter) sendNotice(ctx workflow.Context, ch notify.Channel, plan activities.Delivery) workflow.Future {
 	req := activities.ChannelNotice{LetterID: l.in.LetterID, Channel: ch}
-	firstTry := workflow.ExecuteLocalActivity(noticeFirstTry(ctx), acts.SendNotice, req)
+	var firstTry workflow.Future
+	if l.lean {
+		tried, settle := workflow.NewFuture(ctx)
+		if out, ok := plan.Notices[ch]; ok {
+			settle.Set(out, nil)
+		} else {
+			settle.Set(nil, temporal.NewApplicationError("the first try with the delivery did not settle the notice", "FirstTryUnsettled"))
+		}
+		firstTry = tried
+	} else {
+		firstTry = workflow.ExecuteLocalActivity(noticeFirstTry(ctx), acts.SendNotice, req)
+	}
 	done, settle := workflow.NewFuture(ctx)
 	workflow.Go(ctx, func(ctx workflow.Context) {
 		defer settle.Set(nil, nil)
@@ -409,22 +434,34 @@ func (l *letter) awaitOpeningOrDeadline(ctx workflow.Context, plan activities.De
 	// The timers are not cancelled when the letter is opened: the workflow completes right
 	// after, and skipping the cancels saves a history event each.
 	var deadline, reminder workflow.Future
+	var deadlineAt time.Time
 	if !l.in.DigitalOnly {
-		deadline = workflow.NewTimer(ctx, l.in.Deadline)
-		if at, ok := ReminderTime(workflow.Now(ctx), l.in.Deadline, l.in.Reminder, l.in.Quiet); ok && (plan.Route.NotifySMS || plan.Route.NotifyEmail) {
-			reminder = workflow.NewTimer(ctx, at.Sub(workflow.Now(ctx)))
+		now := workflow.Now(ctx)
+		deadlineAt = now.Add(l.in.Deadline)
+		at, remind := ReminderTime(now, l.in.Deadline, l.in.Reminder, l.in.Quiet)
+		remind = remind && (plan.Route.NotifySMS || plan.Route.NotifyEmail)
+		// A lean letter runs one timer at a time: most letters are opened before their
+		// reminder and never start the deadline's timer.
+		if !remind || !l.lean {
+			deadline = workflow.NewTimer(ctx, l.in.Deadline)
+		}
+		if remind {
+			reminder = workflow.NewTimer(ctx, at.Sub(now))
 		}
 	}
+	ready := func(f workflow.Future) bool { return f != nil && f.IsReady() }
 	for {
 		_ = workflow.Await(ctx, func() bool {
-			return l.openings.Len() > 0 || l.withdrawal != nil || (deadline != nil && deadline.IsReady()) ||
-				(reminder != nil && reminder.IsReady())
+			return l.openings.Len() > 0 || l.withdrawal != nil || ready(deadline) || ready(reminder)
 		})
-		if reminder == nil || !reminder.IsReady() || l.openings.Len() > 0 || l.withdrawal != nil || deadline.IsReady() {
+		if !ready(reminder) || l.openings.Len() > 0 || l.withdrawal != nil || ready(deadline) {
 			break
 		}
 		reminder = nil // once
 		l.remind(ctx, plan)
+		if deadline == nil {
+			deadline = workflow.NewTimer(ctx, max(deadlineAt.Sub(workflow.Now(ctx)), time.Millisecond))
+		}
 	}
 	var o Opening
 	if l.openings.ReceiveAsync(&o) {

@@ -65,6 +65,23 @@ func newLetterTestWith(t *testing.T, plan activities.Delivery, before func(*lett
 			lt.deliveredAt = lt.env.Now()
 			return plan, lt.planErr
 		})
+	lt.env.OnActivity(acts.DeliverAndNotify, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, id uuid.UUID) (activities.Delivery, error) {
+			lt.deliveredAt = lt.env.Now()
+			d := plan
+			if lt.planErr != nil || d.Route.Channel != letters.Digital || lt.noticeDelay > 0 {
+				return d, lt.planErr // a slow provider settles no first try: the queue's activity takes noticeDelay
+			}
+			d.Notices = map[notify.Channel]activities.NoticeOutcome{}
+			for _, ch := range []notify.Channel{notify.SMS, notify.Email} {
+				if ch == notify.SMS && d.Route.NotifySMS || ch == notify.Email && d.Route.NotifyEmail {
+					if out, err := lt.answerNotice(activities.ChannelNotice{LetterID: id, Channel: ch}); err == nil {
+						d.Notices[ch] = out
+					}
+				}
+			}
+			return d, nil
+		})
 	if lt.noticeDelay > 0 {
 		// A slow provider: the local first try gives up at once, the provider queue's activity
 		// takes noticeDelay.
@@ -74,19 +91,7 @@ func newLetterTestWith(t *testing.T, plan activities.Delivery, before func(*lett
 	}
 	lt.env.OnActivity(acts.SendNotice, mock.Anything, mock.Anything).After(lt.noticeDelay).Return(
 		func(_ context.Context, req activities.ChannelNotice) (activities.NoticeOutcome, error) {
-			switch req.Purpose {
-			case notify.Reminder:
-				lt.reminders = append(lt.reminders, lt.env.Now())
-				return activities.NoticeOutcome{Outcome: notify.Sent}, nil
-			case nemsms.PurposeAppointment:
-				lt.appointmentReminders = append(lt.appointmentReminders, lt.env.Now())
-				return activities.NoticeOutcome{Outcome: notify.Sent}, nil
-			}
-			lt.notices = append(lt.notices, req.Channel)
-			if out, ok := lt.noticeOutcome[req.Channel]; ok {
-				return activities.NoticeOutcome{Outcome: out}, lt.noticeErr
-			}
-			return activities.NoticeOutcome{Outcome: notify.Sent}, lt.noticeErr
+			return lt.answerNotice(req)
 		})
 	lt.env.OnActivity(acts.GiveUpNotice, mock.Anything, mock.Anything, mock.Anything).Return(
 		func(_ context.Context, req activities.ChannelNotice, _ string) error {
@@ -114,6 +119,24 @@ func newLetterTestWith(t *testing.T, plan activities.Delivery, before func(*lett
 	lt.env.OnActivity(acts.RecordOutcome, mock.Anything, mock.Anything).Return(
 		func(_ context.Context, o activities.Outcome) error { lt.outcome = append(lt.outcome, o); return nil })
 	return lt
+}
+
+// answerNotice is the providers' answer to a notice: sent, unless noticeOutcome or noticeErr
+// say otherwise; reminders and appointment reminders are counted on their own.
+func (lt *letterTest) answerNotice(req activities.ChannelNotice) (activities.NoticeOutcome, error) {
+	switch req.Purpose {
+	case notify.Reminder:
+		lt.reminders = append(lt.reminders, lt.env.Now())
+		return activities.NoticeOutcome{Outcome: notify.Sent}, nil
+	case nemsms.PurposeAppointment:
+		lt.appointmentReminders = append(lt.appointmentReminders, lt.env.Now())
+		return activities.NoticeOutcome{Outcome: notify.Sent}, nil
+	}
+	lt.notices = append(lt.notices, req.Channel)
+	if out, ok := lt.noticeOutcome[req.Channel]; ok {
+		return activities.NoticeOutcome{Outcome: out}, lt.noticeErr
+	}
+	return activities.NoticeOutcome{Outcome: notify.Sent}, lt.noticeErr
 }
 
 func digitalPlan(sms, email bool) activities.Delivery {
@@ -578,5 +601,30 @@ func TestMovedAppointmentMovesTheReminderAndWithdrawalCancelsIt(t *testing.T) {
 	}, time.Hour)
 	if st := withdrawn.run(); st.Status != letters.Withdrawn || len(withdrawn.appointmentReminders) != 0 {
 		t.Fatalf("withdrawn letter: %s, %d reminders", st.Status, len(withdrawn.appointmentReminders))
+	}
+}
+
+// A new letter delivers and makes both notices' first try in one local step, and runs one
+// timer at a time: opened before its reminder, it never starts the deadline's timer.
+func TestOpenedLetterTakesOneDeliveryStepAndOneTimer(t *testing.T) {
+	lt := newLetterTestWith(t, digitalPlan(true, true), func(lt *letterTest) { lt.in.Reminder = 24 * time.Hour })
+	var timers []time.Duration
+	var steps []string
+	lt.env.SetOnTimerScheduledListener(func(_ string, d time.Duration) { timers = append(timers, d) })
+	lt.env.SetOnLocalActivityStartedListener(func(info *activity.Info, _ context.Context, _ []any) {
+		steps = append(steps, info.ActivityType.Name)
+	})
+	lt.openAfter(10*time.Hour, false)
+	if st := lt.run(); st.Status != letters.Opened {
+		t.Fatalf("status %s", st.Status)
+	}
+	if len(timers) != 1 || timers[0] != 48*time.Hour {
+		t.Fatalf("timers %v, want only the reminder's (48h)", timers)
+	}
+	if len(steps) != 2 || steps[0] != "DeliverAndNotify" || steps[1] != "RecordOutcome" {
+		t.Fatalf("local steps %v, want DeliverAndNotify, RecordOutcome", steps)
+	}
+	if len(lt.notices) != 2 {
+		t.Fatalf("notices %v, want sms and e-mail from the delivery step", lt.notices)
 	}
 }

@@ -52,6 +52,21 @@ func dbStep(ctx workflow.Context) workflow.Context {
 	})
 }
 
+// deliveryStep is delivery with the notices' first try (DeliverAndNotify): a database step
+// whose attempt may also wait for a pace slot (MaxAhead, 2 s) and two provider calls side by
+// side (PROVIDER_TIMEOUT each). A notice it cannot settle goes to its provider's queue, so a
+// retry here is for the database.
+func deliveryStep(ctx workflow.Context) workflow.Context {
+	return workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{
+		StartToCloseTimeout:    30 * time.Second,
+		ScheduleToCloseTimeout: DatabaseRetryWindow,
+		RetryPolicy: &temporal.RetryPolicy{
+			InitialInterval: 200 * time.Millisecond, BackoffCoefficient: 2, MaximumInterval: 5 * time.Minute,
+			NonRetryableErrorTypes: []string{activities.ErrLetterUnknown, activities.ErrRecipientUnknown},
+		},
+	})
+}
+
 // noticeRetries: provider outages (refused connections, DNS, timeouts, 5xx, 429) are
 // retried with backoff for the whole window; a 429's Retry-After and the global pace set
 // the next delay themselves. A letter the recipient lost is not retried.

@@ -139,7 +139,7 @@ func (s *Server) submitLetter(w http.ResponseWriter, r *http.Request) {
 	case err != nil:
 		// Stored, but the start did not go through: the recovery sweep starts it within a
 		// minute, and sending the same request again starts it at once.
-		logFrom(r).Warn("letter stored, start deferred", "letter", receipt.LetterID, "error", err)
+		logFrom(r).Warn("letter stored, start deferred", "letter_id", receipt.LetterID, "error", err)
 	}
 	view, err := s.letterView(r, receipt.LetterID, false) // just stored: nothing but "received" to show yet
 	if err != nil {

@@ -226,19 +226,28 @@ func scanLetterRow(row pgx.Row, first ...any) (Letter, error) {
 	return l, nil
 }
 
-// WithRecipient loads a letter and its recipient in one round trip. ErrNotFound: no such
-// letter; recipientFound is false when the recipient is no longer in the registry.
-func (s *Store) WithRecipient(ctx context.Context, id uuid.UUID) (l Letter, c registry.Citizen, recipientFound bool, err error) {
-	var found bool
+// Addressed is a letter with the two parties it travels between.
+type Addressed struct {
+	Letter
+	Recipient registry.Citizen
+	// HasRecipient is false once the recipient was deleted from the registry.
+	HasRecipient bool
+	Sender       registry.Sender
+}
+
+// WithParties loads a letter, its recipient and its sender in one round trip. ErrNotFound:
+// no such letter.
+func (s *Store) WithParties(ctx context.Context, id uuid.UUID) (Addressed, error) {
+	var a Addressed
+	var found, senderFound bool
 	letter := store.Lookup{SQL: `SELECT ` + letterColumns + ` FROM letters WHERE id = $1`, Args: []any{id},
-		Scan: store.Found(&found, func(row pgx.Row) (err error) { l, err = scanLetterRow(row); return err })}
-	if err := store.LookupAll(ctx, s.db, letter, registry.RecipientLookup(id, &c, &recipientFound)); err != nil {
-		return l, c, false, err
+		Scan: store.Found(&found, func(row pgx.Row) (err error) { a.Letter, err = scanLetterRow(row); return err })}
+	err := store.LookupAll(ctx, s.db, letter, registry.RecipientLookup(id, &a.Recipient, &a.HasRecipient),
+		registry.SenderOfLetterLookup(id, &a.Sender, &senderFound))
+	if err == nil && !found {
+		err = ErrNotFound
 	}
-	if !found {
-		return l, c, false, ErrNotFound
-	}
-	return l, c, recipientFound, nil
+	return a, err
 }
 
 // Get loads one letter.

@@ -5,11 +5,14 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
+
+	"digitalpost/internal/store"
 
 	"digitalpost/internal/telemetry"
 )
@@ -127,13 +130,72 @@ func (s *Service) reserveAgain(ctx context.Context, n Notice, attempt int32) (ti
 //
 // markNotified: a sent notice also moves a delivered letter to notified, in the same statement.
 func (s *Service) Send(ctx context.Context, n Notice, markNotified bool) (Outcome, error) {
-	var slotAt, dbNow, bookedUntil *time.Time
-	var attempt *int32
-	var calling bool
-	// A slot that is due already (the provider is not busy) is claimed straight into
-	// "calling": the call leaves as soon as this statement returns, and the mark that makes a
-	// dying worker's call "unknown" is written before it, as on the slower path below.
-	err := s.db.QueryRow(ctx, `
+	r := s.SendAll(ctx, []Notice{n}, markNotified)[0]
+	return r.Outcome, r.Err
+}
+
+// Result is how one notice of SendAll ended: its outcome, or an error when it should be
+// retried (a *RetryLater says when).
+type Result struct {
+	Outcome Outcome
+	Err     error
+}
+
+// SendAll sends the notices of one moment (a letter's SMS and e-mail), each as Send would,
+// in fewer round trips: their claims go to PostgreSQL together, the provider calls run side by
+// side, and their outcomes are recorded together. Every letter pays for each round trip.
+func (s *Service) SendAll(ctx context.Context, ns []Notice, markNotified bool) []Result {
+	results := make([]Result, len(ns))
+	claims, err := s.claim(ctx, ns)
+	if err != nil {
+		for i := range results {
+			results[i].Err = err
+		}
+		return results
+	}
+	calls := make([]*call, len(ns))
+	var wg sync.WaitGroup
+	for i, n := range ns {
+		c := claims[i]
+		switch {
+		case c.slotAt == nil:
+			wait := c.bookedUntil.Sub(*c.dbNow) - s.MaxAhead + s.interval[n.Channel]
+			results[i].Err = &RetryLater{After: max(wait, s.interval[n.Channel], time.Second), Reason: fmt.Sprintf("%s provider is booked ahead", n.Channel)}
+		case c.attempt == nil:
+			results[i].Outcome, results[i].Err = s.settled(ctx, n, markNotified)
+		default:
+			wg.Go(func() { calls[i], results[i].Err = s.callInPace(ctx, n, c) })
+		}
+	}
+	wg.Wait()
+	s.recordAll(ctx, ns, calls, markNotified)
+	for i, c := range calls {
+		if c != nil {
+			results[i] = s.result(ns[i], c)
+		}
+	}
+	return results
+}
+
+// claimed is what claiming a notice found: its pace slot (nil: the provider is booked
+// ahead), its attempt (nil: not claimable, see settled), and whether it is already "calling".
+type claimed struct {
+	slotAt, dbNow, bookedUntil *time.Time
+	attempt                    *int32
+	calling                    bool
+}
+
+// claim reserves a pace slot and claims each notice, all in one round trip.
+//
+// A slot that is due already (the provider is not busy) is claimed straight into "calling":
+// the call leaves as soon as the statement returns, and the mark that makes a dying worker's
+// call "unknown" is written before it, as on the slower path of callInPace.
+func (s *Service) claim(ctx context.Context, ns []Notice) ([]claimed, error) {
+	out := make([]claimed, len(ns))
+	lookups := make([]store.Lookup, len(ns))
+	for i, n := range ns {
+		c := &out[i]
+		lookups[i] = store.Lookup{SQL: `
 		WITH slot AS (
 			UPDATE provider_pace SET next_at = greatest(next_at, clock_timestamp()) + ($4::bigint * interval '1 microsecond')
 			WHERE channel = $2 AND next_at < clock_timestamp() + ($5::bigint * interval '1 microsecond')
@@ -150,77 +212,126 @@ func (s *Service) Send(ctx context.Context, n Notice, markNotified bool) (Outcom
 		)
 		SELECT (SELECT at FROM slot), (SELECT attempts FROM claim), coalesce((SELECT calling FROM claim), false), clock_timestamp(),
 		       (SELECT next_at FROM provider_pace WHERE channel = $2)`,
-		n.LetterID, n.Channel, n.Purpose, s.interval[n.Channel].Microseconds(), s.MaxAhead.Microseconds(), n.Standalone).
-		Scan(&slotAt, &attempt, &calling, &dbNow, &bookedUntil)
-	if err != nil {
-		return "", fmt.Errorf("claim %s notice: %w", n.Channel, err)
+			Args: []any{n.LetterID, n.Channel, n.Purpose, s.interval[n.Channel].Microseconds(), s.MaxAhead.Microseconds(), n.Standalone},
+			Scan: func(row pgx.Row) error {
+				return row.Scan(&c.slotAt, &c.attempt, &c.calling, &c.dbNow, &c.bookedUntil)
+			}}
 	}
-	if slotAt == nil {
-		wait := bookedUntil.Sub(*dbNow) - s.MaxAhead + s.interval[n.Channel]
-		return "", &RetryLater{After: max(wait, s.interval[n.Channel], time.Second), Reason: fmt.Sprintf("%s provider is booked ahead", n.Channel)}
+	if err := store.LookupAll(ctx, s.db, lookups...); err != nil {
+		return nil, fmt.Errorf("claim notices: %w", err)
 	}
-	if attempt == nil {
-		return s.settled(ctx, n, markNotified)
-	}
-	target := time.Now().Add(slotAt.Sub(*dbNow))
-	for try := 1; !calling; try++ {
+	return out, nil
+}
+
+// call is one provider call made: how it ended and what is to be recorded of it.
+type call struct {
+	attempt              int32
+	state                string // sent, rejected or retrying
+	providerID, errText  string
+	sendErr, recordError error
+}
+
+// callInPace waits for the notice's pace slot, marks it "calling" and calls the provider. It
+// returns no call, and an error, when the notice is not to be sent now.
+func (s *Service) callInPace(ctx context.Context, n Notice, c claimed) (*call, error) {
+	target := time.Now().Add(c.slotAt.Sub(*c.dbNow))
+	for try := 1; !c.calling; try++ {
 		if err := s.sleep(ctx, time.Until(target)); err != nil {
-			s.release(n, *attempt, "cut short while waiting for the provider's rate")
-			return "", err
+			s.release(n, *c.attempt, "cut short while waiting for the provider's rate")
+			return nil, err
 		}
 		tag, err := s.db.Exec(ctx, `UPDATE notifications SET state = 'calling', updated_at = now()
 			WHERE letter_id = $1 AND channel = $2 AND purpose = $3 AND state = 'claimed' AND attempts = $4`,
-			n.LetterID, n.Channel, n.Purpose, *attempt)
+			n.LetterID, n.Channel, n.Purpose, *c.attempt)
 		if err != nil {
-			s.release(n, *attempt, "could not mark the call")
-			return "", fmt.Errorf("%s notice: %w", n.Channel, err)
+			s.release(n, *c.attempt, "could not mark the call")
+			return nil, fmt.Errorf("%s notice: %w", n.Channel, err)
 		}
 		if tag.RowsAffected() == 0 { // another attempt took the notice over while we waited
-			return "", &RetryLater{After: time.Second, Reason: fmt.Sprintf("%s notice is being handled by another attempt", n.Channel)}
+			return nil, &RetryLater{After: time.Second, Reason: fmt.Sprintf("%s notice is being handled by another attempt", n.Channel)}
 		}
 		if s.onTime(n.Channel, target) {
 			break
 		}
 		if try == maxLateTries {
-			s.release(n, *attempt, "late for its pace slot every time")
-			return "", &RetryLater{After: time.Second, Reason: fmt.Sprintf("%s notice was late for its pace slot %d times", n.Channel, try)}
+			s.release(n, *c.attempt, "late for its pace slot every time")
+			return nil, &RetryLater{After: time.Second, Reason: fmt.Sprintf("%s notice was late for its pace slot %d times", n.Channel, try)}
 		}
 		// Late: a stalled worker or a slow round trip. Calls that wake late bunch up with the
 		// ones on time and the provider sees a burst, so this one takes a fresh slot instead.
-		if target, err = s.reserveAgain(ctx, n, *attempt); err != nil {
-			return "", err
+		if target, err = s.reserveAgain(ctx, n, *c.attempt); err != nil {
+			return nil, err
 		}
 	}
 
 	callStart := time.Now()
 	providerID, sendErr := s.provider(n.Channel).Send(ctx, n)
 	s.Metrics.ProviderCall(string(n.Channel), sendErr == nil, time.Since(callStart))
-	state, errText := "sent", ""
-	var slow *SlowDown
+	made := &call{attempt: *c.attempt, state: "sent", providerID: providerID, sendErr: sendErr}
 	switch {
 	case sendErr == nil:
 	case errors.Is(sendErr, ErrRejected):
-		state, errText = "rejected", sendErr.Error()
+		made.state, made.errText = "rejected", sendErr.Error()
 	default:
 		// 5xx, 429, refused connections, DNS failures and timeouts: the provider did not take
 		// the notice. A provider that accepted a message answers within the timeout; one that
 		// did not answer is treated as not having accepted it, and the notice is retried.
-		state, errText = "retrying", sendErr.Error()
+		made.state, made.errText = "retrying", sendErr.Error()
 	}
-	if err := s.record(ctx, n, state, providerID, errText, markNotified && state == "sent"); err != nil {
-		// The notice stays "calling": a retry will list it as unknown rather than send twice.
-		return "", fmt.Errorf("%s notice %s but not recorded: %w", n.Channel, state, err)
-	}
+	return made, nil
+}
+
+// result turns a recorded call into the notice's outcome.
+func (s *Service) result(n Notice, c *call) Result {
+	var slow *SlowDown
 	switch {
-	case state == "sent":
-		return Sent, nil
-	case state == "rejected":
-		return Rejected, sendErr
-	case errors.As(sendErr, &slow) && slow.After > 0:
+	case c.recordError != nil:
+		// The notice stays "calling": a retry will list it as unknown rather than send twice.
+		return Result{Err: fmt.Errorf("%s notice %s but not recorded: %w", n.Channel, c.state, c.recordError)}
+	case c.state == "sent":
+		return Result{Outcome: Sent}
+	case c.state == "rejected":
+		return Result{Outcome: Rejected, Err: c.sendErr}
+	case errors.As(c.sendErr, &slow) && slow.After > 0:
 		s.holdProvider(n.Channel, slow.After)
-		return "", &RetryLater{After: slow.After, Reason: sendErr.Error()}
+		return Result{Err: &RetryLater{After: slow.After, Reason: c.sendErr.Error()}}
 	}
-	return "", sendErr
+	return Result{Err: c.sendErr}
+}
+
+// recordAll writes the outcome of every call made, in one round trip; should that fail, each
+// is written on its own, with retries (record).
+func (s *Service) recordAll(ctx context.Context, ns []Notice, calls []*call, markNotified bool) {
+	var stmts []store.Statement
+	for i, c := range calls {
+		if c != nil {
+			s.Metrics.Notice(string(ns[i].Channel), string(ns[i].Purpose), c.state)
+			stmts = append(stmts, recordStatement(ns[i], c, markNotified))
+		}
+	}
+	if len(stmts) == 0 {
+		return
+	}
+	if _, err := store.ExecAll(context.WithoutCancel(ctx), s.db, stmts...); err == nil {
+		return
+	}
+	for i, c := range calls {
+		if c != nil {
+			c.recordError = s.record(ctx, ns[i], c, markNotified)
+		}
+	}
+}
+
+func recordStatement(n Notice, c *call, markNotified bool) store.Statement {
+	return store.Statement{SQL: `
+			WITH n AS (
+				UPDATE notifications SET state = $4, provider_id = $5, error = $6, updated_at = now()
+				WHERE letter_id = $1 AND channel = $2 AND purpose = $3
+				RETURNING letter_id
+			)
+			UPDATE letters SET status = 'notified', updated_at = now()
+			WHERE $7 AND id IN (SELECT letter_id FROM n) AND status = 'delivered'`,
+		Args: []any{n.LetterID, n.Channel, n.Purpose, c.state, c.providerID, c.errText, markNotified && c.state == "sent"}}
 }
 
 // settled answers for a notice that could not be claimed: already sent, rejected, unknown,
@@ -259,23 +370,15 @@ func (s *Service) settled(ctx context.Context, n Notice, markNotified bool) (Out
 	return Skipped, nil
 }
 
-// record writes the outcome of a provider call. It outlasts the caller's deadline and a
+// record writes the outcome of one provider call. It outlasts the caller's deadline and a
 // short PostgreSQL outage: an outcome not written leaves the notice "calling", which a
 // retry must then treat as unknown.
-func (s *Service) record(ctx context.Context, n Notice, state, providerID, errText string, markNotified bool) error {
-	s.Metrics.Notice(string(n.Channel), string(n.Purpose), state)
+func (s *Service) record(ctx context.Context, n Notice, c *call, markNotified bool) error {
 	ctx = context.WithoutCancel(ctx)
+	st := recordStatement(n, c, markNotified)
 	var err error
 	for wait := 100 * time.Millisecond; ; wait = min(2*wait, 5*time.Second) {
-		_, err = s.db.Exec(ctx, `
-			WITH n AS (
-				UPDATE notifications SET state = $4, provider_id = $5, error = $6, updated_at = now()
-				WHERE letter_id = $1 AND channel = $2 AND purpose = $3
-				RETURNING letter_id
-			)
-			UPDATE letters SET status = 'notified', updated_at = now()
-			WHERE $7 AND id IN (SELECT letter_id FROM n) AND status = 'delivered'`,
-			n.LetterID, n.Channel, n.Purpose, state, providerID, errText, markNotified)
+		_, err = s.db.Exec(ctx, st.SQL, st.Args...)
 		if err == nil || wait >= 5*time.Second {
 			return err
 		}

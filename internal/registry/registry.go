@@ -287,6 +287,13 @@ func RecipientLookup(letter uuid.UUID, c *Citizen, found *bool) store.Lookup {
 		Args: []any{letter}, Scan: store.Found(found, func(row pgx.Row) (err error) { *c, err = scanCitizenRow(row); return err })}
 }
 
+// SenderOfLetterLookup finds the sender of a letter.
+func SenderOfLetterLookup(letter uuid.UUID, s *Sender, found *bool) store.Lookup {
+	l := senderLookup("", s, found)
+	l.SQL, l.Args = `SELECT id, organisation, producing_unit, return_address FROM senders WHERE id = (SELECT sender_id FROM letters WHERE id = $1)`, []any{letter}
+	return l
+}
+
 // senderLookup finds a registered sender; found says whether it is registered.
 func senderLookup(id string, s *Sender, found *bool) store.Lookup {
 	return store.Lookup{SQL: `SELECT id, organisation, producing_unit, return_address FROM senders WHERE id = $1`, Args: []any{id},
