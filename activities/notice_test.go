@@ -3,6 +3,7 @@ package activities_test
 import (
 	"context"
 	"errors"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -150,6 +151,10 @@ func TestRejectedNumberIsFinalAndNotNotified(t *testing.T) {
 	out, err := f.send(t, id, notify.SMS)
 	if err != nil || out.Outcome != notify.Rejected {
 		t.Fatalf("%+v %v, want rejected", out, err)
+	}
+	// Twilio's refusal quotes the number; the sender sees the refusal on the letter's timeline.
+	if !strings.Contains(out.Detail, "21211") || strings.Contains(out.Detail, anna.Mobile) {
+		t.Fatalf("refusal %q: want Twilio's code and not the recipient's number", out.Detail)
 	}
 	f.twilio.ClearOutage()
 	if out, _ := f.send(t, id, notify.SMS); out.Outcome != notify.Rejected || len(f.twilio.Messages()) != 0 {

@@ -20,6 +20,8 @@ import (
 	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
 	"go.opentelemetry.io/otel/propagation"
 	"go.opentelemetry.io/otel/trace"
+
+	"digitalpost/internal/telemetry"
 )
 
 // Provider hands one notice to an outside service and returns its id for the message.
@@ -81,7 +83,9 @@ func (t *Twilio) Send(ctx context.Context, n Notice) (string, error) {
 	var rest *twclient.TwilioRestError
 	switch {
 	case errors.As(err, &rest) && (twilioPermanent[rest.Code] || rest.Status == 400):
-		return "", fmt.Errorf("twilio %d: %s: %w", rest.Code, rest.Message, ErrRejected)
+		// Twilio's message quotes the number it refused; the refusal reaches the letter's
+		// timeline, which the sender sees, and a sender knows the recipient by CPR number only.
+		return "", fmt.Errorf("twilio %d: %s: %w", rest.Code, telemetry.Redact(rest.Message), ErrRejected)
 	case errors.As(err, &rest) && rest.Status == http.StatusTooManyRequests:
 		return "", &SlowDown{After: retryAfter(seen), Err: fmt.Errorf("twilio 429 code %d: %w", rest.Code, ErrNotDelivered)}
 	case errors.As(err, &rest):

@@ -140,11 +140,14 @@ func (t *Twilio) create(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if t.misbehave(w, r, func(w http.ResponseWriter, status int) {
-		code := 20503
-		if status == http.StatusTooManyRequests {
+		code, message := 20503, http.StatusText(status)
+		switch status {
+		case http.StatusTooManyRequests:
 			code = 20429
+		case http.StatusBadRequest: // as Twilio refuses a number: its message quotes it
+			code, message = 21211, fmt.Sprintf("The 'To' number %s is not a valid phone number.", r.FormValue("To"))
 		}
-		twilioError(w, status, code, http.StatusText(status))
+		twilioError(w, status, code, message)
 	}) {
 		return
 	}
