@@ -36,7 +36,9 @@ type PathCost struct {
 }
 
 // costPaths are the paths a letter takes, in the order the cost phase measures them.
-var costPaths = []string{"opened", "escalated", "paper", "bulk"}
+// "shape" is Temporal's ceiling workflow (ShapeWorkflow), measured the same way: what a letter
+// costs beyond it is ours.
+var costPaths = []string{"shape", "opened", "escalated", "paper", "bulk"}
 
 // costPhase runs -cost-letters letters down each path on its own and divides what the run
 // cost (PostgreSQL round trips, WAL and storage, CPU of the worker's process, of Temporal and
@@ -64,6 +66,24 @@ func (b *bench) measurePath(ctx context.Context, path string) (*PathCost, error)
 	}
 	var ids []uuid.UUID
 	switch path {
+	case "shape":
+		_, err = b.parallel(ctx, n, "letter-shaped workflows", func(ctx context.Context, i int) error {
+			return b.runShape(ctx, fmt.Sprintf("%s-%d", tag, i))
+		})
+		if err == nil {
+			after, err := b.sample(ctx)
+			if err != nil {
+				return nil, err
+			}
+			c := after.costSince(before, n)
+			h, err := history.Fetch(ctx, b.e.Temporal, fmt.Sprintf("%s-%d", tag, 0))
+			if err != nil {
+				return nil, err
+			}
+			total, byRule := history.BillableActions(h)
+			c.HistoryEvents, c.HistoryBytes, c.Actions, c.ActionsByRule = float64(len(h.GetEvents())), float64(proto.Size(h)), float64(total), byRule
+			return c, nil
+		}
 	case "opened":
 		b.resetArrivals()
 		ids = make([]uuid.UUID, n)
@@ -93,9 +113,9 @@ func (b *bench) measurePath(ctx context.Context, path string) (*PathCost, error)
 	case "bulk":
 		subs := make([]postoffice.Submission, n)
 		for i := range subs {
-			subs[i] = postoffice.Submission{SenderID: "bench-bulk", MessageID: fmt.Sprintf("%s-%d", tag, i), RecipientCPR: b.digital[i],
+			subs[i] = postoffice.Submission{SenderID: "bench-cost", MessageID: fmt.Sprintf("%s-%d", tag, i), RecipientCPR: b.digital[i],
 				Subject: "Brev til alle husstande", Body: "Tekst"}
-			ids = append(ids, letters.IDFor("bench-bulk", subs[i].MessageID))
+			ids = append(ids, letters.IDFor("bench-cost", subs[i].MessageID))
 		}
 		if _, err = b.e.PostOffice.SubmitBulk(ctx, subs, postoffice.BulkOptions{Concurrency: b.o.concurrency}); err == nil {
 			err = b.awaitNoticesSent(ctx, ids)

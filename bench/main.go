@@ -78,6 +78,10 @@ type Results struct {
 	BulkSeconds    float64            `json:"bulk_seconds_to_all_delivered,omitempty"`
 	BulkPerSec     float64            `json:"bulk_per_sec,omitempty"`
 	BulkRatio      float64            `json:"bulk_to_baseline,omitempty"`
+	BulkNotifiedS  float64            `json:"bulk_seconds_to_all_notified,omitempty"`
+	BulkRSSMB      float64            `json:"bulk_worker_rss_mb,omitempty"`
+	BulkPeakRSSMB  float64            `json:"bulk_peak_rss_mb,omitempty"`
+	BulkPGPerKB    float64            `json:"bulk_postgres_kb_per_letter,omitempty"`
 	Waiting        int                `json:"waiting_letters,omitempty"`
 	RSSMB          float64            `json:"worker_rss_mb_with_waiting,omitempty"`
 	RSSPerLetterKB float64            `json:"rss_kb_per_waiting_letter,omitempty"`
@@ -298,7 +302,7 @@ func (b *bench) setup(ctx context.Context) (func(), error) {
 
 // seed registers the bench's senders and citizens straight through COPY: seeding is not measured.
 func (b *bench) seed(ctx context.Context, db *pgxpool.Pool) error {
-	for _, id := range []string{"bench", "bench-bulk", "bench-waiting"} {
+	for _, id := range []string{"bench", "bench-bulk", "bench-waiting", "bench-cost"} {
 		if err := b.e.Registry.AddSender(ctx, registry.Sender{ID: id, Organisation: "Region Bench", ReturnAddress: "Benchvej 1\n8000 Aarhus C"}); err != nil {
 			return err
 		}
@@ -358,18 +362,23 @@ func (b *bench) baseline(ctx context.Context) error {
 func (b *bench) shape(ctx context.Context) error {
 	n := b.o.letters
 	elapsed, err := b.parallel(ctx, n, "letter-shaped workflows", func(ctx context.Context, i int) error {
-		run, err := b.e.Temporal.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
-			ID: fmt.Sprintf("bench-shape-%s-%d", b.runID, i), TaskQueue: b.e.Config.TaskQueue, EnableEagerStart: true}, ShapeWorkflow)
-		if err != nil {
-			return err
-		}
-		if err := b.e.Temporal.SignalWorkflow(ctx, run.GetID(), "", "opened", nil); err != nil {
-			return err
-		}
-		return run.Get(ctx, nil)
+		return b.runShape(ctx, fmt.Sprintf("bench-shape-%s-%d", b.runID, i))
 	})
 	b.res.ShapePerSec = float64(n) / elapsed.Seconds()
 	return err
+}
+
+// runShape starts one ShapeWorkflow as a letter starts, opens it and waits for its end.
+func (b *bench) runShape(ctx context.Context, id string) error {
+	run, err := b.e.Temporal.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
+		ID: id, TaskQueue: b.e.Config.TaskQueue, EnableEagerStart: true}, ShapeWorkflow)
+	if err != nil {
+		return err
+	}
+	if err := b.e.Temporal.SignalWorkflow(ctx, run.GetID(), "", "opened", nil); err != nil {
+		return err
+	}
+	return run.Get(ctx, nil)
 }
 
 func (b *bench) lettersPhase(ctx context.Context) error {
@@ -530,17 +539,46 @@ func (b *bench) historyPhase(ctx context.Context) error {
 }
 
 func (b *bench) bulkPhase(ctx context.Context) error {
+	pg0, err := databaseSize(ctx, b.e)
+	if err != nil {
+		return err
+	}
 	subs := make([]postoffice.Submission, b.o.bulk)
 	for i := range subs {
 		subs[i] = postoffice.Submission{SenderID: "bench-bulk", MessageID: fmt.Sprintf("bulk-%d", i), RecipientCPR: b.digital[i],
 			Subject: "Brev til alle husstande", Body: "Tekst"}
 	}
+	t0 := time.Now()
 	elapsed, err := b.submitAndAwaitDelivery(ctx, "bench-bulk", subs)
+	if err != nil {
+		return err
+	}
 	b.res.BulkLetters, b.res.BulkSeconds = b.o.bulk, elapsed.Seconds()
 	b.res.BulkPerSec = float64(b.o.bulk) / elapsed.Seconds()
 	if b.res.BaselinePerSec > 0 {
 		b.res.BulkRatio = b.res.BulkPerSec / b.res.BaselinePerSec
 	}
+	// Delivered is not the end of a bulk letter's first day: both notices must be out too.
+	for {
+		var sent int
+		if err := b.e.DB.QueryRow(ctx, `SELECT count(*) FROM notifications n JOIN letters l ON l.id = n.letter_id
+			WHERE l.sender_id = 'bench-bulk' AND n.state = 'sent'`).Scan(&sent); err != nil {
+			return err
+		}
+		if sent >= 2*len(subs) {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(time.Second):
+		}
+	}
+	b.res.BulkNotifiedS = time.Since(t0).Seconds()
+	pg1, err := databaseSize(ctx, b.e)
+	b.res.BulkPGPerKB = float64(pg1-pg0) / 1024 / float64(b.o.bulk)
+	b.res.BulkPeakRSSMB = float64(peakRSS()) / (1 << 20)
+	b.res.BulkRSSMB = float64(settledRSS()) / (1 << 20)
 	return err
 }
 
@@ -663,7 +701,8 @@ func (b *bench) print() {
 			r.HistoryEvents["opened"], r.HistoryEvents["escalated"], r.HistoryEvents["paper"])
 	}
 	if r.BulkLetters > 0 {
-		fmt.Fprintf(w, "bulk\t%d letters delivered in %.1f s\t%.1f letters/s, ratio to baseline %.2f (target ≥ 0.80)\n", r.BulkLetters, r.BulkSeconds, r.BulkPerSec, r.BulkRatio)
+		fmt.Fprintf(w, "bulk\t%d letters delivered in %.1f s, notified in %.1f s\t%.1f letters/s delivered, ratio to baseline %.2f; process RSS %.0f MB (peak %.0f MB), +%.2f KB PostgreSQL per letter\n",
+			r.BulkLetters, r.BulkSeconds, r.BulkNotifiedS, r.BulkPerSec, r.BulkRatio, r.BulkRSSMB, r.BulkPeakRSSMB, r.BulkPGPerKB)
 	}
 	if r.Waiting > 0 {
 		fmt.Fprintf(w, "waiting\t%d letters waiting for opening\tprocess RSS %.0f MB (target ≤ 300), +%.2f KB RSS and +%.2f KB PostgreSQL per letter\n",
@@ -679,19 +718,29 @@ func newBar(n int, what string) *progressbar.ProgressBar {
 		progressbar.OptionOnCompletion(func() { fmt.Fprintln(os.Stderr) }))
 }
 
+// peakRSS is the most this process has held resident so far, in bytes.
+func peakRSS() int64 {
+	return procStatusKB("VmHWM:") * 1024
+}
+
 // settledRSS is the resident set after a GC has returned what it can, in bytes.
 func settledRSS() int64 {
 	runtime.GC()
 	debug.FreeOSMemory()
+	return procStatusKB("VmRSS:") * 1024
+}
+
+// procStatusKB reads one kB field of /proc/self/status.
+func procStatusKB(field string) int64 {
 	b, err := os.ReadFile("/proc/self/status")
 	if err != nil {
 		return 0
 	}
 	for _, line := range strings.Split(string(b), "\n") {
-		if v, ok := strings.CutPrefix(line, "VmRSS:"); ok {
+		if v, ok := strings.CutPrefix(line, field); ok {
 			var kb int64
 			fmt.Sscan(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), &kb)
-			return kb * 1024
+			return kb
 		}
 	}
 	return 0
