@@ -56,7 +56,7 @@ type options struct {
 	metrics                             bool
 	temporal, namespace, databaseURL    string
 	jsonOut, heapProfile, cpuProfile    string
-	phases, submitterFor                string
+	phases, submitterFor, compression   string
 }
 
 // Results is what one run measured; it is printed as a table and written as JSON.
@@ -114,6 +114,7 @@ func main() {
 	flag.DurationVar(&o.reminder, "reminder", 24*time.Hour, "LETTER_REMINDER_BEFORE: each letter's reminder timer (0: none, as before reminders)")
 	flag.StringVar(&o.heapProfile, "heap-profile", "", "write a heap profile after the waiting phase to this file")
 	flag.StringVar(&o.cpuProfile, "cpu-profile", "", "write a CPU profile of this process (worker, client, fakes) during the letters phase to this file")
+	flag.StringVar(&o.compression, "grpc-compression", "gzip", "TEMPORAL_GRPC_COMPRESSION: gzip or none")
 	flag.IntVar(&o.pollers, "pollers", 2, "WORKER_WORKFLOW_TASK_POLLERS: the letters worker's workflow task pollers")
 	flag.IntVar(&o.costLetters, "cost-letters", 300, "letters per path in the cost phase")
 	flag.Float64Var(&o.loadRate, "load-rate", 0, "offered letters/s in the load phase; 0: half the letters phase's rate")
@@ -257,7 +258,7 @@ func (b *bench) setup(ctx context.Context) (func(), error) {
 		TwilioAccountSID: b.twilio.AccountSID, TwilioAuthToken: b.twilio.AuthToken, TwilioFrom: "DigitalPost", TwilioBaseURL: b.twilio.Server.URL,
 		SendGridAPIKey: b.sendgrid.APIKey, SendGridFrom: "no-reply@bench.test", SendGridBaseURL: b.sendgrid.Server.URL,
 		PrintSpoolDir: must(os.MkdirTemp("", "bench-spool-")), PayloadKeys: codec.NewKeySpec("bench"),
-		WorkflowCacheSize: b.o.cacheSize, WorkflowTaskPollers: b.o.pollers, ReminderBefore: b.o.reminder, QuietHours: "22-07",
+		WorkflowCacheSize: b.o.cacheSize, WorkflowTaskPollers: b.o.pollers, TemporalCompression: b.o.compression, ReminderBefore: b.o.reminder, QuietHours: "22-07",
 	}
 	closers = append(closers, func() { os.RemoveAll(cfg.PrintSpoolDir) })
 	b.cfg = cfg

@@ -37,6 +37,14 @@ func Options(cfg config.Config, keys *codec.Keyring, logger *slog.Logger) (clien
 		FailureConverter: codec.FailureConverter(dc),
 		Logger:           log.NewStructuredLogger(logger),
 	}
+	switch cfg.TemporalCompression {
+	case "none":
+		opts.ConnectionOptions.GrpcCompression = &client.GrpcCompressionNone{}
+	case "", "gzip":
+		opts.ConnectionOptions.GrpcCompression = &client.GrpcCompressionGzip{}
+	default:
+		return opts, fmt.Errorf("TEMPORAL_GRPC_COMPRESSION: %q is neither none nor gzip", cfg.TemporalCompression)
+	}
 	switch {
 	case cfg.TemporalTLSCert != "" || cfg.TemporalTLSKey != "":
 		cert, err := tls.LoadX509KeyPair(cfg.TemporalTLSCert, cfg.TemporalTLSKey)
