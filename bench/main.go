@@ -181,6 +181,8 @@ type bench struct {
 }
 
 func run(ctx context.Context, o options) error {
+	// The run id goes into every message id: letter ids (and so workflow ids) follow from the
+	// sender's message id, and a durable Temporal remembers the last run's workflows.
 	b := &bench{o: o, runID: fmt.Sprint(time.Now().Unix())}
 	b.res.Options = map[string]any{"letters": o.letters, "concurrency": o.concurrency, "bulk": o.bulk, "waiting": o.waiting, "cache": o.cacheSize}
 	b.res.Machine = fmt.Sprintf("%s/%s, %d CPUs, %s", runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), runtime.Version())
@@ -395,7 +397,7 @@ func (b *bench) lettersPhase(ctx context.Context) error {
 		defer pprof.StopCPUProfile()
 	}
 	perSec, latency, err := b.measureLetters(ctx, "letters", func(ctx context.Context, i int) (uuid.UUID, error) {
-		r, err := b.e.PostOffice.Submit(ctx, postoffice.Submission{SenderID: "bench", MessageID: fmt.Sprintf("letter-%d", i),
+		r, err := b.e.PostOffice.Submit(ctx, postoffice.Submission{SenderID: "bench", MessageID: fmt.Sprintf("letter-%s-%d", b.runID, i),
 			RecipientCPR: b.digital[i], Subject: "Indkaldelse", Body: "Du er indkaldt."})
 		if i == 0 {
 			b.opened = r.LetterID
@@ -428,7 +430,7 @@ func (b *bench) apiPhase(ctx context.Context) error {
 	hc := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: b.o.concurrency}, Timeout: time.Minute}
 	b.resetArrivals()
 	perSec, latency, err := b.measureLetters(ctx, "letters over HTTP", func(ctx context.Context, i int) (uuid.UUID, error) {
-		body, _ := json.Marshal(map[string]string{"message_id": fmt.Sprintf("api-%d", i), "recipient_cpr": b.digital[i],
+		body, _ := json.Marshal(map[string]string{"message_id": fmt.Sprintf("api-%s-%d", b.runID, i), "recipient_cpr": b.digital[i],
 			"subject": "Indkaldelse", "text": "Du er indkaldt."})
 		req, _ := http.NewRequestWithContext(ctx, http.MethodPost, ts.URL+"/v1/letters", bytes.NewReader(body))
 		req.Header.Set("Authorization", "Bearer "+key)
@@ -524,7 +526,7 @@ func (b *bench) historyPhase(ctx context.Context) error {
 		"escalated": {RecipientCPR: b.quiet[0], Deadline: time.Second},
 		"paper":     {RecipientCPR: b.quiet[0], PhysicalOnly: true},
 	} {
-		sub.SenderID, sub.MessageID, sub.Subject, sub.Body = "bench", "history-"+path, "Historik", "Tekst"
+		sub.SenderID, sub.MessageID, sub.Subject, sub.Body = "bench", "history-"+path+"-"+b.runID, "Historik", "Tekst"
 		r, err := b.e.PostOffice.Submit(ctx, sub)
 		if err != nil {
 			return err
@@ -546,7 +548,7 @@ func (b *bench) bulkPhase(ctx context.Context) error {
 	}
 	subs := make([]postoffice.Submission, b.o.bulk)
 	for i := range subs {
-		subs[i] = postoffice.Submission{SenderID: "bench-bulk", MessageID: fmt.Sprintf("bulk-%d", i), RecipientCPR: b.digital[i],
+		subs[i] = postoffice.Submission{SenderID: "bench-bulk", MessageID: fmt.Sprintf("bulk-%s-%d", b.runID, i), RecipientCPR: b.digital[i],
 			Subject: "Brev til alle husstande", Body: "Tekst"}
 	}
 	t0 := time.Now()
@@ -591,7 +593,7 @@ func (b *bench) waitingPhase(ctx context.Context) error {
 	}
 	subs := make([]postoffice.Submission, b.o.waiting)
 	for i := range subs {
-		subs[i] = postoffice.Submission{SenderID: "bench-waiting", MessageID: fmt.Sprintf("waiting-%d", i),
+		subs[i] = postoffice.Submission{SenderID: "bench-waiting", MessageID: fmt.Sprintf("waiting-%s-%d", b.runID, i),
 			RecipientCPR: b.quiet[i%len(b.quiet)], Subject: "Venter", Body: "Tekst"}
 	}
 	if _, err := b.submitAndAwaitDelivery(ctx, "bench-waiting", subs); err != nil {

@@ -148,7 +148,7 @@ func runSubmitter(ctx context.Context, o options) error {
 			return fmt.Errorf("submitter: line %q: %w", sc.Text(), err)
 		}
 		g.Go(func() error {
-			r, err := e.PostOffice.Submit(gctx, postoffice.Submission{SenderID: "bench", MessageID: fmt.Sprintf("remote-%d", i),
+			r, err := e.PostOffice.Submit(gctx, postoffice.Submission{SenderID: "bench", MessageID: fmt.Sprintf("remote-%s-%d", cfg.TaskQueue, i),
 				RecipientCPR: to, Subject: "Indkaldelse", Body: "Du er indkaldt."})
 			if err != nil {
 				answer("%d error: %v", i, err)
