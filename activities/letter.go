@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/temporal"
 
 	"digitalpost/internal/letters"
@@ -24,6 +25,9 @@ type Delivery struct {
 	// Notices: the outcome of each new-post notice's first try, made with the delivery
 	// (DeliverAndNotify). A channel missing here was not settled and goes to its provider's queue.
 	Notices map[notify.Channel]NoticeOutcome `json:",omitempty"`
+	// DeliveredAt: when the letter reached the mailbox (DeliverAndNotify), where its deadline
+	// and reminder count from; zero for letters delivered by Deliver.
+	DeliveredAt time.Time `json:",omitempty"`
 }
 
 // Deliver routes a letter by its recipient as the registry knows them now and, on the
@@ -43,10 +47,18 @@ func (a *Activities) Deliver(ctx context.Context, letterID uuid.UUID) (Delivery,
 // workflow sends it through its provider's queue, as before. A retry after a crash delivers
 // nothing twice (the mailbox and the status are idempotent) and sends nothing twice (the
 // notices' claims).
+//
+// Only the first attempt tries the notices: an attempt retried after a database outage may
+// find the letter withdrawn meanwhile, which the workflow decides before it sends any notice.
 func (a *Activities) DeliverAndNotify(ctx context.Context, letterID uuid.UUID) (Delivery, error) {
 	d, l, err := a.deliver(ctx, letterID)
 	if err != nil || d.Route.Channel != letters.Digital {
 		return d, err
+	}
+	// The letter's deadline runs from here, not from the end of the provider calls below.
+	d.DeliveredAt = a.Now()
+	if activity.IsActivity(ctx) && activity.GetInfo(ctx).Attempt > 1 {
+		return d, nil
 	}
 	var notices []notify.Notice
 	d.Notices = map[notify.Channel]NoticeOutcome{}
@@ -64,8 +76,13 @@ func (a *Activities) DeliverAndNotify(ctx context.Context, letterID uuid.UUID) (
 		}
 	}
 	for i, r := range a.Notices.SendAll(ctx, notices, true) {
-		if out, err := noticeResult(r.Outcome, r.Err); err == nil {
+		out, err := noticeResult(r.Outcome, r.Err)
+		if err == nil {
 			d.Notices[notices[i].Channel] = out
+		} else if activity.IsActivity(ctx) {
+			// Not an activity failure (the notice goes on to its provider's queue), so say it here.
+			activity.GetLogger(ctx).Warn("notice's first try did not settle it; its provider's queue takes over",
+				"letter_id", letterID, "channel", notices[i].Channel, "error", err)
 		}
 	}
 	return d, nil

@@ -181,7 +181,7 @@ func (l *letter) run(ctx workflow.Context) (LetterState, error) {
 	}
 	var plan activities.Delivery
 	var deliver workflow.Future
-	if l.lean {
+	if l.lean && l.withdrawal == nil { // a withdrawal already here is decided before any notice
 		deliver = workflow.ExecuteLocalActivity(deliveryStep(ctx), acts.DeliverAndNotify, l.in.LetterID)
 	} else {
 		deliver = workflow.ExecuteLocalActivity(dbStep(ctx), acts.Deliver, l.in.LetterID)
@@ -436,14 +436,17 @@ func (l *letter) awaitOpeningOrDeadline(ctx workflow.Context, plan activities.De
 	var deadline, reminder workflow.Future
 	var deadlineAt time.Time
 	if !l.in.DigitalOnly {
-		now := workflow.Now(ctx)
-		deadlineAt = now.Add(l.in.Deadline)
-		at, remind := ReminderTime(now, l.in.Deadline, l.in.Reminder, l.in.Quiet)
+		now, delivered := workflow.Now(ctx), workflow.Now(ctx)
+		if l.lean && !plan.DeliveredAt.IsZero() && plan.DeliveredAt.Before(now) {
+			delivered = plan.DeliveredAt // the first try of the notices came after the delivery
+		}
+		deadlineAt = delivered.Add(l.in.Deadline)
+		at, remind := ReminderTime(delivered, l.in.Deadline, l.in.Reminder, l.in.Quiet)
 		remind = remind && (plan.Route.NotifySMS || plan.Route.NotifyEmail)
 		// A lean letter runs one timer at a time: most letters are opened before their
 		// reminder and never start the deadline's timer.
 		if !remind || !l.lean {
-			deadline = workflow.NewTimer(ctx, l.in.Deadline)
+			deadline = workflow.NewTimer(ctx, deadlineAt.Sub(now))
 		}
 		if remind {
 			reminder = workflow.NewTimer(ctx, at.Sub(now))

@@ -35,6 +35,8 @@ type letterTest struct {
 	noticeOutcome map[notify.Channel]notify.Outcome
 	noticeErr     error
 	noticeDelay   time.Duration
+	// firstTryTakes: how long the delivery step's notices take after the delivery itself.
+	firstTryTakes time.Duration
 	givenUp       []notify.Channel
 	// mailboxOpening is what the mailbox recorded, whether or not a signal told the workflow.
 	mailboxOpening *activities.MailboxOpening
@@ -65,10 +67,14 @@ func newLetterTestWith(t *testing.T, plan activities.Delivery, before func(*lett
 			lt.deliveredAt = lt.env.Now()
 			return plan, lt.planErr
 		})
-	lt.env.OnActivity(acts.DeliverAndNotify, mock.Anything, mock.Anything).Return(
+	lt.env.OnActivity(acts.DeliverAndNotify, mock.Anything, mock.Anything).After(lt.firstTryTakes).Return(
 		func(_ context.Context, id uuid.UUID) (activities.Delivery, error) {
-			lt.deliveredAt = lt.env.Now()
+			// The mock answers after firstTryTakes: the delivery itself was that long ago.
+			lt.deliveredAt = lt.env.Now().Add(-lt.firstTryTakes)
 			d := plan
+			if lt.firstTryTakes > 0 {
+				d.DeliveredAt = lt.deliveredAt
+			}
 			if lt.planErr != nil || d.Route.Channel != letters.Digital || lt.noticeDelay > 0 {
 				return d, lt.planErr // a slow provider settles no first try: the queue's activity takes noticeDelay
 			}
@@ -626,5 +632,21 @@ func TestOpenedLetterTakesOneDeliveryStepAndOneTimer(t *testing.T) {
 	}
 	if len(lt.notices) != 2 {
 		t.Fatalf("notices %v, want sms and e-mail from the delivery step", lt.notices)
+	}
+}
+
+// A lean letter's deadline runs from its delivery, not from the end of the notices' first try
+// that the same step makes afterwards (a slow provider can take seconds).
+func TestLeanLettersDeadlineRunsFromItsDelivery(t *testing.T) {
+	lt := newLetterTestWith(t, digitalPlan(true, false), func(lt *letterTest) { lt.firstTryTakes = 8 * time.Second })
+	start := lt.env.Now()
+	if st := lt.run(); st.Status != letters.Escalated {
+		t.Fatalf("status %s", st.Status)
+	}
+	if !lt.deliveredAt.Equal(start) {
+		t.Fatalf("delivered %s after the start, want at once", lt.deliveredAt.Sub(start))
+	}
+	if got := lt.printedAt.Sub(start); got != 72*time.Hour {
+		t.Fatalf("printed %s after delivery, want the 72h deadline exactly", got)
 	}
 }

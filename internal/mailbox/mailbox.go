@@ -76,8 +76,7 @@ func (m *Mailbox) Open(ctx context.Context, letter, reader uuid.UUID, at time.Ti
 		return e, false, nil
 	case e.CitizenID == reader:
 		// Someone opened (or the sender withdrew) it between the statement's read and its write.
-		e, err = m.Entry(ctx, letter)
-		return e, false, err
+		return m.reread(ctx, letter)
 	}
 	if ok, err := m.MayRead(ctx, e.CitizenID, reader); err != nil {
 		return e, false, err
@@ -96,7 +95,16 @@ func (m *Mailbox) Open(ctx context.Context, letter, reader uuid.UUID, at time.Ti
 		e.OpenedAt, e.OpenedBy = &at, &reader
 		return e, true, nil
 	}
-	e, err = m.Entry(ctx, letter)
+	return m.reread(ctx, letter)
+}
+
+// reread answers an opening that lost its race: to another opening (the entry as it stands)
+// or to the sender's withdrawal (ErrWithdrawn; the entry has no opening to show).
+func (m *Mailbox) reread(ctx context.Context, letter uuid.UUID) (Entry, bool, error) {
+	e, err := m.Entry(ctx, letter)
+	if err == nil && e.WithdrawnAt != nil {
+		return e, false, ErrWithdrawn
+	}
 	return e, false, err
 }
 

@@ -154,7 +154,7 @@ func (s *Service) SendAll(ctx context.Context, ns []Notice, markNotified bool) [
 		return results
 	}
 	calls := make([]*call, len(ns))
-	var wg sync.WaitGroup
+	var due []int // claimed, with a slot that is due now: marked "calling" together below
 	for i, n := range ns {
 		c := claims[i]
 		switch {
@@ -163,9 +163,26 @@ func (s *Service) SendAll(ctx context.Context, ns []Notice, markNotified bool) [
 			results[i].Err = &RetryLater{After: max(wait, s.interval[n.Channel], time.Second), Reason: fmt.Sprintf("%s provider is booked ahead", n.Channel)}
 		case c.attempt == nil:
 			results[i].Outcome, results[i].Err = s.settled(ctx, n, markNotified)
-		default:
-			wg.Go(func() { calls[i], results[i].Err = s.callInPace(ctx, n, c) })
+		case !c.slotAt.After(*c.dbNow):
+			due = append(due, i)
 		}
+	}
+	s.markCalling(ctx, ns, claims, due, results)
+	var wg sync.WaitGroup
+	for i, n := range ns {
+		if claims[i].attempt == nil || claims[i].slotAt == nil || results[i].Err != nil {
+			continue
+		}
+		wg.Go(func() {
+			defer func() {
+				// A provider client that panics must not take the worker, and every notice in
+				// flight on it, down; the notice stays "calling" and a retry lists it as unknown.
+				if r := recover(); r != nil {
+					calls[i], results[i].Err = nil, fmt.Errorf("%s notice: provider call panicked: %v", n.Channel, r)
+				}
+			}()
+			calls[i], results[i].Err = s.callInPace(ctx, n, claims[i])
+		})
 	}
 	wg.Wait()
 	s.recordAll(ctx, ns, calls, markNotified)
@@ -178,18 +195,16 @@ func (s *Service) SendAll(ctx context.Context, ns []Notice, markNotified bool) [
 }
 
 // claimed is what claiming a notice found: its pace slot (nil: the provider is booked
-// ahead), its attempt (nil: not claimable, see settled), and whether it is already "calling".
+// ahead), its attempt (nil: not claimable, see settled), and whether it is marked "calling".
 type claimed struct {
 	slotAt, dbNow, bookedUntil *time.Time
 	attempt                    *int32
 	calling                    bool
 }
 
-// claim reserves a pace slot and claims each notice, all in one round trip.
-//
-// A slot that is due already (the provider is not busy) is claimed straight into "calling":
-// the call leaves as soon as the statement returns, and the mark that makes a dying worker's
-// call "unknown" is written before it, as on the slower path of callInPace.
+// claim reserves a pace slot and claims each notice, all in one round trip. The batch is one
+// implicit transaction: callers pass a letter's notices SMS before e-mail, so two batches
+// always lock the providers' pace rows in the same order.
 func (s *Service) claim(ctx context.Context, ns []Notice) ([]claimed, error) {
 	out := make([]claimed, len(ns))
 	lookups := make([]store.Lookup, len(ns))
@@ -202,25 +217,57 @@ func (s *Service) claim(ctx context.Context, ns []Notice) ([]claimed, error) {
 			RETURNING next_at - ($4::bigint * interval '1 microsecond') AS at
 		), claim AS (
 			INSERT INTO notifications AS n (letter_id, channel, purpose, state, attempts)
-			SELECT $1, $2, $3, CASE WHEN slot.at <= clock_timestamp() THEN 'calling' ELSE 'claimed' END, 1
+			SELECT $1, $2, $3, 'claimed', 1
 			FROM slot
 			WHERE $6 OR EXISTS (SELECT 1 FROM letters WHERE id = $1 AND status IN ('delivered', 'notified'))
 			ON CONFLICT (letter_id, channel, purpose) DO UPDATE
 			   SET state = excluded.state, attempts = n.attempts + 1, updated_at = now()
 			   WHERE n.state IN ('claimed', 'retrying', 'failed')
-			RETURNING attempts, state = 'calling' AS calling
+			RETURNING attempts
 		)
-		SELECT (SELECT at FROM slot), (SELECT attempts FROM claim), coalesce((SELECT calling FROM claim), false), clock_timestamp(),
+		SELECT (SELECT at FROM slot), (SELECT attempts FROM claim), clock_timestamp(),
 		       (SELECT next_at FROM provider_pace WHERE channel = $2)`,
 			Args: []any{n.LetterID, n.Channel, n.Purpose, s.interval[n.Channel].Microseconds(), s.MaxAhead.Microseconds(), n.Standalone},
 			Scan: func(row pgx.Row) error {
-				return row.Scan(&c.slotAt, &c.attempt, &c.calling, &c.dbNow, &c.bookedUntil)
+				return row.Scan(&c.slotAt, &c.attempt, &c.dbNow, &c.bookedUntil)
 			}}
 	}
 	if err := store.LookupAll(ctx, s.db, lookups...); err != nil {
 		return nil, fmt.Errorf("claim notices: %w", err)
 	}
 	return out, nil
+}
+
+// markCalling marks the due claims "calling" in one round trip: the mark that makes a dying
+// worker's call "unknown" rather than sent twice, written before the calls leave. A claim
+// another attempt took over meanwhile is not called; a failed round trip releases them all
+// (only this attempt's own claims), so nothing is left "calling" without a call.
+func (s *Service) markCalling(ctx context.Context, ns []Notice, claims []claimed, due []int, results []Result) {
+	if len(due) == 0 {
+		return
+	}
+	stmts := make([]store.Statement, len(due))
+	for k, i := range due {
+		stmts[k] = markCallingStatement(ns[i], *claims[i].attempt)
+	}
+	affected, err := store.ExecAll(ctx, s.db, stmts...)
+	for k, i := range due {
+		switch {
+		case err != nil:
+			s.release(ns[i], *claims[i].attempt, "could not mark the call")
+			results[i].Err = fmt.Errorf("%s notice: %w", ns[i].Channel, err)
+		case affected[k] == 0:
+			results[i].Err = &RetryLater{After: time.Second, Reason: fmt.Sprintf("%s notice is being handled by another attempt", ns[i].Channel)}
+		default:
+			claims[i].calling = true
+		}
+	}
+}
+
+func markCallingStatement(n Notice, attempt int32) store.Statement {
+	return store.Statement{SQL: `UPDATE notifications SET state = 'calling', updated_at = now()
+			WHERE letter_id = $1 AND channel = $2 AND purpose = $3 AND state = 'claimed' AND attempts = $4`,
+		Args: []any{n.LetterID, n.Channel, n.Purpose, attempt}}
 }
 
 // call is one provider call made: how it ended and what is to be recorded of it.
@@ -235,20 +282,21 @@ type call struct {
 // returns no call, and an error, when the notice is not to be sent now.
 func (s *Service) callInPace(ctx context.Context, n Notice, c claimed) (*call, error) {
 	target := time.Now().Add(c.slotAt.Sub(*c.dbNow))
-	for try := 1; !c.calling; try++ {
-		if err := s.sleep(ctx, time.Until(target)); err != nil {
-			s.release(n, *c.attempt, "cut short while waiting for the provider's rate")
-			return nil, err
-		}
-		tag, err := s.db.Exec(ctx, `UPDATE notifications SET state = 'calling', updated_at = now()
-			WHERE letter_id = $1 AND channel = $2 AND purpose = $3 AND state = 'claimed' AND attempts = $4`,
-			n.LetterID, n.Channel, n.Purpose, *c.attempt)
-		if err != nil {
-			s.release(n, *c.attempt, "could not mark the call")
-			return nil, fmt.Errorf("%s notice: %w", n.Channel, err)
-		}
-		if tag.RowsAffected() == 0 { // another attempt took the notice over while we waited
-			return nil, &RetryLater{After: time.Second, Reason: fmt.Sprintf("%s notice is being handled by another attempt", n.Channel)}
+	for try := 1; ; try++ {
+		if !c.calling {
+			if err := s.sleep(ctx, time.Until(target)); err != nil {
+				s.release(n, *c.attempt, "cut short while waiting for the provider's rate")
+				return nil, err
+			}
+			mark := markCallingStatement(n, *c.attempt)
+			tag, err := s.db.Exec(ctx, mark.SQL, mark.Args...)
+			if err != nil {
+				s.release(n, *c.attempt, "could not mark the call")
+				return nil, fmt.Errorf("%s notice: %w", n.Channel, err)
+			}
+			if tag.RowsAffected() == 0 { // another attempt took the notice over while we waited
+				return nil, &RetryLater{After: time.Second, Reason: fmt.Sprintf("%s notice is being handled by another attempt", n.Channel)}
+			}
 		}
 		if s.onTime(n.Channel, target) {
 			break
@@ -259,9 +307,15 @@ func (s *Service) callInPace(ctx context.Context, n Notice, c claimed) (*call, e
 		}
 		// Late: a stalled worker or a slow round trip. Calls that wake late bunch up with the
 		// ones on time and the provider sees a burst, so this one takes a fresh slot instead.
+		var err error
 		if target, err = s.reserveAgain(ctx, n, *c.attempt); err != nil {
 			return nil, err
 		}
+		c.calling = false
+	}
+	if err := ctx.Err(); err != nil { // cut short after the mark: no call goes out, none is counted
+		s.release(n, *c.attempt, "cut short before the provider call")
+		return nil, err
 	}
 
 	callStart := time.Now()
@@ -326,12 +380,12 @@ func recordStatement(n Notice, c *call, markNotified bool) store.Statement {
 	return store.Statement{SQL: `
 			WITH n AS (
 				UPDATE notifications SET state = $4, provider_id = $5, error = $6, updated_at = now()
-				WHERE letter_id = $1 AND channel = $2 AND purpose = $3
+				WHERE letter_id = $1 AND channel = $2 AND purpose = $3 AND state = 'calling' AND attempts = $8
 				RETURNING letter_id
 			)
 			UPDATE letters SET status = 'notified', updated_at = now()
 			WHERE $7 AND id IN (SELECT letter_id FROM n) AND status = 'delivered'`,
-		Args: []any{n.LetterID, n.Channel, n.Purpose, c.state, c.providerID, c.errText, markNotified && c.state == "sent"}}
+		Args: []any{n.LetterID, n.Channel, n.Purpose, c.state, c.providerID, c.errText, markNotified && c.state == "sent", c.attempt}}
 }
 
 // settled answers for a notice that could not be claimed: already sent, rejected, unknown,
