@@ -42,14 +42,7 @@ func ProviderTaskQueue(letterQueue string, ch notify.Channel) string {
 // ScheduleToCloseTimeout must be set: without it the SDK caps all retries at one
 // StartToCloseTimeout, and a 25-second database stall failed letters for good.
 func dbStep(ctx workflow.Context) workflow.Context {
-	return workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{
-		StartToCloseTimeout:    10 * time.Second,
-		ScheduleToCloseTimeout: DatabaseRetryWindow,
-		RetryPolicy: &temporal.RetryPolicy{
-			InitialInterval: 200 * time.Millisecond, BackoffCoefficient: 2, MaximumInterval: 5 * time.Minute,
-			NonRetryableErrorTypes: []string{activities.ErrLetterUnknown, activities.ErrRecipientUnknown},
-		},
-	})
+	return databaseStep(ctx, 10*time.Second)
 }
 
 // deliveryStep is delivery with the notices' first try (DeliverAndNotify): a database step
@@ -57,8 +50,13 @@ func dbStep(ctx workflow.Context) workflow.Context {
 // side (PROVIDER_TIMEOUT each). A notice it cannot settle goes to its provider's queue, so a
 // retry here is for the database.
 func deliveryStep(ctx workflow.Context) workflow.Context {
+	return databaseStep(ctx, 30*time.Second)
+}
+
+// databaseStep is a local activity retried as a database step is, each attempt given attempt.
+func databaseStep(ctx workflow.Context, attempt time.Duration) workflow.Context {
 	return workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{
-		StartToCloseTimeout:    30 * time.Second,
+		StartToCloseTimeout:    attempt,
 		ScheduleToCloseTimeout: DatabaseRetryWindow,
 		RetryPolicy: &temporal.RetryPolicy{
 			InitialInterval: 200 * time.Millisecond, BackoffCoefficient: 2, MaximumInterval: 5 * time.Minute,

@@ -289,14 +289,17 @@ func RecipientLookup(letter uuid.UUID, c *Citizen, found *bool) store.Lookup {
 
 // SenderOfLetterLookup finds the sender of a letter.
 func SenderOfLetterLookup(letter uuid.UUID, s *Sender, found *bool) store.Lookup {
-	l := senderLookup("", s, found)
-	l.SQL, l.Args = `SELECT id, organisation, producing_unit, return_address FROM senders WHERE id = (SELECT sender_id FROM letters WHERE id = $1)`, []any{letter}
-	return l
+	return sendersLookup(`(SELECT sender_id FROM letters WHERE id = $1)`, letter, s, found)
 }
 
 // senderLookup finds a registered sender; found says whether it is registered.
 func senderLookup(id string, s *Sender, found *bool) store.Lookup {
-	return store.Lookup{SQL: `SELECT id, organisation, producing_unit, return_address FROM senders WHERE id = $1`, Args: []any{id},
+	return sendersLookup(`$1`, id, s, found)
+}
+
+// sendersLookup reads the sender whose id the SQL expression which (over arg) gives.
+func sendersLookup(which string, arg any, s *Sender, found *bool) store.Lookup {
+	return store.Lookup{SQL: `SELECT id, organisation, producing_unit, return_address FROM senders WHERE id = ` + which, Args: []any{arg},
 		Scan: store.Found(found, func(row pgx.Row) error {
 			return row.Scan(&s.ID, &s.Organisation, &s.ProducingUnit, &s.ReturnAddress)
 		})}
