@@ -41,7 +41,7 @@ func (a *Activities) Deliver(ctx context.Context, letterID uuid.UUID) (Delivery,
 }
 
 // DeliverAndNotify is Deliver followed, on the digital route, by the first try of each
-// new-post notice, both channels at once (notify.Service.SendAll). One local activity instead
+// new-post notice, both channels at once (notify.Service.SendFirstTry). One local activity instead
 // of three saves the letter two history events, and the letter, its recipient and its sender
 // are read once for both. A notice the first try does not settle is missing from Notices: the
 // workflow sends it through its provider's queue, as before. A retry after a crash delivers
@@ -75,7 +75,7 @@ func (a *Activities) DeliverAndNotify(ctx context.Context, letterID uuid.UUID) (
 			notices = append(notices, notify.NewPostNotice(letterID, ch.ch, ch.to, l.Sender.Organisation))
 		}
 	}
-	for i, r := range a.Notices.SendAll(ctx, notices, true) {
+	for i, r := range a.Notices.SendFirstTry(ctx, notices, true) {
 		out, err := noticeResult(r.Outcome, r.Err)
 		if err == nil {
 			d.Notices[notices[i].Channel] = out

@@ -329,3 +329,28 @@ func TestDeliveryLeavesAFailingProvidersNoticeToItsQueue(t *testing.T) {
 		t.Fatalf("the queue's attempt: %+v %v, %d SMS", out, err, len(f.twilio.Messages()))
 	}
 }
+
+// During a provider backlog the calls taken from its queue keep the pace booked ahead: a
+// letter's first try, made with its delivery outside any queue, gives way and leaves its
+// notice to the queue, where priority and fairness between senders order it. The queue's own
+// call, which may book further ahead, sends it once.
+func TestFirstTryGivesWayToTheQueueDuringABacklog(t *testing.T) {
+	f := newFixture(t)
+	id, _ := f.letterTo(t, anna)
+	if _, err := f.db.Exec(context.Background(), `UPDATE provider_pace SET next_at = clock_timestamp() + interval '1 second' WHERE channel = 'sms'`); err != nil {
+		t.Fatal(err)
+	}
+	d, err := f.acts.DeliverAndNotify(context.Background(), id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out, settled := d.Notices[notify.SMS]; settled || len(f.twilio.Messages()) != 0 {
+		t.Fatalf("sms first try %+v with %d SMS sent while the provider was booked a second ahead, want it left to the queue", out, len(f.twilio.Messages()))
+	}
+	if d.Notices[notify.Email].Outcome != notify.Sent {
+		t.Fatalf("e-mail %+v, want sent: its provider had no backlog", d.Notices[notify.Email])
+	}
+	if out, err := f.send(t, id, notify.SMS); err != nil || out.Outcome != notify.Sent || len(f.twilio.Messages()) != 1 {
+		t.Fatalf("the queue's attempt: %+v %v, %d SMS, want sent once", out, err, len(f.twilio.Messages()))
+	}
+}

@@ -18,7 +18,7 @@ import (
 
 func bulkCmd() *cobra.Command {
 	var sender, file string
-	var deadline string
+	var deadline, urgency string
 	var digitalOnly, dryRun bool
 	var o postoffice.BulkOptions
 	cmd := &cobra.Command{
@@ -31,11 +31,12 @@ func bulkCmd() *cobra.Command {
 	cmd.Flags().StringVar(&file, "file", "", "CSV with a header row: message_id,to,subject,text")
 	cmd.Flags().StringVar(&deadline, "deadline", "", "open deadline for every letter: a duration (72h) or working days (3wd); default LETTER_OPEN_DEADLINE")
 	cmd.Flags().BoolVar(&digitalOnly, "digital-only", false, "never escalate these letters to paper")
+	cmd.Flags().StringVar(&urgency, "urgency", "bulk", "bulk, or urgent: the run's place in the queues among this sender's own letters (single letters are urgent)")
 	cmd.Flags().IntVar(&o.Concurrency, "concurrency", 50, "workflow starts in flight at once")
 	cmd.Flags().BoolVar(&dryRun, "dry-run", false, "validate the file and show what the run would do (channels, paper, postage); write nothing")
 	cmd.RunE = func(cmd *cobra.Command, args []string) error {
 		// A broken file is refused before anything connects: no system needs to run for that.
-		template := postoffice.Submission{SenderID: sender, DigitalOnly: digitalOnly}
+		template := postoffice.Submission{SenderID: sender, DigitalOnly: digitalOnly, Urgency: letters.Urgency(urgency)}
 		if err := template.SetDeadline(deadline); err != nil {
 			return err
 		}

@@ -44,6 +44,7 @@ func sendCmd() *cobra.Command {
 	f.StringVar(&deadline, "deadline", "", "how long the letter may stay unopened before it goes to paper: a duration (72h) or Danish working days (3wd); default LETTER_OPEN_DEADLINE, 72h")
 	f.StringVar(&deliverAt, "deliver-at", "", "deliver later, at this time: 2026-12-24T09:00 (Danish time) or RFC 3339; the deadline runs from then")
 	f.StringVar(&appointmentAt, "appointment-at", "", "the letter calls to an appointment at this time; a NemSMS reminder goes out before it to a citizen who signed up")
+	f.StringVar((*string)(&s.Urgency), "urgency", "", "urgent (the default of a single letter) or bulk: its place in the queues among this sender's own letters")
 	f.StringVar(&s.PostalCategory, "postal-category", "", "how it goes on paper: economy (default), priority, registered or registered_proof")
 	send := withEngine(func(ctx context.Context, e *engine.Engine) error {
 		for i, path := range files {

@@ -10,6 +10,7 @@ import (
 
 	"digitalpost/activities"
 	"digitalpost/internal/calendar"
+	"digitalpost/internal/fairness"
 	"digitalpost/internal/nemsms"
 	"digitalpost/internal/notify"
 )
@@ -104,7 +105,10 @@ func (l *letter) remindOfAppointment(ctx workflow.Context) {
 			continue
 		}
 		var out activities.NoticeOutcome
-		err := workflow.ExecuteActivity(noticeStep(ctx, notify.SMS), acts.SendNotice,
+		// The reminder is due now, whatever the letter's own urgency: it goes before the
+		// sender's bulk work, and keeps the letter's sender as its fairness key.
+		urgent := workflow.WithPriority(noticeStep(ctx, notify.SMS), temporal.Priority{PriorityKey: fairness.UrgentKey})
+		err := workflow.ExecuteActivity(urgent, acts.SendNotice,
 			activities.ChannelNotice{LetterID: l.in.LetterID, Channel: notify.SMS, Purpose: nemsms.PurposeAppointment}).Get(ctx, &out)
 		if err != nil {
 			l.note(ctx, "appointment reminder not sent: "+failureText(err))

@@ -39,7 +39,13 @@ func (s *Server) submitBatch(w http.ResponseWriter, r *http.Request) {
 		badInput(w, &fielderr.Error{Field: "dry_run", Rule: "must be true or false"})
 		return
 	}
-	template := postoffice.Submission{SenderID: senderOf(r)}
+	// A batch's letters are bulk unless the sender says otherwise (urgency=urgent, or a line's own).
+	urgency, err := letters.ParseUrgency(q.Get("urgency"), letters.Bulk)
+	if err != nil {
+		badInput(w, &fielderr.Error{Field: "urgency", Rule: err.Error()})
+		return
+	}
+	template := postoffice.Submission{SenderID: senderOf(r), Urgency: urgency}
 	if err := template.SetDeadline(q.Get("deadline")); badInput(w, err) {
 		return
 	}
@@ -185,6 +191,9 @@ func readNDJSON(r io.Reader, template postoffice.Submission) ([]postoffice.Submi
 		}
 		if sub.Deadline == 0 && sub.DeadlineWorkingDays == 0 {
 			sub.Deadline, sub.DeadlineWorkingDays = template.Deadline, template.DeadlineWorkingDays
+		}
+		if sub.Urgency == "" {
+			sub.Urgency = template.Urgency
 		}
 		subs = append(subs, sub)
 		if len(errs) > postoffice.MaxBulkErrors {

@@ -35,6 +35,7 @@ type letterRequest struct {
 	DeliverAt    string        `json:"deliver_at"`
 	PostalCat    string        `json:"postal_category"`
 	Appointment  string        `json:"appointment_at"`
+	Urgency      string        `json:"urgency"`
 }
 
 type documentDTO struct {
@@ -48,7 +49,7 @@ func (req letterRequest) submission(sender string) (postoffice.Submission, error
 	var errs fielderr.List
 	s := postoffice.Submission{SenderID: sender, MessageID: req.MessageID, RecipientCPR: req.RecipientCPR,
 		Subject: req.Subject, Body: req.Text, PhysicalOnly: req.PhysicalOnly, DigitalOnly: req.DigitalOnly,
-		PostalCategory: req.PostalCat}
+		PostalCategory: req.PostalCat, Urgency: letters.Urgency(req.Urgency)}
 	if strings.TrimSpace(req.MessageID) == "" {
 		errs.Add("message_id", "is required: your own id for the letter, so that sending it again delivers nothing twice")
 	}
@@ -209,6 +210,8 @@ func readMultipartLetter(w http.ResponseWriter, r *http.Request, boundary string
 			req.PostalCat = v
 		case "appointment_at":
 			req.Appointment = v
+		case "urgency":
+			req.Urgency = v
 		case "physical_only", "digital_only":
 			on, err := strconv.ParseBool(v)
 			if err != nil {
@@ -240,6 +243,7 @@ type letterJSON struct {
 	DeliverAt     *time.Time   `json:"deliver_at,omitempty"`
 	AppointmentAt *time.Time   `json:"appointment_at,omitempty"`
 	PostalCat     string       `json:"postal_category"`
+	Urgency       string       `json:"urgency"`
 	FailureReason string       `json:"failure_reason,omitempty"`
 	BatchID       string       `json:"batch_id,omitempty"`
 	CreatedAt     time.Time    `json:"created_at"`
@@ -269,7 +273,8 @@ type printJSON struct {
 func letterSummary(l letters.Letter) letterJSON {
 	v := letterJSON{ID: l.ID.String(), MessageID: l.MessageID, Status: string(l.Status), Channel: string(l.Channel),
 		Subject: l.Subject, PhysicalOnly: l.PhysicalOnly, DigitalOnly: l.DigitalOnly, Deadline: duration(l.Deadline),
-		FailureReason: l.FailureReason, CreatedAt: l.CreatedAt.UTC(), UpdatedAt: l.UpdatedAt.UTC(), PostalCat: string(l.PostalCategory)}
+		FailureReason: l.FailureReason, CreatedAt: l.CreatedAt.UTC(), UpdatedAt: l.UpdatedAt.UTC(), PostalCat: string(l.PostalCategory),
+		Urgency: string(l.Urgency.OrDefault())}
 	if l.DeliverAt != nil {
 		at := l.DeliverAt.UTC()
 		v.DeliverAt = &at

@@ -34,11 +34,18 @@ type Config struct {
 	// WorkflowCacheSize bounds the workflows a worker keeps in memory between tasks. Letters
 	// wait hours for their opening; a letter not cached replays its ~20 events when it wakes.
 	WorkflowCacheSize int `envconfig:"WORKER_WORKFLOW_CACHE_SIZE" default:"2000"`
-	// WorkflowTaskPollers: goroutines polling the letters queue for workflow tasks. A letter
-	// started from another process (the CLI, an API process of its own) has no eager start:
-	// its first task waits in the queue for a poller, and the SDK's default of two (half of
-	// them on the sticky queue) left such letters waiting about a second at a modest load.
-	WorkflowTaskPollers int `envconfig:"WORKER_WORKFLOW_TASK_POLLERS" default:"2"`
+	// WorkflowTaskPollers: 0 (the default) lets the SDK scale the letters queue's pollers, with
+	// pollers of their own for the normal queue and for the sticky one; N fixes N pollers that
+	// share both. With shared pollers, a sticky backlog (a bulk run's notices coming back) takes
+	// every poll: the SDK polls the sticky queue first while it has a backlog, and letters
+	// started from another process (an API process of its own, the CLI: no eager start) waited
+	// 5-20 s for their first task behind another sender's bulk run (BENCHMARKS.md).
+	WorkflowTaskPollers int `envconfig:"WORKER_WORKFLOW_TASK_POLLERS" default:"0"`
+	// WorkflowTaskSlots bounds the letters queue's workflow tasks a worker runs at once (a
+	// letter's delivery and notices' first try run inside its task). A backlog beyond them waits
+	// in Temporal's queue, where single letters go before bulk and senders share fairly; taken
+	// into the worker, it would make every other sender's letter wait for the CPU behind it.
+	WorkflowTaskSlots int `envconfig:"WORKER_WORKFLOW_TASK_SLOTS" default:"10"`
 
 	OpenDeadline time.Duration `envconfig:"LETTER_OPEN_DEADLINE" default:"72h"`
 	// ReminderBefore: an unopened letter reminds the citizen this long before its deadline
@@ -53,6 +60,11 @@ type Config struct {
 	// given the same values): Twilio's and SendGrid's accounts are limited, not our workers.
 	SMSRatePerSecond   float64 `envconfig:"SMS_RATE_PER_SECOND" default:"50"`
 	EmailRatePerSecond float64 `envconfig:"EMAIL_RATE_PER_SECOND" default:"50"`
+	// Fairness between senders: each sender is a fairness key on every queue, with this weight
+	// unless SENDER_WEIGHTS ("skat=0.5,region-midt=2") names its own. A sender of weight 2 gets
+	// twice the share of one of weight 1 while both have work waiting.
+	SenderWeightDefault float64 `envconfig:"SENDER_WEIGHT_DEFAULT" default:"1"`
+	SenderWeights       string  `envconfig:"SENDER_WEIGHTS"`
 	// RecoveryGrace: how long a stored letter, case or request may stay unstarted before the
 	// recovery sweep starts it.
 	RecoveryGrace time.Duration `envconfig:"RECOVERY_GRACE" default:"30s"`

@@ -111,13 +111,23 @@ func StopLeftover(pidFile, cli string) {
 	_ = syscall.Kill(pid, syscall.SIGKILL)
 }
 
-// DevServerTuning is the dynamic configuration the dev server runs with. One partition per
-// task queue: a single-node server with a handful of pollers gains nothing from four, and a
-// task written to a partition no poller is waiting on is forwarded to one that has a poller at
-// a capped rate (about ten a second), so workflows started from another process (the CLI, a
-// separate API process: no eager start) waited seconds for their first task.
+// DevServerTuning is the dynamic configuration the dev server runs with.
+//
+// Fairness between senders: the dev server (Temporal server 1.29.1 inside CLI v1.5.1) has task
+// queue priority and fairness, off by default: matching.useNewMatcher turns on the priority
+// matcher, matching.enableFairness the fair backlog, where each fairness key (a sender) is
+// dispatched in proportion to its weight. Weights travel with each task; the server's per-key
+// weight overrides (UpdateTaskQueueConfig) arrive only in server 1.32.
+//
+// One partition per task queue: a single-node server with a handful of pollers gains nothing
+// from four, priority and fairness hold per partition, and a task written to a partition no
+// poller is waiting on is forwarded to one that has a poller at a capped rate (about ten a
+// second), so workflows started from another process (the CLI, a separate API process: no
+// eager start) waited seconds for their first task.
 func DevServerTuning() []string {
 	return []string{
+		"--dynamic-config-value", "matching.useNewMatcher=true",
+		"--dynamic-config-value", "matching.enableFairness=true",
 		"--dynamic-config-value", "matching.numTaskqueueReadPartitions=1",
 		"--dynamic-config-value", "matching.numTaskqueueWritePartitions=1",
 	}

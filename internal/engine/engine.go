@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"sync"
 	"time"
 
@@ -25,6 +26,7 @@ import (
 	"digitalpost/internal/config"
 	"digitalpost/internal/events"
 	"digitalpost/internal/exemption"
+	"digitalpost/internal/fairness"
 	"digitalpost/internal/letters"
 	"digitalpost/internal/mailbox"
 	"digitalpost/internal/nemsms"
@@ -102,7 +104,11 @@ func New(cfg config.Config, db *pgxpool.Pool, tc client.Client) (*Engine, error)
 		return nil, fmt.Errorf("REMINDER_QUIET_HOURS: %w", err)
 	}
 	e.Activities.Quiet = quiet
-	e.PostOffice = &postoffice.PostOffice{Temporal: tc, TaskQueue: cfg.TaskQueue, Registry: e.Registry,
+	weights, err := fairness.ParseWeights(cfg.SenderWeightDefault, cfg.SenderWeights)
+	if err != nil {
+		return nil, err
+	}
+	e.PostOffice = &postoffice.PostOffice{Weights: weights, BulkStartsPerSecond: bulkStarts(cfg), Temporal: tc, TaskQueue: cfg.TaskQueue, Registry: e.Registry,
 		Letters: e.Letters, Mailbox: e.Mailbox, DefaultDeadline: cfg.OpenDeadline, Reminder: cfg.ReminderBefore, Quiet: quiet,
 		NemSMS: e.NemSMS, AppointmentReminder: cfg.NemSMSAppointmentReminder}
 	e.Desk = &borgerservice.Desk{Temporal: tc, TaskQueue: cfg.TaskQueue, Registry: e.Registry, Cases: e.Cases, Access: e.Access, NemSMS: e.NemSMS,
@@ -132,7 +138,10 @@ func (e *Engine) Workers() []worker.Worker {
 			worker.SetStickyWorkflowCacheSize(e.Config.WorkflowCacheSize)
 		}
 	})
-	main := worker.New(e.Temporal, e.Config.TaskQueue, worker.Options{MaxConcurrentWorkflowTaskPollers: max(e.Config.WorkflowTaskPollers, 2)})
+	main := worker.New(e.Temporal, e.Config.TaskQueue, worker.Options{
+		WorkflowTaskPollerBehavior:             workflowTaskPollers(e.Config.WorkflowTaskPollers),
+		MaxConcurrentWorkflowTaskExecutionSize: e.Config.WorkflowTaskSlots,
+	})
 	main.RegisterWorkflow(workflows.LetterWorkflow)
 	main.RegisterWorkflow(workflows.ExemptionCaseWorkflow)
 	main.RegisterWorkflow(workflows.ReadingAccessWorkflow)
@@ -150,9 +159,7 @@ func (e *Engine) Workers() []worker.Worker {
 		rate float64
 	}{{notify.SMS, e.Config.SMSRatePerSecond}, {notify.Email, e.Config.EmailRatePerSecond}} {
 		w := worker.New(e.Temporal, workflows.ProviderTaskQueue(e.Config.TaskQueue, p.ch), worker.Options{
-			TaskQueueActivitiesPerSecond: notify.PacedRate(p.rate),
-			// A call takes milliseconds, or up to PROVIDER_TIMEOUT when a provider hangs; more
-			// calls in flight than a few seconds' worth would only wait for their pace slot.
+			TaskQueueActivitiesPerSecond:       notify.PacedRate(p.rate),
 			MaxConcurrentActivityExecutionSize: concurrentCalls(p.rate),
 		})
 		w.RegisterActivity(e.Activities.SendNotice)
@@ -171,14 +178,40 @@ func (e *Engine) Workers() []worker.Worker {
 	return append(all, old)
 }
 
-// concurrentCalls bounds a provider worker's calls in flight to two seconds' worth of its
-// rate (0, no limit, keeps the SDK's default).
+// bulkStarts is how fast a bulk run starts its letters: as fast as the faster provider takes
+// their notices, and unpaced when a provider has no limit.
+func bulkStarts(cfg config.Config) float64 {
+	if cfg.SMSRatePerSecond <= 0 || cfg.EmailRatePerSecond <= 0 {
+		return 0
+	}
+	return max(cfg.SMSRatePerSecond, cfg.EmailRatePerSecond)
+}
+
+// workflowTaskPollers: autoscaled (0), with the normal queue's pollers apart from the sticky
+// queue's, so a letter's first task never waits for a sticky backlog to drain; or n pollers
+// shared between both queues.
+func workflowTaskPollers(n int) worker.PollerBehavior {
+	if n > 0 {
+		return worker.NewPollerBehaviorSimpleMaximum(worker.PollerBehaviorSimpleMaximumOptions{MaximumNumberOfPollers: max(n, 2)})
+	}
+	return worker.NewPollerBehaviorAutoscaling(worker.PollerBehaviorAutoscalingOptions{})
+}
+
+// concurrentCalls bounds a provider worker's calls in flight to a quarter second of its rate
+// (0, no limit, keeps the SDK's default). A call taken from the queue waits in the worker for
+// its pace slot; had the worker taken seconds' worth at once (the server's rate limiter lets a
+// second's worth through in a burst), every later call, another sender's urgent one included,
+// would queue behind them in the pace. Left in Temporal's queue instead, the next call taken is
+// the one priority and fairness between senders choose.
 func concurrentCalls(rate float64) int {
 	if rate <= 0 {
 		return 0
 	}
-	return max(10, int(2*rate))
+	return max(8, int(math.Ceil(rate*QueueWindow.Seconds())))
 }
+
+// QueueWindow is how much of its provider's rate a worker takes from the queue at once.
+const QueueWindow = 250 * time.Millisecond
 
 // RecoveryEvery is how often the recovery sweep runs.
 const RecoveryEvery = 30 * time.Second

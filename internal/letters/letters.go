@@ -79,6 +79,8 @@ type Letter struct {
 	// AppointmentAt: the letter calls the citizen to an appointment; a NemSMS reminder goes
 	// out before it to a subscribed citizen.
 	AppointmentAt *time.Time
+	// Urgency orders the letter among its sender's own work: urgent before bulk.
+	Urgency       Urgency
 	Status        Status
 	Channel       Channel
 	FailureReason string
@@ -116,6 +118,35 @@ func ParsePostalCategory(s string) (PostalCategory, error) {
 		}
 	}
 	return "", fmt.Errorf("must be one of economy, priority, registered, registered_proof")
+}
+
+// Urgency is where a letter stands in its sender's own queue of work. Every sender shares the
+// service fairly with the others; within one sender, urgent letters (a single letter, an
+// appointment) go before bulk letters (a run to every household).
+type Urgency string
+
+const (
+	Urgent Urgency = "urgent" // the default of a single letter
+	Bulk   Urgency = "bulk"   // the default of a bulk run or batch
+)
+
+// ParseUrgency reads an urgency as senders write it; "" takes the entry point's default.
+func ParseUrgency(s string, byDefault Urgency) (Urgency, error) {
+	switch Urgency(s) {
+	case "":
+		return byDefault, nil
+	case Urgent, Bulk:
+		return Urgency(s), nil
+	}
+	return "", fmt.Errorf("must be urgent or bulk")
+}
+
+// OrDefault is the urgency of a letter stored before urgencies existed: urgent.
+func (u Urgency) OrDefault() Urgency {
+	if u == "" {
+		return Urgent
+	}
+	return u
 }
 
 // IsRegistered tells whether the letter must be posted as registered mail.

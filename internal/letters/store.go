@@ -74,8 +74,8 @@ func (s *Store) createWithoutDocuments(ctx context.Context, l Letter) (stored Le
 
 const insertLetter = `
 	INSERT INTO letters (id, sender_id, message_id, recipient_id, subject, body, physical_only, digital_only, deadline_seconds,
-	                     content_hash, batch_id, deliver_at, postal_category, appointment_at, status)
-	VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, 'received')
+	                     content_hash, batch_id, deliver_at, postal_category, appointment_at, urgency, status)
+	VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, 'received')
 	ON CONFLICT DO NOTHING`
 
 // (No conflict target: two submissions of one message id race on both unique indexes, the
@@ -84,7 +84,7 @@ const insertLetter = `
 
 func letterArgs(l Letter) []any {
 	return []any{l.ID, l.SenderID, l.MessageID, l.RecipientID, l.Subject, l.Body, l.PhysicalOnly, l.DigitalOnly,
-		int64(l.Deadline / time.Second), l.ContentHash, l.BatchID, l.DeliverAt, string(l.category()), l.AppointmentAt}
+		int64(l.Deadline / time.Second), l.ContentHash, l.BatchID, l.DeliverAt, string(l.category()), l.AppointmentAt, string(l.Urgency.OrDefault())}
 }
 
 func (l Letter) category() PostalCategory {
@@ -199,10 +199,10 @@ func (c *ContentConflict) Error() string {
 
 // bulkColumns are letterArgs' columns, then the status.
 var bulkColumns = []string{"id", "sender_id", "message_id", "recipient_id", "subject", "body", "physical_only",
-	"digital_only", "deadline_seconds", "content_hash", "batch_id", "deliver_at", "postal_category", "appointment_at", "status"}
+	"digital_only", "deadline_seconds", "content_hash", "batch_id", "deliver_at", "postal_category", "appointment_at", "urgency", "status"}
 
 const letterColumns = `id, sender_id, message_id, recipient_id, subject, body, physical_only, digital_only,
-	deadline_seconds, status, channel, failure_reason, content_hash, batch_id, created_at, updated_at, deliver_at, postal_category, appointment_at`
+	deadline_seconds, status, channel, failure_reason, content_hash, batch_id, created_at, updated_at, deliver_at, postal_category, appointment_at, urgency`
 
 func scanLetter(row pgx.Row) (Letter, error) {
 	l, err := scanLetterRow(row)
@@ -218,7 +218,7 @@ func scanLetterRow(row pgx.Row, first ...any) (Letter, error) {
 	var l Letter
 	var deadline int64
 	err := row.Scan(append(first, &l.ID, &l.SenderID, &l.MessageID, &l.RecipientID, &l.Subject, &l.Body, &l.PhysicalOnly,
-		&l.DigitalOnly, &deadline, &l.Status, &l.Channel, &l.FailureReason, &l.ContentHash, &l.BatchID, &l.CreatedAt, &l.UpdatedAt, &l.DeliverAt, &l.PostalCategory, &l.AppointmentAt)...)
+		&l.DigitalOnly, &deadline, &l.Status, &l.Channel, &l.FailureReason, &l.ContentHash, &l.BatchID, &l.CreatedAt, &l.UpdatedAt, &l.DeliverAt, &l.PostalCategory, &l.AppointmentAt, &l.Urgency)...)
 	if err != nil {
 		return Letter{}, err
 	}

@@ -44,7 +44,13 @@ type Service struct {
 	// MaxAhead bounds how far ahead a slot may be reserved (and so how long a call waits in
 	// memory). It must exceed the server-side queue limiter's burst (one second's worth).
 	MaxAhead time.Duration
-	sleep    func(context.Context, time.Duration) error
+	// FirstTryAhead bounds the same for a notice's first try, made with the letter's delivery
+	// outside any queue: it takes a slot only when the provider is nearly idle. During a backlog
+	// the calls taken from the provider's queue keep the pace booked further ahead than this, so
+	// first tries give way and go to the queue, where priority and fairness between senders
+	// decide the order: one sender's bulk run cannot take the slots another sender's letter needs.
+	FirstTryAhead time.Duration
+	sleep         func(context.Context, time.Duration) error
 }
 
 // Rates are provider calls per second, across all workers; 0 means no limit.
@@ -52,9 +58,14 @@ type Rates struct{ SMS, Email float64 }
 
 // NewService builds the service.
 func NewService(db *pgxpool.Pool, sms, email Provider, rates Rates) *Service {
-	return &Service{db: db, sms: sms, email: email, MaxAhead: 2 * time.Second, sleep: sleepCtx,
+	return &Service{db: db, sms: sms, email: email, MaxAhead: 2 * time.Second, FirstTryAhead: DefaultFirstTryAhead, sleep: sleepCtx,
 		interval: map[Channel]time.Duration{SMS: interval(rates.SMS), Email: interval(rates.Email)}}
 }
+
+// DefaultFirstTryAhead: a first try takes a slot at most this far ahead, a few slots at a
+// provider's usual 50 calls a second, and less than the calls a provider's worker holds at once
+// (engine.QueueWindow) book it during a backlog.
+const DefaultFirstTryAhead = 100 * time.Millisecond
 
 // ArrivalJitter is how much later than its slot a call may reach the provider without two
 // calls ever falling into one second with more than rate others. It costs about a tenth of
@@ -145,8 +156,20 @@ type Result struct {
 // in fewer round trips: their claims go to PostgreSQL together, the provider calls run side by
 // side, and their outcomes are recorded together. Every letter pays for each round trip.
 func (s *Service) SendAll(ctx context.Context, ns []Notice, markNotified bool) []Result {
+	return s.sendAll(ctx, ns, markNotified, s.MaxAhead)
+}
+
+// SendFirstTry is SendAll for the first try of a letter's notices, made outside the providers'
+// queues: a notice whose provider is booked further ahead than FirstTryAhead is not sent now
+// (*RetryLater) and goes to its provider's queue, where priority and fairness order it among
+// the notices already waiting.
+func (s *Service) SendFirstTry(ctx context.Context, ns []Notice, markNotified bool) []Result {
+	return s.sendAll(ctx, ns, markNotified, min(s.FirstTryAhead, s.MaxAhead))
+}
+
+func (s *Service) sendAll(ctx context.Context, ns []Notice, markNotified bool, ahead time.Duration) []Result {
 	results := make([]Result, len(ns))
-	claims, err := s.claim(ctx, ns)
+	claims, err := s.claim(ctx, ns, ahead)
 	if err != nil {
 		for i := range results {
 			results[i].Err = err
@@ -159,7 +182,7 @@ func (s *Service) SendAll(ctx context.Context, ns []Notice, markNotified bool) [
 		c := claims[i]
 		switch {
 		case c.slotAt == nil:
-			wait := c.bookedUntil.Sub(*c.dbNow) - s.MaxAhead + s.interval[n.Channel]
+			wait := c.bookedUntil.Sub(*c.dbNow) - ahead + s.interval[n.Channel]
 			results[i].Err = &RetryLater{After: max(wait, s.interval[n.Channel], time.Second), Reason: fmt.Sprintf("%s provider is booked ahead", n.Channel)}
 		case c.attempt == nil:
 			results[i].Outcome, results[i].Err = s.settled(ctx, n, markNotified)
@@ -205,7 +228,7 @@ type claimed struct {
 // claim reserves a pace slot and claims each notice, all in one round trip. The batch is one
 // implicit transaction: callers pass a letter's notices SMS before e-mail, so two batches
 // always lock the providers' pace rows in the same order.
-func (s *Service) claim(ctx context.Context, ns []Notice) ([]claimed, error) {
+func (s *Service) claim(ctx context.Context, ns []Notice, ahead time.Duration) ([]claimed, error) {
 	out := make([]claimed, len(ns))
 	lookups := make([]store.Lookup, len(ns))
 	for i, n := range ns {
@@ -227,7 +250,7 @@ func (s *Service) claim(ctx context.Context, ns []Notice) ([]claimed, error) {
 		)
 		SELECT (SELECT at FROM slot), (SELECT attempts FROM claim), clock_timestamp(),
 		       (SELECT next_at FROM provider_pace WHERE channel = $2)`,
-			Args: []any{n.LetterID, n.Channel, n.Purpose, s.interval[n.Channel].Microseconds(), s.MaxAhead.Microseconds(), n.Standalone},
+			Args: []any{n.LetterID, n.Channel, n.Purpose, s.interval[n.Channel].Microseconds(), ahead.Microseconds(), n.Standalone},
 			Scan: func(row pgx.Row) error {
 				return row.Scan(&c.slotAt, &c.attempt, &c.dbNow, &c.bookedUntil)
 			}}

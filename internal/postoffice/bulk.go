@@ -8,6 +8,7 @@ import (
 
 	"github.com/google/uuid"
 	"golang.org/x/sync/errgroup"
+	"golang.org/x/time/rate"
 
 	"digitalpost/internal/cpr"
 	"digitalpost/internal/fielderr"
@@ -101,6 +102,9 @@ func (p *PostOffice) checkRun(ctx context.Context, subs []Submission) ([]letters
 		default:
 			firstLetter[id] = i + 1
 		}
+		if s.Urgency == "" {
+			s.Urgency = letters.Bulk // a run's letters give way to the sender's single letters
+		}
 		l, d, err := p.validate(ctx, s, look)
 		var list fielderr.List
 		switch {
@@ -137,6 +141,10 @@ func (p *PostOffice) StartBulk(ctx context.Context, all []letters.Letter, o Bulk
 	}
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(o.Concurrency)
+	pace := rate.NewLimiter(rate.Inf, 1)
+	if p.BulkStartsPerSecond > 0 {
+		pace = rate.NewLimiter(rate.Limit(p.BulkStartsPerSecond), max(1, int(p.BulkStartsPerSecond/10)))
+	}
 	// Starts are confirmed in PostgreSQL in batches, so the recovery sweep does not start the
 	// run's letters a second time while they wait in the task queue for a worker. A batch that
 	// cannot be confirmed only leaves the sweep one more idempotent start to make.
@@ -164,6 +172,9 @@ func (p *PostOffice) StartBulk(ctx context.Context, all []letters.Letter, o Bulk
 		confirm()
 	}()
 	for _, l := range all {
+		if err := pace.Wait(gctx); err != nil {
+			break // the group's error, or ctx's, is what Wait returns below
+		}
 		g.Go(func() error {
 			if err := p.start(gctx, l); err != nil {
 				return err

@@ -94,6 +94,8 @@ func (p *PostOffice) StartNemSMS(ctx context.Context, m nemsms.Message) error {
 		ID: nemsms.WorkflowID(m.ID), TaskQueue: p.TaskQueue,
 		WorkflowIDReusePolicy:    enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
 		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
+		// A service message is due now (a payout, an appointment): before the sender's bulk letters.
+		Priority: p.Weights.Priority(m.SenderID, true),
 	}, workflows.NemSMSWorkflow, workflows.NemSMSInput{MessageID: m.ID})
 	var started *serviceerror.WorkflowExecutionAlreadyStarted
 	if err != nil && !errors.As(err, &started) {

@@ -22,6 +22,7 @@ import (
 
 	"digitalpost/internal/calendar"
 	"digitalpost/internal/cpr"
+	"digitalpost/internal/fairness"
 	"digitalpost/internal/fielderr"
 	"digitalpost/internal/letters"
 	"digitalpost/internal/mailbox"
@@ -50,6 +51,12 @@ type PostOffice struct {
 	NemSMS              *nemsms.Store
 	AppointmentReminder time.Duration
 	Metrics             *telemetry.Metrics // nil: no metrics
+	// Weights are the senders' shares of Temporal's queues (SENDER_WEIGHTS).
+	Weights fairness.Weights
+	// BulkStartsPerSecond paces a bulk run's starts (0: as fast as Concurrency allows). A run
+	// started faster than its notices can go out only makes a backlog, and on the way takes the
+	// CPU of Temporal and the workers from every other sender's letters.
+	BulkStartsPerSecond float64
 }
 
 // Submission is a letter as a sender hands it in.
@@ -72,6 +79,9 @@ type Submission struct {
 	PostalCategory string
 	// AppointmentAt: the letter calls to an appointment; a NemSMS reminder goes out before it.
 	AppointmentAt *time.Time
+	// Urgency: urgent or bulk within the sender's own work; "" takes the entry point's
+	// default (a single letter urgent, a bulk run bulk).
+	Urgency letters.Urgency
 }
 
 // MaxSchedule is how far ahead a letter may be scheduled.
@@ -241,16 +251,7 @@ func fingerprint(l letters.Letter, workingDays int, docs []letters.Document) []b
 // start runs the letter's workflow. Its id comes from the letter id, and a second start for
 // the same letter (running or finished) is turned away by Temporal: one letter, one delivery.
 func (p *PostOffice) start(ctx context.Context, l letters.Letter) error {
-	_, err := p.Temporal.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
-		ID:                       letters.WorkflowID(l.ID),
-		TaskQueue:                p.TaskQueue,
-		WorkflowIDReusePolicy:    enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
-		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
-		EnableEagerStart:         true,
-		TypedSearchAttributes: temporal.NewSearchAttributes(
-			searchattr.LetterStatus.ValueSet(string(letters.Received)),
-			searchattr.LetterSender.ValueSet(l.SenderID)),
-	}, workflows.LetterWorkflow, p.input(l))
+	_, err := p.Temporal.ExecuteWorkflow(ctx, p.startOptions(l), workflows.LetterWorkflow, p.input(l))
 	var started *serviceerror.WorkflowExecutionAlreadyStarted
 	if errors.As(err, &started) {
 		return nil
@@ -259,6 +260,29 @@ func (p *PostOffice) start(ctx context.Context, l letters.Letter) error {
 		return fmt.Errorf("start letter %s: %w", l.ID, err)
 	}
 	return nil
+}
+
+// startOptions are how every start of a letter's workflow asks for it: the first, the
+// recovery sweep's, and one made by a withdrawal that reached a letter not yet started. The
+// letter's sender and urgency give its place in the queues (fairness between senders).
+//
+// Only urgent letters start eagerly. An eager start hands the first task straight to a worker
+// in this process, past the queue: a bulk run started that way took every free task slot of the
+// worker, and another sender's single letter waited in the queue behind it for seconds. Bulk
+// letters go through the queue, where priority and fairness order them.
+func (p *PostOffice) startOptions(l letters.Letter) client.StartWorkflowOptions {
+	urgent := l.Urgency.OrDefault() == letters.Urgent
+	return client.StartWorkflowOptions{
+		ID:                       letters.WorkflowID(l.ID),
+		TaskQueue:                p.TaskQueue,
+		WorkflowIDReusePolicy:    enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
+		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
+		EnableEagerStart:         urgent,
+		Priority:                 p.Weights.Priority(l.SenderID, urgent),
+		TypedSearchAttributes: temporal.NewSearchAttributes(
+			searchattr.LetterStatus.ValueSet(string(letters.Received)),
+			searchattr.LetterSender.ValueSet(l.SenderID)),
+	}
 }
 
 // input is what a letter's workflow starts with, the same for a first start and a resume.
@@ -334,6 +358,11 @@ func (p *PostOffice) validate(ctx context.Context, s Submission, look lookup) (l
 	l := letters.Letter{SenderID: strings.TrimSpace(s.SenderID), MessageID: strings.TrimSpace(s.MessageID),
 		Subject: strings.TrimSpace(s.Subject), Body: s.Body, PhysicalOnly: s.PhysicalOnly, DigitalOnly: s.DigitalOnly,
 		Deadline: s.Deadline}
+	if urgency, err := letters.ParseUrgency(strings.TrimSpace(string(s.Urgency)), letters.Urgent); err != nil {
+		errs.Add("urgency", err.Error())
+	} else {
+		l.Urgency = urgency
+	}
 	if category, err := letters.ParsePostalCategory(strings.TrimSpace(s.PostalCategory)); err != nil {
 		errs.Add("postal-category", err.Error())
 	} else if l.PostalCategory = category; category != letters.Economy && s.DigitalOnly {

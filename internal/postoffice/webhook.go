@@ -18,6 +18,7 @@ func (p *PostOffice) StartWebhookDelivery(ctx context.Context, senderID string) 
 		TaskQueue:                p.TaskQueue,
 		WorkflowIDReusePolicy:    enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE,
 		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
+		Priority:                 p.Weights.Share(senderID),
 	}, workflows.WebhookWorkflow, senderID)
 	if err != nil {
 		return fmt.Errorf("start webhook delivery for %s: %w", senderID, err)

@@ -37,7 +37,7 @@ func StartTemporal(t testing.TB) *testsuite.DevServer {
 	srv, err := testsuite.StartDevServer(ctx, testsuite.DevServerOptions{
 		ExistingPath: cli, LogLevel: "error",
 		ClientOptions: &client.Options{Logger: quietLogger()},
-		ExtraArgs:     []string{"--headless"},
+		ExtraArgs:     append([]string{"--headless"}, devenv.DevServerTuning()...),
 	})
 	if err != nil {
 		t.Fatalf("start Temporal dev server from %s: %v", cli, err)

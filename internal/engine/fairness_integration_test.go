@@ -1,0 +1,81 @@
+package engine_test
+
+import (
+	"context"
+	"fmt"
+	"testing"
+
+	"digitalpost/internal/fairness"
+	"digitalpost/internal/letters"
+	"digitalpost/internal/postoffice"
+	"digitalpost/internal/testenv"
+)
+
+// Every letter carries its sender as its fairness key on Temporal's queues, with the sender's
+// weight, and its urgency as the priority: a single letter urgent, a bulk run's letters bulk,
+// unless the sender says otherwise. The urgency is stored, so every later start of the letter
+// (the recovery sweep's, a withdrawal's) gives it the same place.
+func TestLettersCarryTheirSenderAndUrgencyIntoTemporalsQueues(t *testing.T) {
+	s := testenv.StartSystem(t)
+	seed(t, s)
+	ctx := context.Background()
+	weights, err := fairness.ParseWeights(1, "region-midt=3")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.PostOffice.Weights = weights
+
+	single, err := s.PostOffice.Submit(ctx, postoffice.Submission{SenderID: "region-midt", MessageID: "single", RecipientCPR: annaCPR,
+		Subject: "Indkaldelse", Body: "Tekst"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	markedBulk, err := s.PostOffice.Submit(ctx, postoffice.Submission{SenderID: "region-midt", MessageID: "marked-bulk", RecipientCPR: annaCPR,
+		Subject: "Nyhedsbrev", Body: "Tekst", Urgency: letters.Bulk})
+	if err != nil {
+		t.Fatal(err)
+	}
+	run := make([]postoffice.Submission, 2)
+	for i := range run {
+		run[i] = postoffice.Submission{SenderID: "region-midt", MessageID: fmt.Sprintf("run-%d", i), RecipientCPR: annaCPR, Subject: "Til alle", Body: "Tekst"}
+	}
+	run[1].Urgency = letters.Urgent
+	bulk, err := s.PostOffice.SubmitBulk(ctx, run, postoffice.BulkOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	for _, c := range []struct {
+		what    string
+		receipt postoffice.Receipt
+		want    letters.Urgency
+	}{
+		{"a single letter", single, letters.Urgent},
+		{"a single letter marked bulk", markedBulk, letters.Bulk},
+		{"a bulk run's letter", bulk[0], letters.Bulk},
+		{"a bulk run's letter marked urgent", bulk[1], letters.Urgent},
+	} {
+		desc, err := s.Temporal.DescribeWorkflowExecution(ctx, c.receipt.WorkflowID, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		p := desc.GetWorkflowExecutionInfo().GetPriority()
+		wantKey := fairness.BulkKey
+		if c.want == letters.Urgent {
+			wantKey = fairness.UrgentKey
+		}
+		if p.GetFairnessKey() != "region-midt" || p.GetFairnessWeight() != 3 || int(p.GetPriorityKey()) != wantKey {
+			t.Errorf("%s: priority %v, want fairness key region-midt, weight 3, priority %d", c.what, p, wantKey)
+		}
+		l, err := s.Letters.Get(ctx, c.receipt.LetterID)
+		if err != nil || l.Urgency != c.want {
+			t.Errorf("%s: stored urgency %q (%v), want %q", c.what, l.Urgency, err, c.want)
+		}
+	}
+
+	_, err = s.PostOffice.Submit(ctx, postoffice.Submission{SenderID: "region-midt", MessageID: "odd", RecipientCPR: annaCPR,
+		Subject: "Indkaldelse", Body: "Tekst", Urgency: "soon"})
+	if err == nil || err.Error() != "urgency: must be urgent or bulk" {
+		t.Errorf("urgency \"soon\": %v, want refused naming the field and the rule", err)
+	}
+}
