@@ -179,6 +179,20 @@ func (l *letter) run(ctx workflow.Context) (LetterState, error) {
 		}
 		return l.finishRecorded(ctx, letters.Withdrawn, "withdrawn by the sender before its delivery: "+l.withdrawal.Reason)
 	}
+	if l.withdrawal != nil {
+		// The withdrawal came before the delivery, with the start itself (a letter of a batch
+		// withdrawn while it waited for its start): the letter is withdrawn without ever reaching
+		// the mailbox. Letters started before this delivered first, then withdrew; the version is
+		// asked only here, so letters without an early withdrawal carry no marker for it.
+		if workflow.GetVersion(ctx, "withdraw-before-delivery", workflow.DefaultVersion, 1) == 1 {
+			if err := l.decideWithdrawal(ctx); err != nil {
+				return l.fail(ctx, err)
+			}
+			if l.withdrawn {
+				return l.finishRecorded(ctx, letters.Withdrawn, "withdrawn by the sender before its delivery: "+l.withdrawal.Reason)
+			}
+		}
+	}
 	var plan activities.Delivery
 	var deliver workflow.Future
 	if l.lean && l.withdrawal == nil { // a withdrawal already here is decided before any notice

@@ -9,8 +9,11 @@ import (
 	"github.com/google/uuid"
 	"github.com/stretchr/testify/mock"
 	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/interceptor"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
+	"go.temporal.io/sdk/worker"
+	"go.temporal.io/sdk/workflow"
 
 	"digitalpost/activities"
 	"digitalpost/internal/calendar"
@@ -649,4 +652,79 @@ func TestLeanLettersDeadlineRunsFromItsDelivery(t *testing.T) {
 	if got := lt.printedAt.Sub(start); got != 72*time.Hour {
 		t.Fatalf("printed %s after delivery, want the 72h deadline exactly", got)
 	}
+}
+
+// A withdrawal that is there before the delivery (it came with the start, as update-with-start
+// brings it to a letter of a batch still waiting for its start) withdraws the letter without
+// delivering it: no Deliver, no notice, nothing printed, and the mailbox asked once.
+func TestWithdrawalThatCameWithTheStartWithdrawsWithoutDelivering(t *testing.T) {
+	lt := newLetterTestWith(t, digitalPlan(true, true), func(lt *letterTest) {
+		lt.in.AppointmentAt, lt.in.AppointmentReminder = lt.env.Now().Add(3*24*time.Hour), 24*time.Hour
+	})
+	// The test environment hands a workflow an update only between workflow tasks; holding the
+	// letter for a second where run begins lets the withdrawal arrive where update-with-start
+	// puts it: after the handlers are set up, before anything is delivered.
+	lt.env.SetWorkerOptions(worker.Options{Interceptors: []interceptor.WorkerInterceptor{&holdAtRun{}}})
+	var steps []string
+	lt.env.SetOnLocalActivityStartedListener(func(info *activity.Info, _ context.Context, _ []any) {
+		steps = append(steps, info.ActivityType.Name)
+	})
+	var answer LetterState
+	lt.env.RegisterDelayedCallback(func() {
+		lt.env.UpdateWorkflow(WithdrawUpdate, "w1", &testsuite.TestUpdateCallback{
+			OnReject: func(err error) { t.Errorf("withdrawal rejected: %v", err) }, OnAccept: func() {},
+			OnComplete: func(v any, err error) {
+				if err != nil {
+					t.Errorf("withdrawal failed: %v", err)
+					return
+				}
+				answer = v.(LetterState)
+			},
+		}, WithdrawRequest{Reason: "sent by mistake"})
+	}, 0)
+	st := lt.run()
+	if st.Status != letters.Withdrawn || answer.Status != letters.Withdrawn {
+		t.Fatalf("status %s, update answered %s", st.Status, answer.Status)
+	}
+	if !lt.deliveredAt.IsZero() || len(lt.notices) != 0 || len(lt.printed) != 0 || len(lt.appointmentReminders) != 0 {
+		t.Fatalf("delivered %v, notices %v, printed %v, appointment reminders %v; want none of them",
+			!lt.deliveredAt.IsZero(), lt.notices, lt.printed, lt.appointmentReminders)
+	}
+	if len(steps) != 1 || steps[0] != "WithdrawLetter" || lt.withdrawals != 1 {
+		t.Fatalf("local steps %v (withdrawn %d times), want only WithdrawLetter", steps, lt.withdrawals)
+	}
+	if !hasNote(st.Timeline, "withdrawn by the sender before its delivery: sent by mistake") {
+		t.Fatalf("timeline %+v", st.Timeline)
+	}
+}
+
+// holdAtRun sleeps once, for a second, when a letter's run asks for its version: the letter's
+// handlers are set up, and nothing is delivered yet.
+type holdAtRun struct {
+	interceptor.WorkerInterceptorBase
+}
+
+func (h *holdAtRun) InterceptWorkflow(_ workflow.Context, next interceptor.WorkflowInboundInterceptor) interceptor.WorkflowInboundInterceptor {
+	return &holdAtRunInbound{WorkflowInboundInterceptorBase: interceptor.WorkflowInboundInterceptorBase{Next: next}}
+}
+
+type holdAtRunInbound struct {
+	interceptor.WorkflowInboundInterceptorBase
+}
+
+func (h *holdAtRunInbound) Init(outbound interceptor.WorkflowOutboundInterceptor) error {
+	return h.Next.Init(&holdAtRunOutbound{WorkflowOutboundInterceptorBase: interceptor.WorkflowOutboundInterceptorBase{Next: outbound}})
+}
+
+type holdAtRunOutbound struct {
+	interceptor.WorkflowOutboundInterceptorBase
+	held bool
+}
+
+func (h *holdAtRunOutbound) GetVersion(ctx workflow.Context, changeID string, minSupported, maxSupported workflow.Version) workflow.Version {
+	if changeID == reliableLetter && !h.held {
+		h.held = true
+		_ = h.Next.Sleep(ctx, time.Second)
+	}
+	return h.Next.GetVersion(ctx, changeID, minSupported, maxSupported)
 }

@@ -120,34 +120,84 @@ type Refused struct {
 
 func (r *Refused) Error() string { return fmt.Sprintf("letter %s: %s", r.LetterID, r.Reason) }
 
-// Withdraw takes a letter back, if it is not yet opened or printed. A withdrawal the
-// letter's workflow turns away, before or after accepting it (the citizen opened the letter
-// first), is a *Refused with the reason.
+// Withdraw takes a letter back, if it is not yet opened or printed, whether or not its
+// workflow has started: a letter of a batch still waiting for its start is started with the
+// withdrawal (update-with-start) and withdrawn without being delivered; the batch's own start
+// then finds its workflow and does nothing. A withdrawal the letter's workflow turns away,
+// before or after accepting it (the citizen opened the letter first), is a *Refused with the
+// reason.
 func (p *PostOffice) Withdraw(ctx context.Context, id uuid.UUID, reason string) (workflows.LetterState, error) {
-	if rule := fielderr.TextRule(reason); rule != "" {
-		return workflows.LetterState{}, &fielderr.Error{Field: "reason", Rule: rule}
-	}
-	handle, err := p.Temporal.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
-		WorkflowID: letters.WorkflowID(id), UpdateName: workflows.WithdrawUpdate,
-		Args: []any{workflows.WithdrawRequest{Reason: reason}}, WaitForStage: client.WorkflowUpdateStageCompleted,
-	})
 	var st workflows.LetterState
+	if rule := fielderr.TextRule(reason); rule != "" {
+		return st, &fielderr.Error{Field: "reason", Rule: rule}
+	}
+	l, err := p.Letters.Get(ctx, id)
+	if errors.Is(err, letters.ErrNotFound) {
+		return st, fmt.Errorf("letter %s: %w", id, ErrLetterNotFound)
+	}
+	if err != nil {
+		return st, fmt.Errorf("letter %s: %w", id, err)
+	}
+	if l.Status.Final() {
+		// Never started again: past its history's retention a finished letter's workflow id is free.
+		return st, tooLateToWithdraw(l)
+	}
+	handle, err := p.updateWithStart(ctx, l, client.UpdateWorkflowOptions{
+		UpdateName: workflows.WithdrawUpdate, Args: []any{workflows.WithdrawRequest{Reason: reason}},
+		WaitForStage: client.WorkflowUpdateStageCompleted,
+	})
 	if err == nil {
 		err = handle.Get(ctx, &st)
 	}
-	var notFound *serviceerror.NotFound
 	var app *temporal.ApplicationError
 	switch {
-	case errors.As(err, &notFound):
-		l, getErr := p.Letters.Get(ctx, id)
-		if errors.Is(getErr, letters.ErrNotFound) {
-			return st, fmt.Errorf("letter %s: %w", id, ErrLetterNotFound)
+	case workflowEnded(err):
+		l, err := p.Letters.Get(ctx, id)
+		if err != nil {
+			return st, fmt.Errorf("letter %s: %w", id, err)
 		}
-		return st, &Refused{LetterID: id, Reason: fmt.Sprintf("letter is %s and can no longer be withdrawn", l.Status)}
+		return st, tooLateToWithdraw(l)
 	case errors.As(err, &app):
 		return st, &Refused{LetterID: id, Reason: app.Message()}
 	case err != nil:
 		return st, fmt.Errorf("letter %s: %w", id, err)
 	}
 	return st, nil
+}
+
+func tooLateToWithdraw(l letters.Letter) *Refused {
+	return &Refused{LetterID: l.ID, Reason: fmt.Sprintf("letter is %s and can no longer be withdrawn", l.Status)}
+}
+
+// updateWithStart sends an update to a stored letter's workflow, and starts the workflow with
+// the update if it has not started yet (a letter of a batch waiting for its start, or one whose
+// start failed): the update is then the first thing the workflow handles, before any delivery.
+// The start is the one every start of a letter makes (startOptions, input), so the batch's or
+// the recovery sweep's start later finds the workflow, running or finished, and does nothing.
+// A workflow that has finished is not started again (its id may not be reused): workflowEnded
+// tells that error.
+func (p *PostOffice) updateWithStart(ctx context.Context, l letters.Letter, update client.UpdateWorkflowOptions) (client.WorkflowUpdateHandle, error) {
+	opts := p.startOptions(l)
+	opts.EnableEagerStart = false // update-with-start has no eager start (the SDK asks for none); say so
+	update.WorkflowID = opts.ID
+	handle, err := p.Temporal.UpdateWithStartWorkflow(ctx, client.UpdateWithStartWorkflowOptions{
+		StartWorkflowOperation: p.Temporal.NewWithStartWorkflowOperation(opts, workflows.LetterWorkflow, p.input(l)),
+		UpdateOptions:          update,
+	})
+	if err != nil {
+		return nil, err
+	}
+	// The workflow runs: confirm the start, so the recovery sweep leaves the letter be. A start
+	// left unconfirmed only costs the sweep one more start that finds the workflow.
+	_ = p.Letters.MarkStarted(ctx, l.ID)
+	return handle, nil
+}
+
+// workflowEnded tells the errors of an update that reached a letter whose workflow has
+// finished: update-with-start refuses to start a finished workflow again (its id is taken, with
+// REJECT_DUPLICATE), and an update racing the workflow's end finds none to update.
+func workflowEnded(err error) bool {
+	var started *serviceerror.WorkflowExecutionAlreadyStarted
+	var notFound *serviceerror.NotFound
+	return errors.As(err, &started) || errors.As(err, &notFound)
 }

@@ -104,8 +104,10 @@ func (p *PostOffice) StartNemSMS(ctx context.Context, m nemsms.Message) error {
 	return p.NemSMS.MarkStarted(ctx, m.ID)
 }
 
-// MoveAppointment moves a letter's appointment; its NemSMS reminder follows. A letter
-// without an appointment, one withdrawn, or one whose reminder went out is refused with the reason.
+// MoveAppointment moves a letter's appointment; its NemSMS reminder follows. A letter of a
+// batch still waiting for its start is started with the move (update-with-start), so its
+// reminder follows the new time from the outset. A letter without an appointment, one
+// withdrawn, or one whose reminder went out is refused with the reason.
 func (p *PostOffice) MoveAppointment(ctx context.Context, id uuid.UUID, spec string) (time.Time, error) {
 	at, err := ParseTime("appointment-at", spec)
 	if err != nil {
@@ -127,11 +129,18 @@ func (p *PostOffice) MoveAppointment(ctx context.Context, id uuid.UUID, spec str
 	case l.Status == letters.Withdrawn || l.Status == letters.Failed:
 		return time.Time{}, &Refused{LetterID: id, Reason: fmt.Sprintf("the letter is %s; its appointment no longer stands", l.Status)}
 	}
-	h, err := p.Temporal.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{WorkflowID: letters.WorkflowID(id),
+	move := client.UpdateWorkflowOptions{WorkflowID: letters.WorkflowID(id),
 		UpdateName: workflows.MoveAppointmentUpdate, Args: []any{workflows.MoveAppointment{At: at.UTC().Truncate(time.Second)}},
-		WaitForStage: client.WorkflowUpdateStageCompleted})
-	var notFound *serviceerror.NotFound
-	if errors.As(err, &notFound) {
+		WaitForStage: client.WorkflowUpdateStageCompleted}
+	var h client.WorkflowUpdateHandle
+	if l.Status.Final() {
+		// Opened or printed: its workflow runs on only for the reminder, if at all. A finished
+		// letter is never started again (past its history's retention its workflow id is free).
+		h, err = p.Temporal.UpdateWorkflow(ctx, move)
+	} else {
+		h, err = p.updateWithStart(ctx, l, move)
+	}
+	if workflowEnded(err) {
 		// The letter's workflow has ended, its reminder sent (or none due): the new time is
 		// recorded for the letter; no reminder follows.
 		if !at.After(time.Now()) {
