@@ -39,6 +39,7 @@ import (
 	"digitalpost/internal/engine"
 	"digitalpost/internal/history"
 	"digitalpost/internal/letters"
+	"digitalpost/internal/notify"
 	"digitalpost/internal/postoffice"
 	"digitalpost/internal/providerfake"
 	"digitalpost/internal/registry"
@@ -51,7 +52,10 @@ import (
 type options struct {
 	letters, concurrency, bulk, waiting int
 	cacheSize, costLetters, pollers     int
-	loadRate                            float64
+	slots                               int
+	firstTryAhead                       time.Duration
+	loadRate, fairRate                  float64
+	fairBulk                            int
 	reminder                            time.Duration
 	metrics                             bool
 	temporal, namespace, databaseURL    string
@@ -97,6 +101,12 @@ type Results struct {
 	LoadAchieved    float64            `json:"fixed_load_achieved_per_sec,omitempty"`
 	LoadLatencyMS   map[string]float64 `json:"fixed_load_submit_to_notified_ms,omitempty"`
 	LoadSubmitMS    map[string]float64 `json:"fixed_load_submit_ms,omitempty"`
+	// The deployed shape at half load: letters from another process at half the in-process rate.
+	RemoteLoadOffered   float64            `json:"other_process_fixed_load_per_sec,omitempty"`
+	RemoteLoadLatencyMS map[string]float64 `json:"other_process_fixed_load_submit_to_notified_ms,omitempty"`
+	// Fairness: sender B's single letters (another process, one a second) during sender A's bulk
+	// run at the providers' production rates, against B alone; A's throughput against A alone.
+	Fairness *FairnessResult `json:"fairness,omitempty"`
 }
 
 func main() {
@@ -115,10 +125,14 @@ func main() {
 	flag.StringVar(&o.heapProfile, "heap-profile", "", "write a heap profile after the waiting phase to this file")
 	flag.StringVar(&o.cpuProfile, "cpu-profile", "", "write a CPU profile of this process (worker, client, fakes) during the letters phase to this file")
 	flag.StringVar(&o.compression, "grpc-compression", "gzip", "TEMPORAL_GRPC_COMPRESSION: gzip or none")
-	flag.IntVar(&o.pollers, "pollers", 2, "WORKER_WORKFLOW_TASK_POLLERS: the letters worker's workflow task pollers")
+	flag.IntVar(&o.pollers, "pollers", 0, "WORKER_WORKFLOW_TASK_POLLERS: the letters worker's workflow task pollers (0: autoscaled)")
+	flag.IntVar(&o.slots, "slots", 10, "WORKER_WORKFLOW_TASK_SLOTS: workflow tasks the letters worker runs at once")
+	flag.DurationVar(&o.firstTryAhead, "first-try-ahead", notify.DefaultFirstTryAhead, "how far ahead a notice's first try may take its provider's pace slot")
 	flag.IntVar(&o.costLetters, "cost-letters", 300, "letters per path in the cost phase")
 	flag.Float64Var(&o.loadRate, "load-rate", 0, "offered letters/s in the load phase; 0: half the letters phase's rate")
-	flag.StringVar(&o.phases, "phases", "baseline,shape,letters,api,remote,load,history,cost,bulk,waiting", "phases to run")
+	flag.IntVar(&o.fairBulk, "fair-bulk", 10000, "letters in sender A's bulk run in the fairness phase")
+	flag.Float64Var(&o.fairRate, "fair-rate", 50, "provider calls per second in the fairness phase (SMS_RATE_PER_SECOND and EMAIL_RATE_PER_SECOND; production's default)")
+	flag.StringVar(&o.phases, "phases", "baseline,shape,letters,api,remote,load,history,cost,bulk,waiting,fairness", "phases to run")
 	flag.StringVar(&o.submitterFor, "submitter", "", "internal: run as the other-process submitter of the remote phase, with this task queue")
 	flag.Parse()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
@@ -192,7 +206,7 @@ func run(ctx context.Context, o options) error {
 		return err
 	}
 	phases := map[string]func(context.Context) error{"baseline": b.baseline, "shape": b.shape, "letters": b.lettersPhase, "api": b.apiPhase, "history": b.historyPhase,
-		"bulk": b.bulkPhase, "waiting": b.waitingPhase, "cost": b.costPhase, "remote": b.remotePhase, "load": b.loadPhase}
+		"bulk": b.bulkPhase, "waiting": b.waitingPhase, "cost": b.costPhase, "remote": b.remotePhase, "load": b.loadPhase, "fairness": b.fairnessPhase}
 	for _, name := range strings.Split(o.phases, ",") {
 		p, ok := phases[strings.TrimSpace(name)]
 		if !ok {
@@ -260,7 +274,7 @@ func (b *bench) setup(ctx context.Context) (func(), error) {
 		TwilioAccountSID: b.twilio.AccountSID, TwilioAuthToken: b.twilio.AuthToken, TwilioFrom: "DigitalPost", TwilioBaseURL: b.twilio.Server.URL,
 		SendGridAPIKey: b.sendgrid.APIKey, SendGridFrom: "no-reply@bench.test", SendGridBaseURL: b.sendgrid.Server.URL,
 		PrintSpoolDir: must(os.MkdirTemp("", "bench-spool-")), PayloadKeys: codec.NewKeySpec("bench"),
-		WorkflowCacheSize: b.o.cacheSize, WorkflowTaskPollers: b.o.pollers, TemporalCompression: b.o.compression, ReminderBefore: b.o.reminder, QuietHours: "22-07",
+		WorkflowCacheSize: b.o.cacheSize, WorkflowTaskPollers: b.o.pollers, WorkflowTaskSlots: b.o.slots, TemporalCompression: b.o.compression, ReminderBefore: b.o.reminder, QuietHours: "22-07",
 	}
 	closers = append(closers, func() { os.RemoveAll(cfg.PrintSpoolDir) })
 	b.cfg = cfg
@@ -291,6 +305,7 @@ func (b *bench) setup(ctx context.Context) (func(), error) {
 	if metrics != nil {
 		b.e.SetMetrics(metrics)
 	}
+	b.e.Notices.FirstTryAhead = b.o.firstTryAhead
 	workers := b.e.Workers()
 	workers[0].RegisterWorkflow(EmptyWorkflow)
 	workers[0].RegisterWorkflow(ShapeWorkflow)
@@ -305,20 +320,19 @@ func (b *bench) setup(ctx context.Context) (func(), error) {
 
 // seed registers the bench's senders and citizens straight through COPY: seeding is not measured.
 func (b *bench) seed(ctx context.Context, db *pgxpool.Pool) error {
-	for _, id := range []string{"bench", "bench-bulk", "bench-waiting", "bench-cost"} {
+	for _, id := range []string{"bench", "bench-bulk", "bench-waiting", "bench-cost", senderA + "-alone", senderA, senderB} {
 		if err := b.e.Registry.AddSender(ctx, registry.Sender{ID: id, Organisation: "Region Bench", ReturnAddress: "Benchvej 1\n8000 Aarhus C"}); err != nil {
 			return err
 		}
 	}
-	nDigital := max(b.o.letters, b.o.bulk, 1)
+	// The fairness phase's sender B writes to citizens of its own, after everyone else's.
+	nDigital := b.firstFairCitizen() + fairCitizens
 	nQuiet := min(max(b.o.waiting, 1), 2000)
 	b.byMobile, b.byEmail = map[string]int{}, map[string]int{}
 	var rows [][]any
 	login := time.Now()
 	for i := range nDigital + nQuiet {
-		// Unique, well-formed numbers of adults born 1940–1989 (seventh digit 1: the 1900s).
-		day, month, yy := i%28+1, (i/28)%12+1, 40+(i/336)%50
-		number := fmt.Sprintf("%02d%02d%02d%04d", day, month, yy, i/16800+1000)
+		number, born := citizenNumber(i)
 		email, mobile := "", ""
 		id := uuid.New()
 		if i < nDigital {
@@ -328,7 +342,7 @@ func (b *bench) seed(ctx context.Context, db *pgxpool.Pool) error {
 		} else {
 			b.quiet = append(b.quiet, number)
 		}
-		rows = append(rows, []any{id, number, fmt.Sprintf("Borger %d", i), time.Date(1900+yy, time.Month(month), day, 0, 0, 0, 0, time.UTC),
+		rows = append(rows, []any{id, number, fmt.Sprintf("Borger %d", i), born,
 			"Benchvej 1\n8000 Aarhus C", "enrolled", login, email, mobile})
 	}
 	_, err := db.CopyFrom(ctx, pgx.Identifier{"citizens"},
@@ -339,6 +353,19 @@ func (b *bench) seed(ctx context.Context, db *pgxpool.Pool) error {
 		b.notified[i] = make(chan struct{})
 	}
 	return err
+}
+
+// citizenNumber is the CPR number of the bench's citizen i and their birth date: unique,
+// well-formed numbers of adults born 1940–1989 (seventh digit 1: the 1900s). The digital
+// citizens come first, so digital citizen i is citizenNumber(i) in any process.
+func citizenNumber(i int) (string, time.Time) {
+	day, month, yy := i%28+1, (i/28)%12+1, 40+(i/336)%50
+	return fmt.Sprintf("%02d%02d%02d%04d", day, month, yy, i/16800+1000), time.Date(1900+yy, time.Month(month), day, 0, 0, 0, 0, time.UTC)
+}
+
+func digitalCitizen(i int) string {
+	n, _ := citizenNumber(i)
+	return n
 }
 
 // arrived counts a notice for a digital citizen; the second (SMS and e-mail) means notified.
@@ -688,6 +715,18 @@ func (b *bench) print() {
 	if r.RemotePerSec > 0 {
 		fmt.Fprintf(w, "other process\t%.1f letters/s submitted from another process (no eager start)\tratio to in-process %.2f; submit → notified p50 %.0f ms, p95 %.0f ms, p99 %.0f ms\n",
 			r.RemotePerSec, r.RemoteToLetters, r.RemoteLatencyMS["p50"], r.RemoteLatencyMS["p95"], r.RemoteLatencyMS["p99"])
+	}
+	if r.RemoteLoadOffered > 0 {
+		fmt.Fprintf(w, "other process, half load\t%.1f letters/s offered from another process\tsubmit → notified p50 %.0f ms, p95 %.0f ms, p99 %.0f ms (target p99 ≤ 150 ms)\n",
+			r.RemoteLoadOffered, r.RemoteLoadLatencyMS["p50"], r.RemoteLoadLatencyMS["p95"], r.RemoteLoadLatencyMS["p99"])
+	}
+	if f := r.Fairness; f != nil {
+		fmt.Fprintf(w, "fairness, B idle\t%d single letters, one a second, from another process\tsubmit → notified p50 %.0f ms, p99 %.0f ms\n",
+			f.IdleLetters, f.BIdleMS["p50"], f.BIdleMS["p99"])
+		fmt.Fprintf(w, "fairness, A alone\t%d bulk letters at %.0f calls/s per provider\t%.1f letters/s to all notices sent (%.1f s)\n",
+			f.BulkLetters, f.Rate, f.AAlonePerSec, f.AAloneSeconds)
+		fmt.Fprintf(w, "fairness, A and B\t%d of B's letters during A's run\tB p50 %.0f ms, p99 %.0f ms = %.2f × idle p99 (target ≤ 2 and ≤ 1 s); A %.1f letters/s = %.2f × alone (target ≥ 0.9)\n",
+			f.BusyLetters, f.BBusyMS["p50"], f.BBusyMS["p99"], f.BP99Ratio, f.ABusyPerSec, f.AThroughputRatio)
 	}
 	if r.LoadOffered > 0 {
 		fmt.Fprintf(w, "fixed load\t%.1f letters/s offered (%.1f achieved)\tsubmit → notified p50 %.0f ms, p95 %.0f ms, p99 %.0f ms (target p99 ≤ 150 ms); submit alone p99 %.0f ms\n",

@@ -124,7 +124,13 @@ func startEnv(ctx context.Context, s settings, log func(string, ...any)) (*env, 
 	if err := searchattr.Register(ctx, e.tc, e.cfg.TemporalNamespace); err != nil {
 		return e, err
 	}
-	return e, e.engine.Registry.AddSender(ctx, registry.Sender{ID: "region-midt", Organisation: "Region Midtjylland"})
+	for _, s := range []registry.Sender{{ID: "region-midt", Organisation: "Region Midtjylland"},
+		{ID: otherSenders[0], Organisation: "Aarhus Kommune"}, {ID: otherSenders[1], Organisation: "Skattestyrelsen"}} {
+		if err := e.engine.Registry.AddSender(ctx, s); err != nil {
+			return e, err
+		}
+	}
+	return e, nil
 }
 
 func (e *env) createDatabase(ctx context.Context) error {

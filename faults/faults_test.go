@@ -9,8 +9,8 @@ import (
 
 // TestFaultsLoseNothingAndSendNothingTwice runs every fault of the suite, shorter and with
 // fewer letters: the worker killed mid-run and in the notice phase, providers answering 429
-// and hanging, a stalled table, terminated connections, a Temporal restart, and the bulk
-// files that must be refused whole.
+// and hanging, a stalled table, terminated connections, a Temporal restart, two other senders'
+// single letters during a bulk run (fairness), and the bulk files that must be refused whole.
 func TestFaultsLoseNothingAndSendNothingTwice(t *testing.T) {
 	s := settings{Letters: 60, Rate: 20, ProviderTimeout: 2 * time.Second, Settle: 3 * time.Minute, Scale: 0.25}
 	ctx, cancel := context.WithTimeout(context.Background(), 12*time.Minute)
@@ -30,7 +30,7 @@ func TestFaultsLoseNothingAndSendNothingTwice(t *testing.T) {
 			t.Errorf("%s: %s (refused %t, written anyway %d)", r.Name, line(r), r.Refused, r.WrittenAnyway)
 		}
 	}
-	want := 15 // eleven faults, the PostgreSQL restart, three refusals
+	want := 16 // eleven faults, the fairness row, the PostgreSQL restart, three refusals
 	if s.Except != "" {
 		want--
 	}

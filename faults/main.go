@@ -71,8 +71,12 @@ func runSuite(ctx context.Context, s settings, log func(string, ...any)) ([]resu
 }
 
 func line(r result) string {
-	return fmt.Sprintf("lost %d, missing %d, unknown %d, twice %d, printed twice %d, max %d/s, %s %s", r.Lost, r.Missing, r.Unknown, r.Twice,
-		r.PrintedTwice, r.MaxPerSecond, r.Duration.Round(time.Second), r.Note)
+	others := ""
+	if r.OthersP99 > 0 {
+		others = fmt.Sprintf(", other senders p99 %s", r.OthersP99.Round(time.Millisecond))
+	}
+	return fmt.Sprintf("lost %d, missing %d, unknown %d, twice %d, printed twice %d, max %d/s, %s%s %s", r.Lost, r.Missing, r.Unknown, r.Twice,
+		r.PrintedTwice, r.MaxPerSecond, r.Duration.Round(time.Second), others, r.Note)
 }
 
 func report(w io.Writer, results []result) {
@@ -83,8 +87,12 @@ func report(w io.Writer, results []result) {
 			fmt.Fprintf(tw, "%s\t%d\trefused: %t, letters written anyway: %d\t\t\t\t\t\t\t%s\n", r.Name, r.Letters, r.Refused, r.WrittenAnyway, r.Note)
 			continue
 		}
+		note := r.Note
+		if r.OthersP99 > 0 {
+			note = strings.TrimSpace(fmt.Sprintf("other senders' single letters: p99 %s to notified %s", r.OthersP99.Round(time.Millisecond), note))
+		}
 		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\t%d\t%d\t%d (%g)\t%s\t%s\n", r.Name, r.Letters, r.Lost, r.Missing, r.Unknown, r.Twice,
-			r.PrintedTwice, r.MaxPerSecond, r.Rate, r.Duration.Round(time.Second), r.Note)
+			r.PrintedTwice, r.MaxPerSecond, r.Rate, r.Duration.Round(time.Second), note)
 	}
 	_ = tw.Flush()
 }
