@@ -28,6 +28,7 @@ type FairnessResult struct {
 	BIdleMS          map[string]float64 `json:"b_idle_submit_to_notified_ms"`
 	AAloneSeconds    float64            `json:"a_alone_seconds_to_all_notified"`
 	AAlonePerSec     float64            `json:"a_alone_letters_per_sec"`
+	AAfterPerSec     float64            `json:"a_alone_again_letters_per_sec"`
 	BusyLetters      int                `json:"b_letters_during_a"`
 	BBusyMS          map[string]float64 `json:"b_during_a_submit_to_notified_ms"`
 	ABusySeconds     float64            `json:"a_with_b_seconds_to_all_notified"`
@@ -72,6 +73,9 @@ func (b *bench) fairnessPhase(ctx context.Context) error {
 	}
 	f.BIdleMS = percentiles(idle)
 
+	// A alone runs before and after A with B: each run leaves its letters waiting, and a later
+	// run is slower for the rows and workflows the earlier ones left, so A with B is read
+	// against the mean of the two.
 	alone, err := b.bulkToNotified(ctx, e, senderA+"-alone")
 	if err != nil {
 		return fmt.Errorf("sender A alone: %w", err)
@@ -103,7 +107,12 @@ func (b *bench) fairnessPhase(ctx context.Context) error {
 	}
 	f.ABusySeconds, f.ABusyPerSec = withB.Seconds(), float64(b.o.fairBulk)/withB.Seconds()
 	f.BusyLetters, f.BBusyMS = len(busy), percentiles(busy)
-	f.AThroughputRatio = f.ABusyPerSec / f.AAlonePerSec
+	again, err := b.bulkToNotified(ctx, e, senderA+"-again")
+	if err != nil {
+		return fmt.Errorf("sender A alone again: %w", err)
+	}
+	f.AAfterPerSec = float64(b.o.fairBulk) / again.Seconds()
+	f.AThroughputRatio = f.ABusyPerSec / ((f.AAlonePerSec + f.AAfterPerSec) / 2)
 	if f.BIdleMS["p99"] > 0 {
 		f.BP99Ratio = f.BBusyMS["p99"] / f.BIdleMS["p99"]
 	}

@@ -238,7 +238,9 @@ func (b *bench) setup(ctx context.Context) (func(), error) {
 	}
 	closers = append(closers, drop)
 	b.trips = &store.RoundTrips{}
-	db, err := store.Open(ctx, dbURL, 40, store.CountingRoundTrips(b.trips))
+	// 30 here and 10 in the submitter process: with the durable server's own pools (about 50)
+	// everything stays under a stock PostgreSQL's 100 connections.
+	db, err := store.Open(ctx, dbURL, 30, store.CountingRoundTrips(b.trips))
 	if err != nil {
 		return closeAll, err
 	}
@@ -320,7 +322,7 @@ func (b *bench) setup(ctx context.Context) (func(), error) {
 
 // seed registers the bench's senders and citizens straight through COPY: seeding is not measured.
 func (b *bench) seed(ctx context.Context, db *pgxpool.Pool) error {
-	for _, id := range []string{"bench", "bench-bulk", "bench-waiting", "bench-cost", senderA + "-alone", senderA, senderB} {
+	for _, id := range []string{"bench", "bench-bulk", "bench-waiting", "bench-cost", senderA + "-alone", senderA, senderA + "-again", senderB} {
 		if err := b.e.Registry.AddSender(ctx, registry.Sender{ID: id, Organisation: "Region Bench", ReturnAddress: "Benchvej 1\n8000 Aarhus C"}); err != nil {
 			return err
 		}
@@ -723,9 +725,9 @@ func (b *bench) print() {
 	if f := r.Fairness; f != nil {
 		fmt.Fprintf(w, "fairness, B idle\t%d single letters, one a second, from another process\tsubmit → notified p50 %.0f ms, p99 %.0f ms\n",
 			f.IdleLetters, f.BIdleMS["p50"], f.BIdleMS["p99"])
-		fmt.Fprintf(w, "fairness, A alone\t%d bulk letters at %.0f calls/s per provider\t%.1f letters/s to all notices sent (%.1f s)\n",
-			f.BulkLetters, f.Rate, f.AAlonePerSec, f.AAloneSeconds)
-		fmt.Fprintf(w, "fairness, A and B\t%d of B's letters during A's run\tB p50 %.0f ms, p99 %.0f ms = %.2f × idle p99 (target ≤ 2 and ≤ 1 s); A %.1f letters/s = %.2f × alone (target ≥ 0.9)\n",
+		fmt.Fprintf(w, "fairness, A alone\t%d bulk letters at %.0f calls/s per provider\t%.1f letters/s to all notices sent (%.1f s); %.1f letters/s alone again after A with B\n",
+			f.BulkLetters, f.Rate, f.AAlonePerSec, f.AAloneSeconds, f.AAfterPerSec)
+		fmt.Fprintf(w, "fairness, A and B\t%d of B's letters during A's run\tB p50 %.0f ms, p99 %.0f ms = %.2f × idle p99 (target ≤ 2 and ≤ 1 s); A %.1f letters/s = %.2f × alone, the mean of before and after (target ≥ 0.9)\n",
 			f.BusyLetters, f.BBusyMS["p50"], f.BBusyMS["p99"], f.BP99Ratio, f.ABusyPerSec, f.AThroughputRatio)
 	}
 	if r.LoadOffered > 0 {

@@ -150,7 +150,7 @@ func runSubmitter(ctx context.Context, o options) error {
 	if err := json.Unmarshal([]byte(os.Getenv("BENCH_SUBMITTER_CONFIG")), &cfg); err != nil {
 		return fmt.Errorf("BENCH_SUBMITTER_CONFIG: %w", err)
 	}
-	db, err := store.Open(ctx, cfg.DatabaseURL, int32(o.concurrency))
+	db, err := store.Open(ctx, cfg.DatabaseURL, 10) // an API process's share of PostgreSQL, not one per submitter
 	if err != nil {
 		return err
 	}

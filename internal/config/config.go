@@ -65,6 +65,10 @@ type Config struct {
 	// twice the share of one of weight 1 while both have work waiting.
 	SenderWeightDefault float64 `envconfig:"SENDER_WEIGHT_DEFAULT" default:"1"`
 	SenderWeights       string  `envconfig:"SENDER_WEIGHTS"`
+	// BulkStartsPerSecond paces a bulk run's starts; 0 (the default) follows the faster
+	// provider's rate, since a run started faster only queues its notices and takes CPU from
+	// every other sender's letters on the way.
+	BulkStartsPerSecond float64 `envconfig:"BULK_STARTS_PER_SECOND" default:"0"`
 	// RecoveryGrace: how long a stored letter, case or request may stay unstarted before the
 	// recovery sweep starts it.
 	RecoveryGrace time.Duration `envconfig:"RECOVERY_GRACE" default:"30s"`

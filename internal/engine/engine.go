@@ -140,7 +140,7 @@ func (e *Engine) Workers() []worker.Worker {
 	})
 	main := worker.New(e.Temporal, e.Config.TaskQueue, worker.Options{
 		WorkflowTaskPollerBehavior:             workflowTaskPollers(e.Config.WorkflowTaskPollers),
-		MaxConcurrentWorkflowTaskExecutionSize: e.Config.WorkflowTaskSlots,
+		MaxConcurrentWorkflowTaskExecutionSize: workflowTaskSlots(e.Config.WorkflowTaskSlots),
 	})
 	main.RegisterWorkflow(workflows.LetterWorkflow)
 	main.RegisterWorkflow(workflows.ExemptionCaseWorkflow)
@@ -178,10 +178,13 @@ func (e *Engine) Workers() []worker.Worker {
 	return append(all, old)
 }
 
-// bulkStarts is how fast a bulk run starts its letters: as fast as the faster provider takes
-// their notices, and unpaced when a provider has no limit.
+// bulkStarts is how fast a bulk run starts its letters: BULK_STARTS_PER_SECOND, else as fast
+// as the faster provider takes their notices, and unpaced when a provider has no limit.
 func bulkStarts(cfg config.Config) float64 {
-	if cfg.SMSRatePerSecond <= 0 || cfg.EmailRatePerSecond <= 0 {
+	switch {
+	case cfg.BulkStartsPerSecond > 0:
+		return cfg.BulkStartsPerSecond
+	case cfg.SMSRatePerSecond <= 0 || cfg.EmailRatePerSecond <= 0:
 		return 0
 	}
 	return max(cfg.SMSRatePerSecond, cfg.EmailRatePerSecond)
@@ -195,6 +198,14 @@ func workflowTaskPollers(n int) worker.PollerBehavior {
 		return worker.NewPollerBehaviorSimpleMaximum(worker.PollerBehaviorSimpleMaximumOptions{MaximumNumberOfPollers: max(n, 2)})
 	}
 	return worker.NewPollerBehaviorAutoscaling(worker.PollerBehaviorAutoscalingOptions{})
+}
+
+// workflowTaskSlots: n, at least the SDK's least of two (0 keeps the SDK's default).
+func workflowTaskSlots(n int) int {
+	if n == 1 {
+		return 2
+	}
+	return n
 }
 
 // concurrentCalls bounds a provider worker's calls in flight to a quarter second of its rate
