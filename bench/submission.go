@@ -58,10 +58,10 @@ func (b *bench) remotePhase(ctx context.Context) error {
 		return nil // no in-process rate to halve: run the letters phase first, or give -load-rate
 	}
 	b.resetArrivals()
-	offered, latency, _, err := b.offerLoad(ctx, rate, "from another process", func(ctx context.Context, i int) (uuid.UUID, error) {
+	_, latency, _, err = b.offerLoad(ctx, rate, "from another process", func(ctx context.Context, i int) (uuid.UUID, error) {
 		return sub.submit(ctx, i, "bench", fmt.Sprintf("remote-load-%s-%d", b.runID, i))
 	})
-	b.res.RemoteLoadOffered, b.res.RemoteLoadLatencyMS = offered, latency
+	b.res.RemoteLoadOffered, b.res.RemoteLoadLatencyMS = rate, latency
 	return err
 }
 

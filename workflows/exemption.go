@@ -13,6 +13,7 @@ import (
 
 	"digitalpost/activities"
 	"digitalpost/internal/exemption"
+	"digitalpost/internal/fairness"
 	"digitalpost/internal/letters"
 	"digitalpost/internal/searchattr"
 )
@@ -227,6 +228,9 @@ func (c *exemptionCase) sendDecisionLetter(ctx workflow.Context, approved bool) 
 		WorkflowIDReusePolicy: enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
 		TypedSearchAttributes: temporal.NewSearchAttributes(
 			searchattr.LetterStatus.ValueSet(string(letters.Received)), searchattr.LetterSender.ValueSet(letter.SenderID)),
+		// A single letter of the municipality's, in its share of the queues (the sender's
+		// weight is the default one: the case workflow does not know SENDER_WEIGHTS).
+		Priority: temporal.Priority{PriorityKey: fairness.UrgentKey, FairnessKey: letter.SenderID},
 	})
 	f := workflow.ExecuteChildWorkflow(child, LetterWorkflow, LetterInput{LetterID: letter.LetterID, SenderID: letter.SenderID, Deadline: letter.Deadline})
 	if err := f.GetChildWorkflowExecution().Get(ctx, nil); err != nil {

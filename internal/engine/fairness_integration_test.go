@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"testing"
 
+	"digitalpost/activities"
 	"digitalpost/internal/fairness"
 	"digitalpost/internal/letters"
 	"digitalpost/internal/postoffice"
@@ -78,4 +79,42 @@ func TestLettersCarryTheirSenderAndUrgencyIntoTemporalsQueues(t *testing.T) {
 	if err == nil || err.Error() != "urgency: must be urgent or bulk" {
 		t.Errorf("urgency \"soon\": %v, want refused naming the field and the rule", err)
 	}
+}
+
+// A paced bulk run stores when each letter's start is due; the recovery sweep leaves a letter to
+// the live run until then (and its grace), so it never starts the rest of a long run unpaced,
+// and takes over once the run has plainly died.
+func TestRecoverySweepLeavesAPacedRunsLettersToTheRun(t *testing.T) {
+	s := testenv.StartSystem(t)
+	seed(t, s)
+	ctx := context.Background()
+	s.PostOffice.BulkStartsPerSecond = 1 // the run's tenth letter is due ten seconds from now
+	run := make([]postoffice.Submission, 10)
+	for i := range run {
+		run[i] = postoffice.Submission{SenderID: "region-midt", MessageID: fmt.Sprintf("paced-%d", i), RecipientCPR: annaCPR, Subject: "Til alle", Body: "Tekst"}
+	}
+	_, stored, err := s.PostOffice.StoreBulk(ctx, run, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	last := stored[len(stored)-1].ID
+	// Stored long enough ago for the sweep's grace, yet the last letter's paced start is not due.
+	if _, err := s.DB.Exec(ctx, `UPDATE letters SET created_at = now() - interval '10 minutes' WHERE sender_id = 'region-midt'`); err != nil {
+		t.Fatal(err)
+	}
+	r, err := s.Activities.Recovery.Sweep(ctx, func(activities.SweepReport) {})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Letters != 0 {
+		t.Fatalf("the sweep started %d letters of a run whose paced starts were not yet due", r.Letters)
+	}
+	// The run died: once the last start was due longer ago than the grace, the sweep takes over.
+	if _, err := s.DB.Exec(ctx, `UPDATE letters SET start_after = start_after - interval '10 minutes' WHERE sender_id = 'region-midt'`); err != nil {
+		t.Fatal(err)
+	}
+	if r, err = s.Activities.Recovery.Sweep(ctx, func(activities.SweepReport) {}); err != nil || r.Letters != len(run) {
+		t.Fatalf("sweep after the run died: %+v %v, want all %d letters started", r, err, len(run))
+	}
+	waitForStatus(t, s, last, letters.Notified)
 }

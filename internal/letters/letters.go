@@ -80,7 +80,10 @@ type Letter struct {
 	// out before it to a subscribed citizen.
 	AppointmentAt *time.Time
 	// Urgency orders the letter among its sender's own work: urgent before bulk.
-	Urgency       Urgency
+	Urgency Urgency
+	// StartAfter: a letter of a paced bulk run is due to be started then; the recovery sweep
+	// leaves it to the run until that time and its grace have passed. Written only.
+	StartAfter    *time.Time
 	Status        Status
 	Channel       Channel
 	FailureReason string

@@ -74,8 +74,8 @@ func (s *Store) createWithoutDocuments(ctx context.Context, l Letter) (stored Le
 
 const insertLetter = `
 	INSERT INTO letters (id, sender_id, message_id, recipient_id, subject, body, physical_only, digital_only, deadline_seconds,
-	                     content_hash, batch_id, deliver_at, postal_category, appointment_at, urgency, status)
-	VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, 'received')
+	                     content_hash, batch_id, deliver_at, postal_category, appointment_at, urgency, start_after, status)
+	VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, 'received')
 	ON CONFLICT DO NOTHING`
 
 // (No conflict target: two submissions of one message id race on both unique indexes, the
@@ -84,7 +84,7 @@ const insertLetter = `
 
 func letterArgs(l Letter) []any {
 	return []any{l.ID, l.SenderID, l.MessageID, l.RecipientID, l.Subject, l.Body, l.PhysicalOnly, l.DigitalOnly,
-		int64(l.Deadline / time.Second), l.ContentHash, l.BatchID, l.DeliverAt, string(l.category()), l.AppointmentAt, string(l.Urgency.OrDefault())}
+		int64(l.Deadline / time.Second), l.ContentHash, l.BatchID, l.DeliverAt, string(l.category()), l.AppointmentAt, string(l.Urgency.OrDefault()), l.StartAfter}
 }
 
 func (l Letter) category() PostalCategory {
@@ -199,7 +199,7 @@ func (c *ContentConflict) Error() string {
 
 // bulkColumns are letterArgs' columns, then the status.
 var bulkColumns = []string{"id", "sender_id", "message_id", "recipient_id", "subject", "body", "physical_only",
-	"digital_only", "deadline_seconds", "content_hash", "batch_id", "deliver_at", "postal_category", "appointment_at", "urgency", "status"}
+	"digital_only", "deadline_seconds", "content_hash", "batch_id", "deliver_at", "postal_category", "appointment_at", "urgency", "start_after", "status"}
 
 const letterColumns = `id, sender_id, message_id, recipient_id, subject, body, physical_only, digital_only,
 	deadline_seconds, status, channel, failure_reason, content_hash, batch_id, created_at, updated_at, deliver_at, postal_category, appointment_at, urgency`
@@ -349,7 +349,7 @@ func (s *Store) MarkNotified(ctx context.Context, id uuid.UUID) error {
 // given letter (keyset paging: pass uuid.Nil and the zero time to begin).
 func (s *Store) Unstarted(ctx context.Context, before time.Time, afterCreated time.Time, afterID uuid.UUID, limit int) ([]Letter, error) {
 	rows, err := s.db.Query(ctx, `SELECT `+letterColumns+` FROM letters
-		WHERE started_at IS NULL AND created_at < $1 AND (created_at, id) > ($2, $3)
+		WHERE started_at IS NULL AND created_at < $1 AND (start_after IS NULL OR start_after < $1) AND (created_at, id) > ($2, $3)
 		ORDER BY created_at, id LIMIT $4`, before, afterCreated, afterID, limit)
 	if err != nil {
 		return nil, err

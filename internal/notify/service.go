@@ -112,7 +112,7 @@ func (s *Service) onTime(ch Channel, target time.Time) bool {
 }
 
 // reserveAgain hands a claimed call back to "claimed" and reserves a fresh pace slot for it.
-func (s *Service) reserveAgain(ctx context.Context, n Notice, attempt int32) (time.Time, error) {
+func (s *Service) reserveAgain(ctx context.Context, n Notice, attempt int32, ahead time.Duration) (time.Time, error) {
 	var slotAt, dbNow *time.Time
 	err := s.db.QueryRow(ctx, `
 		WITH back AS (
@@ -124,7 +124,7 @@ func (s *Service) reserveAgain(ctx context.Context, n Notice, attempt int32) (ti
 			RETURNING next_at - ($5::bigint * interval '1 microsecond') AS at
 		)
 		SELECT (SELECT at FROM slot), clock_timestamp()`,
-		n.LetterID, n.Channel, n.Purpose, attempt, s.interval[n.Channel].Microseconds(), s.MaxAhead.Microseconds()).Scan(&slotAt, &dbNow)
+		n.LetterID, n.Channel, n.Purpose, attempt, s.interval[n.Channel].Microseconds(), ahead.Microseconds()).Scan(&slotAt, &dbNow)
 	if err != nil {
 		s.release(n, attempt, "could not take a fresh slot")
 		return time.Time{}, fmt.Errorf("%s notice: %w", n.Channel, err)
@@ -204,7 +204,7 @@ func (s *Service) sendAll(ctx context.Context, ns []Notice, markNotified bool, a
 					calls[i], results[i].Err = nil, fmt.Errorf("%s notice: provider call panicked: %v", n.Channel, r)
 				}
 			}()
-			calls[i], results[i].Err = s.callInPace(ctx, n, claims[i])
+			calls[i], results[i].Err = s.callInPace(ctx, n, claims[i], ahead)
 		})
 	}
 	wg.Wait()
@@ -303,7 +303,7 @@ type call struct {
 
 // callInPace waits for the notice's pace slot, marks it "calling" and calls the provider. It
 // returns no call, and an error, when the notice is not to be sent now.
-func (s *Service) callInPace(ctx context.Context, n Notice, c claimed) (*call, error) {
+func (s *Service) callInPace(ctx context.Context, n Notice, c claimed, ahead time.Duration) (*call, error) {
 	target := time.Now().Add(c.slotAt.Sub(*c.dbNow))
 	for try := 1; ; try++ {
 		if !c.calling {
@@ -331,7 +331,7 @@ func (s *Service) callInPace(ctx context.Context, n Notice, c claimed) (*call, e
 		// Late: a stalled worker or a slow round trip. Calls that wake late bunch up with the
 		// ones on time and the provider sees a burst, so this one takes a fresh slot instead.
 		var err error
-		if target, err = s.reserveAgain(ctx, n, *c.attempt); err != nil {
+		if target, err = s.reserveAgain(ctx, n, *c.attempt, ahead); err != nil {
 			return nil, err
 		}
 		c.calling = false

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/google/uuid"
 	"golang.org/x/sync/errgroup"
@@ -58,6 +59,15 @@ func (p *PostOffice) StoreBulk(ctx context.Context, subs []Submission, batch *le
 	all, docs, _, err := p.checkRun(ctx, subs)
 	if err != nil {
 		return nil, nil, err
+	}
+	if p.BulkStartsPerSecond > 0 {
+		// When each start is due at the run's pace (StartBulk starts them in this order): the
+		// recovery sweep leaves a letter to a live run until then.
+		now := time.Now()
+		for i := range all {
+			due := now.Add(time.Duration(float64(i) / p.BulkStartsPerSecond * float64(time.Second)))
+			all[i].StartAfter = &due
+		}
 	}
 	created, err := p.Letters.CreateMany(ctx, all, docs, batch)
 	var changed *letters.ContentConflict
@@ -171,9 +181,10 @@ func (p *PostOffice) StartBulk(ctx context.Context, all []letters.Letter, o Bulk
 		}
 		confirm()
 	}()
+	var paceErr error
 	for _, l := range all {
-		if err := pace.Wait(gctx); err != nil {
-			break // the group's error, or ctx's, is what Wait returns below
+		if paceErr = pace.Wait(gctx); paceErr != nil {
+			break // a start failed (the group's error below), or ctx ended: the rest are the sweep's
 		}
 		g.Go(func() error {
 			if err := p.start(gctx, l); err != nil {
@@ -186,6 +197,9 @@ func (p *PostOffice) StartBulk(ctx context.Context, all []letters.Letter, o Bulk
 	err := g.Wait()
 	close(started)
 	<-done
+	if err == nil && paceErr != nil {
+		err = fmt.Errorf("bulk run stopped before every letter was started (the recovery sweep starts the rest): %w", paceErr)
+	}
 	return err
 }
 
