@@ -131,24 +131,8 @@ func (b *bench) bulkToNotified(ctx context.Context, e *engine.Engine, sender str
 	if _, err := e.PostOffice.SubmitBulk(ctx, subs, postoffice.BulkOptions{Concurrency: b.o.concurrency}); err != nil {
 		return 0, err
 	}
-	bar := newBar(2*len(subs), "notices of "+sender)
-	for {
-		var sent int
-		if err := b.e.DB.QueryRow(ctx, `SELECT count(*) FROM notifications n JOIN letters l ON l.id = n.letter_id
-			WHERE l.sender_id = $1 AND n.state = 'sent'`, sender).Scan(&sent); err != nil {
-			return 0, err
-		}
-		_ = bar.Set(sent)
-		if sent >= 2*len(subs) {
-			_ = bar.Finish()
-			return time.Since(t0), nil
-		}
-		select {
-		case <-ctx.Done():
-			return 0, ctx.Err()
-		case <-time.After(250 * time.Millisecond):
-		}
-	}
+	err := b.awaitCount(ctx, "notices of "+sender, 2*len(subs), sentNotices, sender)
+	return time.Since(t0), err
 }
 
 // singleLetters is sender B: one letter a second, each to a citizen of B's own, through the

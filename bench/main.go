@@ -591,20 +591,8 @@ func (b *bench) bulkPhase(ctx context.Context) error {
 		b.res.BulkRatio = b.res.BulkPerSec / b.res.BaselinePerSec
 	}
 	// Delivered is not the end of a bulk letter's first day: both notices must be out too.
-	for {
-		var sent int
-		if err := b.e.DB.QueryRow(ctx, `SELECT count(*) FROM notifications n JOIN letters l ON l.id = n.letter_id
-			WHERE l.sender_id = 'bench-bulk' AND n.state = 'sent'`).Scan(&sent); err != nil {
-			return err
-		}
-		if sent >= 2*len(subs) {
-			break
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(time.Second):
-		}
+	if err := b.awaitCount(ctx, "notices of bench-bulk", 2*len(subs), sentNotices, "bench-bulk"); err != nil {
+		return err
 	}
 	b.res.BulkNotifiedS = time.Since(t0).Seconds()
 	pg1, err := databaseSize(ctx, b.e)
@@ -656,20 +644,30 @@ func (b *bench) submitAndAwaitDelivery(ctx context.Context, sender string, subs 
 		return 0, err
 	}
 	_ = started.Finish()
-	delivered := newBar(len(subs), "delivered "+sender)
+	err := b.awaitCount(ctx, "delivered "+sender, len(subs),
+		`SELECT count(*) FROM letters WHERE sender_id = $1 AND status IN ('delivered', 'notified')`, sender)
+	return time.Since(t0), err
+}
+
+// sentNotices counts the notices sent for a sender's letters.
+const sentNotices = `SELECT count(*) FROM notifications n JOIN letters l ON l.id = n.letter_id WHERE l.sender_id = $1 AND n.state = 'sent'`
+
+// awaitCount polls a count(*) query until it reaches n, showing what it counts on a bar.
+func (b *bench) awaitCount(ctx context.Context, what string, n int, query string, args ...any) error {
+	bar := newBar(n, what)
 	for {
-		var n int
-		if err := b.e.DB.QueryRow(ctx, `SELECT count(*) FROM letters WHERE sender_id = $1 AND status IN ('delivered', 'notified')`, sender).Scan(&n); err != nil {
-			return 0, err
+		var got int
+		if err := b.e.DB.QueryRow(ctx, query, args...).Scan(&got); err != nil {
+			return err
 		}
-		_ = delivered.Set(n)
-		if n >= len(subs) {
-			_ = delivered.Finish()
-			return time.Since(t0), nil
+		_ = bar.Set(got)
+		if got >= n {
+			_ = bar.Finish()
+			return nil
 		}
 		select {
 		case <-ctx.Done():
-			return 0, ctx.Err()
+			return ctx.Err()
 		case <-time.After(250 * time.Millisecond):
 		}
 	}
