@@ -4,6 +4,7 @@ import (
 	"os"
 	"reflect"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 
@@ -29,7 +30,7 @@ func TestComposeFileLoadsAndWiresTheSystem(t *testing.T) {
 	if err := yaml.Unmarshal(b, &compose); err != nil {
 		t.Fatalf("docker-compose.yml does not load: %v", err)
 	}
-	for _, name := range []string{"postgres", "temporal", "temporal-ui", "codec-server", "worker", "api", "prometheus", "grafana"} {
+	for _, name := range []string{"postgres", "temporal-schema", "temporal", "temporal-namespace", "temporal-ui", "codec-server", "worker", "api", "prometheus", "grafana"} {
 		if _, ok := compose.Services[name]; !ok {
 			t.Errorf("service %s missing", name)
 		}
@@ -71,6 +72,118 @@ func TestEveryVariableIsDocumented(t *testing.T) {
 		}
 		if def := f.Tag.Get("default"); def != "" && !strings.Contains(string(row), def) {
 			t.Errorf("README row for %s does not show its default %q", name, def)
+		}
+	}
+}
+
+// Temporal in compose is the official server image with its schema applied by a one-shot
+// job from the admin tools (not auto-setup, which is for development only), on the shard
+// count and dynamic config of production, and its frontend is not reachable from other
+// machines.
+func TestComposeRunsTemporalFromTheOfficialImages(t *testing.T) {
+	b, err := os.ReadFile("docker-compose.yml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	type service struct {
+		Image       string            `yaml:"image"`
+		Environment map[string]string `yaml:"environment"`
+		DependsOn   any               `yaml:"depends_on"`
+		Command     []string          `yaml:"command"`
+		Ports       []string          `yaml:"ports"`
+		Volumes     []string          `yaml:"volumes"`
+		Restart     string            `yaml:"restart"`
+	}
+	var compose struct {
+		Services map[string]service `yaml:"services"`
+	}
+	if err := yaml.Unmarshal(b, &compose); err != nil {
+		t.Fatalf("docker-compose.yml does not load: %v", err)
+	}
+	// waitsFor is the condition svc waits for on dep ("" when it does not depend on it).
+	waitsFor := func(svc, dep string) string {
+		switch d := compose.Services[svc].DependsOn.(type) {
+		case []any:
+			for _, x := range d {
+				if x == dep {
+					return "service_started"
+				}
+			}
+		case map[string]any:
+			if c, ok := d[dep].(map[string]any); ok {
+				cond, _ := c["condition"].(string)
+				return cond
+			}
+		}
+		return ""
+	}
+	for name, s := range compose.Services {
+		if strings.Contains(s.Image, "auto-setup") {
+			t.Errorf("%s runs %s: auto-setup is for development; use temporalio/server with a schema job", name, s.Image)
+		}
+	}
+
+	server := compose.Services["temporal"]
+	if !regexp.MustCompile(`^temporalio/server:1\.32\.\d+$`).MatchString(server.Image) {
+		t.Errorf("temporal runs %q, want temporalio/server:1.32.x", server.Image)
+	}
+	version := strings.TrimPrefix(server.Image, "temporalio/server:")
+
+	// The schema job: admin tools of the server's version, both databases created and
+	// brought to the current schema, and the server starts only once it has succeeded.
+	job := compose.Services["temporal-schema"]
+	if job.Image != "temporalio/admin-tools:"+version {
+		t.Errorf("temporal-schema runs %q, want temporalio/admin-tools:%s (the schema of the server's version)", job.Image, version)
+	}
+	script := strings.Join(job.Command, " ")
+	for _, want := range []string{"temporal-sql-tool", "create-database", "setup-schema -v 0.0", "update-schema",
+		"/etc/temporal/schema/postgresql/v12", "temporal_visibility", "visibility", "versioned"} {
+		if !strings.Contains(script, want) {
+			t.Errorf("temporal-schema's command has no %q", want)
+		}
+	}
+	if job.Environment["SQL_PLUGIN"] != "postgres12" {
+		t.Errorf("temporal-schema: SQL_PLUGIN = %q, want postgres12", job.Environment["SQL_PLUGIN"])
+	}
+	if job.Restart != "no" {
+		t.Errorf("temporal-schema: restart %q; a one-shot job must not restart", job.Restart)
+	}
+	if c := waitsFor("temporal", "temporal-schema"); c != "service_completed_successfully" {
+		t.Errorf("temporal waits for temporal-schema with %q, want service_completed_successfully", c)
+	}
+
+	// The namespace job, and the workers and the API wait for it.
+	ns := compose.Services["temporal-namespace"]
+	if ns.Image != "temporalio/admin-tools:"+version || !strings.Contains(strings.Join(ns.Command, " "), "temporal operator namespace create") {
+		t.Errorf("temporal-namespace must create the namespace with temporalio/admin-tools:%s", version)
+	}
+	for _, svc := range []string{"worker", "api"} {
+		if c := waitsFor(svc, "temporal-namespace"); c != "service_completed_successfully" {
+			t.Errorf("%s waits for temporal-namespace with %q, want service_completed_successfully", svc, c)
+		}
+		if ns := compose.Services[svc].Environment["TEMPORAL_NAMESPACE"]; !strings.Contains(strings.Join(compose.Services["temporal-namespace"].Command, " "), "-n "+ns) {
+			t.Errorf("%s uses namespace %q, which temporal-namespace does not create", svc, ns)
+		}
+	}
+
+	// Production's shard count and the mounted dynamic config.
+	if got := server.Environment["NUM_HISTORY_SHARDS"]; got != "512" {
+		t.Errorf("NUM_HISTORY_SHARDS = %q, want 512 as in production", got)
+	}
+	dc := server.Environment["DYNAMIC_CONFIG_FILE_PATH"]
+	if !slices.Contains(server.Volumes, "./deploy/temporal/dynamicconfig.yaml:"+dc+":ro") {
+		t.Errorf("deploy/temporal/dynamicconfig.yaml is not mounted read-only at DYNAMIC_CONFIG_FILE_PATH %q (volumes %v)", dc, server.Volumes)
+	}
+	if server.Environment["DB"] != "postgres12" {
+		t.Errorf("temporal: DB = %q, want postgres12", server.Environment["DB"])
+	}
+
+	// The frontend is never published beyond this machine's loopback.
+	for _, s := range compose.Services {
+		for _, p := range s.Ports {
+			if strings.HasSuffix(p, ":7233") && !strings.HasPrefix(p, "127.0.0.1:") {
+				t.Errorf("port %q publishes Temporal's frontend beyond the loopback", p)
+			}
 		}
 	}
 }
