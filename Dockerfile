@@ -4,7 +4,11 @@ WORKDIR /src
 COPY go.mod go.sum ./
 RUN go mod download
 COPY . .
-RUN CGO_ENABLED=0 go build -o /out/worker ./worker && CGO_ENABLED=0 go build -o /out/starter ./starter
+# The build id of the Worker Deployment version (docs/operations.md, rolling out a build):
+# docker build --build-arg BUILD_ID=$(git rev-parse --short=12 HEAD) .
+ARG BUILD_ID=dev
+RUN CGO_ENABLED=0 go build -ldflags "-X digitalpost/internal/rollout.Stamped=${BUILD_ID}" -o /out/worker ./worker && \
+    CGO_ENABLED=0 go build -ldflags "-X digitalpost/internal/rollout.Stamped=${BUILD_ID}" -o /out/starter ./starter
 
 FROM gcr.io/distroless/static-debian12:nonroot
 COPY --from=build /out/ /usr/local/bin/

@@ -52,12 +52,11 @@ func (b *bench) fairnessPhase(ctx context.Context) error {
 		return err
 	}
 	e.Notices.FirstTryAhead = b.o.firstTryAhead
-	for _, w := range e.Workers() {
-		if err := w.Start(); err != nil {
-			return err
-		}
-		defer w.Stop()
+	stop, err := e.StartWorkers(ctx, e.Workers())
+	if err != nil {
+		return err
 	}
+	defer stop()
 	sub, err := b.startSubmitter(ctx, cfg)
 	if err != nil {
 		return err

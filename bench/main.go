@@ -311,12 +311,11 @@ func (b *bench) setup(ctx context.Context) (func(), error) {
 	workers := b.e.Workers()
 	workers[0].RegisterWorkflow(EmptyWorkflow)
 	workers[0].RegisterWorkflow(ShapeWorkflow)
-	for _, w := range workers {
-		if err := w.Start(); err != nil {
-			return closeAll, err
-		}
-		closers = append(closers, w.Stop)
+	stop, err := b.e.StartWorkers(ctx, workers)
+	if err != nil {
+		return closeAll, err
 	}
+	closers = append(closers, stop)
 	return closeAll, b.seed(ctx, db)
 }
 

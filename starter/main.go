@@ -63,7 +63,7 @@ func newRoot() *cobra.Command {
 	root.AddGroup(&cobra.Group{ID: "sender", Title: "Senders:"}, &cobra.Group{ID: "citizen", Title: "Citizens:"}, &cobra.Group{ID: "caseworker", Title: "Caseworkers (citizen service):"},
 		&cobra.Group{ID: "registry", Title: "Registry and demo data:"}, &cobra.Group{ID: "operator", Title: "Operators:"})
 	root.AddCommand(sendCmd(), statusCmd(), withdrawCmd(), openCmd(), citizenCmd(), senderCmd(), seedCmd(),
-		lettersCmd(), outboxCmd(), noticesCmd(), historyCmd(), codecServerCmd(), bulkCmd(), exemptionCmd(), enrolCmd(), readingAccessCmd(), printhouseCmd(), nemsmsCmd(), appointmentCmd())
+		lettersCmd(), outboxCmd(), noticesCmd(), historyCmd(), codecServerCmd(), bulkCmd(), exemptionCmd(), enrolCmd(), readingAccessCmd(), printhouseCmd(), nemsmsCmd(), appointmentCmd(), rolloutCmd())
 	// A flag that does not parse (--deadline "3 days") is bad input like any other.
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error {
 		return &fielderr.Error{Field: "command line", Rule: err.Error()}

@@ -46,6 +46,11 @@ type Config struct {
 	// in Temporal's queue, where single letters go before bulk and senders share fairly; taken
 	// into the worker, it would make every other sender's letter wait for the CPU behind it.
 	WorkflowTaskSlots int `envconfig:"WORKER_WORKFLOW_TASK_SLOTS" default:"10"`
+	// Worker Versioning: every worker is a version of the Temporal Worker Deployment
+	// WorkerDeploymentName ("" runs unversioned), identified by WorkerBuildID ("": the VCS
+	// revision stamped into the binary). Rolling out a build: docs/operations.md.
+	WorkerDeploymentName string `envconfig:"WORKER_DEPLOYMENT_NAME" default:"digitalpost"`
+	WorkerBuildID        string `envconfig:"WORKER_BUILD_ID"`
 
 	OpenDeadline time.Duration `envconfig:"LETTER_OPEN_DEADLINE" default:"72h"`
 	// ReminderBefore: an unopened letter reminds the citizen this long before its deadline

@@ -130,6 +130,10 @@ func DevServerTuning() []string {
 		"--dynamic-config-value", "matching.enableFairness=true",
 		"--dynamic-config-value", "matching.numTaskqueueReadPartitions=1",
 		"--dynamic-config-value", "matching.numTaskqueueWritePartitions=1",
+		// Worker Versioning: an old version is seen drained within seconds of the last workflow
+		// that needs it, not the minutes a production cluster's visibility lag calls for.
+		"--dynamic-config-value", "matching.wv.VersionDrainageStatusVisibilityGracePeriod=\"2s\"",
+		"--dynamic-config-value", "matching.wv.VersionDrainageStatusRefreshInterval=\"1s\"",
 	}
 }
 

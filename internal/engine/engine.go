@@ -16,6 +16,7 @@ import (
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/worker"
+	"go.temporal.io/sdk/workflow"
 	"golang.org/x/sync/errgroup"
 
 	"digitalpost/activities"
@@ -36,6 +37,7 @@ import (
 	"digitalpost/internal/printhouse"
 	"digitalpost/internal/recovery"
 	"digitalpost/internal/registry"
+	"digitalpost/internal/rollout"
 	"digitalpost/internal/telemetry"
 	"digitalpost/internal/webhooks"
 	"digitalpost/workflows"
@@ -138,16 +140,29 @@ func (e *Engine) Workers() []worker.Worker {
 			worker.SetStickyWorkflowCacheSize(e.Config.WorkflowCacheSize)
 		}
 	})
+	version := e.Deployment().WorkerOptions()
 	main := worker.New(e.Temporal, e.Config.TaskQueue, worker.Options{
 		WorkflowTaskPollerBehavior:             workflowTaskPollers(e.Config.WorkflowTaskPollers),
 		MaxConcurrentWorkflowTaskExecutionSize: workflowTaskSlots(e.Config.WorkflowTaskSlots),
+		DeploymentOptions:                      version,
 	})
-	main.RegisterWorkflow(workflows.LetterWorkflow)
-	main.RegisterWorkflow(workflows.ExemptionCaseWorkflow)
-	main.RegisterWorkflow(workflows.ReadingAccessWorkflow)
-	main.RegisterWorkflow(workflows.RecoveryWorkflow)
-	main.RegisterWorkflow(workflows.WebhookWorkflow)
-	main.RegisterWorkflow(workflows.NemSMSWorkflow)
+	for _, w := range []struct {
+		fn        any
+		behaviour workflow.VersioningBehavior
+	}{
+		{workflows.LetterWorkflow, rollout.Waits},
+		{workflows.ExemptionCaseWorkflow, rollout.Waits},
+		{workflows.ReadingAccessWorkflow, rollout.Waits},
+		{workflows.WebhookWorkflow, rollout.Waits},
+		{workflows.NemSMSWorkflow, rollout.Waits}, // may wait hours behind the SMS backlog
+		{workflows.RecoveryWorkflow, rollout.EndsSoon},
+	} {
+		opts := workflow.RegisterOptions{}
+		if version.UseVersioning {
+			opts.VersioningBehavior = w.behaviour
+		}
+		main.RegisterWorkflowWithOptions(w.fn, opts)
+	}
 	main.RegisterActivity(e.Activities)
 	all := []worker.Worker{main}
 
@@ -161,6 +176,7 @@ func (e *Engine) Workers() []worker.Worker {
 		w := worker.New(e.Temporal, workflows.ProviderTaskQueue(e.Config.TaskQueue, p.ch), worker.Options{
 			TaskQueueActivitiesPerSecond:       notify.PacedRate(p.rate),
 			MaxConcurrentActivityExecutionSize: concurrentCalls(p.rate),
+			DeploymentOptions:                  version,
 		})
 		w.RegisterActivity(e.Activities.SendNotice)
 		if p.ch == notify.SMS {
@@ -173,9 +189,15 @@ func (e *Engine) Workers() []worker.Worker {
 	// notify service paces them like the rest.
 	old := worker.New(e.Temporal, workflows.NotifyTaskQueue(e.Config.TaskQueue), worker.Options{
 		TaskQueueActivitiesPerSecond: notify.PacedRate(min(e.Config.SMSRatePerSecond, e.Config.EmailRatePerSecond)),
+		DeploymentOptions:            version,
 	})
 	old.RegisterActivity(e.Activities.NotifyRecipient)
 	return append(all, old)
+}
+
+// Deployment is the Worker Deployment version this process's workers are.
+func (e *Engine) Deployment() rollout.Deployment {
+	return rollout.For(e.Config.WorkerDeploymentName, e.Config.WorkerBuildID)
 }
 
 // bulkStarts is how fast a bulk run starts its letters: BULK_STARTS_PER_SECOND, else as fast
@@ -237,13 +259,38 @@ func (e *Engine) Run(ctx context.Context) error {
 	// decides (a receipt read twice is a recorded duplicate).
 	receipts := printhouse.Folder{Dir: printhouse.ReceiptsDir(e.Config.SpoolDir()), Receipts: e.Receipts, Log: slog.Default()}
 	g.Go(func() error { return receipts.Watch(ctx) })
-	for _, w := range e.Workers() {
-		if err := w.Start(); err != nil {
-			return fmt.Errorf("start worker: %w", err)
-		}
-		g.Go(func() error { <-ctx.Done(); w.Stop(); return nil })
+	stop, err := e.StartWorkers(ctx, e.Workers())
+	if err != nil {
+		return err
 	}
+	g.Go(func() error { <-ctx.Done(); stop(); return nil })
 	return g.Wait()
+}
+
+// StartWorkers starts workers (from Workers, perhaps with more registered) and, on the
+// deployment's very first start, makes this build its current version, without which a
+// versioned worker is given no new workflows. stop stops them all.
+func (e *Engine) StartWorkers(ctx context.Context, workers []worker.Worker) (stop func(), err error) {
+	stop = func() { // together: each waits for its tasks in flight
+		var wg sync.WaitGroup
+		for _, w := range workers {
+			wg.Go(w.Stop)
+		}
+		wg.Wait()
+	}
+	for i, w := range workers {
+		if err := w.Start(); err != nil {
+			for _, started := range workers[:i] {
+				started.Stop()
+			}
+			return nil, fmt.Errorf("start worker: %w", err)
+		}
+	}
+	if err := e.Deployment().AdoptIfFirst(ctx, e.Temporal); err != nil {
+		stop()
+		return nil, err
+	}
+	return stop, nil
 }
 
 // EnsureRecoverySchedule creates the Temporal Schedule of the recovery sweep, once for the

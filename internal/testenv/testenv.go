@@ -63,6 +63,8 @@ type Options struct {
 	Logger *slog.Logger
 	// Tracing traces the client and the workers; default: off.
 	Tracing *telemetry.Tracing
+	// BuildID is the workers' build in the Worker Deployment; default: the binary's ("dev").
+	BuildID string
 }
 
 // StartSystem brings up a system with its workers running; everything stops at test end.
@@ -89,6 +91,8 @@ func StartSystemWith(t testing.TB, o Options) *System {
 		SendGridAPIKey: sg.APIKey, SendGridFrom: "no-reply@digitalpost.test", SendGridFromName: "Digital Post", SendGridBaseURL: sg.Server.URL,
 		ExemptionServiceWorkingDays: 5, ReadingAccessDeadline: 14 * 24 * time.Hour, MunicipalitySenderID: "aarhus-kommune",
 		ProviderTimeout: 5 * time.Second, PrintSpoolDir: t.TempDir(), PayloadKeys: codec.NewKeySpec("test1"), NemSMSTerms: "2024-1",
+		// Versioned workers, as in production: the first start makes its build current.
+		WorkerDeploymentName: "digitalpost", WorkerBuildID: o.BuildID,
 	}
 	keys, err := codec.ParseKeys(cfg.PayloadKeys)
 	if err != nil {

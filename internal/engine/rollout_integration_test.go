@@ -1,0 +1,143 @@
+package engine_test
+
+import (
+	"context"
+	"log/slog"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"go.temporal.io/sdk/client"
+
+	"digitalpost/internal/engine"
+	"digitalpost/internal/letters"
+	"digitalpost/internal/postoffice"
+	"digitalpost/internal/temporalclient"
+	"digitalpost/internal/testenv"
+)
+
+// A rollout in the middle of the letters' wait: build v1 runs and has letters waiting; v2
+// starts beside it, is ramped, then set current; v1 stops. The letters v1 started finish on v2
+// (they upgrade at their next task), every letter is notified once, and v1 drains.
+func TestRolloutToANewBuildWhileLettersWait(t *testing.T) {
+	s := testenv.StartSystemWith(t, testenv.Options{BuildID: "v1"})
+	seed(t, s)
+	ctx := context.Background()
+	deployment := s.Temporal.WorkerDeploymentClient().GetHandle(s.Config.WorkerDeploymentName)
+
+	send := func() uuid.UUID {
+		t.Helper()
+		r, err := s.PostOffice.Submit(ctx, postoffice.Submission{SenderID: "region-midt", RecipientCPR: annaCPR,
+			Subject: "Indkaldelse", Body: "Du er indkaldt."})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r.LetterID
+	}
+	waiting := []uuid.UUID{send(), send()}
+	for _, id := range waiting {
+		waitForStatus(t, s, id, letters.Notified)
+	}
+	testenv.Eventually(t, 20*time.Second, "the first build to start made current", func() bool {
+		return currentBuild(t, deployment) == "v1"
+	})
+
+	// v2 starts as another process would, with its own client: it takes no new letters yet.
+	cfg := s.Config
+	cfg.WorkerBuildID = "v2"
+	opts, err := temporalclient.Options(cfg, s.Keys, slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError})))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tc2, err := client.Dial(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tc2.Close()
+	v2, err := engine.New(cfg, s.DB, tc2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stopV2, err := v2.StartWorkers(ctx, v2.Workers())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stopV2()
+	if cur := currentBuild(t, deployment); cur != "v1" {
+		t.Fatalf("a second build must not make itself current, got %q", cur)
+	}
+
+	// Ramp: some of the new letters start on v2.
+	desc, err := deployment.Describe(ctx, client.WorkerDeploymentDescribeOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := deployment.SetRampingVersion(ctx, client.WorkerDeploymentSetRampingVersionOptions{
+		BuildID: "v2", Percentage: 50, ConflictToken: desc.ConflictToken}); err != nil {
+		t.Fatal(err)
+	}
+	for range 4 {
+		id := send()
+		waiting = append(waiting, id)
+		waitForStatus(t, s, id, letters.Notified)
+	}
+	desc, err = deployment.Describe(ctx, client.WorkerDeploymentDescribeOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := deployment.SetCurrentVersion(ctx, client.WorkerDeploymentSetCurrentVersionOptions{
+		BuildID: "v2", ConflictToken: desc.ConflictToken}); err != nil {
+		t.Fatal(err)
+	}
+	s.Cancel() // v1's workers stop
+
+	// Every waiting letter is opened now: its next task can only run on v2.
+	for _, id := range waiting {
+		if _, err := s.PostOffice.Open(ctx, id, annaCPR); err != nil {
+			t.Fatal(err)
+		}
+		st, err := waitForResult(t, s, id)
+		if err != nil || st.Status != letters.Opened {
+			t.Fatalf("letter %s: %s, %v", id, st.Status, err)
+		}
+		d, err := s.Temporal.DescribeWorkflowExecution(ctx, letters.WorkflowID(id), "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := d.GetWorkflowExecutionInfo().GetVersioningInfo().GetDeploymentVersion().GetBuildId(); got != "v2" {
+			t.Errorf("letter %s ended on build %q, want v2", id, got)
+		}
+	}
+	after := send()
+	waitForStatus(t, s, after, letters.Notified)
+
+	// Every letter was notified once on each channel, whichever build sent it.
+	if sms, mails := len(s.Twilio.Messages()), len(s.SendGrid.Mails()); sms != len(waiting)+1 || mails != len(waiting)+1 {
+		t.Fatalf("%d letters: %d SMS and %d e-mails", len(waiting)+1, sms, mails)
+	}
+	testenv.Eventually(t, 60*time.Second, "v1 drained", func() bool {
+		desc, err := deployment.Describe(ctx, client.WorkerDeploymentDescribeOptions{})
+		if err != nil {
+			return false
+		}
+		for _, v := range desc.Info.VersionSummaries {
+			if v.Version.BuildID == "v1" {
+				return v.DrainageStatus == client.WorkerDeploymentVersionDrainageStatusDrained
+			}
+		}
+		return false
+	})
+}
+
+func currentBuild(t *testing.T, h client.WorkerDeploymentHandle) string {
+	t.Helper()
+	desc, err := h.Describe(context.Background(), client.WorkerDeploymentDescribeOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cur := desc.Info.RoutingConfig.CurrentVersion; cur != nil {
+		return cur.BuildID
+	}
+	return ""
+}

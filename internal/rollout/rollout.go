@@ -1,0 +1,163 @@
+// Package rollout puts every worker in a Temporal Worker Deployment, so that a new build can
+// be rolled out while letters wait for days: each build is a deployment version, Temporal
+// sends a workflow's tasks to the version its versioning behaviour says, and operators move
+// traffic from one version to the next (ramp, set current) and watch the old one drain before
+// they retire it. docs/operations.md has the procedure.
+package rollout
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"runtime/debug"
+	"time"
+
+	"go.temporal.io/api/serviceerror"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/worker"
+	"go.temporal.io/sdk/workflow"
+)
+
+// Deployment is this process's place in the Worker Deployment: the deployment's name and
+// this build's id. An empty name runs the workers unversioned.
+type Deployment struct {
+	Name    string
+	BuildID string
+}
+
+// Versioned reports whether the workers take part in Worker Versioning.
+func (d Deployment) Versioned() bool { return d.Name != "" }
+
+// Version is the deployment version this build is.
+func (d Deployment) Version() worker.WorkerDeploymentVersion {
+	return worker.WorkerDeploymentVersion{DeploymentName: d.Name, BuildID: d.BuildID}
+}
+
+// String names the version as Temporal's CLI and UI do: deployment.build.
+func (d Deployment) String() string { return d.Name + "." + d.BuildID }
+
+// WorkerOptions are the deployment options every worker of this process gets. All of a
+// process's workers are one version: a letter's workflow and the notices it sends to the
+// providers' queues then run on the same build.
+func (d Deployment) WorkerOptions() worker.DeploymentOptions {
+	if !d.Versioned() {
+		return worker.DeploymentOptions{}
+	}
+	// Workflows registered without a behaviour of their own (the bench's) wait like letters.
+	return worker.DeploymentOptions{UseVersioning: true, Version: d.Version(), DefaultVersioningBehavior: Waits}
+}
+
+// Waits is the behaviour of a workflow that waits days or longer (a letter for its opening, a
+// case for its decision, a reading access request for its answer, a webhook delivery that
+// continues as new for as long as the sender has a webhook): it moves to the current version
+// at its next task. Pinned, a week-long letter would keep its old build running for a week
+// after every rollout, a fix would never reach the letters already waiting, and a scheduled
+// letter would keep its build for months. Changes to such workflows are guarded by
+// workflow.GetVersion and proven by the replay tests of recorded histories.
+const Waits = workflow.VersioningBehaviorAutoUpgrade
+
+// EndsSoon is the behaviour of a workflow that ends within minutes (the recovery sweep): it
+// stays on the version it started on, so a change to it needs no patch, and its old version
+// drains by itself within the hour.
+const EndsSoon = workflow.VersioningBehaviorPinned
+
+// Stamped is the build id set at link time (go build -ldflags "-X
+// digitalpost/internal/rollout.Stamped=ID"): the Dockerfile stamps the image's revision, since
+// a container build sees no .git to take it from.
+var Stamped string
+
+// BuildID is the build this binary was made from: Stamped, else the VCS revision Go stamps
+// into a binary built from a checkout with `go build` (not `go run`), marked -dirty when the
+// tree had changes, else the module version; "dev" when the binary carries none of them.
+func BuildID() string {
+	if Stamped != "" {
+		return Stamped
+	}
+	info, ok := debug.ReadBuildInfo()
+	if !ok {
+		return "dev"
+	}
+	var revision, modified string
+	for _, s := range info.Settings {
+		switch s.Key {
+		case "vcs.revision":
+			revision = s.Value
+		case "vcs.modified":
+			modified = s.Value
+		}
+	}
+	switch {
+	case revision != "":
+		if len(revision) > 12 {
+			revision = revision[:12]
+		}
+		if modified == "true" {
+			revision += "-dirty"
+		}
+		return revision
+	case info.Main.Version != "" && info.Main.Version != "(devel)":
+		return info.Main.Version
+	}
+	return "dev"
+}
+
+// AdoptIfFirst makes this build the deployment's current version when the deployment has
+// none: its very first start, when there is nothing to roll out from. Later builds start as
+// versions that take no new workflows until an operator ramps or sets them current. The
+// version exists on the server only once this process's workers poll, so it retries until
+// ctx ends.
+func (d Deployment) AdoptIfFirst(ctx context.Context, c client.Client) error {
+	if !d.Versioned() {
+		return nil
+	}
+	h := c.WorkerDeploymentClient().GetHandle(d.Name)
+	for {
+		err := d.adopt(ctx, h)
+		if err == nil {
+			return nil
+		}
+		var notFound *serviceerror.NotFound
+		if !errors.As(err, &notFound) && !isNotYetRegistered(err) {
+			return fmt.Errorf("worker deployment %s: %w", d, err)
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("worker deployment %s: version not registered: %w", d, err)
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+}
+
+func (d Deployment) adopt(ctx context.Context, h client.WorkerDeploymentHandle) error {
+	desc, err := h.Describe(ctx, client.WorkerDeploymentDescribeOptions{})
+	if err != nil {
+		return err
+	}
+	if cur := desc.Info.RoutingConfig.CurrentVersion; cur != nil {
+		return nil // someone chose already; a rollout is the operator's
+	}
+	found := false
+	for _, v := range desc.Info.VersionSummaries {
+		found = found || v.Version.BuildID == d.BuildID
+	}
+	if !found {
+		return errNotYetRegistered
+	}
+	_, err = h.SetCurrentVersion(ctx, client.WorkerDeploymentSetCurrentVersionOptions{
+		BuildID:       d.BuildID,
+		ConflictToken: desc.ConflictToken,
+	})
+	return err
+}
+
+var errNotYetRegistered = errors.New("version not yet registered by a poller")
+
+func isNotYetRegistered(err error) bool { return errors.Is(err, errNotYetRegistered) }
+
+// For is the deployment named name with this build: buildID, or the binary's own (BuildID).
+func For(name, buildID string) Deployment {
+	if buildID == "" {
+		buildID = BuildID()
+	}
+	return Deployment{Name: name, BuildID: buildID}
+}
