@@ -77,14 +77,8 @@ type letter struct {
 	in    LetterInput
 	state LetterState
 
-	// reliable: started after version 1 of "reliable-letter" (notices on the providers'
-	// queues, the mailbox deciding opening against withdrawal, a last look in the mailbox
-	// before paper). Older letters replay their original path.
-	reliable bool
-	// lean: started after version 2 of "reliable-letter": delivery and the notices' first try
-	// in one local activity, and one wait timer at a time (the reminder's, then the deadline's).
-	// Two history events fewer per letter; older letters replay their original path.
-	lean bool
+	// legacy is set for a letter started before the current lifecycle (letter_legacy.go).
+	legacy legacyLetter
 
 	openings        workflow.ReceiveChannel
 	opened          *Opening
@@ -95,9 +89,16 @@ type letter struct {
 	appointment     *appointment
 }
 
-// reliableLetter is the change id of the letter paths described on letter.reliable (version 1)
-// and letter.lean (version 2). Growing one change id keeps new letters at one version marker.
+// reliableLetter is the change id of the letter's lifecycle; growing one change id keeps new
+// letters at one version marker. Version 2 is the current lifecycle (run); older letters replay
+// theirs in letter_legacy.go.
 const reliableLetter = "reliable-letter"
+
+// currentLifecycle is reliableLetter's version of run: the notices on the providers' queues,
+// the mailbox deciding opening against withdrawal, a last look in the mailbox before paper
+// (version 1); delivery and the notices' first try in one local activity, and one wait timer
+// at a time, the reminder's then the deadline's (version 2).
+const currentLifecycle = 2
 
 // LetterWorkflow carries one letter from submission to the citizen: paper or digital
 // mailbox, notices, the wait for opening, and escalation to paper when unopened.
@@ -142,7 +143,7 @@ func (l *letter) setup(ctx workflow.Context) error {
 		func(ctx workflow.Context, req WithdrawRequest) (LetterState, error) {
 			l.withdrawal = &req
 			err := workflow.Await(ctx, func() bool { return l.state.Status.Final() || l.withdrawRefusal != "" })
-			if err == nil && l.reliable && l.state.Status != letters.Withdrawn {
+			if err == nil && !l.legacy.unreliable() && l.state.Status != letters.Withdrawn {
 				reason := l.withdrawRefusal
 				if reason == "" {
 					reason = fmt.Sprintf("letter is %s and can no longer be withdrawn", l.state.Status)
@@ -170,9 +171,11 @@ func (l *letter) setup(ctx workflow.Context) error {
 // to the print house) after it was accepted.
 const WithdrawalRefused = "WithdrawalRefused"
 
+// run is the letter's current lifecycle.
 func (l *letter) run(ctx workflow.Context) (LetterState, error) {
-	version := workflow.GetVersion(ctx, reliableLetter, workflow.DefaultVersion, 2)
-	l.reliable, l.lean = version >= 1, version >= 2
+	if version := workflow.GetVersion(ctx, reliableLetter, workflow.DefaultVersion, currentLifecycle); version < currentLifecycle {
+		return l.runLegacy(ctx, version)
+	}
 	if done, err := l.awaitScheduledDelivery(ctx); done || err != nil {
 		if err != nil {
 			return l.fail(ctx, err)
@@ -195,18 +198,15 @@ func (l *letter) run(ctx workflow.Context) (LetterState, error) {
 	}
 	var plan activities.Delivery
 	var deliver workflow.Future
-	if l.lean && l.withdrawal == nil { // a withdrawal already here is decided before any notice
+	if l.withdrawal == nil {
 		deliver = workflow.ExecuteLocalActivity(deliveryStep(ctx), acts.DeliverAndNotify, l.in.LetterID)
-	} else {
+	} else { // a withdrawal already here is decided before any notice
 		deliver = workflow.ExecuteLocalActivity(dbStep(ctx), acts.Deliver, l.in.LetterID)
 	}
 	if err := deliver.Get(ctx, &plan); err != nil {
 		return l.fail(ctx, err)
 	}
 	if l.withdrawal != nil {
-		if !l.reliable {
-			return l.finish(ctx, letters.Withdrawn, "", "withdrawn by the sender: "+l.withdrawal.Reason)
-		}
 		if err := l.decideWithdrawal(ctx); err != nil {
 			return l.fail(ctx, err)
 		}
@@ -219,26 +219,35 @@ func (l *letter) run(ctx workflow.Context) (LetterState, error) {
 	}
 	l.transition(ctx, letters.Delivered, letters.Digital, "delivered to the digital mailbox")
 
-	notices := l.notify(ctx, plan)
-	var waitingNotice workflow.Future
-	if plan.SendWaitingNotice {
-		waitingNotice = workflow.ExecuteActivity(printStep(ctx), acts.PrintLetter, activities.PrintRequest{
-			LetterID: l.in.LetterID, Purpose: print.WaitingNotice, Reason: "recipient has never logged in to Digital Post"})
-	}
+	notices := l.notify(ctx, plan, l.firstTryWithDelivery(plan))
+	waitingNotice := l.sendWaitingNotice(ctx, plan)
 
 	if l.opened == nil && !l.withdrawn {
-		l.awaitOpeningOrDeadline(ctx, plan)
+		l.awaitOpeningOrDeadline(ctx, plan, oneTimerAtATime)
 	}
-	if l.reliable {
-		if err := l.settleTheWait(ctx); err != nil {
-			return l.fail(ctx, err)
-		}
-		// Whatever ended the wait, a notice still under way has lost its point: the letter was
-		// read, taken back, or goes to paper now. A provider outage longer than the deadline must
-		// not hold back the paper letter.
-		notices.stop()
+	if err := l.settleTheWait(ctx); err != nil {
+		return l.fail(ctx, err)
 	}
+	// Whatever ended the wait, a notice still under way has lost its point: the letter was
+	// read, taken back, or goes to paper now. A provider outage longer than the deadline must
+	// not hold back the paper letter.
+	notices.stop()
+	return l.end(ctx, notices, waitingNotice)
+}
 
+// sendWaitingNotice prints a paper notice that digital post waits, for a recipient who has
+// never logged in (rule 5); nil when none is due.
+func (l *letter) sendWaitingNotice(ctx workflow.Context, plan activities.Delivery) workflow.Future {
+	if !plan.SendWaitingNotice {
+		return nil
+	}
+	return workflow.ExecuteActivity(printStep(ctx), acts.PrintLetter, activities.PrintRequest{
+		LetterID: l.in.LetterID, Purpose: print.WaitingNotice, Reason: "recipient has never logged in to Digital Post"})
+}
+
+// end waits for the notices and the paper notice under way, then ends the letter as the wait
+// decided: opened, withdrawn, or on paper.
+func (l *letter) end(ctx workflow.Context, notices notices, waitingNotice workflow.Future) (LetterState, error) {
 	// Notices already under way finish before the letter does, so their outcome is on record.
 	_ = notices.done.Get(ctx, nil)
 	if waitingNotice != nil {
@@ -332,58 +341,28 @@ type notices struct {
 	stop workflow.CancelFunc
 }
 
-// notify sends the new-post notices on the citizen's registered channels (rule 4);
-// with neither an e-mail nor a mobile number, none is sent.
-func (l *letter) notify(ctx workflow.Context, plan activities.Delivery) notices {
-	future, settle := workflow.NewFuture(ctx)
+// notify sends the new-post notices on the citizen's registered channels (rule 4), each
+// first as a local activity inside the letter's first workflow task (the cheap path, taken
+// whenever the provider has a pace slot within a second or two and answers), and when that
+// does not settle it, as an activity on the provider's queue. The queue is where a backlog or
+// an outage waits: durably in Temporal, held by the server to the provider's rate across all
+// workers, retried for hours. A local activity alone is not enough: its retries live in one
+// worker's memory, and a backlog of them outgrew their timeout and was dropped. With neither
+// an e-mail nor a mobile number, none is sent.
+func (l *letter) notify(ctx workflow.Context, plan activities.Delivery, firstTry func(workflow.Context, notify.Channel) workflow.Future) notices {
 	if !plan.Route.NotifySMS && !plan.Route.NotifyEmail {
 		l.note(ctx, "no notice: the recipient registered neither e-mail nor mobile")
+		none, settle := workflow.NewFuture(ctx)
 		settle.Set(nil, nil)
-		return notices{done: future, stop: func() {}}
+		return notices{done: none, stop: func() {}}
 	}
-	if l.reliable {
-		return l.notifyPerProvider(ctx, plan)
-	}
-	req := activities.NoticeRequest{LetterID: l.in.LetterID, SMS: plan.Route.NotifySMS, Email: plan.Route.NotifyEmail}
-	var sent workflow.Future
-	// Version 1 sent the notices as a local activity inside the letter's first workflow task;
-	// letters started before that keep their activity on the notify queue.
-	if workflow.GetVersion(ctx, "notices-as-local-activity", workflow.DefaultVersion, 1) == workflow.DefaultVersion {
-		sent = workflow.ExecuteActivity(notifyStep(ctx), acts.NotifyRecipient, req)
-	} else {
-		sent = workflow.ExecuteLocalActivity(notifyLocalStep(ctx), acts.NotifyRecipient, req)
-	}
-	workflow.Go(ctx, func(ctx workflow.Context) {
-		var res activities.NoticeResult
-		err := sent.Get(ctx, &res)
-		switch {
-		case err != nil:
-			l.note(ctx, "notice failed: "+failureText(err))
-		case res.Any() && l.state.Status == letters.Delivered:
-			l.transition(ctx, letters.Notified, "", fmt.Sprintf("notice sent (sms: %s, e-mail: %s)", orNone(res.SMS), orNone(res.Email)))
-		default:
-			l.note(ctx, fmt.Sprintf("notice (sms: %s, e-mail: %s)", orNone(res.SMS), orNone(res.Email)))
-		}
-		settle.Set(nil, err)
-	})
-	return notices{done: future, stop: func() {}}
-}
-
-// notifyPerProvider sends each channel's notice: first as a local activity inside the
-// letter's first workflow task (the cheap path, taken whenever the provider has a pace slot
-// within a second or two and answers), and when that does not settle it, as an activity on the
-// provider's queue. The queue is where a backlog or an outage waits: durably in Temporal, held
-// by the server to the provider's rate across all workers, retried for hours. A local activity
-// alone is not enough: its retries live in one worker's memory, and a backlog of them outgrew
-// their timeout and was dropped.
-func (l *letter) notifyPerProvider(ctx workflow.Context, plan activities.Delivery) notices {
 	ctx, stop := workflow.WithCancel(ctx)
 	var pending []workflow.Future
 	if plan.Route.NotifySMS {
-		pending = append(pending, l.sendNotice(ctx, notify.SMS, plan))
+		pending = append(pending, l.sendNotice(ctx, notify.SMS, firstTry(ctx, notify.SMS)))
 	}
 	if plan.Route.NotifyEmail {
-		pending = append(pending, l.sendNotice(ctx, notify.Email, plan))
+		pending = append(pending, l.sendNotice(ctx, notify.Email, firstTry(ctx, notify.Email)))
 	}
 	all, settle := workflow.NewFuture(ctx)
 	workflow.Go(ctx, func(ctx workflow.Context) {
@@ -395,24 +374,24 @@ func (l *letter) notifyPerProvider(ctx workflow.Context, plan activities.Deliver
 	return notices{done: all, stop: stop}
 }
 
-// sendNotice sends one channel's notice; the returned future settles once its outcome is
-// on the timeline. Only a notice the provider accepted makes the letter notified. A lean
-// letter's first try was made with its delivery: a channel the plan has no outcome for goes
-// straight to its provider's queue.
-func (l *letter) sendNotice(ctx workflow.Context, ch notify.Channel, plan activities.Delivery) workflow.Future {
-	req := activities.ChannelNotice{LetterID: l.in.LetterID, Channel: ch}
-	var firstTry workflow.Future
-	if l.lean {
+// firstTryWithDelivery is the notices' first try as the delivery made it: a channel the plan
+// has no outcome for goes straight to its provider's queue.
+func (l *letter) firstTryWithDelivery(plan activities.Delivery) func(workflow.Context, notify.Channel) workflow.Future {
+	return func(ctx workflow.Context, ch notify.Channel) workflow.Future {
 		tried, settle := workflow.NewFuture(ctx)
 		if out, ok := plan.Notices[ch]; ok {
 			settle.Set(out, nil)
 		} else {
 			settle.Set(nil, temporal.NewApplicationError("the first try with the delivery did not settle the notice", "FirstTryUnsettled"))
 		}
-		firstTry = tried
-	} else {
-		firstTry = workflow.ExecuteLocalActivity(noticeFirstTry(ctx), acts.SendNotice, req)
+		return tried
 	}
+}
+
+// sendNotice sends one channel's notice after its first try; the returned future settles once
+// its outcome is on the timeline. Only a notice the provider accepted makes the letter notified.
+func (l *letter) sendNotice(ctx workflow.Context, ch notify.Channel, firstTry workflow.Future) workflow.Future {
+	req := activities.ChannelNotice{LetterID: l.in.LetterID, Channel: ch}
 	done, settle := workflow.NewFuture(ctx)
 	workflow.Go(ctx, func(ctx workflow.Context) {
 		defer settle.Set(nil, nil)
@@ -442,24 +421,33 @@ func (l *letter) sendNotice(ctx workflow.Context, ch notify.Channel, plan activi
 	return done
 }
 
+// timers says how a letter times its wait: oneTimerAtATime, the reminder's then the
+// deadline's, from the delivery (the current lifecycle: most letters are opened before their
+// reminder and never start the deadline's timer); bothTimersAtOnce, from the wait's start
+// (letters from before).
+type timers bool
+
+const (
+	oneTimerAtATime  timers = true
+	bothTimersAtOnce timers = false
+)
+
 // awaitOpeningOrDeadline waits for the citizen (or a delegate) to open the letter, the
 // sender to withdraw it, or the deadline. A digital-only letter has no deadline (rule 6).
-func (l *letter) awaitOpeningOrDeadline(ctx workflow.Context, plan activities.Delivery) {
+func (l *letter) awaitOpeningOrDeadline(ctx workflow.Context, plan activities.Delivery, t timers) {
 	// The timers are not cancelled when the letter is opened: the workflow completes right
 	// after, and skipping the cancels saves a history event each.
 	var deadline, reminder workflow.Future
 	var deadlineAt time.Time
 	if !l.in.DigitalOnly {
 		now, delivered := workflow.Now(ctx), workflow.Now(ctx)
-		if l.lean && !plan.DeliveredAt.IsZero() && plan.DeliveredAt.Before(now) {
+		if t == oneTimerAtATime && !plan.DeliveredAt.IsZero() && plan.DeliveredAt.Before(now) {
 			delivered = plan.DeliveredAt // the first try of the notices came after the delivery
 		}
 		deadlineAt = delivered.Add(l.in.Deadline)
 		at, remind := ReminderTime(delivered, l.in.Deadline, l.in.Reminder, l.in.Quiet)
 		remind = remind && (plan.Route.NotifySMS || plan.Route.NotifyEmail)
-		// A lean letter runs one timer at a time: most letters are opened before their
-		// reminder and never start the deadline's timer.
-		if !remind || !l.lean {
+		if !remind || t == bothTimersAtOnce {
 			deadline = workflow.NewTimer(ctx, deadlineAt.Sub(now))
 		}
 		if remind {
