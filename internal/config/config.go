@@ -3,6 +3,7 @@ package config
 
 import (
 	"bufio"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -10,6 +11,7 @@ import (
 	"time"
 
 	"github.com/kelseyhightower/envconfig"
+	temporalenv "go.temporal.io/sdk/contrib/envconfig"
 )
 
 // Config is the whole system's configuration.
@@ -17,12 +19,15 @@ type Config struct {
 	DatabaseURL      string `envconfig:"DATABASE_URL"`
 	DatabaseMaxConns int32  `envconfig:"DATABASE_MAX_CONNS" default:"20"`
 
+	// The connection to Temporal is Temporal's standard client configuration (a profile in
+	// TEMPORAL_CONFIG_FILE, TEMPORAL_PROFILE, TEMPORAL_API_KEY, TEMPORAL_TLS_*: see
+	// TemporalClientVariables), read by the SDK's envconfig when a client is dialled. Load
+	// fills TemporalAddress and TemporalNamespace from the profile when their variables are
+	// not set; whatever they hold when dialling (the dev runtime, tests and the bench set
+	// them in code) wins over the profile.
 	TemporalAddress   string `envconfig:"TEMPORAL_ADDRESS" default:"127.0.0.1:7233"`
 	TemporalNamespace string `envconfig:"TEMPORAL_NAMESPACE" default:"default"`
 	TaskQueue         string `envconfig:"TEMPORAL_TASK_QUEUE" default:"letters"`
-	TemporalAPIKey    string `envconfig:"TEMPORAL_API_KEY"`
-	TemporalTLSCert   string `envconfig:"TEMPORAL_TLS_CERT"`
-	TemporalTLSKey    string `envconfig:"TEMPORAL_TLS_KEY"`
 	// TemporalCompression: gzip (the SDK's default) or none for requests to Temporal. Our
 	// payloads are sealed with AES-GCM and do not compress, and gzip is 9 % of the worker
 	// process's CPU profile; yet turning it off measured no faster (BENCHMARKS.md), so it stays.
@@ -173,7 +178,13 @@ func load(only map[string]bool) (Config, error) {
 	}
 	applyDevEnv(DevEnvFile(dir), only)
 	var c Config
+	if err := CheckRetired(); err != nil {
+		return c, err
+	}
 	if err := envconfig.Process("", &c); err != nil {
+		return c, err
+	}
+	if err := c.temporalFromProfile(); err != nil {
 		return c, err
 	}
 	if c.OperatorToken == "" && c.OperatorTokenFile != "" {
@@ -184,6 +195,55 @@ func load(only map[string]bool) (Config, error) {
 		c.OperatorToken = strings.TrimSpace(string(b))
 	}
 	return c, nil
+}
+
+// TemporalClientVariables are the variables of Temporal's standard client configuration
+// that every process honours through the SDK's envconfig, besides TEMPORAL_ADDRESS and
+// TEMPORAL_NAMESPACE (Config fields) and TEMPORAL_GRPC_META_<NAME> (a gRPC header each).
+// Each has a row in the README; the SDK's TEMPORAL_CODEC_* are read by it but not used,
+// since payloads are sealed in the process with PAYLOAD_KEYS.
+var TemporalClientVariables = []string{
+	"TEMPORAL_CONFIG_FILE", "TEMPORAL_PROFILE", "TEMPORAL_API_KEY", "TEMPORAL_TLS",
+	"TEMPORAL_TLS_CLIENT_CERT_PATH", "TEMPORAL_TLS_CLIENT_KEY_PATH", "TEMPORAL_TLS_CLIENT_CERT_DATA",
+	"TEMPORAL_TLS_CLIENT_KEY_DATA", "TEMPORAL_TLS_SERVER_CA_CERT_PATH", "TEMPORAL_TLS_SERVER_CA_CERT_DATA",
+	"TEMPORAL_TLS_SERVER_NAME", "TEMPORAL_TLS_DISABLE_HOST_VERIFICATION", "TEMPORAL_CLIENT_AUTHORITY",
+}
+
+// retired are variables this program no longer reads, with what took their place: set,
+// they would be ignored without a word, and a worker would talk to Temporal without the
+// certificate its operator gave it.
+var retired = []struct{ name, instead string }{
+	{"TEMPORAL_TLS_CERT", "TEMPORAL_TLS_CLIENT_CERT_PATH"},
+	{"TEMPORAL_TLS_KEY", "TEMPORAL_TLS_CLIENT_KEY_PATH"},
+}
+
+// CheckRetired fails when a variable this program no longer reads is set (non-empty).
+func CheckRetired() error {
+	var errs []error
+	for _, r := range retired {
+		if os.Getenv(r.name) != "" {
+			errs = append(errs, fmt.Errorf("%s is no longer read: set %s instead (Temporal's standard client variables, README \"Configuration\")", r.name, r.instead))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// temporalFromProfile takes the address and namespace from the Temporal client profile
+// when TEMPORAL_ADDRESS and TEMPORAL_NAMESPACE are not set, so that what the process logs,
+// and the dev runtime's port, are what it dials. A profile named but missing, or a file
+// that does not parse, fails here, at start.
+func (c *Config) temporalFromProfile() error {
+	prof, err := temporalenv.LoadClientConfigProfile(temporalenv.LoadClientConfigProfileOptions{})
+	if err != nil {
+		return fmt.Errorf("Temporal client profile (TEMPORAL_CONFIG_FILE, TEMPORAL_PROFILE): %w", err)
+	}
+	if _, set := os.LookupEnv("TEMPORAL_ADDRESS"); !set && prof.Address != "" {
+		c.TemporalAddress = prof.Address
+	}
+	if _, set := os.LookupEnv("TEMPORAL_NAMESPACE"); !set && prof.Namespace != "" {
+		c.TemporalNamespace = prof.Namespace
+	}
+	return nil
 }
 
 func applyDevEnv(path string, only map[string]bool) {

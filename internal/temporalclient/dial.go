@@ -1,5 +1,6 @@
-// Package temporalclient dials Temporal the same way for every process: payloads and
-// failures encrypted, credentials from the environment, metrics and traces when asked for.
+// Package temporalclient dials Temporal the same way for every process: the connection as
+// Temporal's standard client configuration has it (profiles, TEMPORAL_* variables), payloads
+// and failures encrypted, metrics and traces when asked for.
 package temporalclient
 
 import (
@@ -10,6 +11,7 @@ import (
 	"log/slog"
 
 	"go.temporal.io/sdk/client"
+	temporalenv "go.temporal.io/sdk/contrib/envconfig"
 	temporalotel "go.temporal.io/sdk/contrib/opentelemetry"
 	"go.temporal.io/sdk/log"
 
@@ -27,16 +29,34 @@ func Keys(cfg config.Config) (*codec.Keyring, error) {
 	return codec.ParseKeys(cfg.PayloadKeys)
 }
 
-// Options builds client options with encryption and, when configured, mTLS or an API key.
+// Options builds client options. The connection (address, namespace, API key, TLS and mTLS
+// with a private CA and server name, gRPC headers) is Temporal's standard client
+// configuration, loaded by the SDK's envconfig from the profile file (TEMPORAL_CONFIG_FILE,
+// TEMPORAL_PROFILE) and the TEMPORAL_* variables over it; cfg.TemporalAddress and
+// cfg.TemporalNamespace, when set, win over both (the dev runtime, tests and the bench set
+// them in code). On top comes what is ours: payloads and failures sealed with keys, the
+// logger and TEMPORAL_GRPC_COMPRESSION. A profile's remote codec is never used.
 func Options(cfg config.Config, keys *codec.Keyring, logger *slog.Logger) (client.Options, error) {
-	dc := codec.DataConverter(keys)
-	opts := client.Options{
-		HostPort:         cfg.TemporalAddress,
-		Namespace:        cfg.TemporalNamespace,
-		DataConverter:    dc,
-		FailureConverter: codec.FailureConverter(dc),
-		Logger:           log.NewStructuredLogger(logger),
+	if err := config.CheckRetired(); err != nil {
+		return client.Options{}, err
 	}
+	opts, err := temporalenv.LoadClientOptions(temporalenv.LoadClientOptionsRequest{})
+	if err != nil {
+		return client.Options{}, fmt.Errorf("Temporal client configuration (TEMPORAL_CONFIG_FILE, TEMPORAL_PROFILE, TEMPORAL_API_KEY, TEMPORAL_TLS_*): %w", err)
+	}
+	if cfg.TemporalAddress != "" {
+		opts.HostPort = cfg.TemporalAddress
+	}
+	if cfg.TemporalNamespace != "" {
+		opts.Namespace = cfg.TemporalNamespace
+	}
+	if t := opts.ConnectionOptions.TLS; t != nil && t.MinVersion < tls.VersionTLS12 {
+		t.MinVersion = tls.VersionTLS12
+	}
+	dc := codec.DataConverter(keys)
+	opts.DataConverter = dc
+	opts.FailureConverter = codec.FailureConverter(dc)
+	opts.Logger = log.NewStructuredLogger(logger)
 	switch cfg.TemporalCompression {
 	case "none":
 		opts.ConnectionOptions.GrpcCompression = &client.GrpcCompressionNone{}
@@ -44,17 +64,6 @@ func Options(cfg config.Config, keys *codec.Keyring, logger *slog.Logger) (clien
 		opts.ConnectionOptions.GrpcCompression = &client.GrpcCompressionGzip{}
 	default:
 		return opts, fmt.Errorf("TEMPORAL_GRPC_COMPRESSION: %q is neither none nor gzip", cfg.TemporalCompression)
-	}
-	switch {
-	case cfg.TemporalTLSCert != "" || cfg.TemporalTLSKey != "":
-		cert, err := tls.LoadX509KeyPair(cfg.TemporalTLSCert, cfg.TemporalTLSKey)
-		if err != nil {
-			return opts, fmt.Errorf("TEMPORAL_TLS_CERT/TEMPORAL_TLS_KEY: %w", err)
-		}
-		opts.ConnectionOptions.TLS = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
-	case cfg.TemporalAPIKey != "":
-		opts.Credentials = client.NewAPIKeyStaticCredentials(cfg.TemporalAPIKey)
-		opts.ConnectionOptions.TLS = &tls.Config{MinVersion: tls.VersionTLS12}
 	}
 	return opts, nil
 }
@@ -117,7 +126,7 @@ func DialWith(ctx context.Context, cfg config.Config, logger *slog.Logger, in In
 	}
 	c, err := client.DialContext(ctx, opts)
 	if err != nil {
-		return nil, fmt.Errorf("Temporal at %s is not reachable (start it with `go run ./worker -dev`, or set TEMPORAL_ADDRESS): %w", cfg.TemporalAddress, err)
+		return nil, fmt.Errorf("Temporal at %s is not reachable (start it with `go run ./worker -dev`, or set TEMPORAL_ADDRESS; for TLS see TEMPORAL_TLS_* or TEMPORAL_PROFILE): %w", opts.HostPort, err)
 	}
 	return c, nil
 }
