@@ -164,8 +164,11 @@ func run(ctx context.Context, dev bool, logger *slog.Logger) error {
 		if err != nil {
 			return fmt.Errorf("metrics on %s (METRICS_ADDR): %w", cfg.MetricsAddr, err)
 		}
+		// A worker-only process answers the orchestrator's probes beside its metrics.
 		mux := http.NewServeMux()
 		mux.Handle("GET /metrics", metrics.Handler())
+		mux.HandleFunc("GET /healthz", api.Healthz)
+		mux.Handle("GET /readyz", api.Ready(e))
 		ms := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
 		g.Go(func() error { <-ctx.Done(); return ms.Close() })
 		g.Go(func() error {

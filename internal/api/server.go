@@ -102,7 +102,7 @@ func (s *Server) Trace(tracing *telemetry.Tracing) {
 }
 
 func (s *Server) routes() {
-	s.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok\n")) })
+	s.mux.HandleFunc("GET /healthz", Healthz)
 	s.mux.HandleFunc("GET /readyz", s.ready)
 	s.mux.HandleFunc("GET /v1/openapi.yaml", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "application/yaml")
@@ -219,23 +219,32 @@ func (s *Server) allow(w http.ResponseWriter, sender string) bool {
 	return true
 }
 
-func (s *Server) ready(w http.ResponseWriter, r *http.Request) {
-	ctx, cancel := context.WithTimeout(r.Context(), 3*time.Second)
-	defer cancel()
-	var problems []string
-	if err := s.e.DB.Ping(ctx); err != nil {
-		problems = append(problems, "PostgreSQL: "+err.Error())
+func (s *Server) ready(w http.ResponseWriter, r *http.Request) { Ready(s.e)(w, r) }
+
+// Ready answers whether the process can work: its PostgreSQL and its Temporal answer. The
+// API's processes and the worker-only ones (on METRICS_ADDR) serve it as /readyz.
+func Ready(e *engine.Engine) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithTimeout(r.Context(), 3*time.Second)
+		defer cancel()
+		var problems []string
+		if err := e.DB.Ping(ctx); err != nil {
+			problems = append(problems, "PostgreSQL: "+err.Error())
+		}
+		if _, err := e.Temporal.CheckHealth(ctx, nil); err != nil {
+			problems = append(problems, "Temporal: "+err.Error())
+		}
+		if len(problems) > 0 {
+			writeProblem(w, Problem{Type: problemBase + "not-ready", Title: "not ready", Status: http.StatusServiceUnavailable,
+				Detail: strings.Join(problems, "; ")})
+			return
+		}
+		_, _ = w.Write([]byte("ready\n"))
 	}
-	if _, err := s.e.Temporal.CheckHealth(ctx, nil); err != nil {
-		problems = append(problems, "Temporal: "+err.Error())
-	}
-	if len(problems) > 0 {
-		writeProblem(w, Problem{Type: problemBase + "not-ready", Title: "not ready", Status: http.StatusServiceUnavailable,
-			Detail: strings.Join(problems, "; ")})
-		return
-	}
-	_, _ = w.Write([]byte("ready\n"))
 }
+
+// Healthz answers that the process runs.
+func Healthz(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok\n")) }
 
 // ServeHTTP serves a request, traced when tracing is on.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.ServeHTTP(w, r) }
