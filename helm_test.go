@@ -432,15 +432,23 @@ func checkWiring(t *testing.T, r rendered, vals map[string]any) {
 		}
 	}
 
-	// The API: /healthz and /readyz on HTTP_ADDR's port.
-	ac := r.api.Spec.Template.Spec.Containers[0]
-	if p := ac.LivenessProbe; p == nil || p.HTTPGet == nil || p.HTTPGet.Path != "/healthz" {
-		t.Error("api: the liveness probe must be GET /healthz")
-	}
-	if p := ac.ReadinessProbe; p == nil || p.HTTPGet == nil || p.HTTPGet.Path != "/readyz" {
-		t.Error("api: the readiness probe must be GET /readyz")
-	} else if port := addrPort(t, envValue(ac, "HTTP_ADDR")); port == 0 || containerPort(ac, p.HTTPGet.Port.String()) != port {
-		t.Errorf("api: the probes' port is not HTTP_ADDR's (%s)", envValue(ac, "HTTP_ADDR"))
+	// Every process: alive on /healthz, ready on /readyz (PostgreSQL and Temporal answer), on
+	// the port it serves them on: HTTP_ADDR for the API, METRICS_ADDR for a worker-only process.
+	for _, d := range all {
+		c := d.Spec.Template.Spec.Containers[0]
+		addr := map[string]string{"api": "HTTP_ADDR", "worker": "METRICS_ADDR"}[envValue(c, "SERVE")]
+		port := addrPort(t, envValue(c, addr))
+		for _, p := range []struct {
+			kind  string
+			probe *corev1.Probe
+			path  string
+		}{{"liveness", c.LivenessProbe, "/healthz"}, {"startup", c.StartupProbe, "/healthz"}, {"readiness", c.ReadinessProbe, "/readyz"}} {
+			if p.probe == nil || p.probe.HTTPGet == nil || p.probe.HTTPGet.Path != p.path {
+				t.Errorf("%s: the %s probe is not GET %s", d.Name, p.kind, p.path)
+			} else if port == 0 || containerPort(c, p.probe.HTTPGet.Port.String()) != port {
+				t.Errorf("%s: the %s probe is on port %s, not %s's (%s)", d.Name, p.kind, p.probe.HTTPGet.Port.String(), addr, envValue(c, addr))
+			}
+		}
 	}
 	if g := r.api.Spec.Template.Spec.TerminationGracePeriodSeconds; g == nil || *g <= 30 {
 		t.Errorf("api: terminationGracePeriodSeconds %v must exceed the API's 30 s drain", g)
@@ -451,14 +459,8 @@ func checkWiring(t *testing.T, r rendered, vals map[string]any) {
 	builds := map[string]bool{}
 	for _, w := range r.workers {
 		wc := w.Spec.Template.Spec.Containers[0]
-		metricsPort := addrPort(t, envValue(wc, "METRICS_ADDR"))
-		if metricsPort == 0 {
+		if envValue(wc, "METRICS_ADDR") == "" {
 			t.Errorf("%s: METRICS_ADDR is not set; a worker-only process serves nothing without it", w.Name)
-		}
-		for _, p := range []*corev1.Probe{wc.LivenessProbe, wc.ReadinessProbe, wc.StartupProbe} {
-			if p != nil && p.HTTPGet != nil && containerPort(wc, p.HTTPGet.Port.String()) != metricsPort {
-				t.Errorf("%s: a probe is on port %s, not METRICS_ADDR's %d", w.Name, p.HTTPGet.Port.String(), metricsPort)
-			}
 		}
 		if envValue(wc, "PRINT_SPOOL_DIR") == "" || !mounted(wc, envValue(wc, "PRINT_SPOOL_DIR"), w.Spec.Template.Spec, func(v corev1.Volume) bool { return v.PersistentVolumeClaim != nil }) {
 			t.Errorf("%s: PRINT_SPOOL_DIR must be a mounted PersistentVolumeClaim", w.Name)
