@@ -56,6 +56,10 @@ type Config struct {
 	// revision stamped into the binary). Rolling out a build: docs/operations.md.
 	WorkerDeploymentName string `envconfig:"WORKER_DEPLOYMENT_NAME" default:"digitalpost"`
 	WorkerBuildID        string `envconfig:"WORKER_BUILD_ID"`
+	// WorkerStopTimeout: on SIGTERM a worker stops taking tasks and gives the activities it
+	// runs this long to finish; longer than a provider call (PROVIDER_TIMEOUT), so a notice is
+	// not cut off mid-call and left "unknown". An orchestrator's grace period must exceed it.
+	WorkerStopTimeout time.Duration `envconfig:"WORKER_STOP_TIMEOUT" default:"30s"`
 
 	OpenDeadline time.Duration `envconfig:"LETTER_OPEN_DEADLINE" default:"72h"`
 	// ReminderBefore: an unopened letter reminds the citizen this long before its deadline

@@ -145,6 +145,7 @@ func (e *Engine) Workers() []worker.Worker {
 		WorkflowTaskPollerBehavior:             workflowTaskPollers(e.Config.WorkflowTaskPollers),
 		MaxConcurrentWorkflowTaskExecutionSize: workflowTaskSlots(e.Config.WorkflowTaskSlots),
 		DeploymentOptions:                      version,
+		WorkerStopTimeout:                      e.Config.WorkerStopTimeout,
 	})
 	for _, w := range []struct {
 		fn        any
@@ -177,6 +178,7 @@ func (e *Engine) Workers() []worker.Worker {
 			TaskQueueActivitiesPerSecond:       notify.PacedRate(p.rate),
 			MaxConcurrentActivityExecutionSize: concurrentCalls(p.rate),
 			DeploymentOptions:                  version,
+			WorkerStopTimeout:                  e.Config.WorkerStopTimeout,
 		})
 		w.RegisterActivity(e.Activities.SendNotice)
 		if p.ch == notify.SMS {
@@ -190,6 +192,7 @@ func (e *Engine) Workers() []worker.Worker {
 	old := worker.New(e.Temporal, workflows.NotifyTaskQueue(e.Config.TaskQueue), worker.Options{
 		TaskQueueActivitiesPerSecond: notify.PacedRate(min(e.Config.SMSRatePerSecond, e.Config.EmailRatePerSecond)),
 		DeploymentOptions:            version,
+		WorkerStopTimeout:            e.Config.WorkerStopTimeout,
 	})
 	old.RegisterActivity(e.Activities.NotifyRecipient)
 	return append(all, old)
