@@ -131,6 +131,7 @@ func run(ctx context.Context, dev bool, logger *slog.Logger) error {
 		return err
 	}
 	e.SetMetrics(metrics)
+	e.TakeOverDeployment = dev
 	if err := metrics.WatchCases(e.CaseCounts); err != nil {
 		return err
 	}

@@ -2,15 +2,24 @@ package workflows
 
 // The lifecycles of letters started before the current one (version 2 of reliable-letter),
 // kept so that such letters, still waiting, replay and finish as they began. Nothing new takes
-// these paths: delete this file, the legacy field of letter, the notify queue's worker
-// (engine.Workers) and the recorded histories without "-lean" or "-reliable" in their name
-// once the legacy letters are gone. `go run ./starter legacy-letters` counts them, with the
+// these paths. `go run ./starter rollout` counts the letters still on them, with the
 // visibility query
 //
 //	WorkflowType = 'LetterWorkflow' AND ExecutionStatus = 'Running'
 //
-// less those carrying TemporalChangeVersion = 'reliable-letter-2' (the SDK records the
-// version a letter took there); when both counts are equal, no legacy letter runs.
+// less those carrying TemporalChangeVersion = 'reliable-letter-2' (the SDK records the version
+// a letter took; a letter whose first task has not run yet has no marker and is counted too, so
+// read the count when no run is being started). At 0, delete in one change: this file, the
+// legacy field of letter, the notify queue's worker (engine.Workers), and the recorded
+// histories whose reliable-letter marker is below 2 or absent: letter-escalated,
+// letter-failed, letter-opened, letter-opened-local-notices, letter-paper,
+// letter-waiting-notice, letter-waiting-notice-local-notices, letter-withdrawn (no marker),
+// letter-escalated-reliable, letter-opened-reliable, letter-withdrawn-reliable,
+// letter-appointment-moved-reminded and letter-scheduled-reminded (version 1).
+//
+// runLegacy has no "withdraw-before-delivery" branch: that marker came after version 2, so no
+// letter of an older lifecycle carries it, and a withdrawal before delivery cannot lose to an
+// opening.
 
 import (
 	"fmt"

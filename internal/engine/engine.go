@@ -64,6 +64,9 @@ type Engine struct {
 	Receipts   *printhouse.Receipts
 	NemSMS     *nemsms.Store
 	Metrics    *telemetry.Metrics // nil: no metrics
+	// TakeOverDeployment makes this build the Worker Deployment's current version at start,
+	// whatever was current: the dev runtime's, which has no rollout to wait for.
+	TakeOverDeployment bool
 }
 
 // SetMetrics hands the process's metrics to the parts that count.
@@ -113,6 +116,7 @@ func New(cfg config.Config, db *pgxpool.Pool, tc client.Client) (*Engine, error)
 	e.PostOffice = &postoffice.PostOffice{Weights: weights, BulkStartsPerSecond: bulkStarts(cfg), Temporal: tc, TaskQueue: cfg.TaskQueue, Registry: e.Registry,
 		Letters: e.Letters, Mailbox: e.Mailbox, DefaultDeadline: cfg.OpenDeadline, Reminder: cfg.ReminderBefore, Quiet: quiet,
 		NemSMS: e.NemSMS, AppointmentReminder: cfg.NemSMSAppointmentReminder}
+	e.PostOffice.Routing = rollout.NewRouting(e.Deployment(), tc)
 	e.Desk = &borgerservice.Desk{Temporal: tc, TaskQueue: cfg.TaskQueue, Registry: e.Registry, Cases: e.Cases, Access: e.Access, NemSMS: e.NemSMS,
 		ResponseDeadline: cfg.ReadingAccessDeadline,
 		ServiceDeadline: func(now time.Time) time.Time {
@@ -289,7 +293,11 @@ func (e *Engine) StartWorkers(ctx context.Context, workers []worker.Worker) (sto
 			return nil, fmt.Errorf("start worker: %w", err)
 		}
 	}
-	if err := e.Deployment().AdoptIfFirst(ctx, e.Temporal); err != nil {
+	adopt := e.Deployment().AdoptIfFirst
+	if e.TakeOverDeployment {
+		adopt = e.Deployment().Adopt
+	}
+	if err := adopt(ctx, e.Temporal, slog.Default()); err != nil {
 		stop()
 		return nil, err
 	}

@@ -77,10 +77,19 @@ func TestRolloutToANewBuildWhileLettersWait(t *testing.T) {
 		BuildID: "v2", Percentage: 50, ConflictToken: desc.ConflictToken}); err != nil {
 		t.Fatal(err)
 	}
-	for range 4 {
+	// While v2 ramps, v1 is no longer the only build new letters go to: this process starts
+	// them through Temporal's routing, not eagerly on its own v1 workers.
+	onV2 := 0
+	for range 12 {
 		id := send()
 		waiting = append(waiting, id)
 		waitForStatus(t, s, id, letters.Notified)
+		if ranOn(t, s, id) == "v2" {
+			onV2++
+		}
+	}
+	if onV2 == 0 {
+		t.Fatal("no letter of 12 started on v2 while it ramped at 50 %")
 	}
 	desc, err = deployment.Describe(ctx, client.WorkerDeploymentDescribeOptions{})
 	if err != nil {
@@ -101,11 +110,7 @@ func TestRolloutToANewBuildWhileLettersWait(t *testing.T) {
 		if err != nil || st.Status != letters.Opened {
 			t.Fatalf("letter %s: %s, %v", id, st.Status, err)
 		}
-		d, err := s.Temporal.DescribeWorkflowExecution(ctx, letters.WorkflowID(id), "")
-		if err != nil {
-			t.Fatal(err)
-		}
-		if got := d.GetWorkflowExecutionInfo().GetVersioningInfo().GetDeploymentVersion().GetBuildId(); got != "v2" {
+		if got := ranOn(t, s, id); got != "v2" {
 			t.Errorf("letter %s ended on build %q, want v2", id, got)
 		}
 	}
@@ -140,4 +145,14 @@ func currentBuild(t *testing.T, h client.WorkerDeploymentHandle) string {
 		return cur.BuildID
 	}
 	return ""
+}
+
+// ranOn is the build that ran a letter's latest workflow task.
+func ranOn(t *testing.T, s *testenv.System, id uuid.UUID) string {
+	t.Helper()
+	d, err := s.Temporal.DescribeWorkflowExecution(context.Background(), letters.WorkflowID(id), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d.GetWorkflowExecutionInfo().GetVersioningInfo().GetDeploymentVersion().GetBuildId()
 }

@@ -177,7 +177,7 @@ func tooLateToWithdraw(l letters.Letter) *Refused {
 // A workflow that has finished is not started again (its id may not be reused): workflowEnded
 // tells that error.
 func (p *PostOffice) updateWithStart(ctx context.Context, l letters.Letter, update client.UpdateWorkflowOptions) (client.WorkflowUpdateHandle, error) {
-	opts := p.startOptions(l)
+	opts := p.startOptions(ctx, l)
 	opts.EnableEagerStart = false // update-with-start has no eager start (the SDK asks for none); say so
 	update.WorkflowID = opts.ID
 	handle, err := p.Temporal.UpdateWithStartWorkflow(ctx, client.UpdateWithStartWorkflowOptions{

@@ -57,6 +57,12 @@ type PostOffice struct {
 	// started faster than its notices can go out only makes a backlog, and on the way takes the
 	// CPU of Temporal and the workers from every other sender's letters.
 	BulkStartsPerSecond float64
+	// Routing tells whether this process's build takes every new workflow (nil: always): only
+	// then may an urgent letter start eagerly on this process's workers, past Temporal's
+	// routing of versions (a build being rolled out or drained must not take new letters).
+	Routing interface {
+		SoleCurrent(context.Context) bool
+	}
 }
 
 // Submission is a letter as a sender hands it in.
@@ -251,7 +257,7 @@ func fingerprint(l letters.Letter, workingDays int, docs []letters.Document) []b
 // start runs the letter's workflow. Its id comes from the letter id, and a second start for
 // the same letter (running or finished) is turned away by Temporal: one letter, one delivery.
 func (p *PostOffice) start(ctx context.Context, l letters.Letter) error {
-	_, err := p.Temporal.ExecuteWorkflow(ctx, p.startOptions(l), workflows.LetterWorkflow, p.input(l))
+	_, err := p.Temporal.ExecuteWorkflow(ctx, p.startOptions(ctx, l), workflows.LetterWorkflow, p.input(l))
 	var started *serviceerror.WorkflowExecutionAlreadyStarted
 	if errors.As(err, &started) {
 		return nil
@@ -270,14 +276,14 @@ func (p *PostOffice) start(ctx context.Context, l letters.Letter) error {
 // in this process, past the queue: a bulk run started that way took every free task slot of the
 // worker, and another sender's single letter waited in the queue behind it for seconds. Bulk
 // letters go through the queue, where priority and fairness order them.
-func (p *PostOffice) startOptions(l letters.Letter) client.StartWorkflowOptions {
+func (p *PostOffice) startOptions(ctx context.Context, l letters.Letter) client.StartWorkflowOptions {
 	urgent := l.Urgency.OrDefault() == letters.Urgent
 	return client.StartWorkflowOptions{
 		ID:                       letters.WorkflowID(l.ID),
 		TaskQueue:                p.TaskQueue,
 		WorkflowIDReusePolicy:    enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
 		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
-		EnableEagerStart:         urgent,
+		EnableEagerStart:         urgent && (p.Routing == nil || p.Routing.SoleCurrent(ctx)),
 		Priority:                 p.Weights.Priority(l.SenderID, urgent),
 		TypedSearchAttributes: temporal.NewSearchAttributes(
 			searchattr.LetterStatus.ValueSet(string(letters.Received)),

@@ -9,7 +9,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"runtime/debug"
+	"sync"
 	"time"
 
 	"go.temporal.io/api/serviceerror"
@@ -104,55 +106,120 @@ func BuildID() string {
 // AdoptIfFirst makes this build the deployment's current version when the deployment has
 // none: its very first start, when there is nothing to roll out from. Later builds start as
 // versions that take no new workflows until an operator ramps or sets them current. The
-// version exists on the server only once this process's workers poll, so it retries until
-// ctx ends.
-func (d Deployment) AdoptIfFirst(ctx context.Context, c client.Client) error {
+// version exists on the server only once this process's workers poll, and processes of the
+// first build starting together race to set it, so it retries until a current version exists
+// or ctx ends.
+func (d Deployment) AdoptIfFirst(ctx context.Context, c client.Client, log *slog.Logger) error {
+	return d.adopt(ctx, c, log, false)
+}
+
+// Adopt makes this build the current version whatever was current before: the dev runtime's
+// start, where there is no rollout and a rebuilt binary must take the letters at once.
+func (d Deployment) Adopt(ctx context.Context, c client.Client, log *slog.Logger) error {
+	return d.adopt(ctx, c, log, true)
+}
+
+func (d Deployment) adopt(ctx context.Context, c client.Client, log *slog.Logger, always bool) error {
 	if !d.Versioned() {
 		return nil
 	}
 	h := c.WorkerDeploymentClient().GetHandle(d.Name)
-	for {
-		err := d.adopt(ctx, h)
-		if err == nil {
+	for attempt := 1; ; attempt++ {
+		done, err := d.adoptOnce(ctx, h, always)
+		if done {
 			return nil
 		}
-		var notFound *serviceerror.NotFound
-		if !errors.As(err, &notFound) && !isNotYetRegistered(err) {
-			return fmt.Errorf("worker deployment %s: %w", d, err)
+		if attempt%50 == 0 { // every ten seconds
+			log.Warn("worker deployment: waiting to set the current version", "version", d.String(), "err", err)
 		}
 		select {
 		case <-ctx.Done():
-			return fmt.Errorf("worker deployment %s: version not registered: %w", d, err)
+			return fmt.Errorf("worker deployment %s: no current version: %w (last: %v)", d, ctx.Err(), err)
 		case <-time.After(200 * time.Millisecond):
 		}
 	}
 }
 
-func (d Deployment) adopt(ctx context.Context, h client.WorkerDeploymentHandle) error {
+// adoptOnce reports whether the deployment has the current version it should; an error
+// (this version not registered yet, another process of the same build setting it first, the
+// server busy) is tried again.
+func (d Deployment) adoptOnce(ctx context.Context, h client.WorkerDeploymentHandle, always bool) (bool, error) {
 	desc, err := h.Describe(ctx, client.WorkerDeploymentDescribeOptions{})
-	if err != nil {
-		return err
+	var notFound *serviceerror.NotFound
+	if errors.As(err, &notFound) {
+		return false, errNotYetRegistered
 	}
-	if cur := desc.Info.RoutingConfig.CurrentVersion; cur != nil {
-		return nil // someone chose already; a rollout is the operator's
+	if err != nil {
+		return false, err
+	}
+	cur := desc.Info.RoutingConfig.CurrentVersion
+	if cur != nil && (!always || *cur == d.Version()) {
+		return true, nil // someone chose already; a rollout is the operator's
 	}
 	found := false
 	for _, v := range desc.Info.VersionSummaries {
 		found = found || v.Version.BuildID == d.BuildID
 	}
 	if !found {
-		return errNotYetRegistered
+		return false, errNotYetRegistered
 	}
 	_, err = h.SetCurrentVersion(ctx, client.WorkerDeploymentSetCurrentVersionOptions{
 		BuildID:       d.BuildID,
 		ConflictToken: desc.ConflictToken,
 	})
-	return err
+	return err == nil, err
+}
+
+// Routing tells whether this build takes new workflows on its own: it is the current version
+// and none ramps. A process that is both worker and API starts urgent letters eagerly, on its
+// own workers, past Temporal's routing (the server does not weigh versions for an eager start),
+// so it may do so only while the routing would send them to this build anyway. The answer is
+// cached for a few seconds.
+type Routing struct {
+	deployment Deployment
+	handle     client.WorkerDeploymentHandle
+
+	mu      sync.Mutex
+	checked time.Time
+	sole    bool
+}
+
+// NewRouting watches d's routing through c.
+func NewRouting(d Deployment, c client.Client) *Routing {
+	r := &Routing{deployment: d}
+	if d.Versioned() {
+		r.handle = c.WorkerDeploymentClient().GetHandle(d.Name)
+	}
+	return r
+}
+
+// routingFresh is how long an answer of SoleCurrent is kept.
+const routingFresh = 5 * time.Second
+
+// SoleCurrent reports whether every new workflow goes to this build: unversioned, or the
+// current version with none ramping. A failed look counts as no, and is not kept.
+func (r *Routing) SoleCurrent(ctx context.Context) bool {
+	if !r.deployment.Versioned() {
+		return true
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if time.Since(r.checked) < routingFresh {
+		return r.sole
+	}
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	desc, err := r.handle.Describe(ctx, client.WorkerDeploymentDescribeOptions{})
+	if err != nil {
+		return false // not kept: the deployment may not exist yet, or Temporal is busy
+	}
+	rc := desc.Info.RoutingConfig
+	r.sole = rc.CurrentVersion != nil && *rc.CurrentVersion == r.deployment.Version() && rc.RampingVersion == nil
+	r.checked = time.Now()
+	return r.sole
 }
 
 var errNotYetRegistered = errors.New("version not yet registered by a poller")
-
-func isNotYetRegistered(err error) bool { return errors.Is(err, errNotYetRegistered) }
 
 // For is the deployment named name with this build: buildID, or the binary's own (BuildID).
 func For(name, buildID string) Deployment {
