@@ -6,7 +6,8 @@ RUN go mod download
 COPY . .
 # The build id of the Worker Deployment version (docs/operations.md, rolling out a build):
 # docker build --build-arg BUILD_ID=$(git rev-parse --short=12 HEAD) .
-ARG BUILD_ID=dev
+ARG BUILD_ID
+RUN test -n "$BUILD_ID" || { echo "docker build needs --build-arg BUILD_ID=… (the Worker Deployment version)"; exit 1; }
 RUN CGO_ENABLED=0 go build -ldflags "-X digitalpost/internal/rollout.Stamped=${BUILD_ID}" -o /out/worker ./worker && \
     CGO_ENABLED=0 go build -ldflags "-X digitalpost/internal/rollout.Stamped=${BUILD_ID}" -o /out/starter ./starter
 
