@@ -9,7 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
+	"sync"
 	"time"
 
 	"github.com/google/uuid"
@@ -30,7 +30,9 @@ import (
 
 // env is one whole system on this machine, with every part the suite breaks within reach:
 // a PostgreSQL database of its own, a Temporal dev server on a SQLite file (so a restart keeps
-// its state), the providers' fakes, and the worker as a separate process it can SIGKILL.
+// its state) or, with -cluster, a multi-process Temporal cluster of its own
+// (scripts/temporal-cluster), the providers' fakes, and the workers as separate processes it
+// can SIGKILL: one against the dev server, two against the cluster (one per frontend).
 type env struct {
 	dir       string
 	serverURL string
@@ -40,13 +42,27 @@ type env struct {
 
 	temporalOpts devenv.TemporalOptions
 	temporal     *devenv.TemporalServer
+	cluster      *cluster // with -cluster, in place of temporal
 
 	twilio   *providerfake.Twilio
 	sendgrid *providerfake.SendGrid
 
-	workerBin string
-	workerEnv []string
-	worker    *exec.Cmd
+	workerBin  string
+	workerEnv  []string // every worker's environment; a cluster worker adds its own (workerIn)
+	workers    []*proc  // our worker processes: killWorker and startWorker act on all of them
+	api        *proc    // the API process of the cluster's API row, once started
+	apiKey     string
+	info       []string // what a fault saw, for the row's note (not a failure)
+	noRestart  bool     // -no-restart: killed processes stay down
+	settleTime time.Duration
+	lastIDs    []uuid.UUID // the letters of the row being run
+	rowNotices int         // notices the fakes held when the row began
+	// the most PostgreSQL client connections seen since the row began: all, the suite's own
+	connMu    sync.Mutex
+	connPeak  [2]int
+	stopWatch context.CancelFunc
+	// upgradedAt: when the rolling upgrade made v2 current
+	upgradedAt time.Time
 
 	tc     client.Client
 	engine *engine.Engine
@@ -65,6 +81,9 @@ type settings struct {
 	Scale           float64       // fault durations: 1 is the table
 	Only            string        // run only the faults whose name contains this
 	Except          string        // leave out the fault with this name
+	Cluster         bool          // on a Temporal cluster of the suite's own, with two worker processes
+	Kills           bool          // with Cluster: only the cluster's own rows (processes killed, the rolling upgrade)
+	NoRestart       bool          // killed processes are not started again: the kill rows must fail
 }
 
 func startEnv(ctx context.Context, s settings, log func(string, ...any)) (*env, error) {
@@ -72,29 +91,42 @@ func startEnv(ctx context.Context, s settings, log func(string, ...any)) (*env, 
 	if err != nil {
 		return nil, err
 	}
-	e := &env{dir: dir, serverURL: store.TestServerURL(), rate: s.Rate, log: log}
-	if err := e.createDatabase(ctx); err != nil {
+	e := &env{dir: dir, serverURL: store.TestServerURL(), rate: s.Rate, log: log, noRestart: s.NoRestart, settleTime: s.Settle}
+	pool := int32(10)
+	if s.Cluster {
+		pool = suitePoolOnCluster
+	}
+	if err := e.createDatabase(ctx, pool); err != nil {
 		return e, err
 	}
-	cli, ok := devenv.FindTemporalCLI()
-	if !ok {
-		return e, fmt.Errorf("the fault suite needs the Temporal CLI (not found at %s): %s", cli, devenv.InstallHint)
-	}
-	port, uiPort := freePort(), freePort()
-	e.temporalOpts = devenv.TemporalOptions{CLI: cli, DBFile: filepath.Join(dir, "temporal.db"), Port: port, UIPort: uiPort,
-		LogFile: filepath.Join(dir, "temporal.log")}
-	if e.temporal, err = devenv.StartTemporal(ctx, e.temporalOpts); err != nil {
-		return e, err
+	var address string
+	if s.Cluster {
+		if e.cluster, err = startCluster(ctx, dir, log); err != nil {
+			return e, err
+		}
+		address = e.cluster.frontend(1)
+	} else {
+		cli, ok := devenv.FindTemporalCLI()
+		if !ok {
+			return e, fmt.Errorf("the fault suite needs the Temporal CLI (not found at %s): %s", cli, devenv.InstallHint)
+		}
+		port, uiPort := freePort(), freePort()
+		e.temporalOpts = devenv.TemporalOptions{CLI: cli, DBFile: filepath.Join(dir, "temporal.db"), Port: port, UIPort: uiPort,
+			LogFile: filepath.Join(dir, "temporal.log")}
+		if e.temporal, err = devenv.StartTemporal(ctx, e.temporalOpts); err != nil {
+			return e, err
+		}
+		address = e.temporal.Address
 	}
 	e.twilio, e.sendgrid = providerfake.NewTwilio(), providerfake.NewSendGrid()
 
-	e.cfg = config.Config{DatabaseURL: e.dbURL, TemporalAddress: e.temporal.Address, TemporalNamespace: "default",
+	e.cfg = config.Config{DatabaseURL: e.dbURL, TemporalAddress: address, TemporalNamespace: "default",
 		TaskQueue: "faults", OpenDeadline: 72 * time.Hour, SMSRatePerSecond: s.Rate, EmailRatePerSecond: s.Rate,
 		RecoveryGrace: 30 * time.Second, PayloadKeys: codec.NewKeySpec("faults1"), ProviderTimeout: s.ProviderTimeout,
 		ExemptionServiceWorkingDays: 5, ReadingAccessDeadline: 14 * 24 * time.Hour, MunicipalitySenderID: "region-midt"}
 	e.workerEnv = append(os.Environ(),
 		"DEV_DATA_DIR="+filepath.Join(dir, "devdata"), // no dev.env from a developer's own runtime
-		"DATABASE_URL="+e.dbURL, "TEMPORAL_ADDRESS="+e.temporal.Address, "TEMPORAL_TASK_QUEUE="+e.cfg.TaskQueue,
+		"DATABASE_URL="+e.dbURL, "TEMPORAL_ADDRESS="+address, "TEMPORAL_TASK_QUEUE="+e.cfg.TaskQueue,
 		"PAYLOAD_KEYS="+e.cfg.PayloadKeys, "PRINT_SPOOL_DIR="+filepath.Join(dir, "spool"),
 		fmt.Sprintf("SMS_RATE_PER_SECOND=%g", s.Rate), fmt.Sprintf("EMAIL_RATE_PER_SECOND=%g", s.Rate),
 		"PROVIDER_TIMEOUT="+s.ProviderTimeout.String(),
@@ -102,6 +134,13 @@ func startEnv(ctx context.Context, s settings, log func(string, ...any)) (*env, 
 		"SENDGRID_API_KEY="+e.sendgrid.APIKey, "SENDGRID_BASE_URL="+e.sendgrid.Server.URL)
 	if err := e.buildWorker(ctx); err != nil {
 		return e, err
+	}
+	if s.Cluster {
+		// Two worker processes of build v1, one per frontend, as two pods behind a Service,
+		// started together as a Deployment's first pods are.
+		e.workers = []*proc{e.workerIn("worker-1", 1, clusterBuild, workerConnsOnCluster), e.workerIn("worker-2", 2, clusterBuild, workerConnsOnCluster)}
+	} else {
+		e.workers = []*proc{{name: "worker", env: e.workerEnv, log: filepath.Join(dir, "worker.log")}}
 	}
 	if err := e.startWorker(); err != nil {
 		return e, err
@@ -124,6 +163,14 @@ func startEnv(ctx context.Context, s settings, log func(string, ...any)) (*env, 
 	if err := searchattr.Register(ctx, e.tc, e.cfg.TemporalNamespace); err != nil {
 		return e, err
 	}
+	if s.Cluster {
+		if err := e.clusterWarmUp(ctx); err != nil {
+			return e, err
+		}
+		watch, stop := context.WithCancel(ctx)
+		e.stopWatch = stop
+		go e.watchConnections(watch)
+	}
 	for _, s := range []registry.Sender{{ID: "region-midt", Organisation: "Region Midtjylland"},
 		{ID: otherSenders[0], Organisation: "Aarhus Kommune"}, {ID: otherSenders[1], Organisation: "Skattestyrelsen"}} {
 		if err := e.engine.Registry.AddSender(ctx, s); err != nil {
@@ -133,7 +180,7 @@ func startEnv(ctx context.Context, s settings, log func(string, ...any)) (*env, 
 	return e, nil
 }
 
-func (e *env) createDatabase(ctx context.Context) error {
+func (e *env) createDatabase(ctx context.Context, pool int32) error {
 	admin, err := pgx.Connect(ctx, e.serverURL)
 	if err != nil {
 		return fmt.Errorf("the fault suite needs PostgreSQL at %s (set TEST_DATABASE_URL, or start the local one: "+
@@ -146,7 +193,7 @@ func (e *env) createDatabase(ctx context.Context) error {
 	}
 	cfg, _ := pgx.ParseConfig(e.serverURL)
 	e.dbURL = fmt.Sprintf("postgres://%s@%s:%d/%s?sslmode=disable", cfg.User, cfg.Host, cfg.Port, e.dbName)
-	if e.db, err = store.Open(ctx, e.dbURL, 10); err != nil {
+	if e.db, err = store.Open(ctx, e.dbURL, pool); err != nil {
 		return err
 	}
 	return store.Migrate(ctx, e.db)
@@ -155,43 +202,54 @@ func (e *env) createDatabase(ctx context.Context) error {
 // buildWorker builds the worker binary once, from this module.
 func (e *env) buildWorker(ctx context.Context) error {
 	e.workerBin = filepath.Join(e.dir, "worker")
-	root, err := exec.CommandContext(ctx, "go", "env", "GOMOD").Output()
+	root, err := moduleRoot(ctx)
 	if err != nil {
-		return fmt.Errorf("find the module: %w", err)
+		return err
 	}
 	cmd := exec.CommandContext(ctx, "go", "build", "-o", e.workerBin, "./worker")
-	cmd.Dir = filepath.Dir(strings.TrimSpace(string(root)))
+	cmd.Dir = root
 	if out, err := cmd.CombinedOutput(); err != nil {
 		return fmt.Errorf("build the worker: %v\n%s", err, out)
 	}
 	return nil
 }
 
-func (e *env) startWorker() error {
-	logFile, err := os.OpenFile(filepath.Join(e.dir, "worker.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o640)
+// moduleRoot is the folder of this module's go.mod.
+func moduleRoot(ctx context.Context) (string, error) {
+	gomod, err := exec.CommandContext(ctx, "go", "env", "GOMOD").Output()
 	if err != nil {
-		return err
+		return "", fmt.Errorf("find the module: %w", err)
 	}
-	cmd := exec.Command(e.workerBin)
-	cmd.Env, cmd.Stdout, cmd.Stderr = e.workerEnv, logFile, logFile
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL} // never outlive the suite
-	if err := cmd.Start(); err != nil {
-		return fmt.Errorf("start the worker: %w", err)
+	return filepath.Dir(strings.TrimSpace(string(gomod))), nil
+}
+
+// startWorker starts every worker process that is not running.
+func (e *env) startWorker() error {
+	for _, w := range e.workers {
+		if !w.running() {
+			if err := w.start(e.workerBin); err != nil {
+				return err
+			}
+		}
 	}
-	e.worker = cmd
-	go func() { _ = cmd.Wait(); logFile.Close() }()
 	return nil
 }
 
-// killWorker SIGKILLs the worker: no shutdown, no goodbye, as a machine that dies.
+// killWorker SIGKILLs every worker: no shutdown, no goodbye, as machines that die.
 func (e *env) killWorker() {
-	if e.worker != nil && e.worker.Process != nil {
-		_ = e.worker.Process.Kill()
-		time.Sleep(200 * time.Millisecond)
+	for _, w := range e.workers {
+		w.kill()
 	}
 }
 
 func (e *env) restartTemporal(ctx context.Context, down time.Duration) error {
+	if e.cluster != nil { // the whole cluster: every process stopped, its databases kept
+		if err := e.cluster.stop(ctx); err != nil {
+			return err
+		}
+		sleep(ctx, down)
+		return e.cluster.start(ctx)
+	}
 	e.temporal.Stop()
 	time.Sleep(down)
 	var err error
@@ -204,13 +262,28 @@ func (e *env) restartTemporal(ctx context.Context, down time.Duration) error {
 	return err
 }
 
+// note records what a fault saw, for the row's note column; it fails nothing.
+func (e *env) note(format string, a ...any) {
+	e.info = append(e.info, fmt.Sprintf(format, a...))
+	e.log("  "+format, a...)
+}
+
 func (e *env) close() {
+	if e.stopWatch != nil {
+		e.stopWatch()
+	}
 	e.killWorker()
+	if e.api != nil {
+		e.api.kill()
+	}
 	if e.tc != nil {
 		e.tc.Close()
 	}
 	if e.temporal != nil {
 		e.temporal.Stop()
+	}
+	if e.cluster != nil {
+		e.cluster.close()
 	}
 	if e.twilio != nil {
 		e.twilio.Server.Close()
@@ -228,7 +301,7 @@ func (e *env) close() {
 	if os.Getenv("FAULTS_KEEP") == "" {
 		_ = os.RemoveAll(e.dir)
 	} else {
-		e.log("kept %s (worker.log, temporal.log)", e.dir)
+		e.log("kept %s (the workers' logs, temporal.log or cluster/)", e.dir)
 	}
 }
 

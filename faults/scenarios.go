@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -34,6 +35,10 @@ type scenario struct {
 	// hold back another sender's letters (fairness between senders).
 	others int
 	fault  func(ctx context.Context, e *env) error
+	// submit, when set, submits the run in place of the post office's bulk path (the API row).
+	submit func(ctx context.Context, e *env, subs []postoffice.Submission) ([]uuid.UUID, error)
+	// after runs once the row is counted (a worker started again, a version's drainage).
+	after func(ctx context.Context, e *env, r *result)
 }
 
 // otherSenders share the service with the bulk run's sender in the fairness row.
@@ -57,10 +62,11 @@ type result struct {
 	Rate          float64
 	Duration      time.Duration
 	OthersP99     time.Duration // the fairness row: other senders' single letters, submit → both notices sent
-	Note          string
-	Refusal       bool // a refusal row: a bulk file that must be refused whole
-	Refused       bool // for the refusal rows: the run was refused
-	WrittenAnyway int  // for the refusal rows: letters stored although the run was refused
+	Note          string        // a failure: the row failed
+	Info          string        // what the fault saw: shards moved, letters left unstarted, a version drained
+	Refusal       bool          // a refusal row: a bulk file that must be refused whole
+	Refused       bool          // for the refusal rows: the run was refused
+	WrittenAnyway int           // for the refusal rows: letters stored although the run was refused
 }
 
 func (r result) failed() bool {
@@ -81,9 +87,12 @@ func jitterAllowance(rate float64) int { return int(rate) }
 // The faults. Durations scale with s.Scale so the short suite in the tests runs the same
 // faults, shorter.
 func scenarios(s settings) []scenario {
+	if s.Cluster && s.Kills {
+		return clusterScenarios(s)
+	}
 	d := func(full time.Duration) time.Duration { return time.Duration(float64(full) * s.Scale) }
 	n := s.Letters
-	return []scenario{
+	all := []scenario{
 		{name: "no faults, one citizen, e-mail and mobile", letters: n + n/2, oneCitizen: true},
 		{name: "no faults", letters: n},
 		{name: "two other senders' single letters during the bulk run", letters: 2 * n, others: min(max(10, n/4), 120)},
@@ -91,19 +100,19 @@ func scenarios(s settings) []scenario {
 			sleep(ctx, d(8*time.Second))
 			e.killWorker()
 			sleep(ctx, d(10*time.Second))
-			return e.startWorker()
+			return e.restartWorkers()
 		}},
 		{name: "worker SIGKILL in the notice phase", letters: n, fault: func(ctx context.Context, e *env) error {
 			waitForNotices(ctx, e, 5)
 			e.killWorker()
 			sleep(ctx, 3*time.Second)
-			return e.startWorker()
+			return e.restartWorkers()
 		}},
 		{name: "worker SIGKILL while printing, back after 5 s", letters: n / 2, paper: true, fault: func(ctx context.Context, e *env) error {
 			waitForSpool(ctx, e, 5)
 			e.killWorker()
 			sleep(ctx, 5*time.Second)
-			return e.startWorker()
+			return e.restartWorkers()
 		}},
 		{name: "providers answer 429 with Retry-After for 40 s", letters: n, fault: func(ctx context.Context, e *env) error {
 			return outage(ctx, e, providerfake.Outage{Status: 429, RetryAfter: fmt.Sprint(int(d(10 * time.Second).Seconds()))}, d(40*time.Second))
@@ -146,6 +155,10 @@ func scenarios(s settings) []scenario {
 			return e.restartTemporal(ctx, d(20*time.Second))
 		}},
 	}
+	if s.Cluster {
+		all = append(all, clusterScenarios(s)...)
+	}
+	return all
 }
 
 const restartPostgresName = "PostgreSQL restarted"
@@ -225,9 +238,43 @@ func sleep(ctx context.Context, d time.Duration) {
 // again if the submission was cut off (as a sender would), waits for the letters to settle,
 // and counts.
 func (e *env) run(ctx context.Context, sc scenario, s settings) result {
+	e.info, e.lastIDs = nil, nil
+	r := e.runRow(ctx, sc, s)
+	if e.cluster != nil && !sc.paper && len(e.lastIDs) > 0 {
+		if late, timedOut, err := e.stalls(ctx, e.lastIDs); err == nil && late > 0 {
+			e.note("%d notices came over a minute after 95 %% of the row's; %d of their letters had a provider call retried after its 2-minute StartToClose timeout",
+				late, timedOut)
+		}
+	}
+	if sc.after != nil {
+		sc.after(ctx, e, &r)
+	}
+	// A process of ours that exited without being stopped is a failure of the row; it is
+	// started again for the next one.
+	for _, p := range append(slices.Clone(e.workers), e.api) {
+		if p.crashed() {
+			r.Note = joinNotes(r.Note, fmt.Sprintf("%s exited by itself (see %s)", p.name, p.log))
+			if !e.noRestart {
+				if err := p.start(e.workerBin); err != nil {
+					r.Note = joinNotes(r.Note, err.Error())
+				}
+			}
+		}
+	}
+	if e.cluster != nil {
+		if dead := e.cluster.exited(); len(dead) > 0 {
+			r.Note = joinNotes(r.Note, fmt.Sprintf("Temporal's %s exited by itself (see %s)", strings.Join(dead, ", "), e.cluster.dir))
+		}
+	}
+	r.Info = strings.Join(e.info, "; ")
+	return r
+}
+
+func (e *env) runRow(ctx context.Context, sc scenario, s settings) result {
 	r := result{Name: sc.name, Letters: sc.letters, Rate: s.Rate}
 	start := time.Now()
 	smsBefore, mailBefore := len(e.twilio.Messages()), len(e.sendgrid.Mails())
+	e.rowNotices = smsBefore + mailBefore
 	run := newRunID()
 	var subs []postoffice.Submission
 	mobiles, emails := map[string]int{}, map[string]int{}
@@ -255,7 +302,7 @@ func (e *env) run(ctx context.Context, sc scenario, s settings) result {
 		faultDone <- nil
 	}
 	var ids []uuid.UUID
-	for attempt := 1; ; attempt++ {
+	for attempt := 1; sc.submit == nil; attempt++ {
 		receipts, err := e.engine.PostOffice.SubmitBulk(ctx, subs, postoffice.BulkOptions{Concurrency: 20})
 		if err == nil {
 			for _, rc := range receipts {
@@ -270,6 +317,14 @@ func (e *env) run(ctx context.Context, sc scenario, s settings) result {
 		e.log("  submission cut off (%v); running the file again", err)
 		sleep(ctx, 3*time.Second)
 	}
+	if sc.submit != nil {
+		var err error
+		if ids, err = sc.submit(ctx, e, subs); err != nil {
+			r.Note = "submission: " + err.Error()
+			return r
+		}
+	}
+	e.lastIDs = ids
 	if err := <-faultDone; err != nil {
 		r.Note = "injecting the fault: " + err.Error()
 	}
