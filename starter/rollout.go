@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"strings"
 	"text/tabwriter"
 
 	"github.com/spf13/cobra"
@@ -55,7 +56,7 @@ worker can go. Rolling out a build is in docs/operations.md.`,
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(w, "\nletters running: %d, on an older lifecycle than %s-%d: %d\n", running, workflows.LegacyLifecycleChange, workflows.CurrentLifecycleVersion, legacy)
+			fmt.Fprintf(w, "\nletters running: %d, on an older lifecycle than %s-%d: %d\n", running, workflows.LegacyLifecycleChange, workflows.RunLifecycleVersions()[0], legacy)
 			return w.Flush()
 		})(cmd, args)
 	}
@@ -76,7 +77,11 @@ func drainage(s client.WorkerDeploymentVersionDrainageStatus) string {
 // lifecycle's version marker (workflows/letter_legacy.go).
 func legacyLetters(ctx context.Context, c client.Client) (running, legacy int64, err error) {
 	all := "WorkflowType = 'LetterWorkflow' AND ExecutionStatus = 'Running'"
-	current := fmt.Sprintf("%s AND TemporalChangeVersion = '%s-%d'", all, workflows.LegacyLifecycleChange, workflows.CurrentLifecycleVersion)
+	var markers []string
+	for _, v := range workflows.RunLifecycleVersions() {
+		markers = append(markers, fmt.Sprintf("'%s-%d'", workflows.LegacyLifecycleChange, v))
+	}
+	current := fmt.Sprintf("%s AND TemporalChangeVersion IN (%s)", all, strings.Join(markers, ", "))
 	for _, q := range []struct {
 		query string
 		n     *int64

@@ -120,6 +120,10 @@ func ExemptionCaseWorkflow(ctx workflow.Context, in ExemptionInput) (CaseState, 
 	return c.run(ctx)
 }
 
+// errNoCaseworker: only a caseworker acts in a case, and every act names who did it. A payload
+// forged or copied into Temporal from outside the caseworkers' desk names nobody.
+var errNoCaseworker = errors.New("the caseworker who acts must be named")
+
 func (c *exemptionCase) setup(ctx workflow.Context) error {
 	if err := workflow.SetQueryHandler(ctx, CaseQuery, func() (CaseState, error) { return c.state, nil }); err != nil {
 		return err
@@ -144,6 +148,8 @@ func (c *exemptionCase) setup(ctx workflow.Context) error {
 				return errors.New("the citizen appeared in person: there is no power of attorney to verify")
 			case c.state.ProxyVerified:
 				return errors.New("the power of attorney is already verified")
+			case v.Caseworker == "":
+				return errNoCaseworker
 			case !v.Valid && v.Reason == "":
 				return errors.New("a reason is required when the power of attorney is not valid")
 			}
@@ -163,6 +169,8 @@ func (c *exemptionCase) setup(ctx workflow.Context) error {
 				return c.closedError()
 			case c.in.HasRepresentative && !c.state.ProxyVerified:
 				return errors.New("the representative's power of attorney must be verified before the case is decided")
+			case d.Caseworker == "":
+				return errNoCaseworker
 			case !d.Approve && d.Reason == "":
 				return errors.New("a reason is required to reject an application")
 			}

@@ -144,7 +144,7 @@ func TestCitizenInPersonIsApprovedAndGetsADecisionLetter(t *testing.T) {
 
 func TestCitizenInPersonIsRejectedWithAReason(t *testing.T) {
 	ct := newCaseTest(t, false)
-	ct.at(time.Hour, DecideUpdate, Decision{Approve: false, Reason: "has MitID and a computer"})
+	ct.at(time.Hour, DecideUpdate, Decision{Approve: false, Reason: "has MitID and a computer", Caseworker: "cw1"})
 	st := ct.run()
 	if st.Status != exemption.Rejected || ct.exempted || st.Reason != "has MitID and a computer" {
 		t.Fatalf("status %s reason %q exempted %v", st.Status, st.Reason, ct.exempted)
@@ -157,7 +157,7 @@ func TestCitizenInPersonIsRejectedWithAReason(t *testing.T) {
 func TestValidProxyThenApproval(t *testing.T) {
 	ct := newCaseTest(t, true)
 	ct.at(time.Hour, VerifyProxyUpdate, ProxyVerification{Valid: true, Caseworker: "cw1"})
-	ct.at(2*time.Hour, DecideUpdate, Decision{Approve: true})
+	ct.at(2*time.Hour, DecideUpdate, Decision{Approve: true, Caseworker: "cw1"})
 	st := ct.run()
 	if st.Status != exemption.Approved || !st.ProxyVerified || !ct.exempted {
 		t.Fatalf("state %+v", st)
@@ -169,7 +169,7 @@ func TestValidProxyThenApproval(t *testing.T) {
 
 func TestInvalidProxyRejectsTheCase(t *testing.T) {
 	ct := newCaseTest(t, true)
-	ct.at(time.Hour, VerifyProxyUpdate, ProxyVerification{Valid: false, Reason: "not signed"})
+	ct.at(time.Hour, VerifyProxyUpdate, ProxyVerification{Valid: false, Reason: "not signed", Caseworker: "cw1"})
 	st := ct.run()
 	if st.Status != exemption.Rejected || ct.exempted || !strings.Contains(st.Reason, "not signed") {
 		t.Fatalf("state %+v", st)
@@ -181,9 +181,9 @@ func TestInvalidProxyRejectsTheCase(t *testing.T) {
 
 func TestDecidingBeforeTheProxyIsVerifiedIsRejected(t *testing.T) {
 	ct := newCaseTest(t, true)
-	ct.at(time.Hour, DecideUpdate, Decision{Approve: true})
-	ct.at(2*time.Hour, VerifyProxyUpdate, ProxyVerification{Valid: true})
-	ct.at(3*time.Hour, DecideUpdate, Decision{Approve: true})
+	ct.at(time.Hour, DecideUpdate, Decision{Approve: true, Caseworker: "cw1"})
+	ct.at(2*time.Hour, VerifyProxyUpdate, ProxyVerification{Valid: true, Caseworker: "cw1"})
+	ct.at(3*time.Hour, DecideUpdate, Decision{Approve: true, Caseworker: "cw1"})
 	st := ct.run()
 	ct.rejected(t, "decide: the representative's power of attorney must be verified before the case is decided")
 	if st.Status != exemption.Approved || len(ct.rejections) != 1 {
@@ -199,16 +199,16 @@ func TestDecidingBeforeTheProxyIsVerifiedIsRejected(t *testing.T) {
 
 func TestVerifyingACaseWithoutRepresentativeIsRejected(t *testing.T) {
 	ct := newCaseTest(t, false)
-	ct.at(time.Hour, VerifyProxyUpdate, ProxyVerification{Valid: true})
-	ct.at(2*time.Hour, DecideUpdate, Decision{Approve: false, Reason: "r"})
+	ct.at(time.Hour, VerifyProxyUpdate, ProxyVerification{Valid: true, Caseworker: "cw1"})
+	ct.at(2*time.Hour, DecideUpdate, Decision{Approve: false, Reason: "r", Caseworker: "cw1"})
 	ct.run()
 	ct.rejected(t, "verify-proxy: the citizen appeared in person: there is no power of attorney to verify")
 }
 
 func TestDecidingTwiceIsRejected(t *testing.T) {
 	ct := newCaseTest(t, false)
-	ct.at(time.Hour, DecideUpdate, Decision{Approve: true})
-	ct.at(time.Hour, DecideUpdate, Decision{Approve: false, Reason: "changed my mind"})
+	ct.at(time.Hour, DecideUpdate, Decision{Approve: true, Caseworker: "cw1"})
+	ct.at(time.Hour, DecideUpdate, Decision{Approve: false, Reason: "changed my mind", Caseworker: "cw1"})
 	st := ct.run()
 	ct.rejected(t, "decide: the case is already decided")
 	if st.Status != exemption.Approved {
@@ -218,15 +218,15 @@ func TestDecidingTwiceIsRejected(t *testing.T) {
 
 func TestRejectionNeedsAReason(t *testing.T) {
 	ct := newCaseTest(t, false)
-	ct.at(time.Hour, DecideUpdate, Decision{Approve: false})
-	ct.at(2*time.Hour, DecideUpdate, Decision{Approve: false, Reason: "able to use Digital Post"})
+	ct.at(time.Hour, DecideUpdate, Decision{Approve: false, Caseworker: "cw1"})
+	ct.at(2*time.Hour, DecideUpdate, Decision{Approve: false, Reason: "able to use Digital Post", Caseworker: "cw1"})
 	ct.run()
 	ct.rejected(t, "decide: a reason is required to reject an application")
 }
 
 func TestUntouchedCaseRaisesRemindersAndStaysOpen(t *testing.T) {
 	ct := newCaseTest(t, false)
-	ct.at(12*24*time.Hour, DecideUpdate, Decision{Approve: true}) // after two service periods
+	ct.at(12*24*time.Hour, DecideUpdate, Decision{Approve: true, Caseworker: "cw1"}) // after two service periods
 	st := ct.run()
 	if len(ct.reminders) != 2 || ct.reminders[0] != 1 || ct.reminders[1] != 2 {
 		t.Fatalf("reminders %v, want 1 and 2", ct.reminders)
@@ -238,9 +238,9 @@ func TestUntouchedCaseRaisesRemindersAndStaysOpen(t *testing.T) {
 
 func TestClosedCaseTurnsAwayActions(t *testing.T) {
 	ct := newCaseTest(t, true)
-	ct.at(time.Hour, VerifyProxyUpdate, ProxyVerification{Valid: false, Reason: "expired"})
-	ct.at(time.Hour, DecideUpdate, Decision{Approve: true})
-	ct.at(time.Hour, VerifyProxyUpdate, ProxyVerification{Valid: true})
+	ct.at(time.Hour, VerifyProxyUpdate, ProxyVerification{Valid: false, Reason: "expired", Caseworker: "cw1"})
+	ct.at(time.Hour, DecideUpdate, Decision{Approve: true, Caseworker: "cw1"})
+	ct.at(time.Hour, VerifyProxyUpdate, ProxyVerification{Valid: true, Caseworker: "cw1"})
 	ct.run()
 	ct.rejected(t, "decide: the case is already decided")
 	ct.rejected(t, "verify-proxy: the case is already decided")
@@ -284,7 +284,7 @@ func TestOpenCaseContinuesAsNewWithItsStateCarried(t *testing.T) {
 func TestCarriedCaseRemindsOnScheduleAndIsDecided(t *testing.T) {
 	ct := newCaseTest(t, true)
 	ct.in.RemindersPerRun = 3
-	ct.at(time.Hour, VerifyProxyUpdate, ProxyVerification{Valid: true})
+	ct.at(time.Hour, VerifyProxyUpdate, ProxyVerification{Valid: true, Caseworker: "cw1"})
 	carried := ct.runUntilContinued()
 
 	// The next run: its first reminder falls where the last run left it, the case query answers
@@ -302,7 +302,7 @@ func TestCarriedCaseRemindsOnScheduleAndIsDecided(t *testing.T) {
 			t.Error(err)
 		}
 	}, time.Hour)
-	ct.at(2*time.Hour, VerifyProxyUpdate, ProxyVerification{Valid: true})
+	ct.at(2*time.Hour, VerifyProxyUpdate, ProxyVerification{Valid: true, Caseworker: "cw1"})
 	ct.at(servicePeriod+time.Hour, DecideUpdate, Decision{Approve: true, Caseworker: "cw2"})
 	st := ct.run()
 
@@ -347,7 +347,7 @@ func TestDecisionWhileTheRunFillsUpIsDecidedInThatRun(t *testing.T) {
 	ct.onReminder = func() {
 		ct.env.UpdateWorkflow(DecideUpdate, uuid.NewString(), &testsuite.TestUpdateCallback{
 			OnReject: func(err error) { ct.rejections = append(ct.rejections, err.Error()) }, OnAccept: func() {}, OnComplete: func(any, error) {},
-		}, Decision{Approve: false, Reason: "can use Digital Post"})
+		}, Decision{Approve: false, Reason: "can use Digital Post", Caseworker: "cw1"})
 	}
 	st := ct.run()
 	if st.Status != exemption.Rejected || st.Reminders != 1 || len(ct.recorded) != 1 || len(ct.letters) != 1 || len(ct.rejections) != 0 {
@@ -391,5 +391,22 @@ func TestCaseFromBeforeBoundedRunsKeepsItsOldPath(t *testing.T) {
 	logger := log.NewStructuredLogger(slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})))
 	if err := r.ReplayWorkflowHistory(logger, h); err != nil {
 		t.Fatalf("an old case past the limit does not replay: %v", err)
+	}
+}
+
+// A decision or a verification that names no caseworker did not come from the caseworkers' desk.
+func TestActsThatNameNoCaseworkerAreRejected(t *testing.T) {
+	ct := newCaseTest(t, true)
+	ct.at(time.Hour, VerifyProxyUpdate, ProxyVerification{Valid: true})
+	ct.at(2*time.Hour, VerifyProxyUpdate, ProxyVerification{Valid: true, Caseworker: "cw1"})
+	ct.at(3*time.Hour, DecideUpdate, Decision{Approve: true})
+	ct.at(4*time.Hour, DecideUpdate, Decision{Approve: false, Reason: "can use Digital Post", Caseworker: "cw1"})
+	st := ct.run()
+	if st.Status != exemption.Rejected {
+		t.Fatalf("final %s, want rejected by cw1", st.Status)
+	}
+	if len(ct.rejections) != 2 || ct.rejections[0] != "verify-proxy: the caseworker who acts must be named" ||
+		ct.rejections[1] != "decide: the caseworker who acts must be named" {
+		t.Fatalf("rejections %q", ct.rejections)
 	}
 }

@@ -47,14 +47,19 @@ type LetterInput struct {
 	AppointmentReminder time.Duration
 }
 
-// Opening is the mailbox's signal that someone opened the letter.
+// Opening is the mailbox's signal that someone opened the letter. It only wakes the letter:
+// the mailbox, where the signed-in citizen's opening was recorded, confirms it before it counts.
 type Opening struct {
 	At         time.Time
 	ByDelegate bool // a delegate with reading access opened it on the citizen's behalf
 }
 
 // WithdrawRequest is the sender's request to take a letter back.
-type WithdrawRequest struct{ Reason string }
+type WithdrawRequest struct {
+	Reason string
+	// Sender is who asks: only the letter's own sender may take it back.
+	Sender string
+}
 
 // TimelineEntry is one step of a letter's life, for the status query.
 type TimelineEntry struct {
@@ -77,11 +82,14 @@ type letter struct {
 	in    LetterInput
 	state LetterState
 
-	// legacy is set for a letter started before the current lifecycle (letter_legacy.go).
-	legacy legacyLetter
+	// lifecycle is the letter's reliableLetter version; legacy is set for a letter started
+	// before the current lifecycle (letter_legacy.go).
+	lifecycle workflow.Version
+	legacy    legacyLetter
 
 	openings        workflow.ReceiveChannel
 	opened          *Opening
+	checkingOpening bool // an opening signal is being confirmed with the mailbox
 	withdrawal      *WithdrawRequest
 	withdrawn       bool
 	withdrawRefusal string // why a withdrawal that was accepted lost to an opening
@@ -90,15 +98,20 @@ type letter struct {
 }
 
 // reliableLetter is the change id of the letter's lifecycle; growing one change id keeps new
-// letters at one version marker. Version 2 is the current lifecycle (run); older letters replay
-// theirs in letter_legacy.go.
+// letters at one version marker. Versions 2 and 3 are the current lifecycle (run); older
+// letters replay theirs in letter_legacy.go.
 const reliableLetter = "reliable-letter"
 
-// currentLifecycle is reliableLetter's version of run: the notices on the providers' queues,
-// the mailbox deciding opening against withdrawal, a last look in the mailbox before paper
-// (version 1); delivery and the notices' first try in one local activity, and one wait timer
-// at a time, the reminder's then the deadline's (version 2).
-const currentLifecycle = 2
+// The versions of reliableLetter: the notices on the providers' queues, the mailbox deciding
+// opening against withdrawal, a last look in the mailbox before paper (version 1); delivery and
+// the notices' first try in one local activity, and one wait timer at a time, the reminder's
+// then the deadline's (version 2, the oldest run reads); an opening signal counts only when the
+// mailbox confirms it (version 3, openingConfirmed).
+const (
+	oldestRunLifecycle = 2
+	openingConfirmed   = 3
+	currentLifecycle   = openingConfirmed
+)
 
 // LetterWorkflow carries one letter from submission to the citizen: paper or digital
 // mailbox, notices, the wait for opening, and escalation to paper when unopened.
@@ -154,9 +167,11 @@ func (l *letter) setup(ctx workflow.Context) error {
 		},
 		workflow.UpdateHandlerOptions{Validator: func(req WithdrawRequest) error {
 			switch {
+			case req.Sender != l.in.SenderID:
+				return errors.New("only the letter's sender can withdraw it")
 			case l.withdrawal != nil:
 				return errors.New("letter is already being withdrawn")
-			case l.opened != nil || l.openings.Len() > 0: // an opening may wait in the channel, not yet read
+			case l.opened != nil || l.openings.Len() > 0 || l.checkingOpening: // an opening may wait in the channel, or be asked of the mailbox
 				return errors.New("letter has been opened and can no longer be withdrawn")
 			case l.atPrintHouse:
 				return errors.New("letter is at the print house and can no longer be withdrawn")
@@ -173,8 +188,9 @@ const WithdrawalRefused = "WithdrawalRefused"
 
 // run is the letter's current lifecycle.
 func (l *letter) run(ctx workflow.Context) (LetterState, error) {
-	if version := workflow.GetVersion(ctx, reliableLetter, workflow.DefaultVersion, currentLifecycle); version < currentLifecycle {
-		return l.runLegacy(ctx, version)
+	l.lifecycle = workflow.GetVersion(ctx, reliableLetter, workflow.DefaultVersion, currentLifecycle)
+	if l.lifecycle < oldestRunLifecycle {
+		return l.runLegacy(ctx, l.lifecycle)
 	}
 	if done, err := l.awaitScheduledDelivery(ctx); done || err != nil {
 		if err != nil {
@@ -459,7 +475,20 @@ func (l *letter) awaitOpeningOrDeadline(ctx workflow.Context, plan activities.De
 		_ = workflow.Await(ctx, func() bool {
 			return l.openings.Len() > 0 || l.withdrawal != nil || ready(deadline) || ready(reminder)
 		})
-		if !ready(reminder) || l.openings.Len() > 0 || l.withdrawal != nil || ready(deadline) {
+		if l.openings.Len() > 0 {
+			// A signal whose payload the codec refused (plaintext, or sealed for another
+			// workflow) is dropped by ReceiveAsync: it must not end the wait either.
+			var o Opening
+			if !l.openings.ReceiveAsync(&o) {
+				l.note(ctx, "an opening signal that no Digital Post process sealed for this letter was ignored")
+				continue
+			}
+			if l.opened = l.confirmOpening(ctx, o); l.opened != nil {
+				return
+			}
+			continue
+		}
+		if !ready(reminder) || l.withdrawal != nil || ready(deadline) {
 			break
 		}
 		reminder = nil // once
@@ -468,10 +497,31 @@ func (l *letter) awaitOpeningOrDeadline(ctx workflow.Context, plan activities.De
 			deadline = workflow.NewTimer(ctx, max(deadlineAt.Sub(workflow.Now(ctx)), time.Millisecond))
 		}
 	}
-	var o Opening
-	if l.openings.ReceiveAsync(&o) {
-		l.opened = &o
+}
+
+// confirmOpening returns the mailbox's opening of the letter, or nil when it has none: the
+// signal was not the mailbox's, and the letter goes on waiting. The signal can be sent by anyone
+// who reaches Temporal; the mailbox records only a signed-in citizen's (or delegate's) opening.
+// Letters from before openingConfirmed took the signal's word, and replay so.
+func (l *letter) confirmOpening(ctx workflow.Context, signalled Opening) *Opening {
+	if l.lifecycle < openingConfirmed {
+		return &signalled
 	}
+	var found *activities.MailboxOpening
+	l.checkingOpening = true
+	err := workflow.ExecuteLocalActivity(dbStep(ctx), acts.FindOpening, l.in.LetterID).Get(ctx, &found)
+	l.checkingOpening = false
+	if err != nil {
+		// Unchecked, the signal does not count; the deadline asks the mailbox again before any
+		// paper goes out (settleTheWait), so a real opening is not lost.
+		l.note(ctx, "an opening could not be checked with the mailbox: "+failureText(err))
+		return nil
+	}
+	if found == nil {
+		l.note(ctx, "an opening signal that the mailbox has no record of was ignored")
+		return nil
+	}
+	return &Opening{At: found.At, ByDelegate: found.ByDelegate}
 }
 
 // ReminderTime is when a letter delivered at delivered with this deadline reminds an

@@ -1,13 +1,13 @@
 package workflows
 
-// The lifecycles of letters started before the current one (version 2 of reliable-letter),
+// The lifecycles of letters started before the current one (versions 2 and 3 of reliable-letter),
 // kept so that such letters, still waiting, replay and finish as they began. Nothing new takes
 // these paths. `go run ./starter rollout` counts the letters still on them, with the
 // visibility query
 //
 //	WorkflowType = 'LetterWorkflow' AND ExecutionStatus = 'Running'
 //
-// less those carrying TemporalChangeVersion = 'reliable-letter-2' (the SDK records the version
+// less those carrying TemporalChangeVersion IN ('reliable-letter-2', 'reliable-letter-3') (the SDK records the version
 // a letter took; a letter whose first task has not run yet has no marker and is counted too, so
 // read the count when no run is being started). At 0, delete in one change: this file, the
 // legacy field of letter, the notify queue's worker (engine.Workers), and the recorded
@@ -32,12 +32,18 @@ import (
 	"digitalpost/internal/print"
 )
 
-// LegacyLifecycleChange and CurrentLifecycleVersion name the marker of the current lifecycle,
+// LegacyLifecycleChange and RunLifecycleVersions name the markers of the current lifecycle,
 // for the query above.
-const (
-	LegacyLifecycleChange   = reliableLetter
-	CurrentLifecycleVersion = currentLifecycle
-)
+const LegacyLifecycleChange = reliableLetter
+
+// RunLifecycleVersions are the versions of LegacyLifecycleChange that run reads.
+func RunLifecycleVersions() []int {
+	var vs []int
+	for v := oldestRunLifecycle; v <= currentLifecycle; v++ {
+		vs = append(vs, v)
+	}
+	return vs
+}
 
 // legacyLetter is what a letter of an older lifecycle carries: set by runLegacy only.
 type legacyLetter struct {

@@ -3,6 +3,7 @@ package workflows
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -154,7 +155,9 @@ func digitalPlan(sms, email bool) activities.Delivery {
 
 func (lt *letterTest) openAfter(d time.Duration, byDelegate bool) {
 	lt.env.RegisterDelayedCallback(func() {
-		lt.env.SignalWorkflow(OpenedSignal, Opening{At: time.Now(), ByDelegate: byDelegate})
+		// As the mailbox does: the opening is recorded, then the letter is told.
+		lt.mailboxOpening = &activities.MailboxOpening{At: lt.env.Now(), ByDelegate: byDelegate}
+		lt.env.SignalWorkflow(OpenedSignal, Opening{At: lt.env.Now(), ByDelegate: byDelegate})
 	}, d)
 }
 
@@ -297,7 +300,7 @@ func TestSenderWithdrawsUnopenedLetter(t *testing.T) {
 			OnReject:   func(err error) { t.Errorf("withdrawal rejected: %v", err) },
 			OnAccept:   func() {},
 			OnComplete: func(v any, err error) { answer = v.(LetterState) },
-		}, WithdrawRequest{Reason: "sent to the wrong citizen"})
+		}, WithdrawRequest{Sender: "region-midt", Reason: "sent to the wrong citizen"})
 	}, 10*time.Hour)
 	st := lt.run()
 	if st.Status != letters.Withdrawn || answer.Status != letters.Withdrawn {
@@ -317,10 +320,11 @@ func TestOpenedLetterCannotBeWithdrawn(t *testing.T) {
 	var rejected error
 	// The withdrawal arrives right behind the opening, before the workflow has read it.
 	lt.env.RegisterDelayedCallback(func() {
-		lt.env.SignalWorkflow(OpenedSignal, Opening{At: time.Now()})
+		lt.mailboxOpening = &activities.MailboxOpening{At: lt.env.Now()}
+		lt.env.SignalWorkflow(OpenedSignal, Opening{At: lt.env.Now()})
 		lt.env.UpdateWorkflow(WithdrawUpdate, "w1", &testsuite.TestUpdateCallback{
 			OnReject: func(err error) { rejected = err }, OnAccept: func() {}, OnComplete: func(any, error) {},
-		}, WithdrawRequest{Reason: "too late"})
+		}, WithdrawRequest{Sender: "region-midt", Reason: "too late"})
 	}, time.Hour)
 	lt.run()
 	if rejected == nil || rejected.Error() != "letter has been opened and can no longer be withdrawn" {
@@ -370,7 +374,7 @@ func TestWithdrawalThatLosesToAnUnsignalledOpeningIsRefused(t *testing.T) {
 		lt.env.UpdateWorkflow(WithdrawUpdate, "w1", &testsuite.TestUpdateCallback{
 			OnReject: func(err error) { t.Errorf("withdrawal rejected by the validator: %v", err) }, OnAccept: func() {},
 			OnComplete: func(_ any, err error) { completed, answerErr = true, err },
-		}, WithdrawRequest{Reason: "wrong citizen"})
+		}, WithdrawRequest{Sender: "region-midt", Reason: "wrong citizen"})
 	}, time.Hour)
 	st := lt.run()
 	if st.Status != letters.Opened || lt.withdrawals != 0 || len(lt.printed) != 0 {
@@ -508,7 +512,7 @@ func TestScheduledLetterWithdrawnBeforeItsTimeIsNeverDelivered(t *testing.T) {
 		lt.env.UpdateWorkflow(WithdrawUpdate, "w1", &testsuite.TestUpdateCallback{
 			OnReject: func(err error) { t.Errorf("withdrawal rejected: %v", err) }, OnAccept: func() {},
 			OnComplete: func(v any, err error) { answer = v.(LetterState) },
-		}, WithdrawRequest{Reason: "the appointment was cancelled"})
+		}, WithdrawRequest{Sender: "region-midt", Reason: "the appointment was cancelled"})
 	}, 24*time.Hour)
 	st := lt.run()
 	delivered := !lt.deliveredAt.IsZero()
@@ -590,7 +594,7 @@ func TestMovedAppointmentMovesTheReminderAndWithdrawalCancelsIt(t *testing.T) {
 	lt.env.RegisterDelayedCallback(func() {
 		lt.env.UpdateWorkflow(MoveAppointmentUpdate, "m1", &testsuite.TestUpdateCallback{
 			OnReject: func(err error) { t.Errorf("move refused: %v", err) }, OnAccept: func() {}, OnComplete: func(any, error) {},
-		}, MoveAppointment{At: moved})
+		}, MoveAppointment{At: moved, Sender: "region-midt"})
 	}, 24*time.Hour)
 	lt.run()
 	if len(lt.moves) != 1 || !lt.moves[0].Equal(moved) {
@@ -606,7 +610,7 @@ func TestMovedAppointmentMovesTheReminderAndWithdrawalCancelsIt(t *testing.T) {
 	withdrawn.env.RegisterDelayedCallback(func() {
 		withdrawn.env.UpdateWorkflow(WithdrawUpdate, "w1", &testsuite.TestUpdateCallback{
 			OnReject: func(err error) { t.Errorf("withdrawal refused: %v", err) }, OnAccept: func() {}, OnComplete: func(any, error) {},
-		}, WithdrawRequest{Reason: "cancelled"})
+		}, WithdrawRequest{Sender: "region-midt", Reason: "cancelled"})
 	}, time.Hour)
 	if st := withdrawn.run(); st.Status != letters.Withdrawn || len(withdrawn.appointmentReminders) != 0 {
 		t.Fatalf("withdrawn letter: %s, %d reminders", st.Status, len(withdrawn.appointmentReminders))
@@ -630,8 +634,8 @@ func TestOpenedLetterTakesOneDeliveryStepAndOneTimer(t *testing.T) {
 	if len(timers) != 1 || timers[0] != 48*time.Hour {
 		t.Fatalf("timers %v, want only the reminder's (48h)", timers)
 	}
-	if len(steps) != 2 || steps[0] != "DeliverAndNotify" || steps[1] != "RecordOutcome" {
-		t.Fatalf("local steps %v, want DeliverAndNotify, RecordOutcome", steps)
+	if strings.Join(steps, ", ") != "DeliverAndNotify, FindOpening, RecordOutcome" {
+		t.Fatalf("local steps %v, want DeliverAndNotify, FindOpening (the mailbox confirms the opening), RecordOutcome", steps)
 	}
 	if len(lt.notices) != 2 {
 		t.Fatalf("notices %v, want sms and e-mail from the delivery step", lt.notices)
@@ -680,7 +684,7 @@ func TestWithdrawalThatCameWithTheStartWithdrawsWithoutDelivering(t *testing.T) 
 				}
 				answer = v.(LetterState)
 			},
-		}, WithdrawRequest{Reason: "sent by mistake"})
+		}, WithdrawRequest{Sender: "region-midt", Reason: "sent by mistake"})
 	}, 0)
 	st := lt.run()
 	if st.Status != letters.Withdrawn || answer.Status != letters.Withdrawn {
@@ -727,4 +731,37 @@ func (h *holdAtRunOutbound) GetVersion(ctx workflow.Context, changeID string, mi
 		_ = h.Next.Sleep(ctx, time.Second)
 	}
 	return h.Next.GetVersion(ctx, changeID, minSupported, maxSupported)
+}
+
+// What `temporal workflow signal --name opened` does from outside: a signal with no opening in
+// the mailbox behind it. The letter must not count it, and goes to paper at its deadline.
+func TestAnOpeningTheMailboxHasNotRecordedIsIgnored(t *testing.T) {
+	lt := newLetterTest(t, digitalPlan(false, false))
+	lt.env.RegisterDelayedCallback(func() {
+		lt.env.SignalWorkflow(OpenedSignal, Opening{At: lt.env.Now()})
+	}, time.Hour)
+	st := lt.run()
+	if st.Status != letters.Escalated || len(lt.printed) != 1 {
+		t.Fatalf("status %s, printed %v: a forged opening stopped the escalation to paper", st.Status, lt.printed)
+	}
+	if !hasNote(st.Timeline, "an opening signal that the mailbox has no record of was ignored") {
+		t.Fatalf("timeline %+v", st.Timeline)
+	}
+}
+
+// A forged signal first, then the citizen's real opening: the letter is opened, at the
+// mailbox's time, not the forged one's.
+func TestARealOpeningAfterAForgedOneCounts(t *testing.T) {
+	lt := newLetterTest(t, digitalPlan(false, false))
+	lt.env.RegisterDelayedCallback(func() {
+		lt.env.SignalWorkflow(OpenedSignal, Opening{At: lt.env.Now().Add(-100 * time.Hour), ByDelegate: true})
+	}, time.Hour)
+	lt.openAfter(5*time.Hour, false)
+	st := lt.run()
+	if st.Status != letters.Opened || len(lt.printed) != 0 {
+		t.Fatalf("status %s, printed %v", st.Status, lt.printed)
+	}
+	if !hasNote(st.Timeline, "opened by the recipient") {
+		t.Fatalf("timeline %+v: the forged signal's delegate was believed", st.Timeline)
+	}
 }

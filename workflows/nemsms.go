@@ -1,6 +1,7 @@
 package workflows
 
 import (
+	"errors"
 	"fmt"
 	"time"
 
@@ -37,7 +38,11 @@ func NemSMSWorkflow(ctx workflow.Context, in NemSMSInput) (activities.NoticeOutc
 const MoveAppointmentUpdate = "move-appointment"
 
 // MoveAppointment is the new time of a letter's appointment.
-type MoveAppointment struct{ At time.Time }
+type MoveAppointment struct {
+	At time.Time
+	// Sender is who moves it: only the letter's own sender may.
+	Sender string
+}
 
 // appointment is a letter's appointment and the state of its NemSMS reminder.
 type appointment struct {
@@ -71,6 +76,8 @@ func (l *letter) setupAppointment(ctx workflow.Context) error {
 		},
 		workflow.UpdateHandlerOptions{Validator: func(m MoveAppointment) error {
 			switch {
+			case m.Sender != l.in.SenderID:
+				return errors.New("only the letter's sender can move its appointment")
 			case l.appointment.cancelled || l.withdrawn:
 				return fmt.Errorf("the letter is %s; its appointment no longer stands", l.state.Status)
 			case !m.At.After(workflow.Now(ctx)):

@@ -27,10 +27,14 @@ const DefaultGrantedRunLength = 30 * 24 * time.Hour
 // before it waits in its one run, with no timer, and must keep doing so to replay.
 const grantedContinueAsNew = "reading-access-continue-as-new"
 
-// ReadingAccessInput starts a request; who asked whom stays in PostgreSQL.
+// ReadingAccessInput starts a request. The parties travel as the registry's ids, never as CPR
+// numbers, so the request can tell who may answer and revoke it.
 type ReadingAccessInput struct {
-	GrantID          uuid.UUID
-	ResponseDeadline time.Duration // the citizen must answer within this, or the request expires
+	GrantID uuid.UUID
+	// Citizen is whose mailbox it is, Delegate who asked to read it. Nil in requests made before
+	// they were carried: there any citizen's answer is taken, as it was then.
+	Citizen, Delegate uuid.UUID
+	ResponseDeadline  time.Duration // the citizen must answer within this, or the request expires
 	// GrantedRunLength: how long one run waits for revocation before continuing as new; zero
 	// means DefaultGrantedRunLength.
 	GrantedRunLength time.Duration
@@ -38,8 +42,14 @@ type ReadingAccessInput struct {
 	Granted bool
 }
 
-// Response is the citizen's answer to a request.
-type Response struct{ Accept bool }
+// Response is the citizen's answer to a request, and who gave it.
+type Response struct {
+	Accept bool
+	By     uuid.UUID // the signed-in citizen who answered
+}
+
+// Revocation ends granted access; By is the citizen or the delegate who ended it.
+type Revocation struct{ By uuid.UUID }
 
 type readingAccess struct {
 	in       ReadingAccessInput
@@ -83,8 +93,11 @@ func (r *readingAccess) setup(ctx workflow.Context) error {
 			err := workflow.Await(ctx, func() bool { return r.status != access.Requested })
 			return r.status, err
 		},
-		workflow.UpdateHandlerOptions{Validator: func(Response) error {
-			if r.status != access.Requested || r.response != nil || r.suspended {
+		workflow.UpdateHandlerOptions{Validator: func(resp Response) error {
+			switch {
+			case !r.isCitizen(resp.By):
+				return errors.New("only the citizen whose mailbox it is can answer the request")
+			case r.status != access.Requested || r.response != nil || r.suspended:
 				return fmt.Errorf("the request is no longer open (%s)", r.status)
 			}
 			return nil
@@ -92,18 +105,34 @@ func (r *readingAccess) setup(ctx workflow.Context) error {
 	if err != nil {
 		return err
 	}
+	// Revocations from before they named who revoked carry no argument: replayed, By is nil,
+	// and validators are not run again.
 	return workflow.SetUpdateHandlerWithOptions(ctx, RevokeUpdate,
-		func(ctx workflow.Context) (access.Status, error) {
+		func(ctx workflow.Context, _ Revocation) (access.Status, error) {
 			r.revoked = true
 			err := workflow.Await(ctx, func() bool { return r.status != access.Granted })
 			return r.status, err
 		},
-		workflow.UpdateHandlerOptions{Validator: func() error {
-			if r.status != access.Granted || r.revoked || r.suspended {
+		workflow.UpdateHandlerOptions{Validator: func(rev Revocation) error {
+			switch {
+			case !r.isCitizen(rev.By) && !r.isDelegate(rev.By):
+				return errors.New("only the citizen or the delegate can revoke reading access")
+			case r.status != access.Granted || r.revoked || r.suspended:
 				return errors.New("reading access is not granted, so there is nothing to revoke")
 			}
 			return nil
 		}})
+}
+
+// isCitizen tells whether who is the citizen whose mailbox it is. Requests from before the
+// parties were carried know only that somebody signed in acted.
+func (r *readingAccess) isCitizen(who uuid.UUID) bool {
+	return who != uuid.Nil && (r.in.Citizen == uuid.Nil || who == r.in.Citizen)
+}
+
+// isDelegate tells whether who is the delegate, as isCitizen does.
+func (r *readingAccess) isDelegate(who uuid.UUID) bool {
+	return who != uuid.Nil && (r.in.Delegate == uuid.Nil || who == r.in.Delegate)
 }
 
 func (r *readingAccess) run(ctx workflow.Context) (access.Status, error) {

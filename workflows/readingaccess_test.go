@@ -40,9 +40,12 @@ func (at *accessTest) update(d time.Duration, name string, args ...any) {
 	}, d)
 }
 
+// grantor is whose mailbox the requests are for, reader the delegate who asked.
+var grantor, reader = uuid.New(), uuid.New()
+
 func (at *accessTest) run(t *testing.T) access.Status {
 	t.Helper()
-	return at.runWith(t, ReadingAccessInput{GrantID: uuid.New(), ResponseDeadline: 14 * 24 * time.Hour})
+	return at.runWith(t, ReadingAccessInput{GrantID: uuid.New(), Citizen: grantor, Delegate: reader, ResponseDeadline: 14 * 24 * time.Hour})
 }
 
 func (at *accessTest) runWith(t *testing.T, in ReadingAccessInput) access.Status {
@@ -60,8 +63,8 @@ func (at *accessTest) runWith(t *testing.T, in ReadingAccessInput) access.Status
 
 func TestReadingAccessAcceptedThenRevoked(t *testing.T) {
 	at := newAccessTest()
-	at.update(24*time.Hour, RespondUpdate, Response{Accept: true})
-	at.update(20*24*time.Hour, RevokeUpdate) // within the first run of granted access
+	at.update(24*time.Hour, RespondUpdate, Response{Accept: true, By: grantor})
+	at.update(20*24*time.Hour, RevokeUpdate, Revocation{By: grantor}) // within the first run of granted access
 	if st := at.run(t); st != access.Revoked {
 		t.Fatalf("final %s", st)
 	}
@@ -72,7 +75,7 @@ func TestReadingAccessAcceptedThenRevoked(t *testing.T) {
 
 func TestReadingAccessDeclined(t *testing.T) {
 	at := newAccessTest()
-	at.update(time.Hour, RespondUpdate, Response{Accept: false})
+	at.update(time.Hour, RespondUpdate, Response{Accept: false, By: grantor})
 	if st := at.run(t); st != access.Declined || len(at.recorded) != 1 {
 		t.Fatalf("final %s recorded %v", st, at.recorded)
 	}
@@ -80,7 +83,7 @@ func TestReadingAccessDeclined(t *testing.T) {
 
 func TestUnansweredRequestExpiresAfter14Days(t *testing.T) {
 	at := newAccessTest()
-	at.update(15*24*time.Hour, RespondUpdate, Response{Accept: true}) // too late: the workflow has ended
+	at.update(15*24*time.Hour, RespondUpdate, Response{Accept: true, By: grantor}) // too late: the workflow has ended
 	start := at.env.Now()
 	if st := at.run(t); st != access.Expired {
 		t.Fatalf("final %s", st)
@@ -92,9 +95,9 @@ func TestUnansweredRequestExpiresAfter14Days(t *testing.T) {
 
 func TestRevokingWhatWasNeverGrantedIsRejected(t *testing.T) {
 	at := newAccessTest()
-	at.update(time.Hour, RevokeUpdate)
-	at.update(2*time.Hour, RespondUpdate, Response{Accept: false})
-	at.update(2*time.Hour, RespondUpdate, Response{Accept: true})
+	at.update(time.Hour, RevokeUpdate, Revocation{By: grantor})
+	at.update(2*time.Hour, RespondUpdate, Response{Accept: false, By: grantor})
+	at.update(2*time.Hour, RespondUpdate, Response{Accept: true, By: grantor})
 	at.run(t)
 	if len(at.rejections) != 2 || at.rejections[0] != "reading access is not granted, so there is nothing to revoke" {
 		t.Fatalf("rejections %q", at.rejections)
@@ -102,16 +105,16 @@ func TestRevokingWhatWasNeverGrantedIsRejected(t *testing.T) {
 }
 
 func TestGrantedAccessContinuesAsNewAndIsRevokedInTheNextRun(t *testing.T) {
-	in := ReadingAccessInput{GrantID: uuid.New(), ResponseDeadline: 14 * 24 * time.Hour}
+	in := ReadingAccessInput{GrantID: uuid.New(), Citizen: grantor, Delegate: reader, ResponseDeadline: 14 * 24 * time.Hour}
 	at := newAccessTest()
-	at.update(24*time.Hour, RespondUpdate, Response{Accept: true})
+	at.update(24*time.Hour, RespondUpdate, Response{Accept: true, By: grantor})
 	start := at.env.Now()
 	at.env.ExecuteWorkflow(ReadingAccessWorkflow, in)
 	next := continuedInput[ReadingAccessInput](t, at.env)
 	if ran := at.env.Now().Sub(start); ran != 24*time.Hour+DefaultGrantedRunLength {
 		t.Fatalf("the run lasted %s, want a day and then %s granted", ran, DefaultGrantedRunLength)
 	}
-	if next.GrantID != in.GrantID || !next.Granted || len(at.recorded) != 1 || at.recorded[0] != access.Granted {
+	if next.GrantID != in.GrantID || next.Citizen != grantor || next.Delegate != reader || !next.Granted || len(at.recorded) != 1 || at.recorded[0] != access.Granted {
 		t.Fatalf("next input %+v, recorded %v", next, at.recorded)
 	}
 
@@ -128,8 +131,8 @@ func TestGrantedAccessContinuesAsNewAndIsRevokedInTheNextRun(t *testing.T) {
 			t.Error(err)
 		}
 	}, time.Hour)
-	at.update(2*time.Hour, RespondUpdate, Response{Accept: true})
-	at.update(3*time.Hour, RevokeUpdate)
+	at.update(2*time.Hour, RespondUpdate, Response{Accept: true, By: grantor})
+	at.update(3*time.Hour, RevokeUpdate, Revocation{By: grantor})
 	if st := at.runWith(t, next); st != access.Revoked || queried != access.Granted {
 		t.Fatalf("final %s, queried %s", st, queried)
 	}
@@ -170,5 +173,40 @@ func TestReadingAccessGrantedThenSuspended(t *testing.T) {
 	}
 	if len(at.recorded) != 1 || at.recorded[0] != access.Suspended {
 		t.Fatalf("recorded %v, want only suspended", at.recorded)
+	}
+}
+
+// An answer or a revocation that names somebody else than the parties, or nobody, is what a
+// payload forged or copied into Temporal would carry: the request turns it away.
+func TestOnlyTheCitizenAnswersAndOnlyThePartiesRevoke(t *testing.T) {
+	stranger := uuid.New()
+	at := newAccessTest()
+	at.update(time.Hour, RespondUpdate, Response{Accept: true, By: stranger})
+	at.update(time.Hour, RespondUpdate, Response{Accept: true, By: reader})
+	at.update(time.Hour, RespondUpdate, Response{Accept: true})
+	at.update(2*time.Hour, RespondUpdate, Response{Accept: true, By: grantor})
+	at.update(3*time.Hour, RevokeUpdate, Revocation{By: stranger})
+	at.update(3*time.Hour, RevokeUpdate, Revocation{})
+	at.update(4*time.Hour, RevokeUpdate, Revocation{By: reader})
+	if st := at.run(t); st != access.Revoked {
+		t.Fatalf("final %s, want revoked by the delegate", st)
+	}
+	want := []string{
+		"only the citizen whose mailbox it is can answer the request",
+		"only the citizen whose mailbox it is can answer the request",
+		"only the citizen whose mailbox it is can answer the request",
+		"only the citizen or the delegate can revoke reading access",
+		"only the citizen or the delegate can revoke reading access",
+	}
+	if len(at.rejections) != len(want) {
+		t.Fatalf("rejections %q", at.rejections)
+	}
+	for i := range want {
+		if at.rejections[i] != want[i] {
+			t.Fatalf("rejection %d: %q, want %q", i, at.rejections[i], want[i])
+		}
+	}
+	if len(at.recorded) != 2 || at.recorded[0] != access.Granted || at.recorded[1] != access.Revoked {
+		t.Fatalf("recorded %v", at.recorded)
 	}
 }

@@ -164,7 +164,7 @@ func (d *Desk) StartCase(ctx context.Context, c exemption.Case) error {
 func (d *Desk) VerifyProxy(ctx context.Context, caseID uuid.UUID, v workflows.ProxyVerification) (workflows.CaseState, error) {
 	var errs fielderr.List
 	errs.CheckText("reason", v.Reason)
-	errs.CheckText("caseworker", v.Caseworker)
+	checkCaseworker(&errs, v.Caseworker)
 	if err := errs.Err(); err != nil {
 		return workflows.CaseState{}, err
 	}
@@ -175,11 +175,21 @@ func (d *Desk) VerifyProxy(ctx context.Context, caseID uuid.UUID, v workflows.Pr
 func (d *Desk) Decide(ctx context.Context, caseID uuid.UUID, dec workflows.Decision) (workflows.CaseState, error) {
 	var errs fielderr.List
 	errs.CheckText("reason", dec.Reason)
-	errs.CheckText("caseworker", dec.Caseworker)
+	checkCaseworker(&errs, dec.Caseworker)
 	if err := errs.Err(); err != nil {
 		return workflows.CaseState{}, err
 	}
 	return d.caseUpdate(ctx, caseID, workflows.DecideUpdate, dec)
+}
+
+// checkCaseworker: every act in a case names the caseworker who made it (the case's own
+// validator refuses one that does not).
+func checkCaseworker(errs *fielderr.List, name string) {
+	if name == "" {
+		errs.Add("caseworker", "is required: the caseworker who acts")
+		return
+	}
+	errs.CheckText("caseworker", name)
 }
 
 // ErrCaseClosed: the case has been decided; nothing more can be done in it.

@@ -102,7 +102,7 @@ func (d *Desk) StartReadingAccess(ctx context.Context, g access.Grant) error {
 		ID: access.WorkflowID(g.ID), TaskQueue: d.TaskQueue,
 		WorkflowIDReusePolicy:    enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
 		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
-	}, workflows.ReadingAccessWorkflow, workflows.ReadingAccessInput{GrantID: g.ID, ResponseDeadline: max(time.Until(g.RespondBy), time.Second),
+	}, workflows.ReadingAccessWorkflow, workflows.ReadingAccessInput{GrantID: g.ID, Citizen: g.CitizenID, Delegate: g.DelegateID, ResponseDeadline: max(time.Until(g.RespondBy), time.Second),
 		Granted: g.Status == access.Granted}) // recorded by a caseworker: granted from the start
 	var started *serviceerror.WorkflowExecutionAlreadyStarted
 	if err != nil && !errors.As(err, &started) {
@@ -123,7 +123,7 @@ func (d *Desk) RespondReadingAccess(ctx context.Context, id uuid.UUID, asCPR str
 	if accept && who.Enrolment == registry.Exempt {
 		return "", &fielderr.Error{Field: "as", Rule: exemptCannotGrant}
 	}
-	return d.accessUpdate(ctx, g, workflows.RespondUpdate, workflows.Response{Accept: accept})
+	return d.accessUpdate(ctx, g, workflows.RespondUpdate, workflows.Response{Accept: accept, By: who.ID})
 }
 
 // RevokeReadingAccess ends granted access; the citizen or the delegate may revoke it.
@@ -135,7 +135,7 @@ func (d *Desk) RevokeReadingAccess(ctx context.Context, id uuid.UUID, asCPR stri
 	if who.ID != g.CitizenID && who.ID != g.DelegateID {
 		return "", &fielderr.Error{Field: "as", Rule: "only the citizen or the delegate can revoke reading access"}
 	}
-	return d.accessUpdate(ctx, g, workflows.RevokeUpdate, nil)
+	return d.accessUpdate(ctx, g, workflows.RevokeUpdate, workflows.Revocation{By: who.ID})
 }
 
 func (d *Desk) party(ctx context.Context, id uuid.UUID, asCPR string) (access.Grant, registry.Citizen, error) {

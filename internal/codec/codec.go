@@ -2,6 +2,12 @@
 // the Temporal server hold no personal data in plaintext. Each payload names the key that
 // sealed it, so keys can rotate: new payloads use the active key, old ones stay readable
 // as long as their key is still listed.
+//
+// Sealing is also what makes a payload ours. Whoever reaches the Temporal frontend can send
+// a signal or an Update, but without the key they can only send plaintext, which the workers
+// refuse; and a sealed payload copied out of one history names the workflow it was sealed
+// for, so it does not open in another (a citizen's "accept" in their own reading-access
+// request cannot be replayed into a stranger's).
 package codec
 
 import (
@@ -11,6 +17,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"maps"
 	"strings"
 
 	commonpb "go.temporal.io/api/common/v1"
@@ -25,6 +32,10 @@ const (
 	Encoding     = "binary/encrypted"
 	metaKeyID    = "encryption-key-id"
 	metaEncoding = converter.MetadataEncoding
+	// metaWorkflow names, inside the sealed plaintext, the workflow the payload was sealed
+	// for. Inside, so it is as tamper-proof as the data and the Temporal UI's codec server,
+	// which is never told a workflow id, can still open the payload for an operator.
+	metaWorkflow = "digitalpost-workflow-id"
 )
 
 // Keyring holds the keys, the first being the one that seals new payloads.
@@ -75,16 +86,61 @@ func NewKeySpec(id string) string {
 // ActiveKeyID names the key that seals new payloads.
 func (k *Keyring) ActiveKeyID() string { return k.active }
 
-// Codec is a converter.PayloadCodec.
-type Codec struct{ keys *Keyring }
+// Codec is a converter.PayloadCodec. The workers' and clients' codec (Worker) refuses what it
+// did not seal; the operators' (New) shows whatever a history holds.
+type Codec struct {
+	keys *Keyring
+	// workflowID is the workflow the payloads at hand belong to, from the SDK's serialization
+	// context: new payloads are sealed for it, and one sealed for another workflow is refused.
+	// Empty when the SDK gives no context (failures, the codec server): nothing is checked.
+	workflowID string
+	// sealedOnly refuses plaintext payloads: set for the processes that act on payloads.
+	sealedOnly bool
+}
 
+// New is the codec for showing payloads to operators (the codec server, history dumps): it
+// opens what it can and passes plaintext through, so a forged payload is visible as such.
 func New(keys *Keyring) *Codec { return &Codec{keys: keys} }
 
-// Encode seals each payload whole (metadata and data) with the active key.
+// Worker is the codec of every process that acts on payloads: workers and clients. It refuses
+// payloads it did not seal, and those sealed for another workflow.
+func Worker(keys *Keyring) *Codec { return &Codec{keys: keys, sealedOnly: true} }
+
+// WithSerializationContext binds the codec to the workflow the SDK is working for.
+func (c *Codec) WithSerializationContext(sc converter.SerializationContext) converter.PayloadCodec {
+	var id string
+	switch s := sc.(type) {
+	case converter.WorkflowSerializationContext:
+		id = s.WorkflowID
+	case converter.ActivitySerializationContext:
+		id = s.WorkflowID
+	}
+	if id == c.workflowID {
+		return c
+	}
+	bound := *c
+	bound.workflowID = id
+	return &bound
+}
+
+// ErrNotSealed: a payload came in plaintext, so no process holding the keys wrote it.
+var ErrNotSealed = errors.New("payload is not sealed with a PAYLOAD_KEYS key, so no Digital Post process wrote it; refused")
+
+// ErrOtherWorkflow: a sealed payload was copied from another workflow's history.
+var ErrOtherWorkflow = errors.New("payload was sealed for another workflow; refused")
+
+// Encode seals each payload whole (metadata and data) with the active key, for the workflow
+// of the serialization context when there is one.
 func (c *Codec) Encode(payloads []*commonpb.Payload) ([]*commonpb.Payload, error) {
 	out := make([]*commonpb.Payload, len(payloads))
 	aead := c.keys.aeads[c.keys.active]
 	for i, p := range payloads {
+		if c.workflowID != "" {
+			meta := make(map[string][]byte, len(p.GetMetadata())+1)
+			maps.Copy(meta, p.GetMetadata())
+			meta[metaWorkflow] = []byte(c.workflowID)
+			p = &commonpb.Payload{Metadata: meta, Data: p.GetData()}
+		}
 		plain, err := p.Marshal()
 		if err != nil {
 			return nil, err
@@ -101,11 +157,16 @@ func (c *Codec) Encode(payloads []*commonpb.Payload) ([]*commonpb.Payload, error
 	return out, nil
 }
 
-// Decode opens sealed payloads and passes others through unchanged.
+// Decode opens sealed payloads. Plaintext is refused by a Worker codec and passed through
+// unchanged by an operator's; a payload sealed for another workflow than the context's is
+// refused. Payloads sealed before workflows were named, or without a context, open as before.
 func (c *Codec) Decode(payloads []*commonpb.Payload) ([]*commonpb.Payload, error) {
 	out := make([]*commonpb.Payload, len(payloads))
 	for i, p := range payloads {
 		if string(p.GetMetadata()[metaEncoding]) != Encoding {
+			if c.sealedOnly {
+				return nil, ErrNotSealed
+			}
 			out[i] = p
 			continue
 		}
@@ -126,14 +187,20 @@ func (c *Codec) Decode(payloads []*commonpb.Payload) ([]*commonpb.Payload, error
 		if err := decoded.Unmarshal(plain); err != nil {
 			return nil, err
 		}
+		if sealedFor, ok := decoded.Metadata[metaWorkflow]; ok {
+			if c.workflowID != "" && string(sealedFor) != c.workflowID {
+				return nil, ErrOtherWorkflow
+			}
+			delete(decoded.Metadata, metaWorkflow)
+		}
 		out[i] = &decoded
 	}
 	return out, nil
 }
 
-// DataConverter wraps the default converter with encryption.
+// DataConverter wraps the default converter with encryption, for workers and clients.
 func DataConverter(keys *Keyring) converter.DataConverter {
-	return converter.NewCodecDataConverter(converter.GetDefaultDataConverter(), New(keys))
+	return converter.NewCodecDataConverter(converter.GetDefaultDataConverter(), Worker(keys))
 }
 
 // FailureConverter moves failure messages and stack traces into an encrypted payload,

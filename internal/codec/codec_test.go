@@ -1,6 +1,7 @@
 package codec
 
 import (
+	"errors"
 	"strings"
 	"testing"
 
@@ -80,11 +81,67 @@ func TestTamperedPayloadDoesNotOpen(t *testing.T) {
 	}
 }
 
-func TestUnsealedPayloadsPassThrough(t *testing.T) {
+func TestOperatorsSeePlaintextAsItIs(t *testing.T) {
 	in := payload(t, "plain")
 	out, err := New(keyring(t, NewKeySpec("k1"))).Decode([]*commonpb.Payload{in})
 	if err != nil || out[0] != in {
 		t.Fatalf("plain payload changed: %v", err)
+	}
+}
+
+// What `temporal workflow signal --input '{"At":…}'` sends: plaintext JSON. A worker must not act on it.
+func TestWorkersRefusePlaintext(t *testing.T) {
+	keys := keyring(t, NewKeySpec("k1"))
+	forged := payload(t, map[string]any{"Accept": true})
+	if _, err := Worker(keys).Decode([]*commonpb.Payload{forged}); !errors.Is(err, ErrNotSealed) {
+		t.Fatalf("plaintext payload: error %v, want ErrNotSealed", err)
+	}
+	var accept struct{ Accept bool }
+	err := DataConverter(keys).FromPayload(forged, &accept)
+	if err == nil || accept.Accept {
+		t.Fatalf("data converter took a plaintext payload: %v %+v", err, accept)
+	}
+}
+
+func forWorkflow(c *Codec, id string) converter.PayloadCodec {
+	return c.WithSerializationContext(converter.WorkflowSerializationContext{Namespace: "default", WorkflowID: id})
+}
+
+func TestAPayloadOpensOnlyInTheWorkflowItWasSealedFor(t *testing.T) {
+	keys := keyring(t, NewKeySpec("k1"))
+	answer := payload(t, map[string]any{"Accept": true})
+	sealed, err := forWorkflow(Worker(keys), "reading-access-mine").Encode([]*commonpb.Payload{answer})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(sealed[0].Data), "reading-access-mine") {
+		t.Fatal("the workflow id is readable outside the seal")
+	}
+	opened, err := forWorkflow(Worker(keys), "reading-access-mine").Decode(sealed)
+	if err != nil || string(opened[0].Data) != string(answer.Data) {
+		t.Fatalf("own workflow: %v", err)
+	}
+	if _, bound := opened[0].Metadata[metaWorkflow]; bound {
+		t.Fatal("the binding leaked into the decoded payload")
+	}
+	if _, err := forWorkflow(Worker(keys), "reading-access-strangers").Decode(sealed); !errors.Is(err, ErrOtherWorkflow) {
+		t.Fatalf("replayed into another workflow: error %v, want ErrOtherWorkflow", err)
+	}
+	activity := Worker(keys).WithSerializationContext(converter.ActivitySerializationContext{WorkflowID: "reading-access-strangers"})
+	if _, err := activity.Decode(sealed); !errors.Is(err, ErrOtherWorkflow) {
+		t.Fatalf("replayed into another workflow's activity: error %v", err)
+	}
+	// The Temporal UI's codec server is told no workflow: it opens the payload for the operator.
+	if shown, err := New(keys).Decode(sealed); err != nil || string(shown[0].Data) != string(answer.Data) {
+		t.Fatalf("operator's view: %v", err)
+	}
+}
+
+func TestPayloadsSealedBeforeBindingStillOpen(t *testing.T) {
+	keys := keyring(t, NewKeySpec("k1"))
+	unbound, _ := New(keys).Encode([]*commonpb.Payload{payload(t, "letter from before")})
+	if _, err := forWorkflow(Worker(keys), "letter-x").Decode(unbound); err != nil {
+		t.Fatalf("a payload sealed without a workflow (older histories, failures): %v", err)
 	}
 }
 

@@ -12,12 +12,16 @@ import (
 	"digitalpost/internal/codec"
 )
 
-// Handler serves the remote-codec protocol (POST …/encode, …/decode) behind a token.
+// Handler serves the decoding half of the remote-codec protocol (POST …/decode) behind a token.
+// It does not encode: a sealed payload is what the workers take as written by Digital Post,
+// and sealing one for a signal or an Update from the UI or the CLI would let the token's
+// holder decide a case or answer a citizen's request. Operators act through the engine's
+// own commands (`starter`), which check who acts.
 // The token may come as "Authorization: Bearer <token>" (a production UI configured to send
 // it) or as the first path segment "/<token>/decode" (a codec endpoint URL given to the UI).
 // uiOrigins are the origins allowed to call from a browser.
 func Handler(c *codec.Codec, token string, uiOrigins []string) http.Handler {
-	codecHandler := converter.NewPayloadCodecHTTPHandler(c)
+	codecHandler := DecodeOnly(c)
 	allowed := map[string]bool{}
 	for _, o := range uiOrigins {
 		allowed[strings.TrimRight(o, "/")] = true
@@ -42,6 +46,19 @@ func Handler(c *codec.Codec, token string, uiOrigins []string) http.Handler {
 		r2 := r.Clone(r.Context())
 		r2.URL.Path = path
 		codecHandler.ServeHTTP(w, r2)
+	})
+}
+
+// DecodeOnly serves the remote-codec protocol's …/decode and refuses …/encode with 403 (see
+// Handler for why); the operator gate serves its codec through it too.
+func DecodeOnly(c converter.PayloadCodec) http.Handler {
+	codecHandler := converter.NewPayloadCodecHTTPHandler(c)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasSuffix(r.URL.Path, "/encode") {
+			http.Error(w, "this codec server only decodes: act through the engine's commands, not by sending payloads to Temporal", http.StatusForbidden)
+			return
+		}
+		codecHandler.ServeHTTP(w, r)
 	})
 }
 

@@ -111,3 +111,17 @@ func TestBrowserPreflightFromTheUIOrigin(t *testing.T) {
 		t.Fatal("CORS allowed a foreign origin")
 	}
 }
+
+// An operator with the token could otherwise seal {"Approve":true} and send it to a case with
+// the CLI's --codec-endpoint.
+func TestDoesNotSealPayloadsForAnyone(t *testing.T) {
+	srv, _ := newServer(t)
+	p, _ := converter.GetDefaultDataConverter().ToPayload(map[string]any{"Approve": true})
+	body, _ := protojson.Marshal(&commonpb.Payloads{Payloads: []*commonpb.Payload{p}})
+	for _, url := range []string{srv.URL + "/encode", srv.URL + "/" + token + "/encode"} {
+		resp := decode(t, url, body, map[string]string{"Authorization": "Bearer " + token})
+		if resp.StatusCode != http.StatusForbidden {
+			t.Errorf("%s: status %d, want 403", url, resp.StatusCode)
+		}
+	}
+}

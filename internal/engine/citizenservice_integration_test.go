@@ -43,7 +43,7 @@ func TestApprovedExemptionSendsTheNextLetterToPaper(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Deciding before the proxy is verified is turned away with the reason.
-	if _, err := s.Desk.Decide(ctx, caseID, workflows.Decision{Approve: true}); err == nil ||
+	if _, err := s.Desk.Decide(ctx, caseID, workflows.Decision{Approve: true, Caseworker: "cw1"}); err == nil ||
 		!strings.Contains(err.Error(), "power of attorney must be verified") {
 		t.Fatalf("early decision: %v", err)
 	}
@@ -64,7 +64,7 @@ func TestApprovedExemptionSendsTheNextLetterToPaper(t *testing.T) {
 		t.Fatalf("decision letter %s %v", decision.Status, err)
 	}
 	// Acting on the closed case is refused.
-	if _, err := s.Desk.Decide(ctx, caseID, workflows.Decision{Approve: false, Reason: "x"}); err == nil ||
+	if _, err := s.Desk.Decide(ctx, caseID, workflows.Decision{Approve: false, Reason: "x", Caseworker: "cw1"}); err == nil ||
 		!strings.Contains(err.Error(), "closed") {
 		t.Fatalf("decision on a closed case: %v", err)
 	}
@@ -224,7 +224,7 @@ func TestCaseAndRequestStoredWhileTemporalIsDownAreStartedByTheSweep(t *testing.
 	if err != nil || report.Cases != 1 || report.ReadingAccess != 1 || report.Failed != 0 {
 		t.Fatalf("sweep %+v %v", report, err)
 	}
-	if _, err := s.Desk.Decide(ctx, caseID, workflows.Decision{Approve: false, Reason: "kan bruge digital post"}); err != nil {
+	if _, err := s.Desk.Decide(ctx, caseID, workflows.Decision{Approve: false, Reason: "kan bruge digital post", Caseworker: "cw1"}); err != nil {
 		t.Fatalf("the swept case does not run: %v", err)
 	}
 	if _, err := s.Desk.RespondReadingAccess(ctx, requestID, annaCPR, true); err != nil {

@@ -143,7 +143,7 @@ func (p *PostOffice) Withdraw(ctx context.Context, id uuid.UUID, reason string) 
 		return st, tooLateToWithdraw(l)
 	}
 	handle, err := p.updateWithStart(ctx, l, client.UpdateWorkflowOptions{
-		UpdateName: workflows.WithdrawUpdate, Args: []any{workflows.WithdrawRequest{Reason: reason}},
+		UpdateName: workflows.WithdrawUpdate, Args: []any{workflows.WithdrawRequest{Reason: reason, Sender: l.SenderID}},
 		WaitForStage: client.WorkflowUpdateStageCompleted,
 	})
 	if err == nil {
