@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"os"
 	"os/signal"
@@ -20,6 +21,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"go.temporal.io/sdk/client"
 	"golang.org/x/sync/errgroup"
 
@@ -59,6 +61,39 @@ func main() {
 	}
 }
 
+// devStaysOnThisMachine refuses a -dev runtime that others could reach or that holds real
+// data: -dev offers sign-in as any citizen or caseworker without MitID, which is harmless only
+// on loopback and on a database of this machine.
+func devStaysOnThisMachine(cfg config.Config) error {
+	for name, addr := range map[string]string{"HTTP_ADDR": cfg.HTTPAddr, "CODEC_SERVER_ADDR": cfg.CodecServerAddr, "METRICS_ADDR": cfg.MetricsAddr} {
+		if addr == "" {
+			continue
+		}
+		host, _, err := net.SplitHostPort(addr)
+		if err != nil || !loopback(host) {
+			return fmt.Errorf("%s=%s: -dev signs anyone in as any citizen, so it listens on loopback only (127.0.0.1:port)", name, addr)
+		}
+	}
+	if cfg.DatabaseURL != "" {
+		pc, err := pgx.ParseConfig(cfg.DatabaseURL)
+		if err != nil {
+			return fmt.Errorf("DATABASE_URL: %w", err)
+		}
+		if !strings.HasPrefix(pc.Host, "/") && !loopback(pc.Host) {
+			return fmt.Errorf("DATABASE_URL names host %s: -dev signs anyone in as any citizen, so it runs only on a PostgreSQL of this machine", pc.Host)
+		}
+	}
+	return nil
+}
+
+func loopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip, err := netip.ParseAddr(host)
+	return err == nil && ip.Unmap().IsLoopback()
+}
+
 func run(ctx context.Context, dev bool, logger *slog.Logger) error {
 	load := config.Load
 	if dev {
@@ -69,8 +104,15 @@ func run(ctx context.Context, dev bool, logger *slog.Logger) error {
 		return err
 	}
 	if dev {
+		if err := devStaysOnThisMachine(cfg); err != nil {
+			return err
+		}
+		// A receiver on this machine, for trying webhooks out.
 		if _, set := os.LookupEnv("WEBHOOK_ALLOW_HTTP"); !set {
-			cfg.WebhookAllowHTTP = true // a receiver on this machine, for trying webhooks out
+			cfg.WebhookAllowHTTP = true
+		}
+		if _, set := os.LookupEnv("WEBHOOK_ALLOW_INTERNAL"); !set {
+			cfg.WebhookAllowInternal = true
 		}
 		down, err := bringUpDev(ctx, &cfg, logger)
 		defer down()

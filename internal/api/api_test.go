@@ -74,7 +74,7 @@ func newAPIEnv(t *testing.T, configure func(*testenv.System)) *apiEnv {
 	sys.Config.DefaultOpenedShare = 0.8
 	sys.Config.MaxBatchBytes = 10 << 20
 	sys.Config.APIBurst = 1000
-	sys.Webhooks.AllowInsecure = true
+	sys.Webhooks.AllowHTTP, sys.Webhooks.AllowInternal = true, true
 	if configure != nil {
 		configure(sys)
 	}

@@ -124,6 +124,10 @@ type Config struct {
 	// WebhookAllowHTTP lets senders set http:// webhook URLs (the dev runtime does); in
 	// production they must be https.
 	WebhookAllowHTTP bool `envconfig:"WEBHOOK_ALLOW_HTTP" default:"false"`
+	// WebhookAllowInternal lets webhooks reach internal and special-purpose addresses, this
+	// machine included (the dev runtime does, to try webhooks with a local receiver); never in
+	// production: a sender's webhook would reach the database, Temporal or a metadata service.
+	WebhookAllowInternal bool `envconfig:"WEBHOOK_ALLOW_INTERNAL" default:"false"`
 	// Batch preview: postage per letter by postal category, in øre ("category=øre,…"), and
 	// the share of letters opened before their deadline assumed for a sender with no history.
 	PostagePrices      string  `envconfig:"POSTAGE_PRICES" default:"economy=1450,priority=2900"`

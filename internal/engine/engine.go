@@ -127,7 +127,7 @@ func New(cfg config.Config, db *pgxpool.Pool, tc client.Client) (*Engine, error)
 		}}
 	e.APIKeys, e.Events = apikeys.New(db), events.NewFeed(db)
 	e.Webhooks = webhooks.New(db, e.Events)
-	e.Webhooks.AllowInsecure = cfg.WebhookAllowHTTP
+	e.Webhooks.AllowHTTP, e.Webhooks.AllowInternal = cfg.WebhookAllowHTTP, cfg.WebhookAllowInternal
 	e.Activities.Webhooks = e.Webhooks
 	e.Activities.Recovery = &recovery.Sweep{Letters: e.Letters, Cases: e.Cases, Access: e.Access,
 		PostOffice: e.PostOffice, Desk: e.Desk, Grace: cfg.RecoveryGrace, Webhooks: e.Webhooks, Events: e.Events}

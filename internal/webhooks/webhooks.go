@@ -17,6 +17,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"strconv"
 	"strings"
@@ -41,8 +42,11 @@ var ErrNone = errors.New("no webhook is set")
 type Hooks struct {
 	db   *pgxpool.Pool
 	feed *events.Feed
-	// AllowInsecure lets a webhook use http:// (the dev runtime and tests); production needs https.
-	AllowInsecure bool
+	// AllowHTTP lets a webhook use http:// (the dev runtime and tests); production needs https.
+	AllowHTTP bool
+	// AllowInternal lets a webhook reach internal and special-purpose addresses, this machine
+	// included (the dev runtime and tests); never in production, whatever the scheme.
+	AllowInternal bool
 	Client        *http.Client
 }
 
@@ -62,22 +66,55 @@ func New(db *pgxpool.Pool, feed *events.Feed) *Hooks {
 
 // refuseInternal keeps a sender's webhook from reaching this system's own network (its
 // database, Temporal, a cloud metadata service): the address is checked when the connection
-// is made, after DNS, so a name that later resolves inward is refused too. AllowInsecure
+// is made, after DNS, so a name that later resolves inward is refused too. AllowInternal
 // (the dev runtime, tests) lets receivers on this machine through.
 func (h *Hooks) refuseInternal(_, address string, _ syscall.RawConn) error {
-	if h.AllowInsecure {
+	if h.AllowInternal {
 		return nil
 	}
 	host, _, err := net.SplitHostPort(address)
 	if err != nil {
 		return err
 	}
-	ip := net.ParseIP(host)
-	if ip == nil || ip.IsLoopback() || ip.IsPrivate() || ip.IsLinkLocalUnicast() || ip.IsLinkLocalMulticast() ||
-		ip.IsUnspecified() || ip.IsMulticast() {
+	ip, err := netip.ParseAddr(host)
+	if err != nil || !Public(ip) {
 		return fmt.Errorf("webhook address %s is on an internal network; receivers must be reachable on the internet", host)
 	}
 	return nil
+}
+
+// notPublic are the special-purpose ranges of IANA's registries that a receiver on the
+// internet never has: private, shared (carrier-grade NAT, cloud metadata at 100.100.100.200),
+// loopback, link-local (169.254.169.254), documentation, benchmarking, multicast, reserved,
+// and the IPv6 ranges that carry IPv4 inside (NAT64, 6to4, Teredo), so an internal IPv4
+// address cannot come in wrapped.
+var notPublic = func() []netip.Prefix {
+	var ps []netip.Prefix
+	for _, p := range []string{
+		"0.0.0.0/8", "10.0.0.0/8", "100.64.0.0/10", "127.0.0.0/8", "169.254.0.0/16", "172.16.0.0/12",
+		"192.0.0.0/24", "192.0.2.0/24", "192.88.99.0/24", "192.168.0.0/16", "198.18.0.0/15",
+		"198.51.100.0/24", "203.0.113.0/24", "224.0.0.0/4", "240.0.0.0/4",
+		"::/128", "::1/128", "64:ff9b::/96", "64:ff9b:1::/48", "100::/64", "2001::/23", "2001:db8::/32",
+		"2002::/16", "fc00::/7", "fe80::/10", "ff00::/8",
+	} {
+		ps = append(ps, netip.MustParsePrefix(p))
+	}
+	return ps
+}()
+
+// Public tells whether ip is an address a receiver on the internet may have. An IPv4 address
+// written as IPv6 (::ffff:127.0.0.1) is judged as the IPv4 address it is.
+func Public(ip netip.Addr) bool {
+	ip = ip.Unmap()
+	if !ip.IsValid() || ip.Zone() != "" {
+		return false
+	}
+	for _, p := range notPublic {
+		if p.Contains(ip) {
+			return false
+		}
+	}
+	return true
 }
 
 // Webhook is a sender's webhook as the sender sees it.
@@ -112,7 +149,7 @@ func (h *Hooks) CheckURL(raw string) error {
 		return &fielderr.Error{Field: "url", Rule: "must not be empty"}
 	case err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http"):
 		return &fielderr.Error{Field: "url", Rule: "must be an absolute https URL"}
-	case u.Scheme == "http" && !h.AllowInsecure:
+	case u.Scheme == "http" && !h.AllowHTTP:
 		return &fielderr.Error{Field: "url", Rule: "must use https (events carry letter ids and are signed, but not encrypted, over http)"}
 	case u.User != nil:
 		return &fielderr.Error{Field: "url", Rule: "must not carry a user name or password; verify the signature instead"}
