@@ -62,6 +62,11 @@ type Server struct {
 
 	// handler is serve, behind a tracing middleware when tracing is on.
 	handler http.Handler
+
+	// BodyTimeout is how long a request may take to send its body, pages and print receipts
+	// included (default RequestTimeout); a /v1 route gets its own time limit instead. Without
+	// it a client trickling a body a byte a minute holds a connection and a goroutine for ever.
+	BodyTimeout time.Duration
 }
 
 // New builds the API's handler.
@@ -71,7 +76,7 @@ func New(e *engine.Engine, log *slog.Logger) (*Server, error) {
 		return nil, err
 	}
 	s := &Server{e: e, prices: prices, log: log, mux: http.NewServeMux(), limits: map[string]*rate.Limiter{},
-		rate: rate.Limit(e.Config.APIRatePerSecond), burst: max(1, e.Config.APIBurst)}
+		rate: rate.Limit(e.Config.APIRatePerSecond), burst: max(1, e.Config.APIBurst), BodyTimeout: RequestTimeout}
 	if e.Config.APIRatePerSecond <= 0 {
 		s.rate = rate.Inf
 	}
@@ -166,6 +171,7 @@ func (s *Server) handle(pattern string, maxBody int64, timeout time.Duration, h 
 		if maxBody > 0 {
 			r.Body = http.MaxBytesReader(w, r.Body, maxBody)
 		}
+		_ = http.NewResponseController(w).SetReadDeadline(time.Now().Add(timeout)) // the route's own, a batch's 15 minutes
 		ctx, cancel := context.WithTimeout(r.Context(), timeout)
 		defer cancel()
 		ctx = context.WithValue(ctx, senderKey{}, sender)
@@ -270,6 +276,8 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		s.log.InfoContext(r.Context(), "request", attrs...)
 	}()
 	r = r.WithContext(context.WithValue(r.Context(), loggerKey{}, s.log))
+	// Not supported only on writers that cannot (a test's recorder); the server's can.
+	_ = http.NewResponseController(w).SetReadDeadline(start.Add(s.BodyTimeout))
 	s.mux.ServeHTTP(rec, r)
 	if span := trace.SpanFromContext(r.Context()); span.IsRecording() && r.Pattern != "" {
 		// The mux found the route only now; the span was named before it.

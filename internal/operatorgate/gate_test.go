@@ -2,7 +2,11 @@ package operatorgate_test
 
 import (
 	"bytes"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/cookiejar"
@@ -10,6 +14,7 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"go.temporal.io/sdk/converter"
 
@@ -67,5 +72,110 @@ func TestUIAndCodecNeedTheOperatorsSignInAndNoTokenIsHandedOut(t *testing.T) {
 	b, _ = io.ReadAll(decoded.Body)
 	if decoded.StatusCode != http.StatusOK || !strings.Contains(string(b), "payloads") || strings.Contains(string(b), "encrypted") {
 		t.Fatalf("decode after sign-in: %d %s", decoded.StatusCode, b)
+	}
+	// Signed in or not, the gate seals nothing: a sealed payload is what the workers act on.
+	encoded, _ := operator.Post(gate.URL+"/codec/encode", "application/json", bytes.NewReader(body))
+	encoded.Body.Close()
+	if encoded.StatusCode != http.StatusForbidden {
+		t.Fatalf("encode after sign-in: %d, want 403", encoded.StatusCode)
+	}
+}
+
+func signIn(t *testing.T, gate string, header map[string]string) *http.Cookie {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodPost, gate+"/operator/sign-in", strings.NewReader(url.Values{"token": {token}}.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	for k, v := range header {
+		req.Header.Set(k, v)
+	}
+	resp, err := (&http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}).Do(req)
+	if err != nil || resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("sign-in: %v %v", resp, err)
+	}
+	resp.Body.Close()
+	for _, c := range resp.Cookies() {
+		if c.Name == "dp_operator" {
+			return c
+		}
+	}
+	t.Fatal("no session cookie")
+	return nil
+}
+
+func statusWith(t *testing.T, method, target string, c *http.Cookie) int {
+	t.Helper()
+	req, _ := http.NewRequest(method, target, nil)
+	if c != nil {
+		req.AddCookie(&http.Cookie{Name: c.Name, Value: c.Value})
+	}
+	resp, err := (&http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}).Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp.StatusCode
+}
+
+// Each sign-in is a session of its own that expires and ends at sign-out; the old cookie, an
+// HMAC of the token and a constant, was one session for every operator, for ever.
+func TestSessionsAreEachOperatorsOwnAndEnd(t *testing.T) {
+	ui := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { _, _ = io.WriteString(w, "{}") }))
+	defer ui.Close()
+	uiURL, _ := url.Parse(ui.URL)
+	keys, _ := codec.ParseKeys(codec.NewKeySpec("k1"))
+	now := time.Date(2026, 12, 7, 9, 0, 0, 0, time.UTC)
+	gate := httptest.NewServer(operatorgate.NewAt(uiURL, token, codec.New(keys), func() time.Time { return now }))
+	defer gate.Close()
+	settings := gate.URL + "/api/v1/settings"
+
+	mac := hmac.New(sha256.New, []byte(token))
+	mac.Write([]byte("digitalpost operator session"))
+	if got := statusWith(t, http.MethodGet, settings, &http.Cookie{Name: "dp_operator", Value: hex.EncodeToString(mac.Sum(nil))}); got != http.StatusUnauthorized {
+		t.Fatalf("the old token-derived cookie: %d, want 401", got)
+	}
+	first, second := signIn(t, gate.URL, nil), signIn(t, gate.URL, nil)
+	if first.Value == second.Value {
+		t.Fatal("two sign-ins share a session")
+	}
+	if first.Secure {
+		t.Fatal("a plain-http gate on loopback (the dev runtime) set a Secure cookie it could not send back")
+	}
+	if c := signIn(t, gate.URL, map[string]string{"X-Forwarded-Proto": "https"}); !c.Secure {
+		t.Fatal("behind a TLS proxy the session cookie is not Secure")
+	}
+	if got := statusWith(t, http.MethodPost, gate.URL+"/operator/sign-out", first); got != http.StatusSeeOther {
+		t.Fatalf("sign-out: %d", got)
+	}
+	if got := statusWith(t, http.MethodGet, settings, first); got != http.StatusUnauthorized {
+		t.Fatalf("after sign-out: %d, want 401", got)
+	}
+	if got := statusWith(t, http.MethodGet, settings, second); got != http.StatusOK {
+		t.Fatalf("the other operator's session after the first signed out: %d", got)
+	}
+	now = now.Add(operatorgate.SessionLifetime)
+	if got := statusWith(t, http.MethodGet, settings, second); got != http.StatusUnauthorized {
+		t.Fatalf("after %s: %d, want 401", operatorgate.SessionLifetime, got)
+	}
+}
+
+func TestGuessingTheTokenIsThrottled(t *testing.T) {
+	keys, _ := codec.ParseKeys(codec.NewKeySpec("k1"))
+	uiURL, _ := url.Parse("http://127.0.0.1:1")
+	gate := httptest.NewServer(operatorgate.New(uiURL, token, codec.New(keys)))
+	defer gate.Close()
+	codes := map[int]int{}
+	for i := range 20 {
+		resp, err := http.PostForm(gate.URL+"/operator/sign-in", url.Values{"token": {fmt.Sprintf("guess-%d", i)}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		codes[resp.StatusCode]++
+		if resp.StatusCode == http.StatusTooManyRequests && resp.Header.Get("Retry-After") == "" {
+			t.Fatal("429 without Retry-After")
+		}
+	}
+	if codes[http.StatusUnauthorized] > 6 || codes[http.StatusTooManyRequests] < 14 {
+		t.Fatalf("20 quick guesses answered %v: not throttled", codes)
 	}
 }

@@ -1,7 +1,10 @@
 package web
 
 import (
+	"io"
+	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 )
 
@@ -38,4 +41,50 @@ func TestDocumentsAreServedSandboxed(t *testing.T) {
 	if ct, cd := rec.Header().Get("Content-Type"), rec.Header().Get("Content-Disposition"); ct != "application/pdf" || cd[:6] != "inline" {
 		t.Fatalf("a PDF was served as %s, %s", ct, cd)
 	}
+}
+
+// A 100 MB multipart body to the sender's sign-in was read whole (and spooled to disk past
+// 32 MB) before the 401. Pages take plain forms of at most MaxFormBytes; only the upload route
+// takes a file, as large as a document may be (issue 23, M1).
+func TestPageFormsAreBoundedBeforeAnyoneReadsThem(t *testing.T) {
+	var read int64
+	h := boundedForms(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		n, err := io.Copy(io.Discard, r.Body)
+		read += n
+		if err != nil {
+			w.WriteHeader(http.StatusRequestEntityTooLarge)
+		}
+	}))
+	post := func(path, contentType string, body io.Reader, length int64) int {
+		req := httptest.NewRequest(http.MethodPost, path, body)
+		req.Header.Set("Content-Type", contentType)
+		req.ContentLength = length
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		return rec.Code
+	}
+	huge := int64(100 << 20)
+	if code := post("/log-ind/afsender", "multipart/form-data; boundary=x", io.LimitReader(zeros{}, huge), -1); code != http.StatusUnsupportedMediaType || read != 0 {
+		t.Fatalf("multipart to the sign-in: %d after reading %d bytes", code, read)
+	}
+	if code := post("/log-ind/afsender", "application/x-www-form-urlencoded", io.LimitReader(zeros{}, huge), huge); code != http.StatusRequestEntityTooLarge || read != 0 {
+		t.Fatalf("a declared 100 MB form: %d after reading %d bytes", code, read)
+	}
+	if code := post("/adgang/anmod", "application/x-www-form-urlencoded", io.LimitReader(zeros{}, huge), -1); code != http.StatusRequestEntityTooLarge || read > MaxFormBytes+1 {
+		t.Fatalf("an undeclared 100 MB form: %d after reading %d bytes", code, read)
+	}
+	read = 0
+	if code := post("/sagsbehandler/ansoegninger", "multipart/form-data; boundary=x", io.LimitReader(zeros{}, 1<<20), 1<<20); code != http.StatusOK || read != 1<<20 {
+		t.Fatalf("an upload of 1 MB: %d after reading %d bytes", code, read)
+	}
+	if code := post("/profil", "application/x-www-form-urlencoded", strings.NewReader("email=a%40b.dk"), -1); code != http.StatusOK {
+		t.Fatalf("a plain small form: %d", code)
+	}
+}
+
+type zeros struct{}
+
+func (zeros) Read(p []byte) (int, error) {
+	clear(p)
+	return len(p), nil
 }

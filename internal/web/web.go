@@ -15,6 +15,7 @@ import (
 	"html/template"
 	"io/fs"
 	"log/slog"
+	"mime"
 	"net/http"
 	"net/url"
 	"strings"
@@ -26,6 +27,7 @@ import (
 	"digitalpost/internal/calendar"
 	"digitalpost/internal/engine"
 	"digitalpost/internal/fielderr"
+	"digitalpost/internal/letters"
 	"digitalpost/internal/registry"
 )
 
@@ -101,7 +103,7 @@ func New(e *engine.Engine, log *slog.Logger, opts Options) (*Site, error) {
 	}
 	s.routes()
 	// Forms are protected against cross-site requests: a POST from another origin is refused.
-	s.handler = http.NewCrossOriginProtection().Handler(s.mux)
+	s.handler = boundedForms(http.NewCrossOriginProtection().Handler(s.mux))
 	return s, nil
 }
 
@@ -112,6 +114,40 @@ func (s *Site) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.Set("Referrer-Policy", "same-origin")
 	h.Set("X-Frame-Options", "DENY")
 	s.handler.ServeHTTP(w, r)
+}
+
+// MaxFormBytes bounds a page's form: text fields only, kilobytes at most.
+const MaxFormBytes = 64 << 10
+
+// uploadRoutes take a file (multipart) and how large; every other form is a plain
+// urlencoded one of at most MaxFormBytes.
+var uploadRoutes = map[string]int64{"/sagsbehandler/ansoegninger": letters.MaxDocumentBytes + 1<<20}
+
+// boundedForms bounds every request body before a handler reads it: Go's form parsing would
+// otherwise hold up to 32 MB of a multipart body in memory and spool the rest to disk without
+// limit, for anyone, signed in or not. A multipart body goes only to an upload route.
+func boundedForms(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodGet || r.Method == http.MethodHead {
+			next.ServeHTTP(w, r)
+			return
+		}
+		limit := int64(MaxFormBytes)
+		if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt == "multipart/form-data" {
+			upload, ok := uploadRoutes[r.URL.Path]
+			if !ok {
+				http.Error(w, "Formularen skal sendes som en almindelig formular (application/x-www-form-urlencoded).", http.StatusUnsupportedMediaType)
+				return
+			}
+			limit = upload
+		}
+		if r.ContentLength > limit {
+			http.Error(w, "Forespørgslen er for stor.", http.StatusRequestEntityTooLarge)
+			return
+		}
+		r.Body = http.MaxBytesReader(w, r.Body, limit)
+		next.ServeHTTP(w, r)
+	})
 }
 
 // Paths the site answers; the senders' API keeps /v1, /healthz and /readyz.
