@@ -1,15 +1,23 @@
 package api_test
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"log/slog"
 	"net"
+	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgxpool"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/log"
+
 	"digitalpost/internal/api"
+	"digitalpost/internal/engine"
 	"digitalpost/internal/testenv"
 )
 
@@ -37,5 +45,31 @@ func TestATricklingBodyIsCutOff(t *testing.T) {
 	_, _ = io.ReadAll(conn) // the answer, then the server closes the connection
 	if held := time.Since(start); held > 5*time.Second {
 		t.Fatalf("the connection was held %s by a body that never came", held.Round(time.Second))
+	}
+}
+
+// /readyz answers anyone who reaches the port: with the database down it quoted the driver's
+// error, which names the database's host, port and user (issue 23, L6).
+func TestReadinessNamesNoHostOrUser(t *testing.T) {
+	db, err := pgxpool.New(context.Background(), "postgres://secret_user@127.0.0.1:1/secret_db?sslmode=disable&connect_timeout=1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	tc, err := client.NewLazyClient(client.Options{HostPort: "127.0.0.1:2", Logger: log.NewStructuredLogger(slog.New(slog.NewTextHandler(io.Discard, nil)))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tc.Close()
+	rec := httptest.NewRecorder()
+	api.Ready(&engine.Engine{DB: db, Temporal: tc})(rec, httptest.NewRequest(http.MethodGet, "/readyz", nil))
+	body := rec.Body.String()
+	if rec.Code != http.StatusServiceUnavailable || !strings.Contains(body, "PostgreSQL does not answer") || !strings.Contains(body, "Temporal does not answer") {
+		t.Fatalf("%d %s", rec.Code, body)
+	}
+	for _, secret := range []string{"secret_user", "secret_db", "127.0.0.1", ":1", ":2"} {
+		if strings.Contains(body, secret) {
+			t.Errorf("/readyz tells %q: %s", secret, body)
+		}
 	}
 }

@@ -233,12 +233,16 @@ func Ready(e *engine.Engine) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		ctx, cancel := context.WithTimeout(r.Context(), 3*time.Second)
 		defer cancel()
+		// The answer names the part, never its error: a driver's error carries the database's
+		// host, port and user, and /readyz answers anyone who reaches the port. The log has it.
 		var problems []string
 		if err := e.DB.Ping(ctx); err != nil {
-			problems = append(problems, "PostgreSQL: "+err.Error())
+			problems = append(problems, "PostgreSQL does not answer")
+			logFrom(r).Warn("not ready: PostgreSQL", "err", err)
 		}
 		if _, err := e.Temporal.CheckHealth(ctx, nil); err != nil {
-			problems = append(problems, "Temporal: "+err.Error())
+			problems = append(problems, "Temporal does not answer")
+			logFrom(r).Warn("not ready: Temporal", "err", err)
 		}
 		if len(problems) > 0 {
 			writeProblem(w, Problem{Type: problemBase + "not-ready", Title: "not ready", Status: http.StatusServiceUnavailable,

@@ -41,6 +41,17 @@ func TestEveryPageIsMountedOnTheAPIServer(t *testing.T) {
 		if ct := resp.Header.Get("Content-Type"); strings.Contains(ct, "problem+json") {
 			t.Errorf("%s answered the API's %d (%s): not mounted in web.Paths", p, resp.StatusCode, ct)
 		}
+		// Personal pages are never kept by a browser or a proxy (issue 23, L3).
+		if cc := resp.Header.Get("Cache-Control"); (cc == "no-store") == strings.HasPrefix(p, "/static/") {
+			t.Errorf("%s: Cache-Control %q", p, cc)
+		}
+	}
+	req, _ := http.NewRequest(http.MethodGet, hs.URL+"/log-ind", nil)
+	req.Header.Set("X-Forwarded-Proto", "https")
+	if resp, err := noRedirect.Do(req); err != nil || !strings.HasPrefix(resp.Header.Get("Strict-Transport-Security"), "max-age=") {
+		t.Fatalf("behind a TLS proxy the pages send no HSTS: %v", err)
+	} else {
+		resp.Body.Close()
 	}
 	for _, p := range []string{"/dev/log-ind", "/adgang/anmod", "/log-ud", "/log-ind/afsender", "/sagsbehandler/ansoegninger"} {
 		resp, err := noRedirect.Post(hs.URL+p, "application/x-www-form-urlencoded", strings.NewReader(""))
