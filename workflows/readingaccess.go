@@ -23,6 +23,10 @@ const (
 // continues as new, so no run lasts the years an access may stand.
 const DefaultGrantedRunLength = 30 * 24 * time.Hour
 
+// suspensionNamesParty: a suspension signal counts only when it names one of the request's
+// parties; requests started before read no payload and take any.
+const suspensionNamesParty = "reading-access-suspension-names-party"
+
 // grantedContinueAsNew names the change that bounded granted access's runs; access granted
 // before it waits in its one run, with no timer, and must keep doing so to replay.
 const grantedContinueAsNew = "reading-access-continue-as-new"
@@ -80,10 +84,23 @@ func ReadingAccessWorkflow(ctx workflow.Context, in ReadingAccessInput) (access.
 func (r *readingAccess) setup(ctx workflow.Context) error {
 	// A signal, not an Update: the registry change that causes it has happened and admits
 	// no refusal. Histories without it replay unchanged, as receiving adds no command.
-	workflow.Go(ctx, func(ctx workflow.Context) {
-		workflow.GetSignalChannel(ctx, access.SuspendSignal).Receive(ctx, nil)
-		r.suspended = true
-	})
+	suspensions := workflow.GetSignalChannel(ctx, access.SuspendSignal)
+	if workflow.GetVersion(ctx, suspensionNamesParty, workflow.DefaultVersion, 1) == workflow.DefaultVersion {
+		workflow.Go(ctx, func(ctx workflow.Context) {
+			suspensions.Receive(ctx, nil)
+			r.suspended = true
+		})
+	} else {
+		// The payload is read, so the codec refuses one no Digital Post process sealed for this
+		// request, and only a party's registry change suspends it.
+		workflow.Go(ctx, func(ctx workflow.Context) {
+			for !r.suspended {
+				var s access.Suspension
+				suspensions.Receive(ctx, &s)
+				r.suspended = r.isCitizen(s.Party) || r.isDelegate(s.Party)
+			}
+		})
+	}
 	if err := workflow.SetQueryHandler(ctx, ReadingAccessQuery, func() (access.Status, error) { return r.status, nil }); err != nil {
 		return err
 	}

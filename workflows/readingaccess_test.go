@@ -154,7 +154,7 @@ func TestGrantedAccessContinuesAsNewEveryRunLength(t *testing.T) {
 
 func TestReadingAccessSuspendedWhilePending(t *testing.T) {
 	at := newAccessTest()
-	at.env.RegisterDelayedCallback(func() { at.env.SignalWorkflow(access.SuspendSignal, nil) }, time.Hour)
+	at.env.RegisterDelayedCallback(func() { at.env.SignalWorkflow(access.SuspendSignal, access.Suspension{Party: grantor}) }, time.Hour)
 	if st := at.run(t); st != access.Suspended {
 		t.Fatalf("final %s, want suspended", st)
 	}
@@ -166,8 +166,8 @@ func TestReadingAccessSuspendedWhilePending(t *testing.T) {
 func TestReadingAccessGrantedThenSuspended(t *testing.T) {
 	at := newAccessTest()
 	// A caseworker-recorded grant starts granted; the suspension comes before the run ends.
-	at.env.RegisterDelayedCallback(func() { at.env.SignalWorkflow(access.SuspendSignal, nil) }, 10*24*time.Hour)
-	st := at.runWith(t, ReadingAccessInput{GrantID: uuid.New(), Granted: true, GrantedRunLength: 30 * 24 * time.Hour})
+	at.env.RegisterDelayedCallback(func() { at.env.SignalWorkflow(access.SuspendSignal, access.Suspension{Party: grantor}) }, 10*24*time.Hour)
+	st := at.runWith(t, ReadingAccessInput{GrantID: uuid.New(), Citizen: grantor, Delegate: reader, Granted: true, GrantedRunLength: 30 * 24 * time.Hour})
 	if st != access.Suspended {
 		t.Fatalf("final %s, want suspended", st)
 	}
@@ -208,5 +208,32 @@ func TestOnlyTheCitizenAnswersAndOnlyThePartiesRevoke(t *testing.T) {
 	}
 	if len(at.recorded) != 2 || at.recorded[0] != access.Granted || at.recorded[1] != access.Revoked {
 		t.Fatalf("recorded %v", at.recorded)
+	}
+}
+
+// A suspension that names neither party, or nobody (a signal sent from outside with no payload),
+// ends nothing; the delegate's own exemption does.
+func TestOnlyAPartysRegistryChangeSuspends(t *testing.T) {
+	at := newAccessTest()
+	at.update(time.Hour, RespondUpdate, Response{Accept: true, By: grantor})
+	at.env.RegisterDelayedCallback(func() { at.env.SignalWorkflow(access.SuspendSignal, access.Suspension{Party: uuid.New()}) }, 2*time.Hour)
+	at.env.RegisterDelayedCallback(func() { at.env.SignalWorkflow(access.SuspendSignal, nil) }, 3*time.Hour)
+	var afterForged access.Status
+	at.env.RegisterDelayedCallback(func() {
+		v, err := at.env.QueryWorkflow(ReadingAccessQuery)
+		if err == nil {
+			err = v.Get(&afterForged)
+		}
+		if err != nil {
+			t.Error(err)
+		}
+	}, 4*time.Hour)
+	at.env.RegisterDelayedCallback(func() { at.env.SignalWorkflow(access.SuspendSignal, access.Suspension{Party: reader}) }, 5*time.Hour)
+	start := at.env.Now()
+	if st := at.run(t); st != access.Suspended || afterForged != access.Granted {
+		t.Fatalf("final %s, after the forged suspensions %s", st, afterForged)
+	}
+	if took := at.env.Now().Sub(start); took != 5*time.Hour {
+		t.Fatalf("suspended after %s, want at the delegate's own change (5h)", took)
 	}
 }

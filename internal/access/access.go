@@ -30,8 +30,13 @@ const (
 	Suspended Status = "suspended"
 )
 
-// SuspendSignal tells a request's workflow that its access is suspended.
+// SuspendSignal tells a request's workflow that its access is suspended; it carries a
+// Suspension.
 const SuspendSignal = "suspend"
+
+// Suspension names the party whose registry change (exemption, death) suspends the access:
+// the workflow takes it only from one of its own parties.
+type Suspension struct{ Party uuid.UUID }
 
 // ErrNotFound is returned for an unknown request id.
 var ErrNotFound = errors.New("no such reading access request")
@@ -146,7 +151,7 @@ func (s *Store) SuspendAll(ctx context.Context, temporal Signaller, citizen uuid
 		return err
 	}
 	for _, id := range ids {
-		err := temporal.SignalWorkflow(ctx, WorkflowID(id), "", SuspendSignal, nil)
+		err := temporal.SignalWorkflow(ctx, WorkflowID(id), "", SuspendSignal, Suspension{Party: citizen})
 		var gone *serviceerror.NotFound
 		if err != nil && !errors.As(err, &gone) {
 			return fmt.Errorf("suspend reading access %s: %w", id, err)
