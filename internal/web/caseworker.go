@@ -69,7 +69,7 @@ func contains(list []string, s string) bool {
 
 // queue is the citizen service's case queue: open cases, overdue first, then oldest.
 func (s *Site) queue(w http.ResponseWriter, r *http.Request, sess Session) {
-	s.showQueue(w, r, sess, http.StatusOK, page{Notice: r.FormValue("besked")}, applicationForm{})
+	s.showQueue(w, r, sess, http.StatusOK, page{Notice: s.takeNotice(w, r)}, applicationForm{})
 }
 
 func (s *Site) showQueue(w http.ResponseWriter, r *http.Request, sess Session, status int, p page, form applicationForm) {
@@ -136,7 +136,7 @@ type caseData struct {
 }
 
 func (s *Site) showCase(w http.ResponseWriter, r *http.Request, sess Session) {
-	s.renderCase(w, r, sess, http.StatusOK, page{Notice: r.FormValue("besked")})
+	s.renderCase(w, r, sess, http.StatusOK, page{Notice: s.takeNotice(w, r)})
 }
 
 func (s *Site) renderCase(w http.ResponseWriter, r *http.Request, sess Session, status int, p page) {
@@ -235,7 +235,7 @@ func (s *Site) caseAction(w http.ResponseWriter, r *http.Request, sess Session, 
 		s.serverError(w, r, err)
 		return
 	}
-	http.Redirect(w, r, "/sagsbehandler/sager/"+id.String()+"?besked="+urlQuery(done), http.StatusSeeOther)
+	s.redirectWithNotice(w, r, "/sagsbehandler/sager/"+id.String(), done)
 }
 
 // reEnrol is an exempt citizen coming back to Digital Post.
@@ -254,5 +254,5 @@ func (s *Site) reEnrol(w http.ResponseWriter, r *http.Request, sess Session) {
 		s.serverError(w, r, err)
 		return
 	}
-	http.Redirect(w, r, "/sagsbehandler?besked="+urlQuery(c.Name+" er tilmeldt Digital Post igen."), http.StatusSeeOther)
+	s.redirectWithNotice(w, r, "/sagsbehandler", c.Name+" er tilmeldt Digital Post igen.")
 }

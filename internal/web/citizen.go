@@ -43,7 +43,7 @@ type mailboxData struct {
 }
 
 func (s *Site) ownMailbox(w http.ResponseWriter, r *http.Request, sess Session) {
-	s.showMailbox(w, r, sess, sess.CitizenID, http.StatusOK, page{Notice: r.FormValue("besked")}, "")
+	s.showMailbox(w, r, sess, sess.CitizenID, http.StatusOK, page{Notice: s.takeNotice(w, r)}, "")
 }
 
 func (s *Site) sharedMailbox(w http.ResponseWriter, r *http.Request, sess Session) {
@@ -200,7 +200,7 @@ func (s *Site) requestAccess(w http.ResponseWriter, r *http.Request, sess Sessio
 		s.serverError(w, r, err)
 		return
 	}
-	http.Redirect(w, r, "/postkasse?besked=Din+anmodning+er+sendt.", http.StatusSeeOther)
+	s.redirectWithNotice(w, r, "/postkasse", "Din anmodning er sendt.")
 }
 
 // answerAccess is the citizen accepting or declining a request to read their mailbox.
@@ -234,7 +234,7 @@ func (s *Site) answerAccess(w http.ResponseWriter, r *http.Request, sess Session
 	if st == access.Granted {
 		msg = "Adgangen er givet."
 	}
-	http.Redirect(w, r, "/postkasse?besked="+urlQuery(msg), http.StatusSeeOther)
+	s.redirectWithNotice(w, r, "/postkasse", msg)
 }
 
 func first(m map[string]string) string {
@@ -276,7 +276,7 @@ func (s *Site) profile(w http.ResponseWriter, r *http.Request, sess Session) {
 		s.serverError(w, r, err)
 		return
 	}
-	s.render(w, r, http.StatusOK, "profile.html", page{Title: "Dine kontaktoplysninger", Notice: r.FormValue("besked"), Data: d})
+	s.render(w, r, http.StatusOK, "profile.html", page{Title: "Dine kontaktoplysninger", Notice: s.takeNotice(w, r), Data: d})
 }
 
 // updateProfile changes e-mail and mobile number with the registry's rules; a refusal names
@@ -303,7 +303,7 @@ func (s *Site) updateProfile(w http.ResponseWriter, r *http.Request, sess Sessio
 		s.serverError(w, r, err)
 		return
 	}
-	http.Redirect(w, r, "/profil?besked=Dine+kontaktoplysninger+er+gemt.", http.StatusSeeOther)
+	s.redirectWithNotice(w, r, "/profil", "Dine kontaktoplysninger er gemt.")
 }
 
 // nemsmsChoice signs the citizen up for NemSMS (accepting its terms) or off it.
@@ -320,7 +320,7 @@ func (s *Site) nemsmsChoice(w http.ResponseWriter, r *http.Request, sess Session
 				return
 			}
 		}
-		http.Redirect(w, r, "/profil?besked=Du+er+afmeldt+NemSMS.", http.StatusSeeOther)
+		s.redirectWithNotice(w, r, "/profil", "Du er afmeldt NemSMS.")
 		return
 	}
 	accepted := ""
@@ -348,7 +348,7 @@ func (s *Site) nemsmsChoice(w http.ResponseWriter, r *http.Request, sess Session
 		s.serverError(w, r, err)
 		return
 	}
-	http.Redirect(w, r, "/profil?besked=Du+er+tilmeldt+NemSMS.", http.StatusSeeOther)
+	s.redirectWithNotice(w, r, "/profil", "Du er tilmeldt NemSMS.")
 }
 
 // serveDocument hands out a document a sender (or a representative) supplied. Only a PDF is

@@ -1,14 +1,18 @@
 package web_test
 
 import (
+	"context"
 	"io"
 	"log/slog"
 	"net/http"
+	"net/http/cookiejar"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"testing"
 
 	"digitalpost/internal/api"
+	"digitalpost/internal/registry"
 	"digitalpost/internal/testenv"
 	"digitalpost/internal/web"
 )
@@ -65,5 +69,58 @@ func TestEveryPageIsMountedOnTheAPIServer(t *testing.T) {
 	}
 	if resp, err := http.Get(hs.URL + "/v1/no-such-route"); err != nil || !strings.Contains(resp.Header.Get("Content-Type"), "problem+json") {
 		t.Fatalf("an unknown API path is no longer the API's 404: %v", err)
+	}
+}
+
+// A link to an official page with ?besked=… showed the link's text as the authority's notice:
+// a phisher's "Your benefit is stopped, call …" on a real page (issue 23, L1). Notices now come
+// only from the site's own redirect after a form, and show once.
+func TestANoticeInTheLinkIsNotShown(t *testing.T) {
+	sys := testenv.StartSystem(t)
+	if _, err := sys.Registry.AddCitizen(context.Background(), registry.NewCitizen{CPR: "010180-1234", Name: "Anna Jensen",
+		Address: "Vestergade 1\n8000 Aarhus C"}); err != nil {
+		t.Fatal(err)
+	}
+	site, err := web.New(sys.Engine, slog.New(slog.NewTextHandler(io.Discard, nil)), web.Options{Dev: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs := httptest.NewServer(site)
+	t.Cleanup(hs.Close)
+	jar, _ := cookiejar.New(nil)
+	anna := &http.Client{Jar: jar}
+	post := func(path string, form url.Values) string {
+		req, _ := http.NewRequest(http.MethodPost, hs.URL+path, strings.NewReader(form.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.Header.Set("Origin", hs.URL)
+		resp, err := anna.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return string(b)
+	}
+	get := func(path string) string {
+		resp, err := anna.Get(hs.URL + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return string(b)
+	}
+	post("/dev/log-ind", url.Values{"role": {"citizen"}, "cpr": {"0101801234"}})
+	phish := "Din ydelse er stoppet. Ring straks til 70 00 00 00"
+	if page := get("/profil?besked=" + url.QueryEscape(phish)); strings.Contains(page, "Din ydelse er stoppet") {
+		t.Fatal("the page showed the link's text as its notice")
+	} else if !strings.Contains(page, "kontaktoplysninger") {
+		t.Fatalf("not the profile page: %.300s", page)
+	}
+	if page := post("/profil", url.Values{"email": {"anna@example.dk"}, "mobile": {""}}); !strings.Contains(page, "Dine kontaktoplysninger er gemt.") {
+		t.Fatalf("the site's own notice after saving is gone: %.300s", page)
+	}
+	if page := get("/profil"); strings.Contains(page, "Dine kontaktoplysninger er gemt.") {
+		t.Fatal("the notice showed twice")
 	}
 }

@@ -17,7 +17,6 @@ import (
 	"log/slog"
 	"mime"
 	"net/http"
-	"net/url"
 	"strings"
 	"time"
 
@@ -372,4 +371,29 @@ func parsePages() (map[string]*template.Template, error) {
 	return out, nil
 }
 
-func urlQuery(s string) string { return url.QueryEscape(s) }
+// noticeCookie carries a page's notice ("Din anmodning er sendt.") across the redirect after a
+// form. It used to travel as ?besked=, so anyone could send a citizen a link to an official page
+// that showed the sender's text as the authority's notice.
+const noticeCookie = "dp_besked"
+
+// redirectWithNotice redirects to path, which shows notice once.
+func (s *Site) redirectWithNotice(w http.ResponseWriter, r *http.Request, path, notice string) {
+	if v, err := s.cookies.Encode(noticeCookie, notice); err == nil {
+		http.SetCookie(w, s.cookie(r, noticeCookie, v, time.Minute))
+	}
+	http.Redirect(w, r, path, http.StatusSeeOther)
+}
+
+// takeNotice returns the notice redirectWithNotice left for this page, once; nothing else.
+func (s *Site) takeNotice(w http.ResponseWriter, r *http.Request) string {
+	c, err := r.Cookie(noticeCookie)
+	if err != nil {
+		return ""
+	}
+	http.SetCookie(w, s.cookie(r, noticeCookie, "", -time.Second))
+	var notice string
+	if s.cookies.Decode(noticeCookie, c.Value, &notice) != nil {
+		return ""
+	}
+	return notice
+}
