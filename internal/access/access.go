@@ -38,6 +38,9 @@ const SuspendSignal = "suspend"
 // the workflow takes it only from one of its own parties.
 type Suspension struct{ Party uuid.UUID }
 
+// HumanAct marks a suspension as an act (codec.Act): its payload opens only as a Suspension.
+func (Suspension) HumanAct() {}
+
 // ErrNotFound is returned for an unknown request id.
 var ErrNotFound = errors.New("no such reading access request")
 

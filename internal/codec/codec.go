@@ -187,11 +187,10 @@ func (c *Codec) Decode(payloads []*commonpb.Payload) ([]*commonpb.Payload, error
 		if err := decoded.Unmarshal(plain); err != nil {
 			return nil, err
 		}
-		if sealedFor, ok := decoded.Metadata[metaWorkflow]; ok {
-			if c.workflowID != "" && string(sealedFor) != c.workflowID {
-				return nil, ErrOtherWorkflow
-			}
-			delete(decoded.Metadata, metaWorkflow)
+		// The binding stays on the decoded payload: an Act decodes only from a bound payload
+		// that names it (acts.go); the JSON converter ignores the entry.
+		if sealedFor, ok := decoded.Metadata[metaWorkflow]; ok && c.workflowID != "" && string(sealedFor) != c.workflowID {
+			return nil, ErrOtherWorkflow
 		}
 		out[i] = &decoded
 	}
@@ -200,7 +199,7 @@ func (c *Codec) Decode(payloads []*commonpb.Payload) ([]*commonpb.Payload, error
 
 // DataConverter wraps the default converter with encryption, for workers and clients.
 func DataConverter(keys *Keyring) converter.DataConverter {
-	return converter.NewCodecDataConverter(converter.GetDefaultDataConverter(), Worker(keys))
+	return converter.NewCodecDataConverter(acts{converter.GetDefaultDataConverter()}, Worker(keys))
 }
 
 // FailureConverter moves failure messages and stack traces into an encrypted payload,

@@ -61,18 +61,19 @@ func newGate(ui *url.URL, token string, codec converter.PayloadCodec, now func()
 	mux.HandleFunc(signInPath, func(w http.ResponseWriter, r *http.Request) {
 		if r.Method == http.MethodPost {
 			r.Body = http.MaxBytesReader(w, r.Body, 4096)
+			if guesses.Tokens() < 1 { // asked before the token is compared: a guess must wait too
+				w.Header().Set("Retry-After", "2")
+				w.WriteHeader(http.StatusTooManyRequests)
+				_ = signInPage.Execute(w, "For mange forkerte forsøg. Prøv igen om lidt.")
+				return
+			}
 			if token != "" && hmac.Equal([]byte(r.PostFormValue("token")), []byte(token)) {
 				http.SetCookie(w, &http.Cookie{Name: cookieName, Value: live.start(), Path: "/", HttpOnly: true,
 					SameSite: http.SameSiteStrictMode, Secure: secure(r), MaxAge: int(SessionLifetime / time.Second)})
 				http.Redirect(w, r, "/", http.StatusSeeOther)
 				return
 			}
-			if !guesses.Allow() {
-				w.Header().Set("Retry-After", "2")
-				w.WriteHeader(http.StatusTooManyRequests)
-				_ = signInPage.Execute(w, "For mange forkerte forsøg. Prøv igen om lidt.")
-				return
-			}
+			_ = guesses.Allow() // a wrong token uses up a guess
 			w.WriteHeader(http.StatusUnauthorized)
 			_ = signInPage.Execute(w, "Forkert operatørnøgle.")
 			return

@@ -178,4 +178,15 @@ func TestGuessingTheTokenIsThrottled(t *testing.T) {
 	if codes[http.StatusUnauthorized] > 6 || codes[http.StatusTooManyRequests] < 14 {
 		t.Fatalf("20 quick guesses answered %v: not throttled", codes)
 	}
+	// While throttled, even the right token waits: otherwise guessing goes on at full speed,
+	// with only the wrong answers slowed.
+	resp, err := (&http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}).PostForm(
+		gate.URL+"/operator/sign-in", url.Values{"token": {token}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusTooManyRequests {
+		t.Fatalf("the right token while throttled: %d, want 429", resp.StatusCode)
+	}
 }

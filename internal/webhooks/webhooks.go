@@ -86,15 +86,15 @@ func (h *Hooks) refuseInternal(_, address string, _ syscall.RawConn) error {
 // notPublic are the special-purpose ranges of IANA's registries that a receiver on the
 // internet never has: private, shared (carrier-grade NAT, cloud metadata at 100.100.100.200),
 // loopback, link-local (169.254.169.254), documentation, benchmarking, multicast, reserved,
-// and the IPv6 ranges that carry IPv4 inside (NAT64, 6to4, Teredo), so an internal IPv4
-// address cannot come in wrapped.
+// and the IPv6 ranges that carry IPv4 inside (local NAT64, 6to4, Teredo), so an internal IPv4
+// address cannot come in wrapped; the well-known NAT64 prefix is unwrapped instead (Public).
 var notPublic = func() []netip.Prefix {
 	var ps []netip.Prefix
 	for _, p := range []string{
 		"0.0.0.0/8", "10.0.0.0/8", "100.64.0.0/10", "127.0.0.0/8", "169.254.0.0/16", "172.16.0.0/12",
 		"192.0.0.0/24", "192.0.2.0/24", "192.88.99.0/24", "192.168.0.0/16", "198.18.0.0/15",
 		"198.51.100.0/24", "203.0.113.0/24", "224.0.0.0/4", "240.0.0.0/4",
-		"::/128", "::1/128", "64:ff9b::/96", "64:ff9b:1::/48", "100::/64", "2001::/23", "2001:db8::/32",
+		"::/128", "::1/128", "64:ff9b:1::/48", "100::/64", "2001::/23", "2001:db8::/32",
 		"2002::/16", "fc00::/7", "fe80::/10", "ff00::/8",
 	} {
 		ps = append(ps, netip.MustParsePrefix(p))
@@ -102,10 +102,19 @@ var notPublic = func() []netip.Prefix {
 	return ps
 }()
 
+// nat64 is the well-known NAT64 prefix: on an IPv6-only network with DNS64 every IPv4-only
+// receiver resolves into it, so the IPv4 address inside is judged instead.
+var nat64 = netip.MustParsePrefix("64:ff9b::/96")
+
 // Public tells whether ip is an address a receiver on the internet may have. An IPv4 address
-// written as IPv6 (::ffff:127.0.0.1) is judged as the IPv4 address it is.
+// written as IPv6 (::ffff:127.0.0.1, or NAT64's 64:ff9b::a.b.c.d) is judged as the IPv4
+// address it is.
 func Public(ip netip.Addr) bool {
 	ip = ip.Unmap()
+	if nat64.Contains(ip) {
+		b := ip.As16()
+		ip = netip.AddrFrom4([4]byte(b[12:]))
+	}
 	if !ip.IsValid() || ip.Zone() != "" {
 		return false
 	}

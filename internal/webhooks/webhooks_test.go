@@ -48,7 +48,7 @@ func TestWebhookURLsAndAddressesOfTheInternalNetworkAreRefused(t *testing.T) {
 			t.Errorf("%s: %v", addr, err)
 		}
 	}
-	for _, addr := range []string{"93.184.216.34:443", "[2a00:1450:4001:80b::200e]:443", "8.8.8.8:443"} {
+	for _, addr := range []string{"93.184.216.34:443", "[2a00:1450:4001:80b::200e]:443", "8.8.8.8:443", "[64:ff9b::5db8:d822]:443"} {
 		if err := h.refuseInternal("tcp", addr, nil); err != nil {
 			t.Errorf("%s: %v", addr, err)
 		}
