@@ -482,11 +482,17 @@ func TestScheduledDeliveryAndRegisteredPaper(t *testing.T) {
 		t.Fatal(err)
 	}
 	time.Sleep(time.Second)
-	if st, _ := s.PostOffice.Status(ctx, later.LetterID); st.Status != letters.Received {
-		t.Fatalf("a letter scheduled for later is %s before its time", st.Status)
-	}
-	if _, err := s.Mailbox.Entry(ctx, later.LetterID); err == nil {
-		t.Fatal("a scheduled letter is in the mailbox before its time")
+	// Asked only while it is still before the time: under a full suite's load the submission
+	// alone has taken longer than the 4 s. The delivery time itself is checked below either way.
+	st, _ := s.PostOffice.Status(ctx, later.LetterID)
+	_, inMailbox := s.Mailbox.Entry(ctx, later.LetterID)
+	if asked := time.Now(); asked.Before(at) {
+		if st.Status != letters.Received {
+			t.Fatalf("a letter scheduled for later is %s before its time", st.Status)
+		}
+		if inMailbox == nil {
+			t.Fatal("a scheduled letter is in the mailbox before its time")
+		}
 	}
 	waitForStatus(t, s, later.LetterID, letters.Notified)
 	if e, err := s.Mailbox.Entry(ctx, later.LetterID); err != nil || e.DeliveredAt.Before(at.Add(-time.Second)) {
