@@ -43,6 +43,19 @@ func (at *accessTest) update(d time.Duration, name string, args ...any) {
 // grantor is whose mailbox the requests are for, reader the delegate who asked.
 var grantor, reader = uuid.New(), uuid.New()
 
+// queryAt reads the request's status after d into st.
+func (at *accessTest) queryAt(t *testing.T, d time.Duration, st *access.Status) {
+	at.env.RegisterDelayedCallback(func() {
+		v, err := at.env.QueryWorkflow(ReadingAccessQuery)
+		if err == nil {
+			err = v.Get(st)
+		}
+		if err != nil {
+			t.Error(err)
+		}
+	}, d)
+}
+
 func (at *accessTest) run(t *testing.T) access.Status {
 	t.Helper()
 	return at.runWith(t, ReadingAccessInput{GrantID: uuid.New(), Citizen: grantor, Delegate: reader, ResponseDeadline: 14 * 24 * time.Hour})
@@ -122,15 +135,7 @@ func TestGrantedAccessContinuesAsNewAndIsRevokedInTheNextRun(t *testing.T) {
 	// and revoke works, with nothing recorded twice.
 	at = newAccessTest()
 	var queried access.Status
-	at.env.RegisterDelayedCallback(func() {
-		v, err := at.env.QueryWorkflow(ReadingAccessQuery)
-		if err == nil {
-			err = v.Get(&queried)
-		}
-		if err != nil {
-			t.Error(err)
-		}
-	}, time.Hour)
+	at.queryAt(t, time.Hour, &queried)
 	at.update(2*time.Hour, RespondUpdate, Response{Accept: true, By: grantor})
 	at.update(3*time.Hour, RevokeUpdate, Revocation{By: grantor})
 	if st := at.runWith(t, next); st != access.Revoked || queried != access.Granted {
@@ -219,15 +224,7 @@ func TestOnlyAPartysRegistryChangeSuspends(t *testing.T) {
 	at.env.RegisterDelayedCallback(func() { at.env.SignalWorkflow(access.SuspendSignal, access.Suspension{Party: uuid.New()}) }, 2*time.Hour)
 	at.env.RegisterDelayedCallback(func() { at.env.SignalWorkflow(access.SuspendSignal, nil) }, 3*time.Hour)
 	var afterForged access.Status
-	at.env.RegisterDelayedCallback(func() {
-		v, err := at.env.QueryWorkflow(ReadingAccessQuery)
-		if err == nil {
-			err = v.Get(&afterForged)
-		}
-		if err != nil {
-			t.Error(err)
-		}
-	}, 4*time.Hour)
+	at.queryAt(t, 4*time.Hour, &afterForged)
 	at.env.RegisterDelayedCallback(func() { at.env.SignalWorkflow(access.SuspendSignal, access.Suspension{Party: reader}) }, 5*time.Hour)
 	start := at.env.Now()
 	if st := at.run(t); st != access.Suspended || afterForged != access.Granted {
