@@ -5,6 +5,7 @@ package fielderr
 import (
 	"errors"
 	"strings"
+	"unicode"
 	"unicode/utf8"
 )
 
@@ -71,6 +72,37 @@ func TextRule(value string) string {
 		return "must be UTF-8 text (the input has bytes that are not UTF-8; save it as UTF-8)"
 	case strings.IndexByte(value, 0) >= 0:
 		return "must not contain NUL bytes"
+	}
+	return ""
+}
+
+// MaxFilenameBytes is the longest file name most file systems can save.
+const MaxFilenameBytes = 255
+
+// FilenameRule is the rule name breaks as the name of a document, or "" when it is fine. The
+// name is shown to the citizen and offered as the name to save the file under, so it must
+// be one line of text that reads as what it is: a right-to-left override makes
+// "Årsopgørelse\u202Efdp.exe" read as "Årsopgørelseexe.pdf", a line break splits the
+// header that carries the name, and a slash makes it a path.
+func FilenameRule(name string) string {
+	switch {
+	case !utf8.ValidString(name):
+		return TextRule(name)
+	case name == "":
+		return "must not be empty"
+	case len(name) > MaxFilenameBytes:
+		return "must be at most 255 bytes"
+	}
+	for _, r := range name {
+		switch {
+		case unicode.IsControl(r):
+			return "must not contain control characters (line breaks, tabs, NUL)"
+		case unicode.Is(unicode.Cf, r):
+			return "must not contain invisible direction or formatting characters (such as U+202E, which shows the end of a name backwards)"
+		}
+	}
+	if strings.ContainsAny(name, `/\`) {
+		return `must not contain / or \ (a name, not a path)`
 	}
 	return ""
 }

@@ -9,7 +9,6 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"net/http"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -27,7 +26,6 @@ import (
 	"digitalpost/internal/letters"
 	"digitalpost/internal/mailbox"
 	"digitalpost/internal/nemsms"
-	"digitalpost/internal/print"
 	"digitalpost/internal/registry"
 	"digitalpost/internal/searchattr"
 	"digitalpost/internal/telemetry"
@@ -475,11 +473,11 @@ func (p *PostOffice) validate(ctx context.Context, s Submission, look lookup) (l
 
 	docs := make([]letters.Document, 0, len(s.Documents))
 	for i, d := range s.Documents {
-		field := fmt.Sprintf("document %d (%s)", i+1, d.Filename)
-		if rule := fielderr.TextRule(d.Filename); rule != "" {
-			errs.Add(fmt.Sprintf("document %d", i+1), "file name "+rule)
+		if rule := fielderr.FilenameRule(d.Filename); rule != "" {
+			errs.Add(fmt.Sprintf("document %d", i+1), "file name "+rule) // the name itself is not repeated
 			continue
 		}
+		field := fmt.Sprintf("document %d (%s)", i+1, d.Filename)
 		switch {
 		case len(d.Content) == 0:
 			errs.Add(field, "is empty")
@@ -488,17 +486,12 @@ func (p *PostOffice) validate(ctx context.Context, s Submission, look lookup) (l
 			errs.Add(field, "is larger than 10 MB")
 			continue
 		}
-		if d.ContentType == "" {
-			d.ContentType = http.DetectContentType(d.Content)
+		kind, rule := documentKind(d.Content, l.DigitalOnly)
+		if rule != "" {
+			errs.Add(field, rule)
+			continue
 		}
-		// Any letter that may end on paper must carry documents a print house can print.
-		if !l.DigitalOnly {
-			if err := print.ValidatePDF(d.Content); err != nil {
-				errs.Add(field, err.Error()+"; a letter that may be printed takes PDF documents only")
-				continue
-			}
-			d.ContentType = "application/pdf"
-		}
+		d.ContentType = kind // what the bytes are, whatever the sender declared
 		docs = append(docs, d)
 	}
 	if err := errs.Err(); err != nil {

@@ -55,11 +55,17 @@ func Render(s Sheet, documents [][]byte) ([]byte, int, error) {
 		return cover, n, err
 	}
 	parts := []io.ReadSeeker{bytes.NewReader(cover)}
-	for _, d := range documents {
+	for i, d := range documents {
+		// Checked again here, with the same rules and limits as at submission: a document
+		// stored before a rule or a limit existed is read by the worker all the same, and a
+		// worker that runs out of memory takes every other letter's print job with it.
+		if err := ValidatePDF(d); err != nil {
+			return nil, 0, fmt.Errorf("document %d %v", i+1, err)
+		}
 		parts = append(parts, bytes.NewReader(d))
 	}
 	var out bytes.Buffer
-	if err := api.MergeRaw(parts, &out, false, nil); err != nil {
+	if err := api.MergeRaw(parts, &out, false, readConfiguration()); err != nil {
 		return nil, 0, fmt.Errorf("merge documents into print file: %w", err)
 	}
 	n, err := PageCount(out.Bytes())

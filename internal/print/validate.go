@@ -4,6 +4,9 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
+	"strings"
 
 	"github.com/pdfcpu/pdfcpu/pkg/api"
 	"github.com/pdfcpu/pdfcpu/pkg/pdfcpu"
@@ -14,11 +17,22 @@ import (
 // ValidatePDF reports whether b is a PDF a print house can print: a well-formed PDF, not
 // encrypted (a print house has no password, and an owner password forbids the merge that
 // puts the address sheet in front), and carrying no scripts or program launches (a print
-// house runs no code from a sender, and a letter must look the same on paper and on screen).
+// house runs no code from a sender, and a letter must look the same on paper and on screen),
+// no embedded files and no actions that reach outside the letter (a citizen opens it in the
+// browser and trusts what it does). It must also ask little of a reader: see limits.go.
 // The error says which rule the file breaks; it never repeats the file's content.
 func ValidatePDF(b []byte) (err error) {
 	if !bytes.HasPrefix(b, []byte("%PDF-")) {
 		return errors.New("is not a PDF file")
+	}
+	// What pdfcpu would allocate for while reading is checked on the file as written.
+	switch {
+	case tooDeep(b):
+		return fmt.Errorf("is not a PDF a letter can carry: it has arrays or dictionaries nested more than %d deep", maxNesting)
+	case declaresTooManyObjects(b):
+		return fmt.Errorf("is not a PDF a letter can carry: it declares more than %d objects", maxObjects)
+	case rawStreamTooLarge(b):
+		return fmt.Errorf("is not a PDF a letter can carry: it has a stream that is larger than %d MB decompressed", maxImageDecoded>>20)
 	}
 	// pdfcpu turns most of its own failures into errors, but not every panic on hostile input:
 	// a file that crashes the parser is simply not a PDF we can print.
@@ -27,7 +41,7 @@ func ValidatePDF(b []byte) (err error) {
 			err = fmt.Errorf("is not a valid PDF: %v", r)
 		}
 	}()
-	conf := model.NewDefaultConfiguration()
+	conf := readConfiguration()
 	conf.Cmd = model.VALIDATE
 	ctx, err := api.ReadContext(bytes.NewReader(b), conf)
 	switch {
@@ -37,16 +51,35 @@ func ValidatePDF(b []byte) (err error) {
 		return fmt.Errorf("is not a valid PDF: %v", err)
 	case ctx.Encrypt != nil:
 		return errors.New("is encrypted (it has an owner password that restricts printing or changes); send it without encryption so that it can be printed")
+	case len(ctx.Table) > maxObjects || ctx.Size != nil && *ctx.Size > maxObjects:
+		return fmt.Errorf("is not a PDF a letter can carry: it declares more than %d objects", maxObjects)
+	}
+	// Before anything decompresses a stream for real (validation reads the metadata, the
+	// print worker merges the pages): no stream may ask for more memory than a letter needs.
+	if what := streamsTooLarge(ctx); what != "" {
+		return fmt.Errorf("is not a PDF a letter can carry: it has %s", what)
 	}
 	// Look for scripts before validating: validation repairs the file as it goes (it drops an
 	// empty form, say), and what it drops would not be looked at.
-	for _, entry := range ctx.Table {
+	// In the order of the file, and a script before anything else: that is the news the
+	// sender needs first.
+	found := ""
+	for _, nr := range slices.Sorted(maps.Keys(ctx.Table)) {
+		entry := ctx.Table[nr]
 		if entry == nil || entry.Free {
 			continue
 		}
-		if what := activeContent(entry.Object, 0); what != "" {
-			return fmt.Errorf("carries %s; a letter takes PDFs without scripts or actions that run programs", what)
+		what := activeContent(entry.Object, 0)
+		if strings.Contains(what, "JavaScript") {
+			found = what
+			break
 		}
+		if found == "" {
+			found = what
+		}
+	}
+	if found != "" {
+		return fmt.Errorf("carries %s; a letter takes PDFs without scripts, embedded files or actions that run programs or reach outside the letter", found)
 	}
 	if err := api.ValidateContext(ctx); err != nil {
 		return fmt.Errorf("is not a valid PDF: %v", err)
@@ -54,7 +87,8 @@ func ValidatePDF(b []byte) (err error) {
 	return nil
 }
 
-// activeContent names the first script or program launch in obj, or "". Every object in the
+// activeContent names the first script, program launch, embedded file or action that reaches
+// outside the letter in obj, or "". Every object in the
 // file is looked at on its own, so JavaScript is found wherever it is hung: the catalog's
 // /OpenAction, /AA additional actions on the document, a page, an annotation or a form field,
 // the /JavaScript name tree, or an action dictionary nested in any of them. Names are compared
@@ -91,19 +125,61 @@ func activeInDict(d types.Dict, depth int) string {
 			return "JavaScript (a document-level /JavaScript name tree)"
 		case "XFA":
 			return "an XFA form (which runs scripts and which print houses cannot print)"
+		case "AA":
+			if what := activeContent(v, depth+1); what != "" {
+				return what // a script in it is the worse news
+			}
+			return "additional actions (/AA, run when a page, a field or the document is opened, closed or printed)"
+		case "EmbeddedFiles":
+			// Some writers (fpdf among them) put an empty tree in every file; a file itself is
+			// found by its /EF or its /Type wherever it hangs.
+			if t, ok := v.(types.Dict); ok && (len(t.ArrayEntry("Names")) > 0 || t["Kids"] != nil) {
+				return "embedded files (an /EmbeddedFiles name tree)"
+			}
+		case "EF":
+			return "an embedded file"
+		case "RichMedia", "RichMediaContent", "RichMediaSettings":
+			return "rich media (Flash or video that runs in the reader)"
+		case "Type":
+			if n, ok := v.(types.Name); ok && decodedName(string(n)) == "EmbeddedFile" {
+				return "an embedded file"
+			}
+		case "Subtype":
+			if n, ok := v.(types.Name); ok && decodedName(string(n)) == "RichMedia" {
+				return "rich media (Flash or video that runs in the reader)"
+			}
 		case "S":
 			if n, ok := v.(types.Name); ok {
-				switch decodedName(string(n)) {
-				case "JavaScript":
-					return "a JavaScript action"
-				case "Launch":
-					return "a Launch action (it starts a program)"
+				if what := action(decodedName(string(n))); what != "" {
+					return what
 				}
 			}
 		}
 		if what := activeContent(v, depth+1); what != "" {
 			return what
 		}
+	}
+	return ""
+}
+
+// action names an action type a letter must not carry, or "" for one it may (go to a page,
+// open a web link the citizen clicks).
+func action(s string) string {
+	switch s {
+	case "JavaScript":
+		return "a JavaScript action"
+	case "Launch":
+		return "a Launch action (it starts a program)"
+	case "SubmitForm":
+		return "a SubmitForm action (it sends what is filled in to an address of the sender's choosing)"
+	case "ImportData":
+		return "an ImportData action (it reads a file from the citizen's computer)"
+	case "GoToR":
+		return "a GoToR action (it opens another file)"
+	case "GoToE":
+		return "a GoToE action (it opens an embedded file)"
+	case "RichMediaExecute":
+		return "a RichMediaExecute action (it runs rich media)"
 	}
 	return ""
 }

