@@ -29,7 +29,7 @@ func newSite(ctx context.Context, e *engine.Engine, cfg config.Config, dev bool,
 		}
 		o, err := web.NewOIDC(ctx, cfg.OIDCIssuer, cfg.OIDCClientID, cfg.OIDCClientSecret, redirect, web.Claims{
 			CPR: cfg.OIDCCPRClaim, Name: cfg.OIDCNameClaim, Roles: cfg.OIDCRolesClaim, Sender: cfg.OIDCSenderClaim,
-			CaseworkerRole: cfg.OIDCCaseworkerRole, SenderRole: cfg.OIDCSenderRole})
+			CaseworkerRole: cfg.OIDCCaseworkerRole, SenderRole: cfg.OIDCSenderRole, AllowedACR: cfg.OIDCAllowedACR})
 		if err != nil {
 			return nil, err
 		}

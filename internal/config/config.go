@@ -132,8 +132,24 @@ type Config struct {
 	// the share of letters opened before their deadline assumed for a sender with no history.
 	PostagePrices      string  `envconfig:"POSTAGE_PRICES" default:"economy=1450,priority=2900"`
 	DefaultOpenedShare float64 `envconfig:"PREVIEW_DEFAULT_OPENED_SHARE" default:"0.85"`
-	// MaxBatchBytes bounds one batch file.
-	MaxBatchBytes int64 `envconfig:"MAX_BATCH_BYTES" default:"1073741824"`
+	// MaxBatchBytes and MaxBatchLetters bound one batch: its file, and the letters it may hold
+	// (each is held in memory while the run is checked and stored all or nothing).
+	MaxBatchBytes   int64 `envconfig:"MAX_BATCH_BYTES" default:"268435456"`
+	MaxBatchLetters int   `envconfig:"MAX_BATCH_LETTERS" default:"100000"`
+	// MaxInflightBytes bounds the request bodies one API process holds at once, all senders
+	// together (beyond it: 503 with Retry-After); MaxInflightPerSender bounds one sender's
+	// requests under way at once (beyond it: 429 with Retry-After), so one sender cannot take
+	// the budget from the others.
+	MaxInflightBytes     int64 `envconfig:"MAX_INFLIGHT_BYTES" default:"536870912"`
+	MaxInflightPerSender int   `envconfig:"MAX_INFLIGHT_PER_SENDER" default:"16"`
+	// LookupRatePerSecond and LookupBurst limit each sender's recipient look-ups, per API
+	// process: a look-up tells something about a citizen, so it is not a way to read the
+	// population registry. LookupAuditKey keys the hash of the CPR number in the look-up audit
+	// log (base64 of at least 32 bytes; empty: derived from the first PAYLOAD_KEYS key, so
+	// hashes change when that key is rotated).
+	LookupRatePerSecond float64 `envconfig:"LOOKUP_RATE_PER_SECOND" default:"2"`
+	LookupBurst         int     `envconfig:"LOOKUP_BURST" default:"20"`
+	LookupAuditKey      string  `envconfig:"LOOKUP_AUDIT_KEY"`
 
 	// The pages. SessionKey seals the session cookie (base64 of 64 bytes; empty: a random key
 	// per process). OIDC signs people in; each claim name is the identity provider's.
@@ -148,6 +164,9 @@ type Config struct {
 	OIDCSenderClaim    string `envconfig:"OIDC_SENDER_CLAIM" default:"sender_id"`
 	OIDCCaseworkerRole string `envconfig:"OIDC_CASEWORKER_ROLE" default:"caseworker"`
 	OIDCSenderRole     string `envconfig:"OIDC_SENDER_ROLE" default:"sender"`
+	// OIDCAllowedACR lists the assurance levels (acr) a sign-in may have; empty: NSIS
+	// Substantial or High, as reading Digital Post requires.
+	OIDCAllowedACR []string `envconfig:"OIDC_ALLOWED_ACR"`
 
 	PrintSpoolDir string `envconfig:"PRINT_SPOOL_DIR"`
 	// PrintHouseToken lets a production print house post its receipts to the API

@@ -182,6 +182,8 @@ func (s *Site) powerOfAttorney(w http.ResponseWriter, r *http.Request, sess Sess
 		s.serverError(w, r, err)
 		return
 	}
+	// A power of attorney is a citizen's document about another citizen: each look is on record.
+	s.log.Info("power of attorney viewed", "case", id, "role", sess.Role, "user", sess.user())
 	serveDocument(w, name, content)
 }
 

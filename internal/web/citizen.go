@@ -123,6 +123,16 @@ func (s *Site) readLetter(w http.ResponseWriter, r *http.Request, sess Session) 
 		s.notFound(w, r, sess)
 		return
 	case errors.Is(err, mailbox.ErrWithdrawn):
+		// The mailbox tells a withdrawal before it asks who reads: only someone who may read
+		// the letter learns that it was withdrawn. To anyone else the id is unknown, as any
+		// letter they may not read (else a guessed id would tell that it exists).
+		if ok, err := s.e.Mailbox.MayRead(ctx, entry.CitizenID, sess.CitizenID); err != nil {
+			s.serverError(w, r, err)
+			return
+		} else if !ok {
+			s.notFound(w, r, sess)
+			return
+		}
 		s.fail(w, r, sess, http.StatusGone, "Brevet er trukket tilbage", "Afsenderen har trukket brevet tilbage.")
 		return
 	case err != nil:

@@ -33,6 +33,12 @@ type identityProvider struct {
 	mu     sync.Mutex
 	claims map[string]any // the next sign-in's claims
 	codes  map[string]pending
+	// tamper changes the next ID token's claims after the provider has set its own (iss, aud,
+	// nonce, exp): a token that went wrong or was forged.
+	tamper func(claims map[string]any)
+	// lenient redeems a code more than once, as a broken provider might: our side must still
+	// open one session per sign-in.
+	lenient bool
 }
 
 type pending struct{ nonce, challenge string }
@@ -74,11 +80,14 @@ func startIdentityProvider(t *testing.T) *identityProvider {
 	mux.HandleFunc("POST /token", func(w http.ResponseWriter, r *http.Request) {
 		p.mu.Lock()
 		pend, ok := p.codes[r.FormValue("code")]
-		delete(p.codes, r.FormValue("code"))
+		if !p.lenient {
+			delete(p.codes, r.FormValue("code")) // a code is redeemed once
+		}
 		claims := map[string]any{}
 		for k, v := range p.claims {
 			claims[k] = v
 		}
+		tamper := p.tamper
 		p.mu.Unlock()
 		sum := sha256.Sum256([]byte(r.FormValue("code_verifier")))
 		if !ok || base64.RawURLEncoding.EncodeToString(sum[:]) != pend.challenge {
@@ -88,6 +97,9 @@ func startIdentityProvider(t *testing.T) *identityProvider {
 		now := time.Now()
 		claims["iss"], claims["aud"], claims["nonce"] = p.srv.URL, "digitalpost", pend.nonce
 		claims["iat"], claims["exp"] = now.Unix(), now.Add(5*time.Minute).Unix()
+		if tamper != nil {
+			tamper(claims)
+		}
 		body, _ := json.Marshal(claims)
 		signer, err := jose.NewSigner(jose.SigningKey{Algorithm: jose.RS256, Key: jose.JSONWebKey{Key: key, KeyID: "k1"}}, nil)
 		if err != nil {
@@ -110,7 +122,14 @@ func startIdentityProvider(t *testing.T) *identityProvider {
 
 func (p *identityProvider) next(claims map[string]any) {
 	p.mu.Lock()
-	p.claims = claims
+	p.claims, p.tamper = claims, nil
+	p.mu.Unlock()
+}
+
+// nextTampered is next with the token changed after the provider set its own claims.
+func (p *identityProvider) nextTampered(claims map[string]any, tamper func(map[string]any)) {
+	p.mu.Lock()
+	p.claims, p.tamper = claims, tamper
 	p.mu.Unlock()
 }
 
@@ -153,7 +172,7 @@ func TestOpenIDConnectSignIn(t *testing.T) {
 		idp.next(who)
 		return get("/oidc/log-ind")
 	}
-	status, path, body := signIn(map[string]any{"sub": "a1", "name": "Anna Jensen", claims.CPR: "0101801234"})
+	status, path, body := signIn(map[string]any{"sub": "a1", "name": "Anna Jensen", claims.CPR: "0101801234", "acr": nsisSubstantial})
 	if status != http.StatusOK || path != "/postkasse" || !strings.Contains(body, "Logget ind som Anna Jensen") {
 		t.Fatalf("citizen sign-in ended %d at %s", status, path)
 	}
@@ -161,19 +180,19 @@ func TestOpenIDConnectSignIn(t *testing.T) {
 	if status, _, _ := get("/sagsbehandler"); status != http.StatusForbidden {
 		t.Fatalf("a citizen on the caseworker desk: %d, want 403", status)
 	}
-	status, path, body = signIn(map[string]any{"sub": "k7", "name": "Karen Borgerservice", "roles": []string{"caseworker"}})
+	status, path, body = signIn(map[string]any{"sub": "k7", "name": "Karen Borgerservice", "roles": []string{"caseworker"}, "acr": nsisHigh})
 	if status != http.StatusOK || path != "/sagsbehandler" || !strings.Contains(body, "Logget ind som Karen Borgerservice") {
 		t.Fatalf("caseworker sign-in ended %d at %s", status, path)
 	}
-	status, path, body = signIn(map[string]any{"sub": "s1", "roles": "sender", "sender_id": "region-midt"})
+	status, path, body = signIn(map[string]any{"sub": "s1", "roles": "sender", "sender_id": "region-midt", "acr": nsisSubstantial})
 	if status != http.StatusOK || path != "/afsender" || !strings.Contains(body, "Region Midtjylland") {
 		t.Fatalf("sender sign-in ended %d at %s", status, path)
 	}
-	status, _, _ = signIn(map[string]any{"sub": "s2", "roles": "sender", "sender_id": "no-such-sender"})
+	status, _, _ = signIn(map[string]any{"sub": "s2", "roles": "sender", "sender_id": "no-such-sender", "acr": nsisSubstantial})
 	if status != http.StatusUnauthorized {
 		t.Fatalf("a sender role for an unknown sender: %d", status)
 	}
-	status, _, body = signIn(map[string]any{"sub": "x", claims.CPR: "2112991234"})
+	status, _, body = signIn(map[string]any{"sub": "x", claims.CPR: "2112991234", "acr": nsisSubstantial})
 	if status != http.StatusUnauthorized || strings.Contains(body, "Logget ind som") {
 		t.Fatalf("a CPR number not in the registry: %d", status)
 	}

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/coreos/go-oidc/v3/oidc"
+	"github.com/google/uuid"
 	"golang.org/x/oauth2"
 
 	"digitalpost/internal/apikeys"
@@ -24,19 +25,38 @@ import (
 // broker (MitID Erhverv / NemLog-in) and municipal providers each name the CPR number and the
 // roles their own way, so each name is configurable.
 type Claims struct {
-	CPR            string // the citizen's CPR number
-	Roles          string // a list of role names (or one string)
+	CPR string // the citizen's CPR number
+	// Roles names the claim listing role names (or one string); none is read when it is empty.
+	// It must be a claim only the provider sets for its own staff: the configured default,
+	// "roles", is a generic name, trusted only as far as the provider is.
+	Roles          string
 	Name           string // the display name
 	Sender         string // a sender's id, for the sender role
-	CaseworkerRole string // the role value that makes a caseworker
-	SenderRole     string // the role value that makes a sender's user
+	CaseworkerRole string // the role value that makes a caseworker; empty: no one is a caseworker by this provider
+	SenderRole     string // the role value that makes a sender's user; empty: no one is
+	// AllowedACR lists the assurance levels (the token's acr claim) a sign-in may have; a
+	// token without one of them is refused. Empty: NSISSubstantialOrHigh.
+	AllowedACR []string
 }
+
+// NSISSubstantialOrHigh are the assurance levels letters may be read at: MitID at NSIS
+// Substantial or High, as the national eID broker names them. A Low sign-in (a username and
+// password, say) does not open anyone's post.
+var NSISSubstantialOrHigh = []string{"https://data.gov.dk/concept/core/nsis/loa/Substantial", "https://data.gov.dk/concept/core/nsis/loa/High"}
 
 // OIDC signs people in through an OpenID Connect provider (authorisation code flow with PKCE).
 type OIDC struct {
 	oauth    oauth2.Config
 	verifier *oidc.IDTokenVerifier
 	claims   Claims
+}
+
+// allowedACR is the configured assurance levels, or the default.
+func (o *OIDC) allowedACR() []string {
+	if len(o.claims.AllowedACR) > 0 {
+		return o.claims.AllowedACR
+	}
+	return NSISSubstantialOrHigh
 }
 
 // NewOIDC discovers the provider at issuer.
@@ -58,15 +78,20 @@ const oidcCookie = "dp_oidc"
 // oidcFlow is what the callback must find again: kept sealed in a short-lived cookie.
 type oidcFlow struct {
 	State, Nonce, Verifier, Next string
+	// Session is the id the sign-in's session will have: its callback, replayed, finds the
+	// session taken and is refused, whatever the identity provider does with the code again.
+	Session uuid.UUID
+	Started time.Time
 }
+
+// oidcFlowLength is how long a sign-in at the identity provider may take. The sealed cookie's
+// own limit is the session's, so the flow carries its start.
+const oidcFlowLength = 10 * time.Minute
 
 func (s *Site) signInRoutes() {
 	s.mux.HandleFunc("GET /log-ind", s.signInPage)
 	s.mux.HandleFunc("POST /log-ind/afsender", s.senderSignIn)
-	s.mux.HandleFunc("POST /log-ud", func(w http.ResponseWriter, r *http.Request) {
-		http.SetCookie(w, s.cookie(r, sessionCookie, "", -time.Second))
-		http.Redirect(w, r, "/log-ind", http.StatusSeeOther)
-	})
+	s.mux.HandleFunc("POST /log-ud", s.signOut)
 	if s.opts.Dev {
 		s.mux.HandleFunc("POST /dev/log-ind", s.devSignIn)
 	}
@@ -153,7 +178,13 @@ func (s *Site) citizenByCPR(ctx context.Context, number string) (registry.Citize
 }
 
 func (s *Site) finishSignIn(w http.ResponseWriter, r *http.Request, sess Session, next string) {
-	if err := s.signIn(w, r, sess); err != nil {
+	err := s.signIn(w, r, sess)
+	if errors.Is(err, errSessionTaken) {
+		s.log.Warn("a sign-in was used again", "role", sess.Role, "user", sess.user())
+		s.fail(w, r, Session{}, http.StatusUnauthorized, "Log ind mislykkedes", "Dette log ind er allerede brugt. Log ind igen.")
+		return
+	}
+	if err != nil {
 		s.serverError(w, r, err)
 		return
 	}
@@ -166,8 +197,9 @@ func (s *Site) finishSignIn(w http.ResponseWriter, r *http.Request, sess Session
 // senderSignIn signs a sender's user in with one of the sender's API keys, checked as the
 // API checks it.
 func (s *Site) senderSignIn(w http.ResponseWriter, r *http.Request) {
-	sender, err := s.e.APIKeys.Authenticate(r.Context(), strings.TrimSpace(r.FormValue("key")))
-	if errors.Is(err, apikeys.ErrInvalid) {
+	key := strings.TrimSpace(r.FormValue("key"))
+	sender, err := s.e.APIKeys.Authenticate(r.Context(), key)
+	if errors.Is(err, apikeys.ErrInvalid) || err == nil && apiKeyID(key) == "" {
 		s.renderSignIn(w, r, http.StatusUnauthorized, page{Errors: map[string]string{"key": "nøglen er ukendt eller tilbagekaldt"}}, signInData{KeyFailed: true})
 		return
 	}
@@ -179,7 +211,7 @@ func (s *Site) senderSignIn(w http.ResponseWriter, r *http.Request) {
 	if snd, err := s.e.Registry.Sender(r.Context(), sender); err == nil {
 		org = snd.Organisation
 	}
-	s.finishSignIn(w, r, Session{Role: RoleSender, SenderID: sender, Name: org}, "/afsender")
+	s.finishSignIn(w, r, Session{Role: RoleSender, SenderID: sender, KeyID: apiKeyID(key), Name: org}, "/afsender")
 }
 
 func randomString() string {
@@ -189,14 +221,19 @@ func randomString() string {
 }
 
 func (s *Site) oidcStart(w http.ResponseWriter, r *http.Request) {
-	f := oidcFlow{State: randomString(), Nonce: randomString(), Verifier: oauth2.GenerateVerifier(), Next: safeNext(r.FormValue("videre"))}
+	f := oidcFlow{State: randomString(), Nonce: randomString(), Verifier: oauth2.GenerateVerifier(), Next: safeNext(r.FormValue("videre")),
+		Session: uuid.New(), Started: time.Now()}
 	v, err := s.cookies.Encode(oidcCookie, f)
 	if err != nil {
 		s.serverError(w, r, err)
 		return
 	}
-	http.SetCookie(w, s.cookie(r, oidcCookie, v, 10*time.Minute))
-	http.Redirect(w, r, s.opts.OIDC.oauth.AuthCodeURL(f.State, oidc.Nonce(f.Nonce), oauth2.S256ChallengeOption(f.Verifier)), http.StatusFound)
+	http.SetCookie(w, s.cookie(r, oidcCookie, v, oidcFlowLength))
+	// acr_values (OpenID Connect Core 3.1.2.1) asks the provider for the levels we accept, so
+	// no one goes through a sign-in we then refuse; the token's acr is checked all the same.
+	o := s.opts.OIDC
+	http.Redirect(w, r, o.oauth.AuthCodeURL(f.State, oidc.Nonce(f.Nonce), oauth2.S256ChallengeOption(f.Verifier),
+		oauth2.SetAuthURLParam("acr_values", strings.Join(o.allowedACR(), " "))), http.StatusFound)
 }
 
 func (s *Site) oidcCallback(w http.ResponseWriter, r *http.Request) {
@@ -205,7 +242,8 @@ func (s *Site) oidcCallback(w http.ResponseWriter, r *http.Request) {
 	}
 	var f oidcFlow
 	c, err := r.Cookie(oidcCookie)
-	if err != nil || s.cookies.Decode(oidcCookie, c.Value, &f) != nil || r.FormValue("state") != f.State {
+	if err != nil || s.cookies.Decode(oidcCookie, c.Value, &f) != nil || r.FormValue("state") != f.State ||
+		f.Session == uuid.Nil || time.Since(f.Started) > oidcFlowLength {
 		refuse("Log ind er udløbet eller blev startet et andet sted. Prøv igen.")
 		return
 	}
@@ -233,27 +271,42 @@ func (s *Site) oidcCallback(w http.ResponseWriter, r *http.Request) {
 		refuse("Identitetsudbyderens svar kunne ikke læses.")
 		return
 	}
-	sess, why := s.sessionFromClaims(r.Context(), claims)
+	// The assurance level first: whoever the token names, a sign-in below it opens nothing.
+	if acr, _ := claims["acr"].(string); !slices.Contains(o.allowedACR(), acr) {
+		s.log.Warn("OIDC sign-in below the required assurance level", "acr", acr)
+		refuse("Du skal logge ind med MitID på sikringsniveau Betydelig eller Høj. Dit log ind havde et lavere sikringsniveau eller intet.")
+		return
+	}
+	sess, why := s.sessionFromClaims(r.Context(), idt.Issuer, idt.Subject, claims)
 	if why != "" {
 		refuse(why)
 		return
 	}
+	sess.ID = f.Session
 	s.finishSignIn(w, r, sess, f.Next)
 }
 
 // sessionFromClaims decides who signed in: a caseworker or a sender's user by role, else a
-// citizen by CPR number.
-func (s *Site) sessionFromClaims(ctx context.Context, claims map[string]any) (Session, string) {
+// citizen by CPR number. Roles are read only from the configured claim, and only a configured,
+// non-empty role value counts; a caseworker is known by the verified token's issuer and subject.
+func (s *Site) sessionFromClaims(ctx context.Context, issuer, subject string, claims map[string]any) (Session, string) {
 	cn := s.opts.OIDC.claims
 	name, _ := claims[cn.Name].(string)
-	roles := stringList(claims[cn.Roles])
+	var roles []string
+	if cn.Roles != "" {
+		roles = stringList(claims[cn.Roles])
+	}
+	has := func(role string) bool { return role != "" && slices.Contains(roles, role) }
 	switch {
-	case slices.Contains(roles, cn.CaseworkerRole):
-		if name == "" {
-			name, _ = claims["sub"].(string)
+	case has(cn.CaseworkerRole):
+		if subject == "" {
+			return Session{}, "Dit log ind gav ingen identitet for sagsbehandleren."
 		}
-		return Session{Role: RoleCaseworker, Caseworker: name, Name: name}, ""
-	case slices.Contains(roles, cn.SenderRole):
+		if name == "" {
+			name = subject
+		}
+		return Session{Role: RoleCaseworker, Caseworker: issuer + "#" + subject, Name: name}, ""
+	case has(cn.SenderRole):
 		sender, _ := claims[cn.Sender].(string)
 		snd, err := s.e.Registry.Sender(ctx, sender)
 		if err != nil {

@@ -44,13 +44,20 @@ const (
 )
 
 // Session is who is signed in. It travels in a cookie, sealed (encrypted and authenticated)
-// with the session key, and holds registry ids, never a CPR number.
+// with the session key, and holds registry ids, never a CPR number. ID names its row in
+// page_sessions, which says whether it still stands (see session).
 type Session struct {
-	Role       string
-	CitizenID  uuid.UUID // RoleCitizen
-	Caseworker string    // RoleCaseworker: the caseworker's name or id, as decisions record it
-	SenderID   string    // RoleSender
-	Name       string    // shown in the header
+	ID        uuid.UUID
+	Role      string
+	CitizenID uuid.UUID // RoleCitizen
+	// Caseworker is who a caseworker is, as a case records who acted: the identity provider's
+	// issuer and subject, "<iss>#<sub>" (an issuer has no fragment, so the '#' is unambiguous).
+	// A display name is no identity: two caseworkers may share one, and a name can change.
+	// The development sign-in uses the typed name.
+	Caseworker string
+	SenderID   string // RoleSender
+	KeyID      string // RoleSender signed in with an API key: the key, whose revocation ends the session
+	Name       string // shown in the header
 	Expires    time.Time
 }
 
@@ -75,13 +82,14 @@ type Options struct {
 
 // Site serves the pages.
 type Site struct {
-	e       *engine.Engine
-	log     *slog.Logger
-	opts    Options
-	cookies *securecookie.SecureCookie
-	pages   map[string]*template.Template
-	mux     *http.ServeMux
-	handler http.Handler
+	e        *engine.Engine
+	log      *slog.Logger
+	sessions sessionRows
+	opts     Options
+	cookies  *securecookie.SecureCookie
+	pages    map[string]*template.Template
+	mux      *http.ServeMux
+	handler  http.Handler
 }
 
 // New builds the pages around an engine.
@@ -94,7 +102,7 @@ func New(e *engine.Engine, log *slog.Logger, opts Options) (*Site, error) {
 	if len(key) != 64 {
 		return nil, fmt.Errorf("SESSION_KEY: must be 64 bytes (base64), got %d", len(key))
 	}
-	s := &Site{e: e, log: log, opts: opts, mux: http.NewServeMux(),
+	s := &Site{e: e, log: log, opts: opts, mux: http.NewServeMux(), sessions: sessionRows{db: e.DB},
 		cookies: securecookie.New(key[:32], key[32:]).MaxAge(int(SessionLength.Seconds()))}
 	var err error
 	if s.pages, err = parsePages(); err != nil {
@@ -186,26 +194,23 @@ func (s *Site) home(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// session reads the signed-in session, if any and not expired.
-func (s *Site) session(r *http.Request) (Session, bool) {
-	c, err := r.Cookie(sessionCookie)
-	if err != nil {
-		return Session{}, false
-	}
-	var sess Session
-	if err := s.cookies.Decode(sessionCookie, c.Value, &sess); err != nil || time.Now().After(sess.Expires) {
-		return Session{}, false
-	}
-	return sess, true
-}
-
+// signIn opens a session: its row first, then the cookie. A session without an id gets a new
+// one; an OpenID Connect sign-in brings the id it was started with (errSessionTaken when that
+// sign-in was used before).
 func (s *Site) signIn(w http.ResponseWriter, r *http.Request, sess Session) error {
+	if sess.ID == uuid.Nil {
+		sess.ID = uuid.New()
+	}
 	sess.Expires = time.Now().Add(SessionLength)
+	if err := s.sessions.open(r.Context(), sess); err != nil {
+		return err
+	}
 	v, err := s.cookies.Encode(sessionCookie, sess)
 	if err != nil {
 		return err
 	}
 	http.SetCookie(w, s.cookie(r, sessionCookie, v, SessionLength))
+	s.log.Info("signed in", "role", sess.Role, "user", sess.user(), "key", sess.KeyID)
 	return nil
 }
 
@@ -216,7 +221,8 @@ func (s *Site) cookie(r *http.Request, name, value string, maxAge time.Duration)
 		SameSite: http.SameSiteLaxMode, Secure: r.TLS != nil || r.Header.Get("X-Forwarded-Proto") == "https"}
 }
 
-// need wraps a handler that requires a role; others are sent to sign in or refused.
+// need wraps a handler that requires a role; others are sent to sign in or refused. Every
+// change made through a page (a POST) is logged with who made it, by role and id.
 func (s *Site) need(role string, h func(http.ResponseWriter, *http.Request, Session)) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		sess, ok := s.session(r)
@@ -228,7 +234,14 @@ func (s *Site) need(role string, h func(http.ResponseWriter, *http.Request, Sess
 			s.fail(w, r, sess, http.StatusForbidden, "Du har ikke adgang til denne side", "Siden kræver en anden rolle, end du er logget ind med.")
 			return
 		}
-		h(w, r, sess)
+		r = r.WithContext(context.WithValue(r.Context(), signedInKey{}, sess))
+		if r.Method == http.MethodGet || r.Method == http.MethodHead {
+			h(w, r, sess)
+			return
+		}
+		sw := &statusWriter{ResponseWriter: w}
+		h(sw, r, sess)
+		s.log.Info("page action", "route", r.Pattern, "path", r.URL.Path, "role", sess.Role, "user", sess.user(), "status", sw.status)
 	}
 }
 
