@@ -13,7 +13,9 @@ package codec
 import (
 	"crypto/aes"
 	"crypto/cipher"
+	"crypto/hkdf"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/base64"
 	"errors"
 	"fmt"
@@ -242,4 +244,17 @@ func (s sealedFailures) FailureToError(f *failurepb.Failure) error {
 		return nil
 	}
 	return s.FailureConverter.FailureToError(proto.Clone(f).(*failurepb.Failure))
+}
+
+// DeriveKey derives a 32-byte key for another purpose (a keyed hash, say) from the active key
+// of a PAYLOAD_KEYS spec, so that a deployment has one secret to keep rather than one per use.
+// Rotating the active key changes every derived key.
+func DeriveKey(spec, purpose string) ([]byte, error) {
+	first, _, _ := strings.Cut(spec, ",")
+	_, b64, ok := strings.Cut(strings.TrimSpace(first), ":")
+	raw, err := base64.StdEncoding.DecodeString(b64)
+	if !ok || err != nil || len(raw) != 32 {
+		return nil, fmt.Errorf("PAYLOAD_KEYS: the first entry must be id:base64key of 32 bytes")
+	}
+	return hkdf.Key(sha256.New, raw, nil, "digitalpost "+purpose, 32)
 }

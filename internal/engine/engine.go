@@ -4,6 +4,7 @@ package engine
 
 import (
 	"context"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -22,8 +23,10 @@ import (
 	"digitalpost/activities"
 	"digitalpost/internal/access"
 	"digitalpost/internal/apikeys"
+	"digitalpost/internal/audit"
 	"digitalpost/internal/borgerservice"
 	"digitalpost/internal/calendar"
+	"digitalpost/internal/codec"
 	"digitalpost/internal/config"
 	"digitalpost/internal/events"
 	"digitalpost/internal/exemption"
@@ -63,7 +66,10 @@ type Engine struct {
 	Webhooks   *webhooks.Hooks
 	Receipts   *printhouse.Receipts
 	NemSMS     *nemsms.Store
-	Metrics    *telemetry.Metrics // nil: no metrics
+	// Lookups records senders' look-ups in the registry; nil when no key is configured
+	// (LOOKUP_AUDIT_KEY or PAYLOAD_KEYS), and then look-ups are not answered.
+	Lookups *audit.Lookups
+	Metrics *telemetry.Metrics // nil: no metrics
 	// TakeOverDeployment makes this build the Worker Deployment's current version at start,
 	// whatever was current: the dev runtime's, which has no rollout to wait for.
 	TakeOverDeployment bool
@@ -127,11 +133,34 @@ func New(cfg config.Config, db *pgxpool.Pool, tc client.Client) (*Engine, error)
 		}}
 	e.APIKeys, e.Events = apikeys.New(db), events.NewFeed(db)
 	e.Webhooks = webhooks.New(db, e.Events)
+	auditKey, err := lookupAuditKey(cfg)
+	if err != nil {
+		return nil, err
+	}
+	if auditKey != nil {
+		e.Lookups = audit.NewLookups(db, auditKey)
+	}
 	e.Webhooks.AllowHTTP, e.Webhooks.AllowInternal = cfg.WebhookAllowHTTP, cfg.WebhookAllowInternal
 	e.Activities.Webhooks = e.Webhooks
 	e.Activities.Recovery = &recovery.Sweep{Letters: e.Letters, Cases: e.Cases, Access: e.Access,
 		PostOffice: e.PostOffice, Desk: e.Desk, Grace: cfg.RecoveryGrace, Webhooks: e.Webhooks, Events: e.Events}
 	return e, nil
+}
+
+// lookupAuditKey is LOOKUP_AUDIT_KEY, else a key derived from the active payload key; nil
+// when neither is set.
+func lookupAuditKey(cfg config.Config) ([]byte, error) {
+	if cfg.LookupAuditKey != "" {
+		key, err := base64.StdEncoding.DecodeString(cfg.LookupAuditKey)
+		if err != nil || len(key) < 32 {
+			return nil, errors.New("LOOKUP_AUDIT_KEY must be at least 32 bytes in standard base64")
+		}
+		return key, nil
+	}
+	if cfg.PayloadKeys == "" {
+		return nil, nil
+	}
+	return codec.DeriveKey(cfg.PayloadKeys, "registry look-up audit")
 }
 
 // setCacheSize sets the process-wide sticky cache once, before the first worker exists.

@@ -143,7 +143,7 @@ func TestLifeEventsFollowTheLetters(t *testing.T) {
 		t.Fatal("the letter to a deceased citizen completed")
 	}
 	l, _ := s.Letters.Get(ctx, waiting.LetterID)
-	if l.Status != letters.Failed || !strings.Contains(l.FailureReason, "died on") {
+	if l.Status != letters.Failed || !strings.Contains(l.FailureReason, "has died") {
 		t.Fatalf("letter to the deceased: %s %q", l.Status, l.FailureReason)
 	}
 	if jobs, _ := s.PrintJobs.ForLetter(ctx, waiting.LetterID); len(jobs) != 0 {
@@ -153,7 +153,7 @@ func TestLifeEventsFollowTheLetters(t *testing.T) {
 		t.Fatalf("the deceased citizen's mailbox lost the letter: %v", err)
 	}
 	_, err = s.PostOffice.Submit(ctx, postoffice.Submission{SenderID: "region-midt", RecipientCPR: annaCPR, Subject: "Ny", Body: "Tekst", MessageID: "after-death"})
-	wantFields(t, "a letter to the deceased", err, "to", "died on")
+	wantFields(t, "a letter to the deceased", err, "to", "has died")
 	if _, err := s.Letters.BySenderMessage(ctx, "region-midt", "after-death"); err == nil {
 		t.Fatal("a refused letter was stored")
 	}

@@ -47,9 +47,11 @@ const DigitalAge = registry.DigitalAge
 func Decide(physicalOnly bool, c registry.Citizen, today time.Time) Route {
 	switch {
 	case c.Deceased():
-		return Route{Code: RouteDeceased, Reason: "recipient died on " + c.DiedOn.Format(time.DateOnly)}
+		// No dates: the reason reaches senders (422 answers, look-ups, a letter's failure),
+		// and a date of death or emigration is more of the registry than a sender needs.
+		return Route{Code: RouteDeceased, Reason: "recipient has died"}
 	case c.Emigrated() && c.ForeignAddress == "":
-		return Route{Code: RouteNoAddress, Reason: "recipient emigrated on " + c.EmigratedOn.Format(time.DateOnly) + " and no foreign address is known"}
+		return Route{Code: RouteNoAddress, Reason: "recipient has emigrated and no foreign address is known"}
 	case c.Emigrated():
 		return Route{Channel: Paper, Code: RouteEmigrated, Reason: "recipient lives abroad: paper to the foreign address"}
 	case physicalOnly:

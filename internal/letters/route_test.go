@@ -1,6 +1,7 @@
 package letters
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -106,6 +107,12 @@ func TestLifeEventsRoute(t *testing.T) {
 	abroad.ForeignAddress = "Storgatan 1\n111 22 Stockholm\nSverige"
 	if r := Decide(false, abroad, today); r.Channel != Paper || r.Code != RouteEmigrated || r.Undeliverable() {
 		t.Fatalf("emigrated with an address: %+v", r)
+	}
+	// The reason reaches senders; a date of death or emigration is not theirs to learn (issue 23, M2).
+	for _, r := range []Route{Decide(false, deceased, today), Decide(false, func() registry.Citizen { c := abroad; c.ForeignAddress = ""; return c }(), today)} {
+		if strings.Contains(r.Reason, died.Format(time.DateOnly)) || strings.Contains(r.Reason, left.Format(time.DateOnly)) {
+			t.Errorf("reason %q tells a date", r.Reason)
+		}
 	}
 	if got := abroad.PostalAddress(); got != abroad.ForeignAddress {
 		t.Fatalf("postal address %q, want the foreign one", got)
