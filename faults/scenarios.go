@@ -557,7 +557,7 @@ func (e *env) refusals(ctx context.Context, n int) []result {
 		r := result{Name: c.name, Letters: n, Rate: e.rate, Refusal: true}
 		var before, after int
 		_ = e.db.QueryRow(ctx, `SELECT count(*) FROM letters`).Scan(&before)
-		subs, err := bulkfile.Read(strings.NewReader(c.csv), postoffice.Submission{SenderID: "region-midt"})
+		subs, err := bulkfile.Read(strings.NewReader(c.csv), postoffice.Submission{SenderID: "region-midt"}, 0)
 		if err == nil {
 			_, err = e.engine.PostOffice.SubmitBulk(ctx, subs, postoffice.BulkOptions{})
 		}

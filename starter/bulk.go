@@ -122,5 +122,5 @@ func readRun(path string, template postoffice.Submission) ([]postoffice.Submissi
 		return nil, &fielderr.Error{Field: "file", Rule: "cannot be read: " + err.Error()}
 	}
 	defer f.Close()
-	return bulkfile.Read(f, template)
+	return bulkfile.Read(f, template, 0)
 }

@@ -14,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/google/uuid"
 
@@ -58,7 +59,6 @@ func (s *Server) submitBatch(w http.ResponseWriter, r *http.Request) {
 
 	file, hash, err := spool(r.Body)
 	if file != nil {
-		defer os.Remove(file.Name())
 		defer file.Close()
 	}
 	var tooBig *http.MaxBytesError
@@ -73,9 +73,9 @@ func (s *Server) submitBatch(w http.ResponseWriter, r *http.Request) {
 	}
 	var subs []postoffice.Submission
 	if mediaType == "text/csv" {
-		subs, err = bulkfile.Read(file, template)
+		subs, err = bulkfile.Read(file, template, s.e.Config.MaxBatchLetters)
 	} else {
-		subs, err = readNDJSON(file, template)
+		subs, err = readNDJSON(file, template, s.e.Config.MaxBatchLetters)
 	}
 	if badInput(w, err) {
 		return
@@ -145,11 +145,16 @@ type batchAccepted struct {
 	AlreadySubmitted int    `json:"already_submitted"`
 }
 
-// spool copies a body to a temporary file, hashing it on the way, and rewinds the file.
+// spool copies a body to a temporary file, hashing it on the way, and rewinds the file. The
+// file's name is removed at once: the open file is all that is left of it, so nothing
+// survives the process, even one killed mid-upload (the batch holds CPR numbers).
 func spool(body io.Reader) (*os.File, []byte, error) {
 	f, err := os.CreateTemp("", "digitalpost-batch-*")
 	if err != nil {
 		return nil, nil, err
+	}
+	if err := os.Remove(f.Name()); err != nil {
+		return f, nil, err
 	}
 	h := sha256.New()
 	if _, err := io.Copy(io.MultiWriter(f, h), body); err != nil {
@@ -161,10 +166,16 @@ func spool(body io.Reader) (*os.File, []byte, error) {
 	return f, h.Sum(nil), nil
 }
 
-// readNDJSON reads one letter object per line, each as strict as POST /v1/letters.
-func readNDJSON(r io.Reader, template postoffice.Submission) ([]postoffice.Submission, error) {
+// MaxBatchLineBytes bounds one line of an NDJSON batch: a letter whose documents come to
+// about 12 MB. A larger letter goes alone, through POST /v1/letters; a batch's letters are
+// all held at once while the run is checked.
+const MaxBatchLineBytes = 16 << 20
+
+// readNDJSON reads one letter object per line, each as strict as POST /v1/letters; more
+// than maxLetters letters (0: no limit) are refused as soon as one too many is read.
+func readNDJSON(r io.Reader, template postoffice.Submission, maxLetters int) ([]postoffice.Submission, error) {
 	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 64<<10), MaxLetterBytes)
+	sc.Buffer(make([]byte, 64<<10), MaxBatchLineBytes)
 	var subs []postoffice.Submission
 	var errs fielderr.List
 	line := 0
@@ -174,10 +185,15 @@ func readNDJSON(r io.Reader, template postoffice.Submission) ([]postoffice.Submi
 		if text == "" {
 			continue
 		}
+		if maxLetters > 0 && len(subs) == maxLetters {
+			return nil, bulkfile.TooMany(maxLetters)
+		}
+		if !utf8.ValidString(text) {
+			errs.Add(fmt.Sprintf("line %d", line), "must be UTF-8 (it has bytes that are not; save the file as UTF-8)")
+			continue
+		}
 		var req letterRequest
-		dec := json.NewDecoder(strings.NewReader(text))
-		dec.DisallowUnknownFields()
-		if err := dec.Decode(&req); err != nil {
+		if err := strictJSON([]byte(text), &req); err != nil {
 			errs.Add(fmt.Sprintf("line %d", line), "is not a letter object: "+jsonRule(err))
 			continue
 		}
@@ -205,7 +221,11 @@ func readNDJSON(r io.Reader, template postoffice.Submission) ([]postoffice.Submi
 		if errors.As(err, &tooBig) {
 			return nil, err
 		}
-		errs.Add(fmt.Sprintf("line %d", line+1), "cannot be read: "+err.Error())
+		rule := "cannot be read: " + err.Error()
+		if errors.Is(err, bufio.ErrTooLong) {
+			rule = fmt.Sprintf("is longer than %d bytes; send a letter this large alone, with POST /v1/letters", MaxBatchLineBytes)
+		}
+		errs.Add(fmt.Sprintf("line %d", line+1), rule)
 	}
 	if err := errs.Err(); err != nil {
 		return nil, err

@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"time"
 
+	"digitalpost/internal/cpr"
 	"digitalpost/internal/events"
 	"digitalpost/internal/fielderr"
 	"digitalpost/internal/postoffice"
@@ -137,42 +138,50 @@ type lookupRequest struct {
 type lookupJSON struct {
 	Channel string `json:"channel"`
 	// Reason is why, as a code (digital, physical_only, under_15, exempt, emigrated, deceased,
-	// no_address) and in words.
-	Reason        string   `json:"reason"`
-	Explanation   string   `json:"explanation"`
-	Notices       []string `json:"notices"`
-	NeverLoggedIn bool     `json:"never_logged_in"`
+	// no_address) and in words. Nothing more: no dates, no contact channels, no sign-ins. A
+	// look-up is for choosing how to send, not for reading the population registry.
+	Reason      string `json:"reason"`
+	Explanation string `json:"explanation"`
 }
 
 // lookupRecipient answers which channel a letter to a citizen would take now. The CPR
-// number travels in the body, never in a URL, where proxies and logs would keep it.
+// number travels in the body, never in a URL, where proxies and logs would keep it. Look-ups
+// have their own, lower rate (LOOKUP_RATE_PER_SECOND), and each is recorded (internal/audit)
+// before it is answered.
 func (s *Server) lookupRecipient(w http.ResponseWriter, r *http.Request) {
 	var req lookupRequest
 	if !decodeJSON(w, r, &req) {
 		return
 	}
+	if s.e.Lookups == nil {
+		writeProblem(w, Problem{Type: problemBase + "unavailable", Status: http.StatusServiceUnavailable,
+			Title: "recipient look-ups are off: they are recorded, and no audit key is set (LOOKUP_AUDIT_KEY or PAYLOAD_KEYS)"})
+		return
+	}
+	if !s.allowFrom(w, s.lookupLimits, senderOf(r), "look-ups", "LOOKUP_RATE_PER_SECOND") {
+		return
+	}
 	route, err := s.e.PostOffice.RecipientRoute(r.Context(), req.RecipientCPR, req.PhysicalOnly)
-	switch {
-	case badInput(w, err):
-		return
-	case errors.Is(err, postoffice.ErrRecipientNotFound):
-		notFound(w, "recipient")
-		return
-	case err != nil:
+	if badInput(w, err) {
+		return // a malformed number looked nobody up
+	}
+	found := !errors.Is(err, postoffice.ErrRecipientNotFound)
+	if err != nil && found {
 		serverError(w, r, err)
+		return
+	}
+	n, _ := cpr.Parse(req.RecipientCPR) // RecipientRoute parsed it already
+	if err := s.e.Lookups.Record(r.Context(), senderOf(r), n, found); err != nil {
+		serverError(w, r, err)
+		return
+	}
+	if !found {
+		notFound(w, "recipient")
 		return
 	}
 	channel := string(route.Channel)
 	if route.Undeliverable() {
 		channel = "none" // a letter would be refused
 	}
-	out := lookupJSON{Channel: channel, Reason: route.Code, Explanation: route.Reason, Notices: []string{},
-		NeverLoggedIn: route.NeverLoggedIn}
-	if route.NotifySMS {
-		out.Notices = append(out.Notices, "sms")
-	}
-	if route.NotifyEmail {
-		out.Notices = append(out.Notices, "email")
-	}
-	writeJSON(w, http.StatusOK, out)
+	writeJSON(w, http.StatusOK, lookupJSON{Channel: channel, Reason: route.Code, Explanation: route.Reason})
 }

@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/google/uuid"
 
@@ -74,13 +75,18 @@ func (req letterRequest) submission(sender string) (postoffice.Submission, error
 	return s, errs.Err()
 }
 
-// decodeJSON reads a JSON body strictly: unknown fields and trailing data are refused.
+// decodeJSON reads a JSON body strictly: bytes that are not UTF-8, unknown fields and
+// trailing data are refused. The body is read whole first (the decoder would hold it all
+// anyway): Go's decoder turns bytes that are not UTF-8 into U+FFFD without a word, and a
+// letter would be stored with text its sender never wrote.
 func decodeJSON(w http.ResponseWriter, r *http.Request, into any) bool {
-	dec := json.NewDecoder(r.Body)
-	dec.DisallowUnknownFields()
-	err := dec.Decode(into)
-	if err == nil && dec.More() {
-		err = errors.New("more than one JSON value")
+	body, err := io.ReadAll(r.Body)
+	if err == nil && !utf8.Valid(body) {
+		malformed(w, "body", "must be UTF-8 (it has bytes that are not; save it as UTF-8)")
+		return false
+	}
+	if err == nil {
+		err = strictJSON(body, into)
 	}
 	if err == nil {
 		return true
@@ -89,8 +95,7 @@ func decodeJSON(w http.ResponseWriter, r *http.Request, into any) bool {
 	var typeErr *json.UnmarshalTypeError
 	switch {
 	case errors.As(err, &tooBig):
-		writeProblem(w, Problem{Type: problemBase + "too-large", Title: "the request body is too large; nothing was written",
-			Status: http.StatusRequestEntityTooLarge, Detail: fmt.Sprintf("at most %d bytes", tooBig.Limit)})
+		tooLarge(w, tooBig.Limit)
 	case errors.As(err, &typeErr):
 		malformed(w, typeErr.Field, "must be a JSON "+typeErr.Type.Kind().String())
 	case strings.HasPrefix(err.Error(), "json: unknown field "):
@@ -101,6 +106,17 @@ func decodeJSON(w http.ResponseWriter, r *http.Request, into any) bool {
 		malformed(w, "body", "is not valid JSON: "+err.Error())
 	}
 	return false
+}
+
+// strictJSON decodes one JSON value, refusing unknown fields and anything after it.
+func strictJSON(b []byte, into any) error {
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	err := dec.Decode(into)
+	if err == nil && dec.More() {
+		err = errors.New("more than one JSON value")
+	}
+	return err
 }
 
 func (s *Server) submitLetter(w http.ResponseWriter, r *http.Request) {
@@ -173,8 +189,7 @@ func readMultipartLetter(w http.ResponseWriter, r *http.Request, boundary string
 		}
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
-			writeProblem(w, Problem{Type: problemBase + "too-large", Title: "the request body is too large; nothing was written",
-				Status: http.StatusRequestEntityTooLarge})
+			tooLarge(w, tooBig.Limit)
 			return false
 		}
 		if err != nil {

@@ -2,6 +2,7 @@ package api
 
 import (
 	"crypto/subtle"
+	"errors"
 	"io"
 	"net/http"
 	"strings"
@@ -32,9 +33,18 @@ func (s *Server) printReceipts(w http.ResponseWriter, r *http.Request) {
 			Status: http.StatusUnauthorized})
 		return
 	}
+	if r.ContentLength > MaxSmallBytes {
+		tooLarge(w, MaxSmallBytes)
+		return
+	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxSmallBytes))
+	var over *http.MaxBytesError
+	if errors.As(err, &over) {
+		tooLarge(w, over.Limit)
+		return
+	}
 	if err != nil {
-		malformed(w, "body", "must be at most 64 KB of JSON")
+		malformed(w, "body", "cannot be read: "+err.Error())
 		return
 	}
 	list, err := printhouse.ParseReceipts(body)

@@ -10,10 +10,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"math"
 	"net"
 	"net/http"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -22,7 +20,6 @@ import (
 	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/trace"
-	"golang.org/x/time/rate"
 
 	"digitalpost/internal/apikeys"
 	"digitalpost/internal/engine"
@@ -52,10 +49,10 @@ type Server struct {
 	log    *slog.Logger
 	mux    *http.ServeMux
 
-	limitsMu sync.Mutex
-	limits   map[string]*rate.Limiter
-	rate     rate.Limit
-	burst    int
+	// Each sender's request rate, and its own lower rate of registry look-ups.
+	limits, lookupLimits *senderLimits
+	// inflight bounds what the process holds at once: bodies (all senders) and requests (each).
+	inflight *inflight
 
 	// background holds batch starts still running when the server shuts down.
 	background sync.WaitGroup
@@ -75,11 +72,10 @@ func New(e *engine.Engine, log *slog.Logger) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{e: e, prices: prices, log: log, mux: http.NewServeMux(), limits: map[string]*rate.Limiter{},
-		rate: rate.Limit(e.Config.APIRatePerSecond), burst: max(1, e.Config.APIBurst), BodyTimeout: RequestTimeout}
-	if e.Config.APIRatePerSecond <= 0 {
-		s.rate = rate.Inf
-	}
+	s := &Server{e: e, prices: prices, log: log, mux: http.NewServeMux(), BodyTimeout: RequestTimeout,
+		limits:       newSenderLimits(e.Config.APIRatePerSecond, e.Config.APIBurst),
+		lookupLimits: newSenderLimits(e.Config.LookupRatePerSecond, e.Config.LookupBurst),
+		inflight:     newInflight(e.Config.MaxInflightBytes, e.Config.MaxInflightPerSender)}
 	s.handler = http.HandlerFunc(s.serve)
 	s.routes()
 	return s, nil
@@ -157,17 +153,27 @@ func logFrom(r *http.Request) *slog.Logger {
 	return slog.Default()
 }
 
-// handle registers a /v1 route behind the key check and the sender's rate limit, with a
-// body limit (0: no body expected) and a time limit.
+// handle registers a /v1 route behind the key check, the sender's rate limit and the
+// in-flight budgets, with a body limit (0: no body expected) and a time limit.
 func (s *Server) handle(pattern string, maxBody int64, timeout time.Duration, h http.HandlerFunc) {
 	s.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
 		sender, ok := s.authenticate(w, r)
 		if !ok {
 			return
 		}
-		if !s.allow(w, sender) {
+		if !s.allowFrom(w, s.limits, sender, "requests", "API_RATE_PER_SECOND") {
 			return
 		}
+		if maxBody > 0 && r.ContentLength > maxBody {
+			// Said up front: refuse before reading a byte of it.
+			tooLarge(w, maxBody)
+			return
+		}
+		release, ok := s.admit(w, sender, bodyReservation(r, maxBody))
+		if !ok {
+			return
+		}
+		defer release()
 		if maxBody > 0 {
 			r.Body = http.MaxBytesReader(w, r.Body, maxBody)
 		}
@@ -201,28 +207,6 @@ func (s *Server) authenticate(w http.ResponseWriter, r *http.Request) (string, b
 		return "", false
 	}
 	return sender, true
-}
-
-// allow takes a token from the sender's bucket, or answers 429 with when to come back.
-// The buckets are per API process: with n processes behind a balancer a sender gets up to
-// n times API_RATE_PER_SECOND.
-func (s *Server) allow(w http.ResponseWriter, sender string) bool {
-	s.limitsMu.Lock()
-	l, ok := s.limits[sender]
-	if !ok {
-		l = rate.NewLimiter(s.rate, s.burst)
-		s.limits[sender] = l
-	}
-	s.limitsMu.Unlock()
-	res := l.Reserve()
-	if delay := res.Delay(); delay > 0 {
-		res.Cancel()
-		w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(delay.Seconds()))))
-		writeProblem(w, Problem{Type: problemBase + "rate-limited", Title: "too many requests from this sender; retry later",
-			Status: http.StatusTooManyRequests, Detail: fmt.Sprintf("the limit is %g requests a second (API_RATE_PER_SECOND)", float64(s.rate))})
-		return false
-	}
-	return true
 }
 
 func (s *Server) ready(w http.ResponseWriter, r *http.Request) { Ready(s.e)(w, r) }

@@ -33,8 +33,9 @@ const utf8BOM = "\ufeff"
 // Read reads a run. Every row becomes a copy of template (sender, deadline, digital-only)
 // with the row's message id, recipient, subject and text. A file that breaks a rule is
 // refused as a whole, as a fielderr.List naming the lines; the rules never repeat the file's
-// content, which holds CPR numbers.
-func Read(r io.Reader, template postoffice.Submission) ([]postoffice.Submission, error) {
+// content, which holds CPR numbers. A run of more than maxLetters letters (0: no limit) is
+// refused when the first letter too many is read, before the rest is held in memory.
+func Read(r io.Reader, template postoffice.Submission, maxLetters int) ([]postoffice.Submission, error) {
 	br := bufio.NewReader(r)
 	if start, err := br.Peek(len(utf8BOM)); err == nil && string(start) == utf8BOM {
 		_, _ = br.Discard(len(utf8BOM))
@@ -66,6 +67,9 @@ func Read(r io.Reader, template postoffice.Submission) ([]postoffice.Submission,
 			break
 		}
 		line, _ := cr.FieldPos(0)
+		if maxLetters > 0 && len(subs) == maxLetters {
+			return nil, TooMany(maxLetters)
+		}
 		for i, value := range rec {
 			if rule := fielderr.TextRule(value); rule != "" {
 				broken(fmt.Sprintf("line %d: %s", line, columns[i]), rule)
@@ -85,6 +89,11 @@ func Read(r io.Reader, template postoffice.Submission) ([]postoffice.Submission,
 		return nil, &fielderr.Error{Field: "file", Rule: "has no letters after the header row"}
 	}
 	return subs, nil
+}
+
+// TooMany refuses a run longer than max letters.
+func TooMany(max int) error {
+	return &fielderr.Error{Field: "file", Rule: fmt.Sprintf("has more than %d letters (MAX_BATCH_LETTERS); send it as several batches", max)}
 }
 
 // syntaxError says where and how a row is not CSV, without quoting it.

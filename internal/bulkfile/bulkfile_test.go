@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/csv"
 	"errors"
+	"fmt"
 	"reflect"
 	"slices"
 	"strings"
@@ -39,7 +40,7 @@ func TestReadTurnsRowsIntoSubmissions(t *testing.T) {
 	file := utf8BOM + "message_id,to,subject,text\r\n" +
 		"hh-1,010180-1234,Indkaldelse,\"Kære Anna,\r\ndu er indkaldt.\"\r\n" +
 		"hh-2,020275-2345,\"Svar på \"\"brev\"\"\",Tekst\r\n"
-	subs, err := Read(strings.NewReader(file), template)
+	subs, err := Read(strings.NewReader(file), template, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -62,7 +63,7 @@ func TestReadRefusesTextThatIsNotUTF8NamingTheLine(t *testing.T) {
 		"hh-2,010180-1234,Indkaldelse \xe6,Tekst\n" + // line 4: Latin-1 æ
 		"hh-3,010180-1234,Indkaldelse,Tekst\x00\n" + // line 5
 		"hh-\xff,010180-1234,Indkaldelse,Tekst\n" // line 6
-	_, err := Read(strings.NewReader(file), template)
+	_, err := Read(strings.NewReader(file), template, 0)
 	got := rules(t, err)
 	want := []string{
 		"line 4: subject: must be UTF-8 text (the input has bytes that are not UTF-8; save it as UTF-8)",
@@ -86,7 +87,7 @@ func TestReadRefusesFilesThatAreNotARun(t *testing.T) {
 		"header in Latin1": {"message_id,to,subject,text\xff\n", "file: must start with the header row"},
 	} {
 		t.Run(name, func(t *testing.T) {
-			_, err := Read(strings.NewReader(c.file), template)
+			_, err := Read(strings.NewReader(c.file), template, 0)
 			got := rules(t, err)
 			if len(got) != 1 || !strings.HasPrefix(got[0], c.want) {
 				t.Fatalf("got %q, want %q…", got, c.want)
@@ -101,7 +102,7 @@ func TestReadListsAtMostFiftyBrokenFields(t *testing.T) {
 	for range 70 {
 		b.WriteString("hh,010180-1234,Indkaldelse,\x00\n")
 	}
-	got := rules(t, func() error { _, err := Read(strings.NewReader(b.String()), template); return err }())
+	got := rules(t, func() error { _, err := Read(strings.NewReader(b.String()), template, 0); return err }())
 	if len(got) != MaxErrors+1 || got[MaxErrors] != "file: 20 more broken fields in later lines are not listed" {
 		t.Fatalf("%d rules, last %q", len(got), got[len(got)-1])
 	}
@@ -118,7 +119,7 @@ func FuzzRead(f *testing.F) {
 	f.Add([]byte("message_id,to,subject,text\nhh-1,010180-1234,\"Svar\n"))
 	f.Add([]byte("message_id,to,subject,text\nhh-1,\"\"x,y,z\n"))
 	f.Fuzz(func(t *testing.T, file []byte) {
-		subs, err := Read(bytes.NewReader(file), template)
+		subs, err := Read(bytes.NewReader(file), template, 0)
 		if err != nil {
 			fields := fielderr.Fields(err)
 			if len(fields) == 0 {
@@ -152,7 +153,7 @@ func FuzzRead(f *testing.F) {
 			_ = w.Write([]string{s.MessageID, s.RecipientCPR, s.Subject, s.Body})
 		}
 		w.Flush()
-		back, err := Read(&again, template)
+		back, err := Read(&again, template, 0)
 		if err != nil || !reflect.DeepEqual(back, subs) {
 			t.Fatalf("written back and read again: %v\n got %+v\nwant %+v", err, back, subs)
 		}
@@ -161,8 +162,23 @@ func FuzzRead(f *testing.F) {
 
 func TestReadNamesTheLineARowStartsOn(t *testing.T) {
 	file := "message_id,to,subject,text\nhh-1,010180-1234,Indkaldelse,\"Kære Anna,\ndu er \"indkaldt\".\"\n"
-	got := rules(t, func() error { _, err := Read(strings.NewReader(file), template); return err }())
+	got := rules(t, func() error { _, err := Read(strings.NewReader(file), template, 0); return err }())
 	if len(got) != 1 || !strings.HasPrefix(got[0], `line 2: extraneous or missing " in quoted-field on line 3 at byte`) {
 		t.Fatalf("got %q", got)
+	}
+}
+
+// A run longer than its cap is refused at the first letter too many, naming the cap.
+func TestARunOverItsCapIsRefused(t *testing.T) {
+	var b strings.Builder
+	b.WriteString(Header + "\n")
+	for i := range 11 {
+		fmt.Fprintf(&b, "m-%d,010180-1234,Emne,Tekst\n", i)
+	}
+	if _, err := Read(strings.NewReader(b.String()), postoffice.Submission{}, 10); err == nil || !strings.Contains(err.Error(), "more than 10 letters") {
+		t.Fatalf("11 letters with a cap of 10: %v", err)
+	}
+	if subs, err := Read(strings.NewReader(b.String()), postoffice.Submission{}, 11); err != nil || len(subs) != 11 {
+		t.Fatalf("11 letters with a cap of 11: %d, %v", len(subs), err)
 	}
 }

@@ -17,8 +17,10 @@ import (
 // and sealing one for a signal or an Update from the UI or the CLI would let the token's
 // holder decide a case or answer a citizen's request. Operators act through the engine's
 // own commands (`starter`), which check who acts.
-// The token may come as "Authorization: Bearer <token>" (a production UI configured to send
-// it) or as the first path segment "/<token>/decode" (a codec endpoint URL given to the UI).
+// The token comes only as "Authorization: Bearer <token>". It used to be taken as the first
+// path segment too ("/<token>/decode"), and a URL ends up in browser histories, proxy logs and
+// the UI's settings, where anyone who reads them can decode every history; the operator gate
+// now serves the UI its codec on the UI's own origin, with no secret in the URL.
 // uiOrigins are the origins allowed to call from a browser.
 func Handler(c *codec.Codec, token string, uiOrigins []string) http.Handler {
 	codecHandler := DecodeOnly(c)
@@ -38,14 +40,12 @@ func Handler(c *codec.Codec, token string, uiOrigins []string) http.Handler {
 			w.WriteHeader(http.StatusNoContent)
 			return
 		}
-		path, ok := authorize(r, token)
-		if !ok {
-			http.Error(w, "operator token required", http.StatusUnauthorized)
+		bearer, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+		if !ok || !equal(bearer, token) {
+			http.Error(w, "operator token required: Authorization: Bearer <OPERATOR_TOKEN>", http.StatusUnauthorized)
 			return
 		}
-		r2 := r.Clone(r.Context())
-		r2.URL.Path = path
-		codecHandler.ServeHTTP(w, r2)
+		codecHandler.ServeHTTP(w, r)
 	})
 }
 
@@ -60,19 +60,6 @@ func DecodeOnly(c converter.PayloadCodec) http.Handler {
 		}
 		codecHandler.ServeHTTP(w, r)
 	})
-}
-
-// authorize checks the token and returns the path with any token segment removed.
-func authorize(r *http.Request, token string) (string, bool) {
-	if bearer, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer "); ok && equal(bearer, token) {
-		return r.URL.Path, true
-	}
-	rest := strings.TrimPrefix(r.URL.Path, "/")
-	first, tail, _ := strings.Cut(rest, "/")
-	if equal(first, token) {
-		return "/" + tail, true
-	}
-	return "", false
 }
 
 func equal(a, b string) bool { return b != "" && subtle.ConstantTimeCompare([]byte(a), []byte(b)) == 1 }

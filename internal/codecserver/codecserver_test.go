@@ -63,6 +63,11 @@ func TestRefusesWithoutTheOperatorToken(t *testing.T) {
 	if resp := decode(t, srv.URL+"/wrong-token/decode", sealedBody(t, c), nil); resp.StatusCode != http.StatusUnauthorized {
 		t.Errorf("wrong path token: status %d", resp.StatusCode)
 	}
+	// The right token in the path is refused too: a URL is kept in histories and logs
+	// (issue 23, L).
+	if resp := decode(t, srv.URL+"/"+token+"/decode", sealedBody(t, c), nil); resp.StatusCode != http.StatusUnauthorized {
+		t.Errorf("the operator token in the path: status %d, want 401", resp.StatusCode)
+	}
 }
 
 func TestDecodesForAnOperator(t *testing.T) {
@@ -71,8 +76,7 @@ func TestDecodesForAnOperator(t *testing.T) {
 		url    string
 		header map[string]string
 	}{
-		"bearer":     {srv.URL + "/decode", map[string]string{"Authorization": "Bearer " + token}},
-		"path token": {srv.URL + "/" + token + "/decode", nil},
+		"bearer": {srv.URL + "/decode", map[string]string{"Authorization": "Bearer " + token}},
 	} {
 		resp := decode(t, tc.url, sealedBody(t, c), tc.header)
 		var out struct {

@@ -1,0 +1,152 @@
+package api
+
+import (
+	"fmt"
+	"math"
+	"net/http"
+	"strconv"
+	"sync"
+	"time"
+
+	"golang.org/x/sync/semaphore"
+	"golang.org/x/time/rate"
+)
+
+// senderLimits is a token bucket per sender. The buckets are per API process: with n
+// processes behind a balancer a sender gets up to n times the rate.
+type senderLimits struct {
+	mu      sync.Mutex
+	buckets map[string]*rate.Limiter
+	rate    rate.Limit
+	burst   int
+}
+
+func newSenderLimits(perSecond float64, burst int) *senderLimits {
+	l := &senderLimits{buckets: map[string]*rate.Limiter{}, rate: rate.Limit(perSecond), burst: max(1, burst)}
+	if perSecond <= 0 {
+		l.rate = rate.Inf
+	}
+	return l
+}
+
+// take takes a token from the sender's bucket; when there is none, it says how long until
+// there is one.
+func (l *senderLimits) take(sender string) (wait time.Duration, ok bool) {
+	l.mu.Lock()
+	b, found := l.buckets[sender]
+	if !found {
+		b = rate.NewLimiter(l.rate, l.burst)
+		l.buckets[sender] = b
+	}
+	l.mu.Unlock()
+	res := b.Reserve()
+	if d := res.Delay(); d > 0 {
+		res.Cancel()
+		return d, false
+	}
+	return 0, true
+}
+
+// allowFrom takes a token from the sender's bucket in limits, or answers 429 with when to
+// come back; what and variable name the limit in the answer.
+func (s *Server) allowFrom(w http.ResponseWriter, limits *senderLimits, sender, what, variable string) bool {
+	wait, ok := limits.take(sender)
+	if ok {
+		return true
+	}
+	w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(wait.Seconds()))))
+	writeProblem(w, Problem{Type: problemBase + "rate-limited", Title: "too many " + what + " from this sender; retry later",
+		Status: http.StatusTooManyRequests, Detail: fmt.Sprintf("the limit is %g %s a second (%s)", float64(limits.rate), what, variable)})
+	return false
+}
+
+// inflight is what one API process lets in at once. Bodies are held in memory while a request
+// is checked (a letter's documents decoded from base64, a batch's letters all at once), so
+// the bytes of all bodies under way are bounded together; and each sender's requests under
+// way are bounded, so that one sender's burst of large letters cannot take all of it from the
+// others. Both refuse at once rather than queue: a client that is told when to come back
+// holds no connection, memory or goroutine here meanwhile.
+type inflight struct {
+	bytes     *semaphore.Weighted
+	capacity  int64
+	perSender int
+
+	mu       sync.Mutex
+	requests map[string]int
+}
+
+func newInflight(maxBytes int64, perSender int) *inflight {
+	if maxBytes <= 0 {
+		maxBytes = math.MaxInt64
+	}
+	if perSender <= 0 {
+		perSender = math.MaxInt
+	}
+	return &inflight{bytes: semaphore.NewWeighted(maxBytes), capacity: maxBytes, perSender: perSender, requests: map[string]int{}}
+}
+
+// Retry-After for each refusal: a sender's own requests end soon; room in the shared budget
+// takes as long as other senders' large bodies.
+const (
+	retrySenderBusy  = 1 * time.Second
+	retryServiceBusy = 5 * time.Second
+)
+
+// bodyReservation is what a request may hold: the length it declares, or the route's limit
+// when it declares none (a chunked body). Requests without a body reserve nothing.
+func bodyReservation(r *http.Request, maxBody int64) int64 {
+	if maxBody <= 0 {
+		return 0
+	}
+	if r.ContentLength >= 0 {
+		return min(r.ContentLength, maxBody)
+	}
+	return maxBody
+}
+
+// admit lets a request in under both budgets, or answers 429 (the sender has too many under
+// way) or 503 (the process holds all the bodies it may) with Retry-After. release gives back
+// what was taken.
+func (s *Server) admit(w http.ResponseWriter, sender string, body int64) (release func(), ok bool) {
+	f := s.inflight
+	f.mu.Lock()
+	if f.requests[sender] >= f.perSender {
+		f.mu.Unlock()
+		w.Header().Set("Retry-After", strconv.Itoa(int(retrySenderBusy.Seconds())))
+		writeProblem(w, Problem{Type: problemBase + "rate-limited", Title: "too many requests from this sender under way at once; retry later",
+			Status: http.StatusTooManyRequests, Detail: fmt.Sprintf("at most %d at once (MAX_INFLIGHT_PER_SENDER)", f.perSender)})
+		return nil, false
+	}
+	f.requests[sender]++
+	f.mu.Unlock()
+	done := func() {
+		f.mu.Lock()
+		if f.requests[sender]--; f.requests[sender] == 0 {
+			delete(f.requests, sender)
+		}
+		f.mu.Unlock()
+	}
+	body = min(body, f.capacity) // a body as large as the budget waits for an idle process
+	if body > 0 && !f.bytes.TryAcquire(body) {
+		done()
+		w.Header().Set("Retry-After", strconv.Itoa(int(retryServiceBusy.Seconds())))
+		writeProblem(w, Problem{Type: problemBase + "busy", Title: "the service holds as many uploads as it may; retry later",
+			Status: http.StatusServiceUnavailable, Detail: "MAX_INFLIGHT_BYTES is taken by requests under way"})
+		return nil, false
+	}
+	return func() {
+		if body > 0 {
+			f.bytes.Release(body)
+		}
+		done()
+	}, true
+}
+
+// tooLarge answers 413 for a body over limit.
+func tooLarge(w http.ResponseWriter, limit int64) {
+	// Without it the server reads the rest of a small body before it answers, to keep the
+	// connection, and a client that never sends it would wait for the body timeout.
+	w.Header().Set("Connection", "close")
+	writeProblem(w, Problem{Type: problemBase + "too-large", Title: "the request body is too large; nothing was written",
+		Status: http.StatusRequestEntityTooLarge, Detail: fmt.Sprintf("at most %d bytes", limit)})
+}
