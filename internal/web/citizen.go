@@ -9,6 +9,7 @@ import (
 	"github.com/google/uuid"
 
 	"digitalpost/internal/access"
+	"digitalpost/internal/cpr"
 	"digitalpost/internal/letters"
 	"digitalpost/internal/mailbox"
 	"digitalpost/internal/nemsms"
@@ -192,26 +193,33 @@ func (s *Site) requestAccess(w http.ResponseWriter, r *http.Request, sess Sessio
 		return
 	}
 	typed := r.FormValue("cpr")
+	if _, err := cpr.Parse(typed); err != nil {
+		s.showMailbox(w, r, sess, sess.CitizenID, http.StatusUnprocessableEntity,
+			page{Errors: map[string]string{"cpr": "CPR-nummeret skal være DDMMÅÅ-XXXX med en gyldig fødselsdato"}}, typed)
+		return
+	}
 	_, err = s.e.Desk.RequestReadingAccess(r.Context(), me.CPR.Digits(), typed)
 	if msgs, refused := fieldErrors(err); refused {
-		// "citizen" is the one whose mailbox was asked for, beside the CPR field; "delegate"
-		// is the signed-in citizen, said on the page.
-		p := page{Errors: map[string]string{}}
-		if m, ok := msgs["citizen"]; ok {
-			p.Errors["cpr"] = m
-		}
 		if m, ok := msgs["delegate"]; ok {
-			p.Error = "Du kan ikke få læseadgang: " + m
+			// About the signed-in citizen themselves: theirs to know.
+			s.showMailbox(w, r, sess, sess.CitizenID, http.StatusUnprocessableEntity, page{Error: "Du kan ikke få læseadgang: " + m}, typed)
+			return
 		}
-		s.showMailbox(w, r, sess, sess.CitizenID, http.StatusUnprocessableEntity, p, typed)
-		return
+		// The other person cannot be asked: not in the registry, deceased, exempt. The page
+		// answers as it does when the request is sent, so that it is no way to learn another
+		// person's status from a well-formed CPR number (issue 23, M2).
+		s.log.Info("reading access request not sent: the citizen asked for cannot grant it", "delegate", sess.CitizenID.String())
+		err = nil
 	}
 	if err != nil {
 		s.serverError(w, r, err)
 		return
 	}
-	s.redirectWithNotice(w, r, "/postkasse", "Din anmodning er sendt.")
+	s.redirectWithNotice(w, r, "/postkasse", requestSentNotice)
 }
+
+// requestSentNotice is the answer to a well-formed request to read someone's post, sent or not.
+const requestSentNotice = "Hvis personen kan give læseadgang, har vi sendt din anmodning. Du får adgang, når personen siger ja."
 
 // answerAccess is the citizen accepting or declining a request to read their mailbox.
 func (s *Site) answerAccess(w http.ResponseWriter, r *http.Request, sess Session) {

@@ -3,6 +3,7 @@ package web_test
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -19,6 +20,7 @@ import (
 	"digitalpost/internal/borgerservice"
 	"digitalpost/internal/letters"
 	"digitalpost/internal/postoffice"
+	"digitalpost/internal/registry"
 	"digitalpost/internal/testenv"
 	"digitalpost/internal/web"
 )
@@ -521,4 +523,53 @@ func logLine(log, what string) string {
 		}
 	}
 	return ""
+}
+
+// Asking to read someone's post told the asker whether that person is in the registry, dead
+// or exempt (issue 23, M2). Every well-formed number now gets the same answer; only a request
+// to someone who can grant it is sent.
+func TestAskingToReadPostTellsNothingAboutThePerson(t *testing.T) {
+	sys := testenv.StartSystem(t)
+	seedRegistry(t, sys)
+	ctx := context.Background()
+	if _, err := sys.Desk.RecordDeath(ctx, carlCPR, time.Now().AddDate(0, 0, -2)); err != nil {
+		t.Fatal(err)
+	}
+	exempt, err := sys.Registry.AddCitizen(ctx, registry.NewCitizen{CPR: "040490-4567", Name: "Dorte Pedersen", Address: "Østergade 4\n8000 Aarhus C", Exempt: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	site := startDevSite(t, sys)
+	bo := site.visitor()
+	bo.devSignIn(url.Values{"role": {"citizen"}, "cpr": {"0202752345"}})
+
+	answers := map[string]string{}
+	for who, number := range map[string]string{"Anna, who can grant it": annaCPR, "Carl, deceased": carlCPR,
+		"Dorte, exempt": "040490-4567", "nobody in the registry": "111111-1118"} {
+		status, path, body := bo.post("/adgang/anmod", url.Values{"cpr": {number}})
+		answers[who] = fmt.Sprintf("%d %s %t", status, path, strings.Contains(body, "Hvis personen kan give læseadgang"))
+	}
+	want := answers["Anna, who can grant it"]
+	if want != "200 /postkasse true" {
+		t.Fatalf("the request to Anna answered %s", want)
+	}
+	for who, got := range answers {
+		if got != want {
+			t.Errorf("asking for %s answered %s; asking for Anna %s", who, got, want)
+		}
+	}
+	sent := 0
+	for _, id := range []uuid.UUID{mustCitizen(t, sys, annaCPR), mustCitizen(t, sys, carlCPR), exempt.ID} {
+		var n int
+		if err := sys.DB.QueryRow(ctx, `SELECT count(*) FROM reading_access WHERE citizen_id = $1`, id).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		sent += n
+	}
+	if sent != 1 {
+		t.Fatalf("%d requests recorded; only the one to Anna should be", sent)
+	}
+	if status, _, _ := bo.post("/adgang/anmod", url.Values{"cpr": {"12"}}); status != http.StatusUnprocessableEntity {
+		t.Fatalf("a malformed number answered %d; it should say the number is wrong", status)
+	}
 }
