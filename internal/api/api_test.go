@@ -397,6 +397,15 @@ func TestSendersAPI(t *testing.T) {
 		if a.Status != http.StatusOK || strings.Contains(string(a.Body), w.Secret) {
 			t.Fatalf("GET webhook must not show the secret again: %d %s", a.Status, a.Body)
 		}
+		// The secret is kept sealed: a copy of the database does not let anyone sign events
+		// as us (issue 23, L). The receiver below checks the signatures still hold.
+		var stored string
+		if err := e.sys.DB.QueryRow(context.Background(), `SELECT secret FROM webhooks WHERE sender_id = 'region-midt'`).Scan(&stored); err != nil {
+			t.Fatal(err)
+		}
+		if key := strings.TrimPrefix(w.Secret, "whsec_"); strings.Contains(stored, key) || !strings.HasPrefix(stored, "sealed:") {
+			t.Fatalf("the webhook secret is stored as %q", stored)
+		}
 		if a := e.do(t, e.region, http.MethodPut, "/v1/webhook", "application/json", []byte(`{"url":"ftp://x"}`)); a.Status != http.StatusUnprocessableEntity ||
 			!problemFields(a.problem(t).Errors).has("url", "https") {
 			t.Fatalf("ftp webhook: %d %s", a.Status, a.Body)

@@ -258,3 +258,36 @@ func DeriveKey(spec, purpose string) ([]byte, error) {
 	}
 	return hkdf.Key(sha256.New, raw, nil, "digitalpost "+purpose, 32)
 }
+
+// Seal encrypts a secret kept outside Temporal (a webhook's signing secret in PostgreSQL,
+// say) with the active key, bound to aad (whose it is), as "<key id>:<base64 nonce+sealed>":
+// a copy of the database alone does not give the secret away, and a sealed value moved to
+// another row (another aad) does not open.
+func (k *Keyring) Seal(plain, aad []byte) (string, error) {
+	aead := k.aeads[k.active]
+	nonce := make([]byte, aead.NonceSize())
+	if _, err := rand.Read(nonce); err != nil {
+		return "", err
+	}
+	return k.active + ":" + base64.StdEncoding.EncodeToString(aead.Seal(nonce, nonce, plain, aad)), nil
+}
+
+// Open opens what Seal sealed with any key of the ring, for the same aad.
+func (k *Keyring) Open(sealed string, aad []byte) ([]byte, error) {
+	id, b64, ok := strings.Cut(sealed, ":")
+	aead, known := k.aeads[id]
+	raw, err := base64.StdEncoding.DecodeString(b64)
+	switch {
+	case !ok || err != nil:
+		return nil, errors.New("not a sealed value")
+	case !known:
+		return nil, fmt.Errorf("sealed with key %q, which is not in PAYLOAD_KEYS", id)
+	case len(raw) < aead.NonceSize():
+		return nil, errors.New("sealed value is too short")
+	}
+	plain, err := aead.Open(nil, raw[:aead.NonceSize()], raw[aead.NonceSize():], aad)
+	if err != nil {
+		return nil, fmt.Errorf("sealed value does not open with key %q: %w", id, err)
+	}
+	return plain, nil
+}

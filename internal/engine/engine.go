@@ -141,6 +141,11 @@ func New(cfg config.Config, db *pgxpool.Pool, tc client.Client) (*Engine, error)
 		e.Lookups = audit.NewLookups(db, auditKey)
 	}
 	e.Webhooks.AllowHTTP, e.Webhooks.AllowInternal = cfg.WebhookAllowHTTP, cfg.WebhookAllowInternal
+	if cfg.PayloadKeys != "" {
+		if e.Webhooks.Secrets, err = codec.ParseKeys(cfg.PayloadKeys); err != nil {
+			return nil, err
+		}
+	}
 	e.Activities.Webhooks = e.Webhooks
 	e.Activities.Recovery = &recovery.Sweep{Letters: e.Letters, Cases: e.Cases, Access: e.Access,
 		PostOffice: e.PostOffice, Desk: e.Desk, Grace: cfg.RecoveryGrace, Webhooks: e.Webhooks, Events: e.Events}

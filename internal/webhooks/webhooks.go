@@ -27,6 +27,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"digitalpost/internal/codec"
 	"digitalpost/internal/events"
 	"digitalpost/internal/fielderr"
 )
@@ -48,6 +49,10 @@ type Hooks struct {
 	// included (the dev runtime and tests); never in production, whatever the scheme.
 	AllowInternal bool
 	Client        *http.Client
+	// Secrets seals the signing secrets where they are stored (PAYLOAD_KEYS): a copy of the
+	// database, a backup or a replica, does not let anyone sign events as us. Nil: stored as
+	// they are (a process without keys; secrets stored so before are read either way).
+	Secrets *codec.Keyring
 }
 
 // New returns the webhooks on db.
@@ -179,7 +184,11 @@ func (h *Hooks) Set(ctx context.Context, senderID, rawURL string) (Webhook, erro
 	_, _ = rand.Read(key)
 	secret := "whsec_" + base64.StdEncoding.EncodeToString(key)
 	w := Webhook{SenderID: senderID, URL: rawURL, Secret: secret}
-	err := h.db.QueryRow(ctx, `
+	stored, err := h.sealSecret(senderID, secret)
+	if err != nil {
+		return Webhook{}, err
+	}
+	err = h.db.QueryRow(ctx, `
 		WITH head AS (
 			SELECT xid, seq FROM letter_events WHERE sender_id = $1 ORDER BY xid DESC, seq DESC LIMIT 1
 		)
@@ -187,8 +196,31 @@ func (h *Hooks) Set(ctx context.Context, senderID, rawURL string) (Webhook, erro
 		VALUES ($1, $2, $3, (SELECT xid FROM head), (SELECT seq FROM head))
 		ON CONFLICT (sender_id) DO UPDATE SET url = excluded.url, secret = excluded.secret, updated_at = now(),
 			attempts = 0, failing_since = NULL, last_error = ''
-		RETURNING created_at`, senderID, rawURL, secret).Scan(&w.CreatedAt)
+		RETURNING created_at`, senderID, rawURL, stored).Scan(&w.CreatedAt)
 	return w, err
+}
+
+// sealedPrefix marks a stored secret that is sealed; one stored before sealing starts whsec_.
+const sealedPrefix = "sealed:"
+
+func (h *Hooks) sealSecret(senderID, secret string) (string, error) {
+	if h.Secrets == nil {
+		return secret, nil
+	}
+	sealed, err := h.Secrets.Seal([]byte(secret), []byte("webhook secret "+senderID))
+	return sealedPrefix + sealed, err
+}
+
+func (h *Hooks) openSecret(senderID, stored string) (string, error) {
+	sealed, ok := strings.CutPrefix(stored, sealedPrefix)
+	if !ok {
+		return stored, nil
+	}
+	if h.Secrets == nil {
+		return "", errors.New("the webhook secret is sealed and this process has no PAYLOAD_KEYS")
+	}
+	plain, err := h.Secrets.Open(sealed, []byte("webhook secret "+senderID))
+	return string(plain), err
 }
 
 // Remove deletes a sender's webhook; its delivery workflow ends at its next look.
@@ -305,6 +337,9 @@ func (h *Hooks) Deliver(ctx context.Context, senderID string, budget time.Durati
 		if errors.Is(err, pgx.ErrNoRows) {
 			r.Removed = true
 			return r, nil
+		}
+		if err == nil {
+			hook.secret, err = h.openSecret(senderID, hook.secret)
 		}
 		if err != nil {
 			return r, err
