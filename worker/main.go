@@ -95,7 +95,7 @@ func loopback(host string) bool {
 }
 
 func run(ctx context.Context, dev bool, logger *slog.Logger) error {
-	load := config.Load
+	load := config.LoadService
 	if dev {
 		load = config.LoadForDev
 	}

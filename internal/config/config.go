@@ -187,9 +187,29 @@ func (c Config) SpoolDir() string {
 // commands run in another terminal find the same system without any setup.
 func DevEnvFile(devDataDir string) string { return filepath.Join(devDataDir, "dev.env") }
 
-// Load reads the environment. Variables not set there are taken from the dev runtime's
-// dev.env, when one exists; the environment always wins.
-func Load() (Config, error) { return load(nil) }
+// Load reads the environment, for a command run by hand (starter). Beside `worker -dev` it
+// finds the dev system through dev.env, but only when the environment names no system of
+// its own: with DATABASE_URL, TEMPORAL_ADDRESS or PAYLOAD_KEYS set, a value filled in from a
+// stray dev.env (the dev payload key beside the production database, say) would be worse
+// than one missing.
+func Load() (Config, error) {
+	for _, k := range systemVariables {
+		if _, set := os.LookupEnv(k); set {
+			return load(noDevEnv)
+		}
+	}
+	return load(nil)
+}
+
+// LoadService is Load for a service outside -dev (the worker, the API): it never reads
+// dev.env, whatever the environment; a service is configured by its environment alone.
+func LoadService() (Config, error) { return load(noDevEnv) }
+
+// systemVariables name which system a process talks to.
+var systemVariables = []string{"DATABASE_URL", "TEMPORAL_ADDRESS", "PAYLOAD_KEYS"}
+
+// noDevEnv takes nothing from dev.env.
+var noDevEnv = map[string]bool{}
 
 // LoadForDev is Load for the dev runtime itself: from dev.env it reuses only the key and
 // the operator token (payloads sealed before a restart must stay readable), and chooses
@@ -198,6 +218,8 @@ func LoadForDev() (Config, error) {
 	return load(map[string]bool{"PAYLOAD_KEYS": true, "OPERATOR_TOKEN": true})
 }
 
+// load reads dev.env's variables named in only (nil: all of them) where the environment
+// does not set them, then the environment.
 func load(only map[string]bool) (Config, error) {
 	dir := os.Getenv("DEV_DATA_DIR")
 	if dir == "" {
