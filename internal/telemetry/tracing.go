@@ -158,9 +158,22 @@ func (s redactedSpan) Status() sdktrace.Status {
 	return st
 }
 
+// clientAttributes say who made a request: the HTTP instrumentation records them on every
+// server span, beside the letter the request was about. Together they tie a citizen's
+// browser (or a sender's machine) to the letters it touched, in a store kept for operators,
+// not for that; they are dropped.
+var clientAttributes = map[attribute.Key]bool{
+	"client.address": true, "client.port": true, "network.peer.address": true, "network.peer.port": true,
+	"user_agent.original": true, "http.client_ip": true, "http.user_agent": true, "net.peer.ip": true,
+	"net.sock.peer.addr": true, "net.sock.peer.port": true,
+}
+
 func redactAttributes(attrs []attribute.KeyValue) []attribute.KeyValue {
-	out := make([]attribute.KeyValue, len(attrs))
-	for i, a := range attrs {
+	out := make([]attribute.KeyValue, 0, len(attrs))
+	for _, a := range attrs {
+		if clientAttributes[a.Key] {
+			continue
+		}
 		switch a.Value.Type() {
 		case attribute.STRING:
 			a.Value = attribute.StringValue(Redact(a.Value.AsString()))
@@ -171,7 +184,7 @@ func redactAttributes(attrs []attribute.KeyValue) []attribute.KeyValue {
 			}
 			a.Value = attribute.StringSliceValue(list)
 		}
-		out[i] = a
+		out = append(out, a)
 	}
 	return out
 }
