@@ -62,7 +62,7 @@ func (s *Server) allowFrom(w http.ResponseWriter, limits *senderLimits, sender, 
 
 // inflight is what one API process lets in at once. Bodies are held in memory while a request
 // is checked (a letter's documents decoded from base64, a batch's letters all at once), so
-// the bytes of all bodies under way are bounded together; and each sender's requests under
+// what all requests under way may hold is bounded together, estimated from what they declare; and each sender's requests under
 // way are bounded, so that one sender's burst of large letters cannot take all of it from the
 // others. Both refuse at once rather than queue: a client that is told when to come back
 // holds no connection, memory or goroutine here meanwhile.
@@ -92,16 +92,40 @@ const (
 	retryServiceBusy = 5 * time.Second
 )
 
-// bodyReservation is what a request may hold: the length it declares, or the route's limit
-// when it declares none (a chunked body). Requests without a body reserve nothing.
+// bodyReservation is what a request may hold: twice the length it declares, or its route's
+// limit when it declares none (a chunked body), since the body and what is decoded from it
+// (a letter's documents out of base64) are held at once. Requests without a body reserve
+// nothing.
 func bodyReservation(r *http.Request, maxBody int64) int64 {
 	if maxBody <= 0 {
 		return 0
 	}
 	if r.ContentLength >= 0 {
-		return min(r.ContentLength, maxBody)
+		return 2 * min(r.ContentLength, maxBody)
 	}
-	return maxBody
+	return 2 * maxBody
+}
+
+// batchLetterBytes is what a batch holds for each letter while the run is checked and stored
+// all or nothing, beyond its body: about 1.9 KB (NATIONAL.md), rounded up.
+const batchLetterBytes = 2 << 10
+
+// reserveMore takes n more bytes of the shared budget for a request already let in (a batch's
+// letters, which a short CSV body does not show), or answers 503 as admit does.
+func (s *Server) reserveMore(w http.ResponseWriter, n int64) (release func(), ok bool) {
+	f := s.inflight
+	n = min(n, f.capacity)
+	if !f.bytes.TryAcquire(n) {
+		serviceBusy(w)
+		return nil, false
+	}
+	return func() { f.bytes.Release(n) }, true
+}
+
+func serviceBusy(w http.ResponseWriter) {
+	w.Header().Set("Retry-After", strconv.Itoa(int(retryServiceBusy.Seconds())))
+	writeProblem(w, Problem{Type: problemBase + "busy", Title: "the service holds as many uploads as it may; retry later",
+		Status: http.StatusServiceUnavailable, Detail: "MAX_INFLIGHT_BYTES is taken by requests under way"})
 }
 
 // admit lets a request in under both budgets, or answers 429 (the sender has too many under
@@ -129,9 +153,7 @@ func (s *Server) admit(w http.ResponseWriter, sender string, body int64) (releas
 	body = min(body, f.capacity) // a body as large as the budget waits for an idle process
 	if body > 0 && !f.bytes.TryAcquire(body) {
 		done()
-		w.Header().Set("Retry-After", strconv.Itoa(int(retryServiceBusy.Seconds())))
-		writeProblem(w, Problem{Type: problemBase + "busy", Title: "the service holds as many uploads as it may; retry later",
-			Status: http.StatusServiceUnavailable, Detail: "MAX_INFLIGHT_BYTES is taken by requests under way"})
+		serviceBusy(w)
 		return nil, false
 	}
 	return func() {
