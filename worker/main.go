@@ -188,7 +188,11 @@ func run(ctx context.Context, dev bool, logger *slog.Logger) error {
 			return err
 		}
 		srv.MountPages(site, web.Paths)
-		srv.MountMetrics(metrics.Handler())
+		if cfg.MetricsAddr == "" {
+			// The dev runtime and a single process: one port for everything. With
+			// METRICS_ADDR the metrics stay on it, off the port the public reaches.
+			srv.MountMetrics(metrics.Handler())
+		}
 		srv.Trace(tracing)
 		ln, err := net.Listen("tcp", cfg.HTTPAddr)
 		if err != nil {
@@ -197,17 +201,19 @@ func run(ctx context.Context, dev bool, logger *slog.Logger) error {
 		if dev { // for the person at the terminal; in production stderr holds log records only
 			fmt.Fprintf(os.Stderr, "  Senders' API     http://%s   (OpenAPI at /v1/openapi.yaml; a key: go run ./starter sender key create --sender ID)\n", ln.Addr())
 			fmt.Fprintf(os.Stderr, "  Pages            http://%s/   (mailbox, caseworker desk, sender dashboard, /statistik)\n", ln.Addr())
-			fmt.Fprintf(os.Stderr, "  Metrics          http://%s/metrics   (Prometheus)\n", ln.Addr())
+			if cfg.MetricsAddr == "" {
+				fmt.Fprintf(os.Stderr, "  Metrics          http://%s/metrics   (Prometheus)\n", ln.Addr())
+			}
 		}
 		logger.Info("senders' API listening", "addr", ln.Addr().String())
 		g.Go(func() error { return srv.Serve(ctx, ln) })
 	}
-	if !roles["api"] && cfg.MetricsAddr != "" {
+	if cfg.MetricsAddr != "" {
 		ln, err := net.Listen("tcp", cfg.MetricsAddr)
 		if err != nil {
 			return fmt.Errorf("metrics on %s (METRICS_ADDR): %w", cfg.MetricsAddr, err)
 		}
-		// A worker-only process answers the orchestrator's probes beside its metrics.
+		// The orchestrator's probes beside the metrics: a worker-only process has no other port.
 		mux := http.NewServeMux()
 		mux.Handle("GET /metrics", metrics.Handler())
 		mux.HandleFunc("GET /healthz", api.Healthz)
