@@ -293,7 +293,7 @@ func TestPagesInABrowser(t *testing.T) {
 		b.signInAsCitizen("Bo Nielsen")
 		b.run("ask for access", chromedp.SetValue(chromedp.CSS("#cpr"), annaCPR))
 		b.submit(`form[action="/adgang/anmod"] button`)
-		b.wantText(".notice", "anmodning er sendt")
+		b.wantText(".notice", "har vi sendt din anmodning")
 
 		b.signInAsCitizen("Anna Jensen")
 		b.wantText("#anmodninger + ul", "Bo Nielsen")

@@ -11,6 +11,10 @@ import (
 // StatisticsMonths is how far back the statistics page counts letters and notices.
 const StatisticsMonths = 12
 
+// StatisticsTTL is how old the public statistics may be: they are counted at most this often,
+// however many ask (issue 23, M1).
+const StatisticsTTL = time.Minute
+
 type statisticsData struct {
 	Population statistics.Population
 	Months     []monthRow
@@ -28,21 +32,17 @@ type monthRow struct {
 var danishMonths = []string{"jan", "feb", "mar", "apr", "maj", "jun", "jul", "aug", "sep", "okt", "nov", "dec"}
 
 // statistics shows the seeds' tables from PostgreSQL: citizens by enrolment and contact
-// details, letters and notices per month. Counts only: no one is named.
+// details, letters and notices per month. Counts only: no one is named. The counts are at
+// most StatisticsTTL old.
 func (s *Site) statistics(w http.ResponseWriter, r *http.Request) {
-	st := statistics.New(s.e.DB)
-	pop, err := st.Population(r.Context())
-	if err != nil {
-		s.serverError(w, r, err)
-		return
-	}
 	now := calendar.In(time.Now())
 	from := time.Date(now.Year(), now.Month(), 1, 0, 0, 0, 0, calendar.Copenhagen).AddDate(0, -(StatisticsMonths - 1), 0)
-	months, err := st.Months(r.Context(), from)
+	figures, err := s.public.Get(r.Context(), from)
 	if err != nil {
 		s.serverError(w, r, err)
 		return
 	}
+	pop, months := figures.Population, figures.Months
 	d := statisticsData{Population: pop}
 	var labels []string
 	var digital, paper, both, sms, email []int

@@ -28,6 +28,7 @@ import (
 	"digitalpost/internal/fielderr"
 	"digitalpost/internal/letters"
 	"digitalpost/internal/registry"
+	"digitalpost/internal/statistics"
 )
 
 //go:embed templates/*.html
@@ -85,6 +86,7 @@ type Site struct {
 	e        *engine.Engine
 	log      *slog.Logger
 	sessions sessionRows
+	public   *statistics.PublicCache
 	opts     Options
 	cookies  *securecookie.SecureCookie
 	pages    map[string]*template.Template
@@ -103,6 +105,7 @@ func New(e *engine.Engine, log *slog.Logger, opts Options) (*Site, error) {
 		return nil, fmt.Errorf("SESSION_KEY: must be 64 bytes (base64), got %d", len(key))
 	}
 	s := &Site{e: e, log: log, opts: opts, mux: http.NewServeMux(), sessions: sessionRows{db: e.DB},
+		public:  statistics.NewPublicCache(statistics.New(e.DB), StatisticsTTL),
 		cookies: securecookie.New(key[:32], key[32:]).MaxAge(int(SessionLength.Seconds()))}
 	var err error
 	if s.pages, err = parsePages(); err != nil {
