@@ -6,10 +6,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
 	"sort"
+	"syscall"
 	"time"
 
 	"digitalpost/internal/fielderr"
@@ -92,8 +94,12 @@ type badFile struct{ why string }
 
 func (b *badFile) Error() string { return b.why }
 
+// MaxReceiptFileBytes bounds one receipt file: a day's receipts of a busy print house are a
+// few megabytes.
+const MaxReceiptFileBytes = 16 << 20
+
 func (f Folder) file(ctx context.Context, name string) (int, error) {
-	b, err := os.ReadFile(name)
+	b, err := readRegularFile(name, MaxReceiptFileBytes)
 	if err != nil {
 		return 0, err
 	}
@@ -112,6 +118,35 @@ func (f Folder) file(ctx context.Context, name string) (int, error) {
 		}
 	}
 	return len(list), nil
+}
+
+// readRegularFile reads name if it is a regular file of at most limit bytes. A link is not
+// followed: whoever may write in the receipts folder could otherwise have the worker read,
+// and apply, any file it can reach. Opened with O_NOFOLLOW, and the open file checked, so the
+// name cannot be swapped for a link between a check and the read.
+func readRegularFile(name string, limit int64) ([]byte, error) {
+	fd, err := os.OpenFile(name, os.O_RDONLY|syscall.O_NOFOLLOW|syscall.O_NONBLOCK, 0)
+	if errors.Is(err, syscall.ELOOP) {
+		return nil, &badFile{why: "is a symbolic link; receipts are read from regular files only"}
+	}
+	if err != nil {
+		return nil, err
+	}
+	defer fd.Close()
+	info, err := fd.Stat()
+	switch {
+	case err != nil:
+		return nil, err
+	case !info.Mode().IsRegular():
+		return nil, &badFile{why: "is not a regular file; receipts are read from regular files only"}
+	case info.Size() > limit:
+		return nil, &badFile{why: fmt.Sprintf("is larger than %d bytes", limit)}
+	}
+	b, err := io.ReadAll(io.LimitReader(fd, limit+1))
+	if err == nil && int64(len(b)) > limit {
+		return nil, &badFile{why: fmt.Sprintf("is larger than %d bytes", limit)}
+	}
+	return b, err
 }
 
 // parseReceipts reads one receipt or an array of them; unknown fields are refused, so a

@@ -175,3 +175,39 @@ func contains(list []string, s string) bool {
 	}
 	return false
 }
+
+// Whoever may write in the receipts folder could link a receipt file to any file the worker
+// can read, and have it applied (issue 23's attack table). Links and files that are not
+// regular are moved to rejected/ unread.
+func TestALinkInTheReceiptsFolderIsNotFollowed(t *testing.T) {
+	db, _ := store.NewTestDB(t)
+	ctx := context.Background()
+	letter, job := spooledLetter(t, db, letters.Economy)
+	outside := filepath.Join(t.TempDir(), "elsewhere.json")
+	receipt, _ := json.Marshal(printhouse.Receipt{JobID: job, Outcome: "returned", Reason: "ubekendt", At: time.Now()})
+	if err := os.WriteFile(outside, receipt, 0o640); err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	if err := os.Symlink(outside, filepath.Join(dir, "a-link.json")); err != nil {
+		t.Fatal(err)
+	}
+	f := printhouse.Folder{Dir: dir, Receipts: printhouse.New(db)}
+	if n, err := f.Scan(ctx); err != nil || n != 0 {
+		t.Fatalf("read %d receipts (%v) through a link", n, err)
+	}
+	if l, _ := letters.NewStore(db).Get(ctx, letter); l.Status != letters.Printed {
+		t.Fatalf("letter %s after a linked receipt, want still printed", l.Status)
+	}
+	why, err := os.ReadFile(filepath.Join(dir, "rejected", "a-link.json.error"))
+	if err != nil || !strings.Contains(string(why), "symbolic link") {
+		t.Fatalf("rejected link's reason %q (%v)", why, err)
+	}
+	// The same receipt as a regular file in the folder is read.
+	if err := os.WriteFile(filepath.Join(dir, "real.json"), receipt, 0o640); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := f.Scan(ctx); err != nil || n != 1 {
+		t.Fatalf("read %d receipts (%v) from a regular file, want 1", n, err)
+	}
+}
