@@ -617,6 +617,41 @@ func TestMovedAppointmentMovesTheReminderAndWithdrawalCancelsIt(t *testing.T) {
 	}
 }
 
+// A move names the time it moves from; the same move sent again (copied from the history,
+// say) finds the appointment elsewhere and is refused, so it cannot move the appointment back
+// (issue 23).
+func TestAMoveSentAgainDoesNotMoveTheAppointmentBack(t *testing.T) {
+	var first, second time.Time
+	var original time.Time
+	var refused []string
+	lt := newLetterTestWith(t, digitalPlan(true, false), func(lt *letterTest) {
+		original = lt.env.Now().Add(3 * 24 * time.Hour)
+		lt.in.AppointmentAt, lt.in.AppointmentReminder = original, 24*time.Hour
+		first, second = lt.env.Now().Add(10*24*time.Hour), lt.env.Now().Add(12*24*time.Hour)
+	})
+	lt.openAfter(time.Hour, false)
+	move := func(id string, m MoveAppointment) func() {
+		return func() {
+			lt.env.UpdateWorkflow(MoveAppointmentUpdate, id, &testsuite.TestUpdateCallback{
+				OnReject: func(err error) { refused = append(refused, id+": "+err.Error()) }, OnAccept: func() {}, OnComplete: func(any, error) {},
+			}, m)
+		}
+	}
+	lt.env.RegisterDelayedCallback(move("to-first", MoveAppointment{At: first, Sender: "region-midt", From: original}), 2*time.Hour)
+	lt.env.RegisterDelayedCallback(move("to-second", MoveAppointment{At: second, Sender: "region-midt", From: first}), 3*time.Hour)
+	lt.env.RegisterDelayedCallback(move("to-first-again", MoveAppointment{At: first, Sender: "region-midt", From: original}), 4*time.Hour)
+	lt.run()
+	if len(lt.moves) != 2 || !lt.moves[1].Equal(second) {
+		t.Fatalf("moves recorded %v, want the first and the second only", lt.moves)
+	}
+	if len(refused) != 1 || !strings.HasPrefix(refused[0], "to-first-again: the appointment was moved meanwhile") {
+		t.Fatalf("refused %q, want the move sent again", refused)
+	}
+	if len(lt.appointmentReminders) != 1 || !lt.appointmentReminders[0].Equal(second.Add(-24*time.Hour)) {
+		t.Fatalf("reminders %v, want one a day before the second time", lt.appointmentReminders)
+	}
+}
+
 // A new letter delivers and makes both notices' first try in one local step, and runs one
 // timer at a time: opened before its reminder, it never starts the deadline's timer.
 func TestOpenedLetterTakesOneDeliveryStepAndOneTimer(t *testing.T) {

@@ -42,6 +42,10 @@ type MoveAppointment struct {
 	At time.Time
 	// Sender is who moves it: only the letter's own sender may.
 	Sender string
+	// From is the time the mover saw it at: a move is taken only from there (compare and
+	// set), so a move sent again later, replayed from a history say, cannot move the
+	// appointment back. Zero (a move from a process before this field): taken from anywhere.
+	From time.Time
 }
 
 // appointment is a letter's appointment and the state of its NemSMS reminder.
@@ -82,6 +86,8 @@ func (l *letter) setupAppointment(ctx workflow.Context) error {
 				return fmt.Errorf("the letter is %s; its appointment no longer stands", l.state.Status)
 			case !m.At.After(workflow.Now(ctx)):
 				return fmt.Errorf("the new appointment time must be in the future")
+			case !m.From.IsZero() && !m.From.Truncate(time.Second).Equal(l.appointment.at.Truncate(time.Second)):
+				return fmt.Errorf("the appointment was moved meanwhile: it is now %s", calendar.In(l.appointment.at).Format("2006-01-02 15:04"))
 			}
 			return nil
 		}})

@@ -130,7 +130,7 @@ func (p *PostOffice) MoveAppointment(ctx context.Context, id uuid.UUID, spec str
 		return time.Time{}, &Refused{LetterID: id, Reason: fmt.Sprintf("the letter is %s; its appointment no longer stands", l.Status)}
 	}
 	move := client.UpdateWorkflowOptions{WorkflowID: letters.WorkflowID(id),
-		UpdateName: workflows.MoveAppointmentUpdate, Args: []any{workflows.MoveAppointment{At: at.UTC().Truncate(time.Second), Sender: l.SenderID}},
+		UpdateName: workflows.MoveAppointmentUpdate, Args: []any{workflows.MoveAppointment{At: at.UTC().Truncate(time.Second), Sender: l.SenderID, From: l.AppointmentAt.UTC()}},
 		WaitForStage: client.WorkflowUpdateStageCompleted}
 	var h client.WorkflowUpdateHandle
 	if l.Status.Final() {
