@@ -1,14 +1,20 @@
 package main
 
 import (
+	"bytes"
+	"compress/flate"
+	"compress/zlib"
 	"context"
 	"encoding/base64"
+	"encoding/binary"
 	"fmt"
 	"net/http"
 	"strings"
 	"time"
 
 	"github.com/google/uuid"
+	pdfapi "github.com/pdfcpu/pdfcpu/pkg/api"
+	"github.com/pdfcpu/pdfcpu/pkg/pdfcpu/model"
 )
 
 func b64(b []byte) string { return base64.StdEncoding.EncodeToString(b) }
@@ -150,3 +156,118 @@ func statisticsLeaveLettersFlowing(ctx context.Context, w *world) (string, strin
 		fmt.Sprintf("statistics %v; letter %s, in the mailbox after %s", count, r, took.Round(100*time.Millisecond)), "none",
 		delivered && took < 15*time.Second
 }
+
+// Hostile PDFs: a password, a gigabyte inflated, ten million objects. Each is refused, and
+// the worker (which serves the API) takes little memory refusing it: its peak resident
+// memory (VmHWM, reset before each try) is read from /proc.
+
+// ownerPasswordPDF is a plain one-page PDF encrypted by pdfcpu with AES-256 and an owner
+// password only: it opens without a password, but the print house may not change it.
+func ownerPasswordPDF() ([]byte, error) {
+	var out bytes.Buffer
+	conf := model.NewAESConfiguration("", "ejer-hemmelig", 256)
+	err := pdfapi.Encrypt(bytes.NewReader(handmadePDF("", "")), &out, conf)
+	return out.Bytes(), err
+}
+
+// zeroBomb is a zlib stream of size zero bytes, about size/1000 bytes long. It is written
+// without compressing size bytes: once the window holds only zeros, the block that encodes
+// the next MiB of zeros encodes every later MiB as well, so it is written again and again.
+func zeroBomb(size int64) []byte {
+	const chunk = 1 << 20
+	var out bytes.Buffer
+	out.Write([]byte{0x78, 0x9c})
+	fw, _ := flate.NewWriter(&out, flate.BestCompression)
+	_, _ = fw.Write(make([]byte, chunk))
+	_ = fw.Flush()
+	mark := out.Len()
+	_, _ = fw.Write(make([]byte, chunk))
+	_ = fw.Flush()
+	again := bytes.Clone(out.Bytes()[mark:])
+	n := int64(2 * chunk)
+	for ; n < size; n += chunk {
+		out.Write(again)
+	}
+	out.Write([]byte{0x01, 0x00, 0x00, 0xff, 0xff}) // the final block, empty
+	// Adler-32 of n zeros: a stays 1, b gains 1 for each byte.
+	_ = binary.Write(&out, binary.BigEndian, uint32((n%65521)<<16|1))
+	return out.Bytes()
+}
+
+// tenMillionObjects declares ten million objects twice over: in the trailer's /Size of a
+// classic file, and in the /Size and /Index of a cross-reference stream.
+func tenMillionObjects() (trailer, xrefStream []byte) {
+	trailer = bytes.Replace(handmadePDF("", ""), []byte("/Size 4 "), []byte("/Size 10000000 "), 1)
+	var b, entries bytes.Buffer
+	b.WriteString("%PDF-1.7\n%\xe2\xe3\xcf\xd3\n")
+	entries.Write([]byte{0, 0, 0, 0, 0, 0xff, 0xff})
+	for i, o := range []string{"<< /Type /Catalog /Pages 2 0 R >>", "<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+		"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Resources << >> >>"} {
+		entries.WriteByte(1)
+		_ = binary.Write(&entries, binary.BigEndian, uint32(b.Len()))
+		entries.Write([]byte{0, 0})
+		fmt.Fprintf(&b, "%d 0 obj\n%s\nendobj\n", i+1, o)
+	}
+	entries.WriteByte(1)
+	_ = binary.Write(&entries, binary.BigEndian, uint32(b.Len()))
+	entries.Write([]byte{0, 0})
+	var z bytes.Buffer
+	zw := zlib.NewWriter(&z)
+	_, _ = zw.Write(entries.Bytes())
+	_ = zw.Close()
+	xref := b.Len()
+	fmt.Fprintf(&b, "4 0 obj\n<< /Type /XRef /Size 10000000 /Index [0 10000000] /W [1 4 2] /Root 1 0 R /Length %d /Filter /FlateDecode >>\nstream\n%s\nendstream\nendobj\n",
+		z.Len(), z.Bytes())
+	fmt.Fprintf(&b, "startxref\n%d\n%%%%EOF\n", xref)
+	return trailer, b.Bytes()
+}
+
+// hostilePDF submits each PDF in a printable letter as the documents' sender and checks that
+// each is refused (422), nothing is written, and the worker's peak memory stays within
+// memoryBound of what it held before.
+func hostilePDF(key, what string, build func() ([][]byte, error)) func(context.Context, *world) (string, string, string, bool) {
+	return func(ctx context.Context, w *world) (string, string, string, bool) {
+		pdfs, err := build()
+		if err != nil {
+			return what, "could not make the file: " + err.Error(), "", false
+		}
+		pid := w.worker.Process.Pid
+		var got, ids []string
+		held, worst, sizes := true, 0, []string{}
+		reset := true
+		for i, pdf := range pdfs {
+			reset = resetPeak(pid) && reset
+			before := peakRSS(pid)
+			id := fmt.Sprintf("hostile-%s-%d", key, i)
+			ids = append(ids, id)
+			r := w.documentLetter(id, "brev.pdf", "application/pdf", pdf, false)
+			after := peakRSS(pid)
+			worst = max(worst, after-before)
+			got = append(got, fmt.Sprintf("%s (%s)", r, short(problemRules(r.body), 90)))
+			sizes = append(sizes, fmt.Sprintf("%d kB", len(pdf)>>10))
+			held = held && r.status == http.StatusUnprocessableEntity && before > 0 && after-before < memoryBound
+		}
+		n := w.written(ctx, ids...)
+		return fmt.Sprintf("a printable letter with %s (%s)", what, strings.Join(sizes, ", ")), strings.Join(got, "; "),
+			fmt.Sprintf("letters written %d; worker's peak RSS rose by at most %d MB (peak reset: %t)", n, worst, reset),
+			held && n == 0
+	}
+}
+
+var (
+	encryptedPDF = hostilePDF("encrypted", "a PDF encrypted with an owner password (AES-256, no user password)", func() ([][]byte, error) {
+		pdf, err := ownerPasswordPDF()
+		if err == nil && !bytes.Contains(pdf, []byte("/Encrypt")) {
+			err = fmt.Errorf("pdfcpu wrote no /Encrypt")
+		}
+		return [][]byte{pdf}, err
+	})
+	bombPDF = hostilePDF("bomb", "a page whose content stream inflates to 1 GiB (/FlateDecode)", func() ([][]byte, error) {
+		bomb := zeroBomb(1 << 30)
+		return [][]byte{handmadePDF("", "/Contents 4 0 R", fmt.Sprintf("<< /Length %d /Filter /FlateDecode >>\nstream\n%s\nendstream", len(bomb), bomb))}, nil
+	})
+	manyObjectsPDF = hostilePDF("objects", "a PDF declaring 10,000,000 objects (trailer /Size; an xref stream's /Size and /Index)", func() ([][]byte, error) {
+		a, b := tenMillionObjects()
+		return [][]byte{a, b}, nil
+	})
+)

@@ -11,6 +11,9 @@ import (
 	"github.com/google/uuid"
 
 	"digitalpost/internal/access"
+	"digitalpost/internal/borgerservice"
+	"digitalpost/internal/registry"
+	"digitalpost/workflows"
 )
 
 // Citizens: other people's letters, roles, sessions.
@@ -220,4 +223,75 @@ func lowAssurance(w *world) signInAs {
 	as := citizenClaims(w.anna)
 	as.claims["acr"] = acrLow
 	return as
+}
+
+// delegateAfter: a citizen gives a delegate reading access (granted by a caseworker), the
+// delegate sees the citizen's mailbox (the control), and then end happens to the citizen;
+// from then on the delegate sees nothing and opens nothing.
+func delegateAfter(event string, end func(ctx context.Context, w *world, owner person) error) func(context.Context, *world) (string, string, string, bool) {
+	return func(ctx context.Context, w *world) (string, string, string, bool) {
+		tried := "delegate after the citizen's " + event + ": GET /postkasse/{citizen} and /breve/{citizen's letter}"
+		owner, err1 := w.citizen(ctx, "Ejer "+event)
+		delegate, err2 := w.citizen(ctx, "Fuldmægtig "+event)
+		if err1 != nil || err2 != nil {
+			return tried, fmt.Sprint(err1, err2), "", false
+		}
+		grant, err := w.engine.Desk.GrantReadingAccess(ctx, "cw1", delegate.CPR, owner.CPR)
+		if err != nil {
+			return tried, "grant: " + err.Error(), "", false
+		}
+		if !eventually(ctx, 30*time.Second, func() bool { return w.grantStatus(ctx, grant) == access.Granted }) {
+			return tried, "access never granted", "", false
+		}
+		r := w.api(w.keyA, http.MethodPost, "/v1/letters", mustJSON(map[string]string{"message_id": "delegate-" + event,
+			"recipient_cpr": owner.CPR, "subject": "Til fuldmagt " + event, "text": "Kun for ejeren."}))
+		letter, err := uuid.Parse(jsonField(r.body, "id"))
+		if err != nil || !eventually(ctx, 45*time.Second, func() bool { _, ok := w.mailboxEntry(ctx, letter); return ok }) {
+			return tried, fmt.Sprintf("letter %s %.200s", r, r.body), "", false
+		}
+		session, err := w.signIn(delegate)
+		if err != nil {
+			return tried, err.Error(), "", false
+		}
+		control := w.page(session, "/postkasse/"+owner.ID)
+		sawBefore := control.status == http.StatusOK && strings.Contains(control.body, "Til fuldmagt "+event)
+		if err := end(ctx, w, owner); err != nil {
+			return tried, event + ": " + err.Error(), "", false
+		}
+		suspended := eventually(ctx, 30*time.Second, func() bool { return w.grantStatus(ctx, grant) == access.Suspended })
+		box := w.page(session, "/postkasse/"+owner.ID)
+		doc := w.page(session, "/breve/"+letter.String())
+		ok, state := w.unopened(ctx, letter)
+		leaked := strings.Contains(box.body, "Til fuldmagt") || strings.Contains(doc.body, "Kun for ejeren")
+		return tried, fmt.Sprintf("before: mailbox %s (letter listed: %t); after: %s, %s; access %s", control, sawBefore, box, doc, w.grantStatus(ctx, grant)),
+			state + "; " + leakedWord(leaked, "the citizen's post"),
+			sawBefore && suspended && box.status == http.StatusNotFound && doc.status == http.StatusNotFound && ok && !leaked
+	}
+}
+
+// exemptByDecision: the citizen applies for exemption at the citizen service and a
+// caseworker approves it; the case's workflow marks the citizen exempt.
+func exemptByDecision(ctx context.Context, w *world, owner person) error {
+	caseID, err := w.engine.Desk.Apply(ctx, borgerservice.Application{CitizenCPR: owner.CPR, Grounds: []string{"lacking-digital-skills"},
+		MunicipalityID: "aarhus-kommune", Caseworker: "cw1"})
+	if err != nil {
+		return err
+	}
+	if _, err := w.engine.Desk.Decide(ctx, caseID, workflows.Decision{Approve: true, Reason: "Mangler digitale færdigheder", Caseworker: "cw1"}); err != nil {
+		return err
+	}
+	cid, _ := uuid.Parse(owner.ID)
+	if !eventually(ctx, 30*time.Second, func() bool {
+		c, err := w.engine.Registry.Citizen(ctx, cid)
+		return err == nil && c.Enrolment == registry.Exempt
+	}) {
+		return fmt.Errorf("case %s approved, but the citizen was never marked exempt", caseID)
+	}
+	return nil
+}
+
+// recordDeath: the CPR register reports the citizen dead.
+func recordDeath(ctx context.Context, w *world, owner person) error {
+	_, err := w.engine.Desk.RecordDeath(ctx, owner.CPR, time.Now().AddDate(0, 0, -1))
+	return err
 }

@@ -51,13 +51,17 @@ type env struct {
 	twilio   *providerfake.Twilio
 	sendgrid *providerfake.SendGrid
 	idp      *identityProvider
-	hooks    *receiver // a webhook receiver on this machine: it must never be called
+	hooks    *receiver     // a webhook receiver on this machine: it must never be called
+	otlp     *otlpReceiver // where the worker exports its spans (OTLP/HTTP)
 
 	worker    *exec.Cmd
 	workerEnd chan struct{} // closed when the worker has exited
 	workerLog string
 	workerTmp string // the worker's TMPDIR: no request may leave a file in it
-	base      string // http://127.0.0.1:port of the API and the pages
+	workerBin string
+	bigAPI    *process // an API-only process with large batch limits, started by the case that needs it
+	base      string   // http://127.0.0.1:port of the API and the pages
+	metrics   string   // http://127.0.0.1:port of the worker's metrics and probes (METRICS_ADDR)
 
 	codecSrv   *httptest.Server // the codec server, as `worker -dev` runs it
 	gateSrv    *httptest.Server // the operator gate in front of a stand-in Temporal UI
@@ -79,6 +83,8 @@ const (
 	apiBurst      = 60
 	apiRate       = 0.2 // a token every 5 s: burst + 1 at once is over the limit however slow the machine
 	maxBatchBytes = 1 << 20
+	lookupBurst   = 20
+	lookupRate    = 0.2 // as apiRate: burst + 1 look-ups at once are over the limit however slow the machine
 	taskQueue     = "attacks"
 )
 
@@ -102,6 +108,7 @@ func startEnv(ctx context.Context, log func(string, ...any)) (*env, error) {
 	e.twilio, e.sendgrid = providerfake.NewTwilio(), providerfake.NewSendGrid()
 	e.idp = startIdentityProvider()
 	e.hooks = startReceiver()
+	e.otlp = startOTLPReceiver()
 
 	e.cfg = config.Config{DatabaseURL: e.dbURL, TemporalAddress: e.temporal.Address, TemporalNamespace: "default",
 		TaskQueue: taskQueue, OpenDeadline: 72 * time.Hour, SMSRatePerSecond: 50, EmailRatePerSecond: 50,
@@ -170,6 +177,7 @@ func (e *env) startWorker(ctx context.Context) error {
 	if out, err := build.CombinedOutput(); err != nil {
 		return fmt.Errorf("build the worker: %v\n%s", err, out)
 	}
+	e.workerBin = bin
 	addr := fmt.Sprintf("127.0.0.1:%d", freePort())
 	e.base = "http://" + addr
 	e.workerTmp = filepath.Join(e.dir, "tmp")
@@ -177,20 +185,9 @@ func (e *env) startWorker(ctx context.Context) error {
 	if err := os.MkdirAll(e.workerTmp, 0o750); err != nil {
 		return err
 	}
-	env := []string{"PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME"), "TMPDIR=" + e.workerTmp,
-		"DEV_DATA_DIR=" + filepath.Join(e.dir, "devdata"),
-		"DATABASE_URL=" + e.dbURL, "TEMPORAL_ADDRESS=" + e.cfg.TemporalAddress, "TEMPORAL_TASK_QUEUE=" + taskQueue,
-		"PAYLOAD_KEYS=" + e.cfg.PayloadKeys, "PRINT_SPOOL_DIR=" + filepath.Join(e.dir, "spool"),
-		"HTTP_ADDR=" + addr, "PRINT_HOUSE_TOKEN=" + e.printToken,
-		"OIDC_ISSUER=" + e.idp.srv.URL, "OIDC_CLIENT_ID=digitalpost", "OIDC_CLIENT_SECRET=secret",
-		"OIDC_REDIRECT_URL=" + e.base + "/oidc/callback",
-		// http:// receivers allowed, as the issue asks: the internal-address check must still hold.
-		"WEBHOOK_ALLOW_HTTP=true",
-		fmt.Sprintf("API_RATE_PER_SECOND=%g", apiRate), fmt.Sprintf("API_BURST=%d", apiBurst),
-		fmt.Sprintf("MAX_BATCH_BYTES=%d", maxBatchBytes),
-		"TWILIO_ACCOUNT_SID=" + e.twilio.AccountSID, "TWILIO_AUTH_TOKEN=" + e.twilio.AuthToken, "TWILIO_BASE_URL=" + e.twilio.Server.URL,
-		"SENDGRID_API_KEY=" + e.sendgrid.APIKey, "SENDGRID_BASE_URL=" + e.sendgrid.Server.URL,
-	}
+	metricsAddr := fmt.Sprintf("127.0.0.1:%d", freePort())
+	e.metrics = "http://" + metricsAddr
+	env := append(e.workerEnv(addr, e.workerTmp), "METRICS_ADDR="+metricsAddr) // as the chart runs it
 	logFile, err := os.Create(e.workerLog)
 	if err != nil {
 		return err
@@ -205,6 +202,83 @@ func (e *env) startWorker(ctx context.Context) error {
 	e.workerEnd = make(chan struct{})
 	go func() { _ = e.worker.Wait(); logFile.Close(); close(e.workerEnd) }()
 	return nil
+}
+
+// workerEnv is the worker's environment, serving on addr with tmp as its TMPDIR.
+func (e *env) workerEnv(addr, tmp string) []string {
+	return []string{"PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME"), "TMPDIR=" + tmp,
+		"DEV_DATA_DIR=" + filepath.Join(e.dir, "devdata"),
+		"DATABASE_URL=" + e.dbURL, "TEMPORAL_ADDRESS=" + e.cfg.TemporalAddress, "TEMPORAL_TASK_QUEUE=" + taskQueue,
+		"PAYLOAD_KEYS=" + e.cfg.PayloadKeys, "PRINT_SPOOL_DIR=" + filepath.Join(e.dir, "spool"),
+		"HTTP_ADDR=" + addr, "PRINT_HOUSE_TOKEN=" + e.printToken,
+		"OIDC_ISSUER=" + e.idp.srv.URL, "OIDC_CLIENT_ID=digitalpost", "OIDC_CLIENT_SECRET=secret",
+		"OIDC_REDIRECT_URL=" + e.base + "/oidc/callback",
+		// http:// receivers allowed, as the issue asks: the internal-address check must still hold.
+		"WEBHOOK_ALLOW_HTTP=true",
+		fmt.Sprintf("API_RATE_PER_SECOND=%g", apiRate), fmt.Sprintf("API_BURST=%d", apiBurst),
+		fmt.Sprintf("LOOKUP_RATE_PER_SECOND=%g", lookupRate), fmt.Sprintf("LOOKUP_BURST=%d", lookupBurst),
+		fmt.Sprintf("MAX_BATCH_BYTES=%d", maxBatchBytes),
+		"TWILIO_ACCOUNT_SID=" + e.twilio.AccountSID, "TWILIO_AUTH_TOKEN=" + e.twilio.AuthToken, "TWILIO_BASE_URL=" + e.twilio.Server.URL,
+		"SENDGRID_API_KEY=" + e.sendgrid.APIKey, "SENDGRID_BASE_URL=" + e.sendgrid.Server.URL,
+		// Spans go to the suite's own collector, in batches every half second.
+		"OTEL_EXPORTER_OTLP_ENDPOINT=" + e.otlp.srv.URL, "OTEL_BSP_SCHEDULE_DELAY=500",
+	}
+}
+
+// process is another process of the worker binary the suite runs.
+type process struct {
+	cmd  *exec.Cmd
+	base string
+	tmp  string
+	end  chan struct{}
+}
+
+// startAPIProcess runs the worker binary as an API-only process (SERVE=api) with the
+// worker's environment and extra settings after it (later ones win), and waits until it is ready.
+func (e *env) startAPIProcess(ctx context.Context, name string, extra ...string) (*process, error) {
+	addr := fmt.Sprintf("127.0.0.1:%d", freePort())
+	p := &process{base: "http://" + addr, tmp: filepath.Join(e.dir, name+"-tmp"), end: make(chan struct{})}
+	if err := os.MkdirAll(p.tmp, 0o750); err != nil {
+		return nil, err
+	}
+	logFile, err := os.Create(filepath.Join(e.dir, name+".log"))
+	if err != nil {
+		return nil, err
+	}
+	p.cmd = exec.Command(e.workerBin)
+	p.cmd.Env = append(append(e.workerEnv(addr, p.tmp), "SERVE=api"), extra...)
+	p.cmd.Stdout, p.cmd.Stderr = logFile, logFile
+	p.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	if err := p.cmd.Start(); err != nil {
+		logFile.Close()
+		return nil, err
+	}
+	go func() { _ = p.cmd.Wait(); logFile.Close(); close(p.end) }()
+	deadline := time.Now().Add(60 * time.Second)
+	for time.Now().Before(deadline) && ctx.Err() == nil {
+		if r := send(http.MethodGet, p.base+"/readyz", nil); r.status == http.StatusOK {
+			return p, nil
+		}
+		select {
+		case <-p.end:
+			return nil, fmt.Errorf("%s exited before it was ready", name)
+		case <-time.After(300 * time.Millisecond):
+		}
+	}
+	p.stop()
+	return nil, fmt.Errorf("%s did not become ready", name)
+}
+
+func (p *process) stop() {
+	if p == nil || p.cmd.Process == nil {
+		return
+	}
+	_ = p.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-p.end:
+	case <-time.After(10 * time.Second):
+		_ = p.cmd.Process.Kill()
+	}
 }
 
 // waitReady waits until the worker's /readyz answers 200.
@@ -244,6 +318,7 @@ func (e *env) startOperatorTools() {
 }
 
 func (e *env) close() {
+	e.bigAPI.stop()
 	if e.worker != nil && e.worker.Process != nil {
 		_ = e.worker.Process.Signal(syscall.SIGTERM)
 		select {
@@ -262,6 +337,9 @@ func (e *env) close() {
 	}
 	if e.hooks != nil {
 		e.hooks.close()
+	}
+	if e.otlp != nil {
+		e.otlp.srv.Close()
 	}
 	if e.twilio != nil {
 		e.twilio.Server.Close()

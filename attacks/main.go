@@ -58,11 +58,16 @@ func attacks() []attack {
 	const print = "print house"
 	add(print, "receipts without the print house's token", "401 each, nothing recorded", printReceiptTokens)
 	add(print, "receipts with job id ../../x", "no effect, no file written", receiptPathTraversal)
+	add(print, "receipts out of order (posted, failed after returned)", "out_of_order, letter stays returned", receiptsOutOfOrder)
+	add(print, "`delivered` for economy post", "no effect on the letter or its job", deliveredForEconomy)
+	add(print, "symlinked receipt file", "not read through; the control file is read", symlinkedReceiptFile)
 	const citizen = "citizen"
 	add(citizen, "another citizen's letter", "404, opened_at unchanged", citizenOpensOthersLetter)
 	add(citizen, "another citizen's document", "404, opened_at unchanged", citizenOpensOthersDocument)
 	add(citizen, "another citizen's withdrawn letter", "404 (not 410), opened_at unchanged", citizenOpensOthersWithdrawn)
 	add(citizen, "delegate after revocation", "404, opened_at unchanged", delegateAfterRevocation)
+	add(citizen, "delegate after the citizen's exemption", "404, opened_at unchanged", delegateAfter("exemption", exemptByDecision))
+	add(citizen, "delegate after the citizen's death", "404, opened_at unchanged", delegateAfter("death", recordDeath))
 	add(citizen, "answering someone else's reading-access request", "refused, request still waiting", answerOthersRequest)
 	add(citizen, "citizen on caseworker and sender pages", "403 each, case undecided", citizenOnOtherRolesPages)
 	add(citizen, "tampered session cookie", "signed out (303 to /log-ind)", tamperedSession)
@@ -88,10 +93,16 @@ func attacks() []attack {
 	add(docs, "active PDFs in a printable letter", "422 each, nothing written", activePDFsRefused(false))
 	add(docs, "active PDFs in a digital-only letter", "422 each, nothing written", activePDFsRefused(true))
 	add(docs, "PDF nested 200 deep", "422, nothing written", deeplyNestedPDF)
+	add(docs, "PDF with an owner password", "422, nothing written, worker memory bounded", encryptedPDF)
+	add(docs, "PDF stream bomb (1 GiB inflated)", "422, nothing written, worker memory bounded", bombPDF)
+	add(docs, "PDF declaring 10 M objects", "422 each, nothing written, worker memory bounded", manyObjectsPDF)
 	const limits = "limits"
 	add(limits, "bodies one byte over each limit", "413 each, nothing written, no temp file", bodiesOverLimits)
 	add(limits, "NUL and invalid UTF-8", "422 each, nothing written", nulAndInvalidUTF8)
 	add(limits, "burst + 1", "429 with Retry-After; other sender 200", burstPlusOne)
+	add(limits, "a million-row CSV batch", "422 (or 413), nothing written, memory bounded", millionRowBatch)
+	add(limits, "a 64 MB NDJSON line", "422 (or 413), nothing written, memory bounded", hugeNDJSONLine)
+	add(limits, "look-ups burst + 1", "429 with Retry-After; each answered look-up audited, no CPR number in the table", lookupsBurstPlusOne)
 	add(limits, "50 parallel statistics requests", "a letter still reaches the mailbox within 15 s", statisticsLeaveLettersFlowing)
 	const temporal = "Temporal"
 	add(temporal, "forged `opened` signal", "letter stays unopened", forgedOpening)
@@ -108,10 +119,13 @@ func attacks() []attack {
 		{"10/8", "private"}, {"169.254.169.254", "169.254.169.254"}, {"100.100.100.200", "100.100.100.200"}, {"NAT64 64:ff9b::7f00:1", "nat64"}} {
 		add(hooks, "webhook to "+t.name, "refused as internal, receiver never called", webhookTo(t.path))
 	}
+	add(hooks, "webhook to a DNS name resolving to 127.0.0.1", "refused when dialled, receiver never called", webhookByName)
 	add(hooks, "webhook receiver answering 302", "redirect not followed", webhookRedirect)
+	add(hooks, "signatures by an independent Standard Webhooks library; retry", "every call verifies; the retry has the same webhook-id", signaturesVerifyIndependently)
 	const logs = "logs"
 	add(logs, "CPR number in malformed JSON", "absent from the log", malformedBodiesLogNothing)
 	add(logs, "the whole run's log", "no CPR number, name, e-mail or mobile", wholeRunLogsNothing)
+	add(logs, "exported spans and /metrics", "no CPR number, name, e-mail, mobile or address; no /metrics on the public port", spansAndMetricsHoldNothing)
 	return list
 }
 

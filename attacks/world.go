@@ -167,6 +167,7 @@ func (w *world) webhookTargets() []string {
 		"http://169.254.169.254/latest/meta-data/",
 		"http://100.100.100.200/latest/meta-data/",
 		fmt.Sprintf("http://[64:ff9b::7f00:1]:%d/nat64", p),
+		fmt.Sprintf("http://localhost:%d/dns-name", p),
 	}
 }
 
