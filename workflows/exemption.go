@@ -1,6 +1,7 @@
 package workflows
 
 import (
+	"digitalpost/internal/codec"
 	"errors"
 	"fmt"
 	"strings"
@@ -58,16 +59,18 @@ type CarriedCase struct {
 
 // ProxyVerification is the caseworker's finding on the power of attorney.
 type ProxyVerification struct {
-	Valid      bool
-	Reason     string
-	Caseworker string
+	codec.Binding // refused when sealed for no workflow (validators)
+	Valid         bool
+	Reason        string
+	Caseworker    string
 }
 
 // Decision is the caseworker's decision on the application.
 type Decision struct {
-	Approve    bool
-	Reason     string
-	Caseworker string
+	codec.Binding // refused when sealed for no workflow (validators)
+	Approve       bool
+	Reason        string
+	Caseworker    string
 }
 
 // CaseEvent is one step of a case's life.
@@ -142,6 +145,8 @@ func (c *exemptionCase) setup(ctx workflow.Context) error {
 		},
 		workflow.UpdateHandlerOptions{Validator: func(v ProxyVerification) error {
 			switch {
+			case v.Unbound():
+				return errUnboundAct
 			case c.closedOrClosing():
 				return c.closedError()
 			case !c.in.HasRepresentative:
@@ -165,6 +170,8 @@ func (c *exemptionCase) setup(ctx workflow.Context) error {
 		},
 		workflow.UpdateHandlerOptions{Validator: func(d Decision) error {
 			switch {
+			case d.Unbound():
+				return errUnboundAct
 			case c.closedOrClosing():
 				return c.closedError()
 			case c.in.HasRepresentative && !c.state.ProxyVerified:

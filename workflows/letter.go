@@ -2,6 +2,7 @@
 package workflows
 
 import (
+	"digitalpost/internal/codec"
 	"errors"
 	"fmt"
 	"strings"
@@ -56,7 +57,8 @@ type Opening struct {
 
 // WithdrawRequest is the sender's request to take a letter back.
 type WithdrawRequest struct {
-	Reason string
+	codec.Binding // refused when sealed for no workflow (validators)
+	Reason        string
 	// Sender is who asks: only the letter's own sender may take it back.
 	Sender string
 }
@@ -167,6 +169,8 @@ func (l *letter) setup(ctx workflow.Context) error {
 		},
 		workflow.UpdateHandlerOptions{Validator: func(req WithdrawRequest) error {
 			switch {
+			case req.Unbound():
+				return errUnboundAct
 			case req.Sender != l.in.SenderID:
 				return errors.New("only the letter's sender can withdraw it")
 			case l.withdrawal != nil:

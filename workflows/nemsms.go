@@ -1,6 +1,7 @@
 package workflows
 
 import (
+	"digitalpost/internal/codec"
 	"errors"
 	"fmt"
 	"time"
@@ -39,7 +40,8 @@ const MoveAppointmentUpdate = "move-appointment"
 
 // MoveAppointment is the new time of a letter's appointment.
 type MoveAppointment struct {
-	At time.Time
+	codec.Binding // refused when sealed for no workflow (validators)
+	At            time.Time
 	// Sender is who moves it: only the letter's own sender may.
 	Sender string
 	// From is the time the mover saw it at: a move is taken only from there (compare and
@@ -80,6 +82,8 @@ func (l *letter) setupAppointment(ctx workflow.Context) error {
 		},
 		workflow.UpdateHandlerOptions{Validator: func(m MoveAppointment) error {
 			switch {
+			case m.Unbound():
+				return errUnboundAct
 			case m.Sender != l.in.SenderID:
 				return errors.New("only the letter's sender can move its appointment")
 			case l.appointment.cancelled || l.withdrawn:

@@ -1,6 +1,7 @@
 package workflows
 
 import (
+	"digitalpost/internal/codec"
 	"errors"
 	"fmt"
 	"time"
@@ -48,12 +49,16 @@ type ReadingAccessInput struct {
 
 // Response is the citizen's answer to a request, and who gave it.
 type Response struct {
-	Accept bool
-	By     uuid.UUID // the signed-in citizen who answered
+	codec.Binding // refused when sealed for no workflow (validators)
+	Accept        bool
+	By            uuid.UUID // the signed-in citizen who answered
 }
 
 // Revocation ends granted access; By is the citizen or the delegate who ended it.
-type Revocation struct{ By uuid.UUID }
+type Revocation struct {
+	By uuid.UUID
+	codec.Binding
+}
 
 type readingAccess struct {
 	in       ReadingAccessInput
@@ -112,6 +117,8 @@ func (r *readingAccess) setup(ctx workflow.Context) error {
 		},
 		workflow.UpdateHandlerOptions{Validator: func(resp Response) error {
 			switch {
+			case resp.Unbound():
+				return errUnboundAct
 			case !r.isCitizen(resp.By):
 				return errors.New("only the citizen whose mailbox it is can answer the request")
 			case r.status != access.Requested || r.response != nil || r.suspended:
@@ -132,6 +139,8 @@ func (r *readingAccess) setup(ctx workflow.Context) error {
 		},
 		workflow.UpdateHandlerOptions{Validator: func(rev Revocation) error {
 			switch {
+			case rev.Unbound():
+				return errUnboundAct
 			case !r.isCitizen(rev.By) && !r.isDelegate(rev.By):
 				return errors.New("only the citizen or the delegate can revoke reading access")
 			case r.status != access.Granted || r.revoked || r.suspended:

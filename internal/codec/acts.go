@@ -18,6 +18,19 @@ type Act interface{ HumanAct() }
 // metaAct names, inside the sealed plaintext, the Go type of an Act.
 const metaAct = "digitalpost-act"
 
+// Binding is embedded in each Act: it tells whether the act's payload was sealed before acts
+// named their workflow (Unbound). Such a payload, copied from an old history, opens in any
+// workflow; refusing it when decoding would stop old histories from replaying, so the
+// workflow's Update validators (which do not run on replay) refuse it instead.
+type Binding struct{ unbound bool }
+
+// Unbound: the act's payload was sealed, but for no workflow in particular.
+func (b Binding) Unbound() bool { return b.unbound }
+
+func (b *Binding) markUnbound() { b.unbound = true }
+
+type unboundMarker interface{ markUnbound() }
+
 // ErrOtherAct: a sealed act was sent as another act.
 var ErrOtherAct = fmt.Errorf("payload records another act than this one; refused")
 
@@ -74,7 +87,15 @@ func (a acts) FromPayload(p *commonpb.Payload, valuePtr any) error {
 			return ErrOtherAct
 		}
 	}
-	return a.DataConverter.FromPayload(p, valuePtr)
+	if err := a.DataConverter.FromPayload(p, valuePtr); err != nil {
+		return err
+	}
+	if m, ok := valuePtr.(unboundMarker); ok {
+		if _, unbound := p.GetMetadata()[metaUnbound]; unbound {
+			m.markUnbound()
+		}
+	}
+	return nil
 }
 
 func (a acts) FromPayloads(payloads *commonpb.Payloads, valuePtrs ...any) error {

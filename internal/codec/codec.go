@@ -38,6 +38,9 @@ const (
 	// for. Inside, so it is as tamper-proof as the data and the Temporal UI's codec server,
 	// which is never told a workflow id, can still open the payload for an operator.
 	metaWorkflow = "digitalpost-workflow-id"
+	// metaUnbound marks, on a decoded payload only (never stored), one that was sealed for no
+	// workflow: before workflows were named, or by a client without a serialization context.
+	metaUnbound = "digitalpost-sealed-unbound"
 )
 
 // Keyring holds the keys, the first being the one that seals new payloads.
@@ -191,8 +194,15 @@ func (c *Codec) Decode(payloads []*commonpb.Payload) ([]*commonpb.Payload, error
 		}
 		// The binding stays on the decoded payload: an Act decodes only from a bound payload
 		// that names it (acts.go); the JSON converter ignores the entry.
-		if sealedFor, ok := decoded.Metadata[metaWorkflow]; ok && c.workflowID != "" && string(sealedFor) != c.workflowID {
+		sealedFor, ok := decoded.Metadata[metaWorkflow]
+		if ok && c.workflowID != "" && string(sealedFor) != c.workflowID {
 			return nil, ErrOtherWorkflow
+		}
+		if !ok {
+			if decoded.Metadata == nil {
+				decoded.Metadata = map[string][]byte{}
+			}
+			decoded.Metadata[metaUnbound] = []byte("1")
 		}
 		out[i] = &decoded
 	}

@@ -150,7 +150,10 @@ func TestBadKeySpecsNameTheVariable(t *testing.T) {
 	}
 }
 
-type withdrawal struct{ Reason, Sender string }
+type withdrawal struct {
+	Reason, Sender string
+	Binding
+}
 type move struct {
 	At     string
 	Sender string
@@ -178,10 +181,19 @@ func TestAnActOpensOnlyAsTheActItWas(t *testing.T) {
 	if err := letter.FromPayloads(sealed, &m); err != nil || m.Sender != "region-midt" {
 		t.Fatalf("the move as itself: %v %+v", err, m)
 	}
-	// Acts sealed before they were named open as before; so do payloads that are no acts.
+	// Acts sealed before they were named open as before (old histories replay), but say that
+	// they were sealed for no workflow, so that a validator can refuse one sent anew.
+	if w.Unbound() {
+		t.Fatal("an act that failed to open is marked")
+	}
 	old, _ := New(keys).Encode([]*commonpb.Payload{payload(t, map[string]string{"Reason": "x", "Sender": "region-midt"})})
-	if err := letter.FromPayloads(&commonpb.Payloads{Payloads: old}, &w); err != nil || w.Sender != "region-midt" {
-		t.Fatalf("an act sealed before acts were named: %v %+v", err, w)
+	if err := letter.FromPayloads(&commonpb.Payloads{Payloads: old}, &w); err != nil || w.Sender != "region-midt" || !w.Unbound() {
+		t.Fatalf("an act sealed before acts were named: %v %+v, unbound %t", err, w, w.Unbound())
+	}
+	bound, _ := letter.ToPayloads(withdrawal{Reason: "y", Sender: "region-midt"})
+	var fresh withdrawal
+	if err := letter.FromPayloads(bound, &fresh); err != nil || fresh.Unbound() {
+		t.Fatalf("an act sealed for its workflow: %v, unbound %t", err, fresh.Unbound())
 	}
 	var plain map[string]any
 	if err := letter.FromPayloads(sealed, &plain); err != nil || plain["Sender"] != "region-midt" {

@@ -101,6 +101,21 @@ func TestTemporalIsNoBackDoorForHumanActs(t *testing.T) {
 		t.Fatalf("a sealed answer copied from another request: refused for %q, want its being sealed for another workflow", why)
 	}
 
+	// An answer sealed as every process sealed before acts named their workflow (no
+	// serialization context), naming the right citizen: such a payload, copied from an old
+	// history, would open anywhere, so the validator refuses it.
+	bo, err := s.Registry.CitizenByCPR(ctx, mustCPR(boCPR))
+	if err != nil {
+		t.Fatal(err)
+	}
+	unbound, err := codec.DataConverter(s.Keys).ToPayloads(workflows.Response{Accept: true, By: bo.ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if why := rawUpdate(t, s, access.WorkflowID(other), workflows.RespondUpdate, unbound); !strings.Contains(why, "sealed for no workflow") {
+		t.Fatalf("an answer sealed for no workflow: refused for %q, want its being sealed for no workflow", why)
+	}
+
 	// Nothing moved: the request Bo sent is answered only by Anna's real answer, the other still
 	// waits, the case waits for a caseworker, the letter for its reader.
 	grantStatus(t, s, other.String(), access.Requested)
