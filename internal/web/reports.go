@@ -16,6 +16,7 @@ const StatisticsMonths = 12
 const StatisticsTTL = time.Minute
 
 type statisticsData struct {
+	CountedAt  time.Time
 	Population statistics.Population
 	Months     []monthRow
 	Enrolment  chart
@@ -43,7 +44,7 @@ func (s *Site) statistics(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	pop, months := figures.Population, figures.Months
-	d := statisticsData{Population: pop}
+	d := statisticsData{Population: pop, CountedAt: figures.At}
 	var labels []string
 	var digital, paper, both, sms, email []int
 	for _, m := range months {
