@@ -39,6 +39,9 @@ type identityProvider struct {
 	// lenient redeems a code more than once, as a broken provider might: our side must still
 	// open one session per sign-in.
 	lenient bool
+	// forger, when set, signs the next ID token instead of the provider's key, under the
+	// provider's key id: a token someone made without the provider.
+	forger *rsa.PrivateKey
 }
 
 type pending struct{ nonce, challenge string }
@@ -87,7 +90,10 @@ func startIdentityProvider(t *testing.T) *identityProvider {
 		for k, v := range p.claims {
 			claims[k] = v
 		}
-		tamper := p.tamper
+		tamper, signingKey := p.tamper, key
+		if p.forger != nil {
+			signingKey = p.forger
+		}
 		p.mu.Unlock()
 		sum := sha256.Sum256([]byte(r.FormValue("code_verifier")))
 		if !ok || base64.RawURLEncoding.EncodeToString(sum[:]) != pend.challenge {
@@ -101,7 +107,7 @@ func startIdentityProvider(t *testing.T) *identityProvider {
 			tamper(claims)
 		}
 		body, _ := json.Marshal(claims)
-		signer, err := jose.NewSigner(jose.SigningKey{Algorithm: jose.RS256, Key: jose.JSONWebKey{Key: key, KeyID: "k1"}}, nil)
+		signer, err := jose.NewSigner(jose.SigningKey{Algorithm: jose.RS256, Key: jose.JSONWebKey{Key: signingKey, KeyID: "k1"}}, nil)
 		if err != nil {
 			t.Error(err)
 			return
@@ -122,14 +128,25 @@ func startIdentityProvider(t *testing.T) *identityProvider {
 
 func (p *identityProvider) next(claims map[string]any) {
 	p.mu.Lock()
-	p.claims, p.tamper = claims, nil
+	p.claims, p.tamper, p.forger = claims, nil, nil
+	p.mu.Unlock()
+}
+
+// nextForged is next with the token signed by another key than the provider's.
+func (p *identityProvider) nextForged(claims map[string]any) {
+	forger, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		p.t.Fatal(err)
+	}
+	p.mu.Lock()
+	p.claims, p.tamper, p.forger = claims, nil, forger
 	p.mu.Unlock()
 }
 
 // nextTampered is next with the token changed after the provider set its own claims.
 func (p *identityProvider) nextTampered(claims map[string]any, tamper func(map[string]any)) {
 	p.mu.Lock()
-	p.claims, p.tamper = claims, tamper
+	p.claims, p.tamper, p.forger = claims, tamper, nil
 	p.mu.Unlock()
 }
 

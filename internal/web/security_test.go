@@ -10,6 +10,10 @@ import (
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
+	"os"
+	"path/filepath"
+	"regexp"
+	"sort"
 	"strings"
 	"sync"
 	"testing"
@@ -265,6 +269,13 @@ func TestOpenIDConnectRefusesWhatItCannotTrust(t *testing.T) {
 		back.RawQuery = q.Encode()
 		if status, _, _ := v.get(back.String()); status != http.StatusUnauthorized || v.signedIn() {
 			t.Fatalf("a callback with another state: %d, signed in %v", status, v.signedIn())
+		}
+	})
+	t.Run("a token signed with another key", func(t *testing.T) {
+		site.idp.nextForged(anna)
+		v := site.visitor()
+		if status, _, body := v.get("/oidc/log-ind"); status != http.StatusUnauthorized || !strings.Contains(body, "kunne ikke bekræftes") || v.signedIn() {
+			t.Fatalf("a token not signed by the provider: %d, signed in %v", status, v.signedIn())
 		}
 	})
 	t.Run("NSIS High is enough", func(t *testing.T) {
@@ -572,4 +583,66 @@ func TestAskingToReadPostTellsNothingAboutThePerson(t *testing.T) {
 	if status, _, _ := bo.post("/adgang/anmod", url.Values{"cpr": {"12"}}); status != http.StatusUnprocessableEntity {
 		t.Fatalf("a malformed number answered %d; it should say the number is wrong", status)
 	}
+}
+
+// Every form of the site, found in the templates (a new form is tried without a new line
+// here), refuses a POST from another site, signed in or not (issue 27, row 2): deleting the
+// cross-origin protection fails this test.
+func TestEveryFormRefusesAPostFromAnotherSite(t *testing.T) {
+	sys := testenv.StartSystem(t)
+	seedRegistry(t, sys)
+	site := startDevSite(t, sys)
+	actions := formActions(t)
+	if len(actions) < 10 {
+		t.Fatalf("found %d forms in the templates: %v", len(actions), actions)
+	}
+	anna := site.visitor()
+	anna.devSignIn(url.Values{"role": {"citizen"}, "cpr": {"0101801234"}})
+	for _, action := range actions {
+		req, _ := http.NewRequest(http.MethodPost, site.url+action, strings.NewReader("email=evil%40example.com&cpr=0202752345"))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.Header.Set("Origin", "https://evil.example")
+		req.Header.Set("Sec-Fetch-Site", "cross-site")
+		resp, err := anna.noFollow.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusForbidden {
+			t.Errorf("POST %s from another site answered %d, want 403", action, resp.StatusCode)
+		}
+	}
+	// The same form from the site itself goes through (the refusal above is for the origin).
+	if status, _, _ := anna.post("/profil", url.Values{"email": {"anna@example.dk"}, "mobile": {"+4520000001"}}); status != http.StatusOK {
+		t.Fatalf("the profile form from the site itself answered %d", status)
+	}
+}
+
+// formActions are the paths every template's forms post to, a template expression in a path
+// made an id.
+func formActions(t *testing.T) []string {
+	t.Helper()
+	files, err := filepath.Glob(filepath.Join("templates", "*.html"))
+	if err != nil || len(files) == 0 {
+		t.Fatalf("templates: %v", err)
+	}
+	form := regexp.MustCompile(`<form[^>]*method="post"[^>]*action="([^"]+)"`)
+	expr := regexp.MustCompile(`\{\{[^}]*\}\}`)
+	seen := map[string]bool{}
+	var out []string
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range form.FindAllStringSubmatch(string(b), -1) {
+			action := expr.ReplaceAllString(m[1], "00000000-0000-0000-0000-000000000001")
+			if !seen[action] {
+				seen[action] = true
+				out = append(out, action)
+			}
+		}
+	}
+	sort.Strings(out)
+	return out
 }
