@@ -390,7 +390,7 @@ func clusterScenarios(s settings) []scenario {
 		{name: "matching-1 SIGKILL mid-run, back after 10 s", letters: n, fault: func(ctx context.Context, e *env) error {
 			return e.killTemporalProcess(ctx, "matching-1", 10*time.Second)
 		}},
-		{name: "one of two workers SIGKILL mid-run, the other carries on", letters: n, fault: func(ctx context.Context, e *env) error {
+		{name: "one of two workers SIGKILL mid-run, the other carries on", letters: n, callsCut: 1, fault: func(ctx context.Context, e *env) error {
 			waitForNotices(ctx, e, 5)
 			e.workers[0].kill()
 			e.note("%s killed, %s alone until the count; %s started again after it", e.workers[0].name, e.workers[1].name, e.workers[0].name)
@@ -405,7 +405,7 @@ func clusterScenarios(s settings) []scenario {
 		}},
 		// Three times the letters: v2's start and ramp take 15-20 s here, and the switch must
 		// land while letters move.
-		{name: "rolling upgrade v1 → v2 mid-run (ramp 50 %, current, v1 SIGTERM)", letters: 3 * n, fault: func(ctx context.Context, e *env) error {
+		{name: "rolling upgrade v1 → v2 mid-run (ramp 50 %, current, v1 SIGTERM)", letters: 3 * n, callsCut: 1, fault: func(ctx context.Context, e *env) error {
 			return e.rollingUpgrade(ctx, 5*time.Second, 3*n)
 		}, after: func(ctx context.Context, e *env, r *result) { e.awaitDrained(ctx, r) }},
 	}

@@ -90,7 +90,7 @@ func line(r result) string {
 	if r.OthersP99 > 0 {
 		others = fmt.Sprintf(", other senders p99 %s", r.OthersP99.Round(time.Millisecond))
 	}
-	return strings.TrimSpace(fmt.Sprintf("lost %d, missing %d, unknown %d, twice %d, printed twice %d, max %d/s, %s%s %s", r.Lost, r.Missing, r.Unknown, r.Twice,
+	return strings.TrimSpace(fmt.Sprintf("lost %d, missing %d, unknown %d (at most %d), twice %d, printed twice %d, max %d/s, %s%s %s", r.Lost, r.Missing, r.Unknown, r.MaxUnknown, r.Twice,
 		r.PrintedTwice, r.MaxPerSecond, r.Duration.Round(time.Second), others, joinNotes(r.Note, r.Info)))
 }
 

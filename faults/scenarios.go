@@ -15,6 +15,7 @@ import (
 	"github.com/google/uuid"
 
 	"digitalpost/internal/bulkfile"
+	"digitalpost/internal/engine"
 	"digitalpost/internal/postoffice"
 	"digitalpost/internal/print"
 	"digitalpost/internal/providerfake"
@@ -37,6 +38,11 @@ type scenario struct {
 	fault  func(ctx context.Context, e *env) error
 	// submit, when set, submits the run in place of the post office's bulk path (the API row).
 	submit func(ctx context.Context, e *env, subs []postoffice.Submission) ([]uuid.UUID, error)
+	// callsCut is how many times the fault can cut notices between the provider's call and
+	// its record (a worker killed, PostgreSQL gone): each such notice is listed unknown, by
+	// design, and at most every call one worker has in flight can be. Any other unknown notice
+	// fails the row.
+	callsCut int
 	// after runs once the row is counted (a worker started again, a version's drainage).
 	after func(ctx context.Context, e *env, r *result)
 }
@@ -56,6 +62,7 @@ type result struct {
 	Lost          int // not notified when the run settled, and no notice of theirs listed unknown
 	Missing       int // a notice expected, never accepted by the provider and not listed unknown (paper: no print job)
 	Unknown       int // notices listed for operators (a worker died during the provider call)
+	MaxUnknown    int // the most the fault can explain: scenario.callsCut times one worker's calls in flight
 	Twice         int // a notice the provider accepted more than once
 	PrintedTwice  int // a letter with more than one print job in the spool for one purpose
 	MaxPerSecond  int // most notices one provider accepted in any one second
@@ -71,10 +78,15 @@ type result struct {
 
 func (r result) failed() bool {
 	if r.Refusal {
-		return !r.Refused || r.WrittenAnyway > 0
+		return !r.Refused || r.WrittenAnyway > 0 || r.Note != ""
 	}
-	return r.Lost+r.Missing+r.Twice+r.PrintedTwice+r.WrittenAnyway > 0 || r.MaxPerSecond > jitterAllowance(r.Rate) || r.Note != ""
+	return r.Lost+r.Missing+r.Twice+r.PrintedTwice+r.WrittenAnyway > 0 || r.Unknown > r.MaxUnknown ||
+		r.MaxPerSecond > jitterAllowance(r.Rate) || r.Note != ""
 }
+
+// inFlight is the most notices one worker can have between call and record: both providers'
+// calls in flight (engine.ConcurrentCalls each).
+func inFlight(rate float64) int { return 2 * engine.ConcurrentCalls(rate) }
 
 // jitterAllowance is the most notices one second may show at the provider for a given rate:
 // the rate itself. Calls leave their pace slots (1 s + notify.ArrivalJitter)/rate apart, across
@@ -96,13 +108,13 @@ func scenarios(s settings) []scenario {
 		{name: "no faults, one citizen, e-mail and mobile", letters: n + n/2, oneCitizen: true},
 		{name: "no faults", letters: n},
 		{name: "two other senders' single letters during the bulk run", letters: 2 * n, others: min(max(10, n/4), 120)},
-		{name: "worker SIGKILL while the run is submitted, back after 10 s", letters: n, fault: func(ctx context.Context, e *env) error {
+		{name: "worker SIGKILL while the run is submitted, back after 10 s", letters: n, callsCut: 1, fault: func(ctx context.Context, e *env) error {
 			sleep(ctx, d(8*time.Second))
 			e.killWorker()
 			sleep(ctx, d(10*time.Second))
 			return e.restartWorkers()
 		}},
-		{name: "worker SIGKILL in the notice phase", letters: n, fault: func(ctx context.Context, e *env) error {
+		{name: "worker SIGKILL in the notice phase", letters: n, callsCut: 1, fault: func(ctx context.Context, e *env) error {
 			waitForNotices(ctx, e, 5)
 			e.killWorker()
 			sleep(ctx, 3*time.Second)
@@ -123,7 +135,7 @@ func scenarios(s settings) []scenario {
 		{name: "providers answer 503 for 20 s", letters: n, fault: func(ctx context.Context, e *env) error {
 			return outage(ctx, e, providerfake.Outage{Status: 503}, d(20*time.Second))
 		}},
-		{name: "PostgreSQL table stalled 25 s (mailbox_entries locked)", letters: n, fault: func(ctx context.Context, e *env) error {
+		{name: "PostgreSQL table stalled 25 s (mailbox_entries locked)", letters: n, callsCut: 1, fault: func(ctx context.Context, e *env) error {
 			sleep(ctx, time.Second)
 			tx, err := e.db.Begin(ctx)
 			if err != nil {
@@ -136,7 +148,7 @@ func scenarios(s settings) []scenario {
 			sleep(ctx, d(25*time.Second))
 			return nil
 		}},
-		{name: "every worker connection to PostgreSQL terminated, three times", letters: n, fault: func(ctx context.Context, e *env) error {
+		{name: "every worker connection to PostgreSQL terminated, three times", letters: n, callsCut: 3, fault: func(ctx context.Context, e *env) error {
 			for range 3 {
 				sleep(ctx, d(3*time.Second))
 				if _, err := e.db.Exec(ctx, `SELECT pg_terminate_backend(pid) FROM pg_stat_activity
@@ -146,7 +158,7 @@ func scenarios(s settings) []scenario {
 			}
 			return nil
 		}},
-		{name: restartPostgresName, letters: n, fault: func(ctx context.Context, e *env) error {
+		{name: restartPostgresName, letters: n, callsCut: 1, fault: func(ctx context.Context, e *env) error {
 			sleep(ctx, 2*time.Second)
 			return restartPostgres(ctx, e)
 		}},
@@ -271,7 +283,7 @@ func (e *env) run(ctx context.Context, sc scenario, s settings) result {
 }
 
 func (e *env) runRow(ctx context.Context, sc scenario, s settings) result {
-	r := result{Name: sc.name, Letters: sc.letters, Rate: s.Rate}
+	r := result{Name: sc.name, Letters: sc.letters, Rate: s.Rate, MaxUnknown: sc.callsCut * inFlight(s.Rate)}
 	start := time.Now()
 	smsBefore, mailBefore := len(e.twilio.Messages()), len(e.sendgrid.Mails())
 	e.rowNotices = smsBefore + mailBefore
@@ -437,7 +449,10 @@ func (e *env) settlePaper(ctx context.Context, ids []uuid.UUID, timeout time.Dur
 // countPaper counts physical-only letters: lost when not printed or with no job in the spool,
 // twice when the spool holds two jobs for one letter and purpose, and any notice is one too many.
 func (e *env) countPaper(ctx context.Context, r *result, ids []uuid.UUID, smsBefore, mailBefore int) {
-	_ = e.db.QueryRow(ctx, `SELECT count(*) FROM letters WHERE id = ANY($1) AND status <> 'printed'`, ids).Scan(&r.Lost)
+	if err := e.db.QueryRow(ctx, `SELECT count(*) FROM letters WHERE id = ANY($1) AND status <> 'printed'`, ids).Scan(&r.Lost); err != nil {
+		r.Note = "counting: " + err.Error() // a failed count is no count: never read it as 0 lost
+		return
+	}
 	jobs := map[string]map[string]bool{} // letter/purpose → job ids
 	for _, j := range e.spooled() {
 		key := j.LetterID + "/" + j.Purpose
@@ -458,9 +473,16 @@ func (e *env) countPaper(ctx context.Context, r *result, ids []uuid.UUID, smsBef
 }
 
 func (e *env) count(ctx context.Context, r *result, ids []uuid.UUID, sc scenario, smsBefore, mailBefore int, mobiles, emails map[string]int) {
-	_ = e.db.QueryRow(ctx, `SELECT count(*) FROM letters l WHERE l.id = ANY($1) AND l.status <> 'notified'
-		AND NOT EXISTS (SELECT 1 FROM notifications n WHERE n.letter_id = l.id AND n.state = 'unknown')`, ids).Scan(&r.Lost)
-	_ = e.db.QueryRow(ctx, `SELECT count(*) FROM notifications WHERE letter_id = ANY($1) AND state = 'unknown'`, ids).Scan(&r.Unknown)
+	// A failed count is no count: it must fail the row, never read as 0 lost.
+	if err := e.db.QueryRow(ctx, `SELECT count(*) FROM letters l WHERE l.id = ANY($1) AND l.status <> 'notified'
+		AND NOT EXISTS (SELECT 1 FROM notifications n WHERE n.letter_id = l.id AND n.state = 'unknown')`, ids).Scan(&r.Lost); err != nil {
+		r.Note = "counting lost letters: " + err.Error()
+		return
+	}
+	if err := e.db.QueryRow(ctx, `SELECT count(*) FROM notifications WHERE letter_id = ANY($1) AND state = 'unknown'`, ids).Scan(&r.Unknown); err != nil {
+		r.Note = "counting unknown notices: " + err.Error()
+		return
+	}
 	sms, mails := e.twilio.Messages()[smsBefore:], e.sendgrid.Mails()[mailBefore:]
 	if sc.oneCitizen {
 		// One recipient: every accepted message beyond one per letter and channel is a duplicate.
@@ -483,19 +505,28 @@ func (e *env) count(ctx context.Context, r *result, ids []uuid.UUID, sc scenario
 	}
 	unknown := map[string]bool{}
 	rows, err := e.db.Query(ctx, `SELECT letter_id, channel FROM notifications WHERE letter_id = ANY($1) AND state = 'unknown'`, ids)
-	if err == nil {
-		index := map[uuid.UUID]int{}
-		for i, id := range ids {
-			index[id] = i
+	if err != nil {
+		r.Note = "listing unknown notices: " + err.Error()
+		return
+	}
+	index := map[uuid.UUID]int{}
+	for i, id := range ids {
+		index[id] = i
+	}
+	for rows.Next() {
+		var id uuid.UUID
+		var ch string
+		if err := rows.Scan(&id, &ch); err != nil {
+			rows.Close()
+			r.Note = "listing unknown notices: " + err.Error()
+			return
 		}
-		for rows.Next() {
-			var id uuid.UUID
-			var ch string
-			if rows.Scan(&id, &ch) == nil {
-				unknown[fmt.Sprintf("%d/%s", index[id], ch)] = true
-			}
-		}
-		rows.Close()
+		unknown[fmt.Sprintf("%d/%s", index[id], ch)] = true
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		r.Note = "listing unknown notices: " + err.Error()
+		return
 	}
 	for i := range ids {
 		for _, ch := range []string{"sms", "email"} {
@@ -556,13 +587,21 @@ func (e *env) refusals(ctx context.Context, n int) []result {
 	for _, c := range cases {
 		r := result{Name: c.name, Letters: n, Rate: e.rate, Refusal: true}
 		var before, after int
-		_ = e.db.QueryRow(ctx, `SELECT count(*) FROM letters`).Scan(&before)
+		if err := e.db.QueryRow(ctx, `SELECT count(*) FROM letters`).Scan(&before); err != nil {
+			r.Note = "counting letters: " + err.Error()
+			out = append(out, r)
+			continue
+		}
 		subs, err := bulkfile.Read(strings.NewReader(c.csv), postoffice.Submission{SenderID: "region-midt"}, 0)
 		if err == nil {
 			_, err = e.engine.PostOffice.SubmitBulk(ctx, subs, postoffice.BulkOptions{})
 		}
 		r.Refused = err != nil
-		_ = e.db.QueryRow(ctx, `SELECT count(*) FROM letters`).Scan(&after)
+		if cerr := e.db.QueryRow(ctx, `SELECT count(*) FROM letters`).Scan(&after); cerr != nil {
+			r.Note = "counting letters: " + cerr.Error()
+			out = append(out, r)
+			continue
+		}
 		r.WrittenAnyway = after - before
 		if !r.Refused {
 			r.Note = "the run was accepted"

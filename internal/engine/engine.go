@@ -168,6 +168,30 @@ func lookupAuditKey(cfg config.Config) ([]byte, error) {
 	return codec.DeriveKey(cfg.PayloadKeys, "registry look-up audit")
 }
 
+// registeredWorkflows are the workflows the letter worker registers, each with how it meets a
+// rollout. Workflows lists them from here, for the replay tests: a workflow added here without
+// a recorded history fails them.
+var registeredWorkflows = []struct {
+	fn        any
+	behaviour workflow.VersioningBehavior
+}{
+	{workflows.LetterWorkflow, rollout.Waits},
+	{workflows.ExemptionCaseWorkflow, rollout.Waits},
+	{workflows.ReadingAccessWorkflow, rollout.Waits},
+	{workflows.WebhookWorkflow, rollout.Waits},
+	{workflows.NemSMSWorkflow, rollout.Waits}, // may wait hours behind the SMS backlog
+	{workflows.RecoveryWorkflow, rollout.EndsSoon},
+}
+
+// Workflows are the workflow functions Workers registers on the letter worker.
+func Workflows() []any {
+	fns := make([]any, len(registeredWorkflows))
+	for i, w := range registeredWorkflows {
+		fns[i] = w.fn
+	}
+	return fns
+}
+
 // setCacheSize sets the process-wide sticky cache once, before the first worker exists.
 var setCacheSize sync.Once
 
@@ -185,17 +209,7 @@ func (e *Engine) Workers() []worker.Worker {
 		DeploymentOptions:                      version,
 		WorkerStopTimeout:                      e.Config.WorkerStopTimeout,
 	})
-	for _, w := range []struct {
-		fn        any
-		behaviour workflow.VersioningBehavior
-	}{
-		{workflows.LetterWorkflow, rollout.Waits},
-		{workflows.ExemptionCaseWorkflow, rollout.Waits},
-		{workflows.ReadingAccessWorkflow, rollout.Waits},
-		{workflows.WebhookWorkflow, rollout.Waits},
-		{workflows.NemSMSWorkflow, rollout.Waits}, // may wait hours behind the SMS backlog
-		{workflows.RecoveryWorkflow, rollout.EndsSoon},
-	} {
+	for _, w := range registeredWorkflows {
 		opts := workflow.RegisterOptions{}
 		if version.UseVersioning {
 			opts.VersioningBehavior = w.behaviour
@@ -214,7 +228,7 @@ func (e *Engine) Workers() []worker.Worker {
 	}{{notify.SMS, e.Config.SMSRatePerSecond}, {notify.Email, e.Config.EmailRatePerSecond}} {
 		w := worker.New(e.Temporal, workflows.ProviderTaskQueue(e.Config.TaskQueue, p.ch), worker.Options{
 			TaskQueueActivitiesPerSecond:       notify.PacedRate(p.rate),
-			MaxConcurrentActivityExecutionSize: concurrentCalls(p.rate),
+			MaxConcurrentActivityExecutionSize: ConcurrentCalls(p.rate),
 			DeploymentOptions:                  version,
 			WorkerStopTimeout:                  e.Config.WorkerStopTimeout,
 		})
@@ -271,13 +285,13 @@ func workflowTaskSlots(n int) int {
 	return n
 }
 
-// concurrentCalls bounds a provider worker's calls in flight to a quarter second of its rate
+// ConcurrentCalls bounds a provider worker's calls in flight to a quarter second of its rate
 // (0, no limit, keeps the SDK's default). A call taken from the queue waits in the worker for
 // its pace slot; had the worker taken seconds' worth at once (the server's rate limiter lets a
 // second's worth through in a burst), every later call, another sender's urgent one included,
 // would queue behind them in the pace. Left in Temporal's queue instead, the next call taken is
 // the one priority and fairness between senders choose.
-func concurrentCalls(rate float64) int {
+func ConcurrentCalls(rate float64) int {
 	if rate <= 0 {
 		return 0
 	}
