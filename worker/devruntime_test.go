@@ -32,13 +32,25 @@ func TestDevRuntimeRestartsAfterSIGKILL(t *testing.T) {
 	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
 		t.Fatalf("build the worker: %v\n%s", err, out)
 	}
-	port, ui, codec := testPort(t), testPort(t), testPort(t)
+	// Every port the worker opens itself is the kernel's choice (port 0), so a developer's own
+	// `worker -dev` on 8080, 8233 or 8234 cannot break this test; only the Temporal dev server's
+	// port must be named in advance, since the CLI is told it.
+	port := testPort(t)
 	env := append(os.Environ(), "DEV_DATA_DIR="+filepath.Join(dir, "devdata"), "DATABASE_URL="+dbURL,
-		fmt.Sprintf("TEMPORAL_ADDRESS=127.0.0.1:%d", port), fmt.Sprintf("TEMPORAL_UI_PORT=%d", ui),
-		fmt.Sprintf("CODEC_SERVER_ADDR=127.0.0.1:%d", codec))
+		fmt.Sprintf("TEMPORAL_ADDRESS=127.0.0.1:%d", port), "TEMPORAL_UI_PORT=0", "HTTP_ADDR=127.0.0.1:0",
+		"CODEC_SERVER_ADDR=127.0.0.1:0", "METRICS_ADDR=")
 	start := func() *exec.Cmd {
 		cmd := exec.Command(bin, "-dev")
 		cmd.Env = env
+		// A test that fails half-way leaves no worker behind: the kernel kills it with the
+		// test binary, and the cleanup below does when the test ends.
+		cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+		t.Cleanup(func() {
+			if cmd.Process != nil && cmd.ProcessState == nil {
+				_ = cmd.Process.Kill()
+				_ = cmd.Wait()
+			}
+		})
 		stderr, _ := cmd.StderrPipe()
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
