@@ -2,6 +2,7 @@ package print
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"maps"
@@ -69,7 +70,15 @@ func ValidatePDF(b []byte) (err error) {
 		if entry == nil || entry.Free {
 			continue
 		}
-		what := activeContent(entry.Object, 0)
+		obj := entry.Object
+		// Objects compressed into an object stream (how PDF 1.5 and later generators write
+		// most of them) are read only when asked for: ask, or they would never be looked at.
+		if lazy, ok := obj.(types.LazyObjectStreamObject); ok {
+			if obj, err = lazy.DecodedObject(context.Background()); err != nil {
+				return fmt.Errorf("is not a valid PDF: object %d: %v", nr, err)
+			}
+		}
+		what := activeContent(obj, 0)
 		if strings.Contains(what, "JavaScript") {
 			found = what
 			break
