@@ -73,7 +73,13 @@ type inflight struct {
 
 	mu       sync.Mutex
 	requests map[string]int
+	held     map[string]int64 // bytes reserved, by sender
 }
+
+// senderShare is the part of the shared budget one sender may hold while it has other
+// requests under way: a quarter, so that one sender's large uploads leave room for others.
+// A sender with nothing under way may always try one request, however large.
+const senderShare = 4
 
 func newInflight(maxBytes int64, perSender int) *inflight {
 	if maxBytes <= 0 {
@@ -82,7 +88,8 @@ func newInflight(maxBytes int64, perSender int) *inflight {
 	if perSender <= 0 {
 		perSender = math.MaxInt
 	}
-	return &inflight{bytes: semaphore.NewWeighted(maxBytes), capacity: maxBytes, perSender: perSender, requests: map[string]int{}}
+	return &inflight{bytes: semaphore.NewWeighted(maxBytes), capacity: maxBytes, perSender: perSender,
+		requests: map[string]int{}, held: map[string]int64{}}
 }
 
 // Retry-After for each refusal: a sender's own requests end soon; room in the shared budget
@@ -110,16 +117,50 @@ func bodyReservation(r *http.Request, maxBody int64) int64 {
 // all or nothing, beyond its body: about 1.9 KB (NATIONAL.md), rounded up.
 const batchLetterBytes = 2 << 10
 
-// reserveMore takes n more bytes of the shared budget for a request already let in (a batch's
-// letters, which a short CSV body does not show), or answers 503 as admit does.
-func (s *Server) reserveMore(w http.ResponseWriter, n int64) (release func(), ok bool) {
-	f := s.inflight
-	n = min(n, f.capacity)
+// reserveMore takes n more bytes of the budget for a request already let in (a batch, once
+// its spooled size is known), or answers 429 or 503 as admit does.
+func (s *Server) reserveMore(w http.ResponseWriter, sender string, n int64) (release func(), ok bool) {
+	return s.inflight.take(w, sender, n)
+}
+
+// take reserves n bytes for sender: refused with 429 when the sender would hold more than its
+// share while it holds anything already, and with 503 when the budget is taken.
+func (f *inflight) take(w http.ResponseWriter, sender string, n int64) (release func(), ok bool) {
+	n = min(n, f.capacity) // a body as large as the budget waits for an idle process
+	if n <= 0 {
+		return func() {}, true
+	}
+	f.mu.Lock()
+	if held := f.held[sender]; held > 0 && held+n > f.capacity/senderShare {
+		f.mu.Unlock()
+		senderBusy(w, "this sender's uploads under way hold its share of the service's memory (a quarter of MAX_INFLIGHT_BYTES)")
+		return nil, false
+	}
+	f.held[sender] += n
+	f.mu.Unlock()
 	if !f.bytes.TryAcquire(n) {
+		f.giveBack(sender, n)
 		serviceBusy(w)
 		return nil, false
 	}
-	return func() { f.bytes.Release(n) }, true
+	return func() {
+		f.bytes.Release(n)
+		f.giveBack(sender, n)
+	}, true
+}
+
+func (f *inflight) giveBack(sender string, n int64) {
+	f.mu.Lock()
+	if f.held[sender] -= n; f.held[sender] <= 0 {
+		delete(f.held, sender)
+	}
+	f.mu.Unlock()
+}
+
+func senderBusy(w http.ResponseWriter, detail string) {
+	w.Header().Set("Retry-After", strconv.Itoa(int(retrySenderBusy.Seconds())))
+	writeProblem(w, Problem{Type: problemBase + "rate-limited", Title: "too many requests from this sender under way at once; retry later",
+		Status: http.StatusTooManyRequests, Detail: detail})
 }
 
 func serviceBusy(w http.ResponseWriter) {
@@ -136,9 +177,7 @@ func (s *Server) admit(w http.ResponseWriter, sender string, body int64) (releas
 	f.mu.Lock()
 	if f.requests[sender] >= f.perSender {
 		f.mu.Unlock()
-		w.Header().Set("Retry-After", strconv.Itoa(int(retrySenderBusy.Seconds())))
-		writeProblem(w, Problem{Type: problemBase + "rate-limited", Title: "too many requests from this sender under way at once; retry later",
-			Status: http.StatusTooManyRequests, Detail: fmt.Sprintf("at most %d at once (MAX_INFLIGHT_PER_SENDER)", f.perSender)})
+		senderBusy(w, fmt.Sprintf("at most %d at once (MAX_INFLIGHT_PER_SENDER)", f.perSender))
 		return nil, false
 	}
 	f.requests[sender]++
@@ -150,16 +189,13 @@ func (s *Server) admit(w http.ResponseWriter, sender string, body int64) (releas
 		}
 		f.mu.Unlock()
 	}
-	body = min(body, f.capacity) // a body as large as the budget waits for an idle process
-	if body > 0 && !f.bytes.TryAcquire(body) {
+	giveBack, ok := f.take(w, sender, body)
+	if !ok {
 		done()
-		serviceBusy(w)
 		return nil, false
 	}
 	return func() {
-		if body > 0 {
-			f.bytes.Release(body)
-		}
+		giveBack()
 		done()
 	}, true
 }

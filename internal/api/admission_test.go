@@ -3,6 +3,7 @@ package api_test
 import (
 	"bytes"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -144,19 +145,32 @@ func TestABatchUploadLeavesNoFileBehind(t *testing.T) {
 	e := newAPIEnv(t, nil)
 	stop := startUpload(t, e, e.region, "/v1/batches", "text/csv", 1<<20)
 	defer stop()
-	// The upload is under way once the sender's next request waits its turn behind it:
-	// give the server a moment to create the spool file, then look.
-	time.Sleep(300 * time.Millisecond)
+	// The upload is being spooled once this process holds the spool file open; the server
+	// runs in this process, so its open files are ours to list.
+	testenv.Eventually(t, 5*time.Second, "the batch being spooled", func() bool { return openSpoolFile(t) != "" })
 	left, err := filepath.Glob(filepath.Join(tmp, "digitalpost-batch-*"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(left) > 0 {
-		t.Fatalf("a batch being uploaded is a file anyone on the machine can find: %v", left)
+		t.Fatalf("a batch being uploaded is a file anyone on the machine can find: %v (open as %s)", left, openSpoolFile(t))
 	}
-	if _, err := os.Stat(tmp); err != nil {
+}
+
+// openSpoolFile is what an open file descriptor of this process that is a batch spool file
+// points at, or "".
+func openSpoolFile(t *testing.T) string {
+	fds, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
 		t.Fatal(err)
 	}
+	for _, fd := range fds {
+		target, err := os.Readlink(filepath.Join("/proc/self/fd", fd.Name()))
+		if err == nil && strings.Contains(target, "digitalpost-batch-") {
+			return target
+		}
+	}
+	return ""
 }
 
 // Go's JSON decoder turns bytes that are not UTF-8 into U+FFFD without a word: a letter was
@@ -192,5 +206,44 @@ func TestPrintReceiptsOverTheLimitAre413(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusRequestEntityTooLarge {
 		t.Fatalf("receipts one byte over 64 KiB: %d", resp.StatusCode)
+	}
+}
+
+// One sender's slow large uploads filled the shared budget, and every other sender got 503
+// for as long as they lasted (review of issue 23). A sender holding anything may hold at most
+// a quarter of the budget; beyond that it is told to come back, and others get in.
+func TestOneSenderCannotTakeTheWholeBudget(t *testing.T) {
+	e := newAPIEnv(t, func(s *testenv.System) { s.Config.MaxInflightBytes = 8 << 20 })
+	stop := startUpload(t, e, e.region, "/v1/letters", "application/json", 1<<20) // holds 2 MB of 8
+	defer stop()
+	testenv.Eventually(t, 5*time.Second, "the upload under way", func() bool { return e.api.RequestsUnderWay("region-midt") == 1 })
+	body := append(bytes.Repeat([]byte(" "), 512<<10), []byte("{}")...) // 1 MB more would pass 2 MB
+	a := e.do(t, e.region, http.MethodPost, "/v1/letters", "application/json", body)
+	if a.Status != http.StatusTooManyRequests || a.Header.Get("Retry-After") == "" || !strings.Contains(string(a.Body), "share") {
+		t.Fatalf("a second upload beyond the sender's share: %d %s", a.Status, a.Body)
+	}
+	if a := e.do(t, e.skat, http.MethodPost, "/v1/letters", "application/json", body); a.Status != http.StatusUnprocessableEntity {
+		t.Fatalf("another sender beside it: %d %s", a.Status, a.Body)
+	}
+}
+
+// A batch sent in chunks (no Content-Length) reserved the whole budget for its body before
+// its letters, and so was refused for ever (review of issue 23): its body is on disk, and it
+// reserves what it holds once spooled.
+func TestAChunkedBatchIsTaken(t *testing.T) {
+	e := newAPIEnv(t, func(s *testenv.System) {
+		s.Config.MaxInflightBytes, s.Config.MaxBatchBytes, s.Config.MaxBatchLetters = 64<<20, 256<<20, 100_000
+	})
+	csv := "message_id,to,subject,text\nchunked-1," + annaCPR + ",Brev,Tekst\n"
+	req, _ := http.NewRequest(http.MethodPost, e.srv.URL+"/v1/batches", io.NopCloser(strings.NewReader(csv))) // no length: chunked
+	req.Header.Set("Authorization", "Bearer "+e.region)
+	req.Header.Set("Content-Type", "text/csv")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if req.ContentLength != 0 && req.ContentLength != -1 || resp.StatusCode != http.StatusAccepted {
+		t.Fatalf("a chunked one-letter batch: %d (length %d)", resp.StatusCode, req.ContentLength)
 	}
 }

@@ -116,7 +116,7 @@ func (s *Server) routes() {
 	s.handle("POST /v1/letters/{id}/appointment", MaxSmallBytes, RequestTimeout, s.moveAppointment)
 	s.handle("POST /v1/nemsms", MaxSmallBytes, RequestTimeout, s.sendNemSMS)
 	s.handle("GET /v1/nemsms/{id}", 0, RequestTimeout, s.getNemSMS)
-	s.handle("POST /v1/batches", s.e.Config.MaxBatchBytes, BatchTimeout, s.submitBatch)
+	s.handleSpooled("POST /v1/batches", s.e.Config.MaxBatchBytes, BatchTimeout, s.submitBatch)
 	s.handle("GET /v1/batches/{id}", 0, RequestTimeout, s.getBatch)
 	s.handle("POST /v1/recipients/lookup", MaxSmallBytes, RequestTimeout, s.lookupRecipient)
 	s.handle("GET /v1/events", 0, RequestTimeout, s.listEvents)
@@ -156,6 +156,17 @@ func logFrom(r *http.Request) *slog.Logger {
 // handle registers a /v1 route behind the key check, the sender's rate limit and the
 // in-flight budgets, with a body limit (0: no body expected) and a time limit.
 func (s *Server) handle(pattern string, maxBody int64, timeout time.Duration, h http.HandlerFunc) {
+	s.route(pattern, maxBody, false, timeout, h)
+}
+
+// handleSpooled is handle for a route whose body goes to disk as it arrives (a batch): the
+// body is not held in memory, so nothing is reserved for it here; the handler reserves what
+// it will hold once it knows (reserveMore).
+func (s *Server) handleSpooled(pattern string, maxBody int64, timeout time.Duration, h http.HandlerFunc) {
+	s.route(pattern, maxBody, true, timeout, h)
+}
+
+func (s *Server) route(pattern string, maxBody int64, spooled bool, timeout time.Duration, h http.HandlerFunc) {
 	s.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
 		sender, ok := s.authenticate(w, r)
 		if !ok {
@@ -169,7 +180,11 @@ func (s *Server) handle(pattern string, maxBody int64, timeout time.Duration, h 
 			tooLarge(w, maxBody)
 			return
 		}
-		release, ok := s.admit(w, sender, bodyReservation(r, maxBody))
+		held := bodyReservation(r, maxBody)
+		if spooled {
+			held = 0
+		}
+		release, ok := s.admit(w, sender, held)
 		if !ok {
 			return
 		}
