@@ -200,14 +200,16 @@ func (s *Site) requestAccess(w http.ResponseWriter, r *http.Request, sess Sessio
 	}
 	_, err = s.e.Desk.RequestReadingAccess(r.Context(), me.CPR.Digits(), typed)
 	if msgs, refused := fieldErrors(err); refused {
-		if m, ok := msgs["delegate"]; ok {
-			// About the signed-in citizen themselves: theirs to know.
+		if m, ok := msgs["delegate"]; ok && m != access.ErrAlreadyLive.Error() {
+			// About the signed-in citizen themselves: theirs to know. That they asked before is
+			// not told: only a request to someone who can grant it is kept, so asking twice
+			// would tell who can.
 			s.showMailbox(w, r, sess, sess.CitizenID, http.StatusUnprocessableEntity, page{Error: "Du kan ikke få læseadgang: " + m}, typed)
 			return
 		}
-		// The other person cannot be asked: not in the registry, deceased, exempt. The page
-		// answers as it does when the request is sent, so that it is no way to learn another
-		// person's status from a well-formed CPR number (issue 23, M2).
+		// The other person cannot be asked (not in the registry, deceased, exempt), or was
+		// asked before. The page answers as it does when the request is sent, so that it is no
+		// way to learn another person's status from a well-formed CPR number (issue 23, M2).
 		s.log.Info("reading access request not sent: the citizen asked for cannot grant it", "delegate", sess.CitizenID.String())
 		err = nil
 	}

@@ -557,10 +557,14 @@ func TestAskingToReadPostTellsNothingAboutThePerson(t *testing.T) {
 	answers := map[string]string{}
 	for who, number := range map[string]string{"Anna, who can grant it": annaCPR, "Carl, deceased": carlCPR,
 		"Dorte, exempt": "040490-4567", "nobody in the registry": "111111-1118"} {
-		status, path, body := bo.post("/adgang/anmod", url.Values{"cpr": {number}})
-		answers[who] = fmt.Sprintf("%d %s %t", status, path, strings.Contains(body, "Hvis personen kan give læseadgang"))
+		// Twice: a second request to someone who can grant it was refused as asked before,
+		// while one to anyone else was "sent" again (review of issue 23).
+		for try := range 2 {
+			status, path, body := bo.post("/adgang/anmod", url.Values{"cpr": {number}})
+			answers[fmt.Sprint(who, " #", try+1)] = fmt.Sprintf("%d %s %t", status, path, strings.Contains(body, "Hvis personen kan give læseadgang"))
+		}
 	}
-	want := answers["Anna, who can grant it"]
+	want := answers["Anna, who can grant it #1"]
 	if want != "200 /postkasse true" {
 		t.Fatalf("the request to Anna answered %s", want)
 	}
