@@ -2,6 +2,7 @@ package api_test
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"io"
 	"net"
@@ -245,5 +246,38 @@ func TestAChunkedBatchIsTaken(t *testing.T) {
 	resp.Body.Close()
 	if req.ContentLength != 0 && req.ContentLength != -1 || resp.StatusCode != http.StatusAccepted {
 		t.Fatalf("a chunked one-letter batch: %d (length %d)", resp.StatusCode, req.ContentLength)
+	}
+}
+
+// A one-row batch preview, or a letter refused for who its recipient is, told as much as a
+// look-up, at the API's rate and unrecorded (review of issue 23, M2). Each now takes a look-up
+// from the sender's look-up rate and is recorded; when none is left, the answer is withheld.
+func TestPreviewsAndRecipientRefusalsAreLookUps(t *testing.T) {
+	e := newAPIEnv(t, func(s *testenv.System) { s.Config.LookupRatePerSecond, s.Config.LookupBurst = 0.001, 2 })
+	preview := e.do(t, e.region, http.MethodPost, "/v1/batches?dry_run=true", "text/csv",
+		[]byte("message_id,to,subject,text\np-1,"+erikCPR+",Brev,Tekst\n"))
+	if preview.Status != http.StatusOK {
+		t.Fatalf("a one-row preview: %d %s", preview.Status, preview.Body)
+	}
+	refused := e.postJSON(t, e.region, "/v1/letters", newLetter("to-nobody", "111111-1118"))
+	if refused.Status != http.StatusUnprocessableEntity {
+		t.Fatalf("a letter to someone not in the registry: %d %s", refused.Status, refused.Body)
+	}
+	// The sender's two look-ups are spent: the next refusal for the recipient is withheld.
+	if a := e.postJSON(t, e.region, "/v1/letters", newLetter("to-nobody-2", "111111-1118")); a.Status != http.StatusTooManyRequests {
+		t.Fatalf("a third answer about a citizen: %d %s", a.Status, a.Body)
+	}
+	// A letter refused for another reason is no answer about anyone and still says why.
+	bad := newLetter("no-subject", annaCPR)
+	bad["subject"] = ""
+	if a := e.postJSON(t, e.region, "/v1/letters", bad); a.Status != http.StatusUnprocessableEntity {
+		t.Fatalf("a letter without a subject: %d %s", a.Status, a.Body)
+	}
+	var kinds string
+	if err := e.sys.DB.QueryRow(context.Background(), `SELECT string_agg(kind, ',' ORDER BY id) FROM registry_lookups WHERE sender_id = 'region-midt'`).Scan(&kinds); err != nil {
+		t.Fatal(err)
+	}
+	if kinds != "preview,refusal" {
+		t.Fatalf("recorded %q, want the preview and the one refusal answered", kinds)
 	}
 }

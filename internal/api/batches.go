@@ -18,6 +18,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"digitalpost/internal/audit"
 	"digitalpost/internal/bulkfile"
 	"digitalpost/internal/fielderr"
 	"digitalpost/internal/letters"
@@ -93,7 +94,19 @@ func (s *Server) submitBatch(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
+	recipients := func() []string {
+		out := make([]string, len(subs))
+		for i, sub := range subs {
+			out[i] = sub.RecipientCPR
+		}
+		return out
+	}
 	if dryRun {
+		// A preview counts its recipients by channel and reason: of one recipient, that is a
+		// look-up, and it is counted and recorded as one.
+		if !s.answersAboutCitizens(w, r, audit.PreviewKind, recipients()) {
+			return
+		}
 		pv, err := s.e.PostOffice.PreviewBulk(r.Context(), subs, s.prices, s.e.Config.DefaultOpenedShare)
 		if badInput(w, err) {
 			return
@@ -108,6 +121,9 @@ func (s *Server) submitBatch(w http.ResponseWriter, r *http.Request) {
 
 	batch := &letters.Batch{ID: uuid.New(), SenderID: senderOf(r), FileHash: hash}
 	receipts, stored, err := s.e.PostOffice.StoreBulk(r.Context(), subs, batch)
+	if postoffice.RefusedForRecipient(err) && !s.answersAboutCitizens(w, r, audit.RefusalKind, recipients()) {
+		return
+	}
 	var conflict *postoffice.BulkConflict
 	switch {
 	case errors.As(err, &conflict):

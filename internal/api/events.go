@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"time"
 
+	"digitalpost/internal/audit"
 	"digitalpost/internal/cpr"
 	"digitalpost/internal/events"
 	"digitalpost/internal/fielderr"
@@ -142,6 +143,29 @@ type lookupJSON struct {
 	// look-up is for choosing how to send, not for reading the population registry.
 	Reason      string `json:"reason"`
 	Explanation string `json:"explanation"`
+}
+
+// answersAboutCitizens counts an answer that tells the sender about citizens (a preview, a
+// refusal for who the recipient is) as one look-up, and records each citizen it names; false
+// when the sender has no look-up left (429, and the answer is not given) or recording failed.
+func (s *Server) answersAboutCitizens(w http.ResponseWriter, r *http.Request, kind audit.Kind, numbers []string) bool {
+	if !s.allowFrom(w, s.lookupLimits, senderOf(r), "answers about citizens (look-ups, previews, refusals for who the recipient is)", "LOOKUP_RATE_PER_SECOND") {
+		return false
+	}
+	if s.e.Lookups == nil {
+		return true // no audit key: nothing to record with (look-ups themselves are off)
+	}
+	var parsed []cpr.Number
+	for _, number := range numbers {
+		if n, err := cpr.Parse(number); err == nil {
+			parsed = append(parsed, n)
+		}
+	}
+	if err := s.e.Lookups.RecordAll(r.Context(), senderOf(r), kind, parsed); err != nil {
+		serverError(w, r, err)
+		return false
+	}
+	return true
 }
 
 // lookupRecipient answers which channel a letter to a citizen would take now. The CPR

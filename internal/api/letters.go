@@ -16,6 +16,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"digitalpost/internal/audit"
 	"digitalpost/internal/events"
 	"digitalpost/internal/fielderr"
 	"digitalpost/internal/letters"
@@ -175,6 +176,9 @@ func (s *Server) submitLetter(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	receipt, err := s.e.PostOffice.Submit(r.Context(), sub)
+	if postoffice.RefusedForRecipient(err) && !s.answersAboutCitizens(w, r, audit.RefusalKind, []string{sub.RecipientCPR}) {
+		return
+	}
 	var conflict *postoffice.Conflict
 	switch {
 	case badInput(w, err):
@@ -346,7 +350,7 @@ func (s *Server) letterView(r *http.Request, id uuid.UUID, full bool) (letterJSO
 	if err != nil {
 		return letterJSON{}, err
 	}
-	if l.SenderID != senderOf(r) && false {
+	if l.SenderID != senderOf(r) {
 		return letterJSON{}, letters.ErrNotFound // another sender's letter does not exist for this one
 	}
 	v := letterSummary(l)

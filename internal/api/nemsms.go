@@ -7,6 +7,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"digitalpost/internal/audit"
 	"digitalpost/internal/nemsms"
 	"digitalpost/internal/postoffice"
 )
@@ -43,6 +44,9 @@ func (s *Server) sendNemSMS(w http.ResponseWriter, r *http.Request) {
 	}
 	res, err := s.e.PostOffice.SendNemSMS(r.Context(), postoffice.NemSMSSubmission{SenderID: senderOf(r), MessageID: req.MessageID,
 		RecipientCPR: req.RecipientCPR, Text: req.Text})
+	if postoffice.RefusedForRecipient(err) && !s.answersAboutCitizens(w, r, audit.RefusalKind, []string{req.RecipientCPR}) {
+		return
+	}
 	var conflict *postoffice.Conflict
 	switch {
 	case badInput(w, err):

@@ -23,11 +23,21 @@ type Lookups struct {
 // NewLookups keeps the log in db, hashing CPR numbers with key.
 func NewLookups(db *pgxpool.Pool, key []byte) *Lookups { return &Lookups{db: db, key: key} }
 
-// Lookup is one recorded look-up.
+// Kind is what told the sender about the citizen.
+type Kind string
+
+const (
+	LookupKind  Kind = "lookup"  // POST /v1/recipients/lookup
+	PreviewKind Kind = "preview" // a batch preview (dry run) naming the citizen
+	RefusalKind Kind = "refusal" // a letter, batch or NemSMS refused for who its recipient is
+)
+
+// Lookup is one recorded answer about a citizen.
 type Lookup struct {
 	SenderID string
 	At       time.Time
-	Found    bool
+	Kind     Kind
+	Found    bool // the registry knew the number (false also when not told: a preview)
 }
 
 // hash is the keyed hash the log keeps instead of the CPR number: without the key, the log
@@ -41,14 +51,29 @@ func (l *Lookups) hash(n cpr.Number) []byte {
 // Record writes one look-up of n by sender; found says whether the registry knew n. It is
 // written before the answer is given: a look-up that cannot be recorded is not answered.
 func (l *Lookups) Record(ctx context.Context, sender string, n cpr.Number, found bool) error {
-	_, err := l.db.Exec(ctx, `INSERT INTO registry_lookups (sender_id, cpr_hash, found) VALUES ($1, $2, $3)`,
+	_, err := l.db.Exec(ctx, `INSERT INTO registry_lookups (sender_id, cpr_hash, kind, found) VALUES ($1, $2, 'lookup', $3)`,
 		sender, l.hash(n), found)
+	return err
+}
+
+// RecordAll writes that sender was told something of kind about each of numbers (a preview's
+// recipients, a refused run's), in one statement.
+func (l *Lookups) RecordAll(ctx context.Context, sender string, kind Kind, numbers []cpr.Number) error {
+	if len(numbers) == 0 {
+		return nil
+	}
+	hashes := make([][]byte, len(numbers))
+	for i, n := range numbers {
+		hashes[i] = l.hash(n)
+	}
+	_, err := l.db.Exec(ctx, `INSERT INTO registry_lookups (sender_id, cpr_hash, kind)
+		SELECT $1, h, $2 FROM unnest($3::bytea[]) AS h`, sender, string(kind), hashes)
 	return err
 }
 
 // Of lists the look-ups of n, newest first.
 func (l *Lookups) Of(ctx context.Context, n cpr.Number) ([]Lookup, error) {
-	rows, err := l.db.Query(ctx, `SELECT sender_id, looked_up_at, found FROM registry_lookups
+	rows, err := l.db.Query(ctx, `SELECT sender_id, looked_up_at, kind, coalesce(found, false) FROM registry_lookups
 		WHERE cpr_hash = $1 ORDER BY looked_up_at DESC, id DESC`, l.hash(n))
 	if err != nil {
 		return nil, err
@@ -57,7 +82,7 @@ func (l *Lookups) Of(ctx context.Context, n cpr.Number) ([]Lookup, error) {
 	var out []Lookup
 	for rows.Next() {
 		var lu Lookup
-		if err := rows.Scan(&lu.SenderID, &lu.At, &lu.Found); err != nil {
+		if err := rows.Scan(&lu.SenderID, &lu.At, &lu.Kind, &lu.Found); err != nil {
 			return nil, err
 		}
 		out = append(out, lu)

@@ -157,3 +157,32 @@ func (p *PostOffice) RecipientRoute(ctx context.Context, number string, physical
 
 // ErrRecipientNotFound is a CPR number not in the registry.
 var ErrRecipientNotFound = errors.New("recipient is not in the registry")
+
+// RefusedForRecipient tells whether err refuses a submission for who its recipient is: not in
+// the registry, beyond every channel, on paper for a digital-only letter, not signed up for
+// NemSMS. Such an answer tells the sender something about a citizen, so the API counts and
+// records it as it does a look-up. A malformed number tells nothing.
+func RefusedForRecipient(err error) bool {
+	var list fielderr.List
+	var one *fielderr.Error
+	switch {
+	case errors.As(err, &list):
+	case errors.As(err, &one):
+		list = fielderr.List{one}
+	default:
+		return false
+	}
+	for _, e := range list {
+		field := e.Field
+		if _, f, ok := strings.Cut(field, ": "); ok && (strings.HasPrefix(field, "letter ") || strings.HasPrefix(field, "line ")) {
+			field = f // a run's "letter 7: to"
+		}
+		switch {
+		case field == "to" && !strings.HasPrefix(e.Rule, "CPR number "):
+			return true
+		case field == "digital-only" && strings.HasPrefix(e.Rule, "the recipient cannot receive digital post"):
+			return true
+		}
+	}
+	return false
+}
