@@ -27,6 +27,7 @@ import (
 
 type fixture struct {
 	db     *pgxpool.Pool
+	url    string // the test database, for connections of a test's own
 	acts   *activities.Activities
 	twilio *providerfake.Twilio
 	mail   *providerfake.SendGrid
@@ -47,7 +48,7 @@ func newFixture(t *testing.T) *fixture { return newFixtureWithTimeout(t, 5*time.
 
 // newFixtureWithTimeout gives the providers' clients the HTTP timeout (PROVIDER_TIMEOUT).
 func newFixtureWithTimeout(t *testing.T, timeout time.Duration) *fixture {
-	db, _ := store.NewTestDB(t)
+	db, url := store.NewTestDB(t)
 	tw, sg := providerfake.NewTwilio(), providerfake.NewSendGrid()
 	t.Cleanup(tw.Server.Close)
 	t.Cleanup(sg.Server.Close)
@@ -59,7 +60,7 @@ func newFixtureWithTimeout(t *testing.T, timeout time.Duration) *fixture {
 	spool := t.TempDir()
 	reg := registry.New(db)
 	sig := &signals{}
-	return &fixture{db: db, twilio: tw, mail: sg, spool: spool, signalled: sig, acts: &activities.Activities{
+	return &fixture{db: db, url: url, twilio: tw, mail: sg, spool: spool, signalled: sig, acts: &activities.Activities{
 		Cases: exemption.NewStore(db), LetterDeadline: time.Hour, Access: access.NewStore(db), Temporal: sig,
 		Registry: reg, Letters: letters.NewStore(db), Mailbox: mailbox.New(db, nil),
 		Notices: notify.NewService(db, sms, email, notify.Rates{}), PrintJobs: print.NewJobs(db), Printer: print.Spool{Dir: spool},
@@ -101,11 +102,14 @@ func TestRetriedPrintSpoolsOneJob(t *testing.T) {
 	if err != nil || second.JobID != first.JobID {
 		t.Fatalf("retry gave job %q (first %q): %v", second.JobID, first.JobID, err)
 	}
-	manifests, _ := filepath.Glob(filepath.Join(f.spool, "*.json"))
-	if len(manifests) != 1 {
-		t.Fatalf("%d manifests spooled, want 1", len(manifests))
+	manifests, err := filepath.Glob(filepath.Join(f.spool, "*.json"))
+	if err != nil || len(manifests) != 1 {
+		t.Fatalf("%d manifests spooled (%v), want 1", len(manifests), err)
 	}
-	pdf, _ := os.ReadFile(filepath.Join(f.spool, first.JobID+".pdf"))
+	pdf, err := os.ReadFile(filepath.Join(f.spool, first.JobID+".pdf"))
+	if err != nil {
+		t.Fatal(err)
+	}
 	if err := print.ValidatePDF(pdf); err != nil {
 		t.Fatal(err)
 	}
@@ -119,13 +123,21 @@ func TestWaitingNoticeGoesWithTheFirstDigitalLetterOnly(t *testing.T) {
 	if err != nil || !plan.SendWaitingNotice {
 		t.Fatalf("first letter plan %+v %v", plan, err)
 	}
-	if plan, _ := f.acts.Deliver(context.Background(), first); !plan.SendWaitingNotice {
-		t.Fatal("a retried plan for the same letter lost its notice")
+	if plan, err := f.acts.Deliver(context.Background(), first); err != nil || !plan.SendWaitingNotice {
+		t.Fatalf("a retried plan for the same letter lost its notice: %+v %v", plan, err)
 	}
 	second := uuid.New()
-	_, _, _ = f.acts.Letters.Create(context.Background(), letters.Letter{ID: second, SenderID: "skat", MessageID: "second",
-		RecipientID: &citizen.ID, Subject: "Andet brev", Body: "x", Deadline: time.Hour}, nil)
-	if plan, _ := f.acts.Deliver(context.Background(), second); plan.SendWaitingNotice {
+	if _, _, err := f.acts.Letters.Create(context.Background(), letters.Letter{ID: second, SenderID: "skat", MessageID: "second",
+		RecipientID: &citizen.ID, Subject: "Andet brev", Body: "x", Deadline: time.Hour}, nil); err != nil {
+		t.Fatal(err)
+	}
+	// The second letter is delivered, to the mailbox, only without the notice: an error here
+	// would leave a zero plan that also "carries no notice".
+	plan, err = f.acts.Deliver(context.Background(), second)
+	if err != nil || plan.Route.Channel != letters.Digital {
+		t.Fatalf("second letter plan %+v %v, want it delivered digitally", plan, err)
+	}
+	if plan.SendWaitingNotice {
 		t.Fatal("the second letter also carries a paper notice")
 	}
 }
@@ -173,8 +185,8 @@ func TestDigitalOnlyLetterToARecipientNowOnPaperEndsWithTheReason(t *testing.T) 
 	if !errors.As(err, &app) || app.Type() != activities.ErrRecipientUnreachable || !app.NonRetryable() || !strings.Contains(app.Message(), "exempt") {
 		t.Fatalf("error %v, want non-retryable %s naming the exemption", err, activities.ErrRecipientUnreachable)
 	}
-	if jobs, _ := f.acts.PrintJobs.ForLetter(ctx, id); len(jobs) != 0 {
-		t.Fatalf("%d print jobs for a digital-only letter", len(jobs))
+	if jobs, err := f.acts.PrintJobs.ForLetter(ctx, id); err != nil || len(jobs) != 0 {
+		t.Fatalf("%d print jobs for a digital-only letter (%v)", len(jobs), err)
 	}
 }
 
@@ -234,8 +246,8 @@ func TestLettersToADeceasedRecipientEndUnprinted(t *testing.T) {
 	wantUnreachable(t, err, "has died")
 	_, err = f.acts.PrintLetter(ctx, activities.PrintRequest{LetterID: inMailbox, Purpose: print.Escalation, Reason: "not opened"})
 	wantUnreachable(t, err, "has died")
-	if manifests, _ := filepath.Glob(filepath.Join(f.spool, "*.json")); len(manifests) != 0 {
-		t.Fatalf("%d jobs spooled for a deceased recipient", len(manifests))
+	if manifests, err := filepath.Glob(filepath.Join(f.spool, "*.json")); err != nil || len(manifests) != 0 {
+		t.Fatalf("%d jobs spooled for a deceased recipient (%v)", len(manifests), err)
 	}
 	if _, err := f.acts.Mailbox.Entry(ctx, inMailbox); err != nil {
 		t.Fatalf("the deceased citizen's mailbox lost its letter: %v", err)

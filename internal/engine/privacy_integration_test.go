@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	failurepb "go.temporal.io/api/failure/v1"
+	historypb "go.temporal.io/api/history/v1"
 	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
 	"google.golang.org/protobuf/proto"
@@ -22,15 +24,18 @@ func TestStoredHistoryHoldsNoPersonalDataInPlaintext(t *testing.T) {
 	s := testenv.StartSystem(t)
 	seed(t, s)
 	ctx := context.Background()
-	// The SMS provider fails the first try, a local activity: its failure lands in a marker.
-	s.Twilio.FailNext(1)
+	// The SMS provider fails twice: the first try, made with the delivery, whose failure stays
+	// inside that step, and the first attempt on the provider's queue, a normal activity that
+	// Temporal retries. The retry's start event carries that failure (last_failure) into the
+	// history, as the worker's failure converter left it.
+	s.Twilio.FailNext(2)
 	opened, err := s.PostOffice.Submit(ctx, postoffice.Submission{SenderID: "region-midt", RecipientCPR: annaCPR,
 		Subject: "Indkaldelse til kræftscreening", Body: "Mammografi tirsdag kl. 9."})
 	if err != nil {
 		t.Fatal(err)
 	}
+	testenv.Eventually(t, 30*time.Second, "the SMS after the provider's two failures", func() bool { return len(s.Twilio.Messages()) == 1 })
 	waitForStatus(t, s, opened.LetterID, letters.Notified)
-	testenv.Eventually(t, 20*time.Second, "the SMS after the provider's failure", func() bool { return len(s.Twilio.Messages()) == 1 })
 	if _, err := s.PostOffice.Open(ctx, opened.LetterID, annaCPR); err != nil {
 		t.Fatal(err)
 	}
@@ -57,7 +62,7 @@ func TestStoredHistoryHoldsNoPersonalDataInPlaintext(t *testing.T) {
 	}
 	defer raw.Close()
 	secrets := []string{"0101801234", "010180-1234", "Anna Jensen", "Vestergade", "anna@example.dk", "+4520000001",
-		"kræftscreening", "Mammografi", "Hans Lund", "no postal address", "twilio status", "Service unavailable"}
+		"kræftscreening", "Mammografi", "Hans Lund", "no postal address", "twilio status", "provider did not accept", "Service Unavailable"}
 	// The opened letter's result carries its timeline; this note lives only inside payloads,
 	// so it shows whether payloads are sealed at all.
 	canary := "delivered to the digital mailbox"
@@ -75,7 +80,11 @@ func TestStoredHistoryHoldsNoPersonalDataInPlaintext(t *testing.T) {
 		t.Fatal("with the key, the result does not decode")
 	}
 
-	for _, id := range []string{letters.WorkflowID(opened.LetterID), letters.WorkflowID(failed.LetterID)} {
+	// The failure each letter's history must hold, sealed, and what it says when opened.
+	for id, reason := range map[string]string{
+		letters.WorkflowID(opened.LetterID): "twilio status 503", // the SMS queue's failed attempt
+		letters.WorkflowID(failed.LetterID): "no postal address", // the print step's, and the letter's
+	} {
 		h, err := history.Fetch(ctx, raw, id)
 		if err != nil {
 			t.Fatal(err)
@@ -91,15 +100,51 @@ func TestStoredHistoryHoldsNoPersonalDataInPlaintext(t *testing.T) {
 				}
 			}
 		}
-		// With the key, the same history opens: the letter id and the failure text come back.
+		// A failure did reach the history (else the search above proves nothing about failures),
+		// and every failure in it, causes included, left the worker sealed.
+		if len(storedFailures(h)) == 0 {
+			t.Fatalf("%s: no failure reached the history", id)
+		}
+		for _, f := range storedFailures(h) {
+			if f.GetMessage() != "Encoded failure" || f.GetStackTrace() != "" ||
+				string(f.GetEncodedAttributes().GetMetadata()["encoding"]) != codec.Encoding {
+				t.Errorf("%s: failure stored with message %q, stack %q, attributes %v: want them sealed",
+					id, f.GetMessage(), f.GetStackTrace(), f.GetEncodedAttributes().GetMetadata())
+			}
+		}
+		// With the key, the same history opens: the failure tells its reason.
 		if err := history.Decode(ctx, h, codec.New(s.Keys)); err != nil {
 			t.Fatal(err)
 		}
-		decoded, _ := proto.Marshal(h)
-		if id == letters.WorkflowID(failed.LetterID) && !strings.Contains(string(decoded), "no postal address") {
-			t.Errorf("decoded failure does not show its reason")
+		var texts []string
+		for _, f := range storedFailures(h) {
+			texts = append(texts, string(f.GetEncodedAttributes().GetData()))
+		}
+		if !strings.Contains(strings.Join(texts, "\n"), reason) {
+			t.Errorf("%s: the failures, opened with the key, do not say %q: %s", id, reason, texts)
 		}
 	}
+}
+
+// storedFailures lists every failure a history holds, each cause on its own: the ones an
+// activity, a local activity's marker, a workflow task or the workflow ended with, and the last
+// failure a retried activity's start event carries.
+func storedFailures(h *historypb.History) []*failurepb.Failure {
+	var out []*failurepb.Failure
+	for _, e := range h.GetEvents() {
+		for _, f := range []*failurepb.Failure{
+			e.GetActivityTaskStartedEventAttributes().GetLastFailure(),
+			e.GetActivityTaskFailedEventAttributes().GetFailure(),
+			e.GetMarkerRecordedEventAttributes().GetFailure(),
+			e.GetWorkflowTaskFailedEventAttributes().GetFailure(),
+			e.GetWorkflowExecutionFailedEventAttributes().GetFailure(),
+		} {
+			for ; f != nil; f = f.GetCause() {
+				out = append(out, f)
+			}
+		}
+	}
+	return out
 }
 
 func TestOperatorFindsLettersBySearchAttributes(t *testing.T) {

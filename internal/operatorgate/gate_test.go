@@ -16,7 +16,9 @@ import (
 	"testing"
 	"time"
 
+	commonpb "go.temporal.io/api/common/v1"
 	"go.temporal.io/sdk/converter"
+	"google.golang.org/protobuf/encoding/protojson"
 
 	"digitalpost/internal/codec"
 	"digitalpost/internal/operatorgate"
@@ -68,10 +70,19 @@ func TestUIAndCodecNeedTheOperatorsSignInAndNoTokenIsHandedOut(t *testing.T) {
 	if settings.StatusCode != http.StatusOK || strings.Contains(string(b), token) {
 		t.Fatalf("settings after sign-in: %d %s", settings.StatusCode, b)
 	}
-	decoded, _ := operator.Post(gate.URL+"/codec/decode", "application/json", bytes.NewReader(body))
+	decoded, err := operator.Post(gate.URL+"/codec/decode", "application/json", bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
 	b, _ = io.ReadAll(decoded.Body)
-	if decoded.StatusCode != http.StatusOK || !strings.Contains(string(b), "payloads") || strings.Contains(string(b), "encrypted") {
-		t.Fatalf("decode after sign-in: %d %s", decoded.StatusCode, b)
+	// The answer's metadata and data are base64: read them, not the text, to see them opened.
+	var opened commonpb.Payloads
+	if err := protojson.Unmarshal(b, &opened); decoded.StatusCode != http.StatusOK || err != nil || len(opened.Payloads) != 1 {
+		t.Fatalf("decode after sign-in: %d %s (%v)", decoded.StatusCode, b, err)
+	}
+	var name string
+	if err := converter.GetDefaultDataConverter().FromPayload(opened.Payloads[0], &name); err != nil || name != "Anna Jensen" {
+		t.Fatalf("decode after sign-in gave %q (%v), metadata %q, want the payload opened", name, err, opened.Payloads[0].GetMetadata())
 	}
 	// Signed in or not, the gate seals nothing: a sealed payload is what the workers act on.
 	encoded, _ := operator.Post(gate.URL+"/codec/encode", "application/json", bytes.NewReader(body))
