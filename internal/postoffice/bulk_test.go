@@ -9,6 +9,7 @@ import (
 
 	"digitalpost/internal/letters"
 	"digitalpost/internal/postoffice"
+	"digitalpost/internal/registry"
 )
 
 // run is a bulk run of n letters to every household (two, taking turns).
@@ -85,11 +86,37 @@ func TestBulkRunRefusesRepeatedAndEmptyMessageIDs(t *testing.T) {
 	if n := d.storedLetters(t); n != 0 || d.temporal.calls != 0 {
 		t.Fatalf("a refused run left %d letters and %d starts", n, d.temporal.calls)
 	}
-	// The same message id from two senders is two letters.
+	// A letter of a sender the registry does not know is refused with the run.
 	other := run(1)[0]
 	other.SenderID = "aarhus-kommune"
 	if _, err := d.SubmitBulk(context.Background(), append(run(1), other), postoffice.BulkOptions{}); !hasRule(refusal(t, err), "letter 2: sender", "not a registered sender") {
 		t.Fatalf("refusal %v", err)
+	}
+}
+
+// A message id is the sender's own: the same one from two senders in one run is two letters,
+// neither a duplicate of the other.
+func TestSameMessageIDFromTwoSendersIsTwoLetters(t *testing.T) {
+	d := newDesk(t)
+	ctx := context.Background()
+	if err := d.Registry.AddSender(ctx, registry.Sender{ID: "aarhus-kommune", Organisation: "Aarhus Kommune"}); err != nil {
+		t.Fatal(err)
+	}
+	other := run(1)[0]
+	other.SenderID = "aarhus-kommune"
+	receipts, err := d.SubmitBulk(ctx, append(run(1), other), postoffice.BulkOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(receipts) != 2 || receipts[0].LetterID == receipts[1].LetterID || receipts[0].Duplicate || receipts[1].Duplicate {
+		t.Fatalf("receipts %+v", receipts)
+	}
+	var senders []string
+	if err := d.db.QueryRow(ctx, `SELECT array_agg(sender_id ORDER BY sender_id) FROM letters WHERE message_id = $1`, other.MessageID).Scan(&senders); err != nil {
+		t.Fatal(err)
+	}
+	if len(senders) != 2 || senders[0] != "aarhus-kommune" || senders[1] != "region-midt" || d.temporal.startedCount() != 2 {
+		t.Fatalf("letters stored for %v, %d started", senders, d.temporal.startedCount())
 	}
 }
 

@@ -17,6 +17,7 @@ import (
 	"digitalpost/internal/postoffice"
 	"digitalpost/internal/print"
 	"digitalpost/internal/registry"
+	"digitalpost/internal/testenv"
 )
 
 // Bad input is refused before anything is written or started, with the field and the rule.
@@ -156,16 +157,17 @@ func TestSameMessageIDWithOtherContentIsAConflict(t *testing.T) {
 // end in a PDF error. Now it is refused at submission with the reason, and nothing is written.
 func TestDigitalOnlyLetterToSomeoneOnPaperIsRefusedWithTheReason(t *testing.T) {
 	d := newDesk(t)
+	child := testenv.CPRAged(10, 678) // under 15 whichever day the test runs
 	ctx := context.Background()
 	for _, c := range []registry.NewCitizen{
 		{CPR: "050545-1678", Name: "Erik Andersen", Address: "Havnegade 5\n8000 Aarhus C", Exempt: true},
-		{CPR: "060615-4678", Name: "Freja Christensen", Address: "Skolevej 6\n8000 Aarhus C"},
+		{CPR: child, Name: "Freja Christensen", Address: "Skolevej 6\n8000 Aarhus C"},
 	} {
 		if _, err := d.Registry.AddCitizen(ctx, c); err != nil {
 			t.Fatal(err)
 		}
 	}
-	for to, reason := range map[string]string{"050545-1678": "exempt", "060615-4678": "under 15"} {
+	for to, reason := range map[string]string{"050545-1678": "exempt", child: "under 15"} {
 		s := letter()
 		s.RecipientCPR, s.DigitalOnly = to, true
 		_, err := d.Submit(ctx, s)

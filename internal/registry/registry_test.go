@@ -13,6 +13,7 @@ import (
 	"digitalpost/internal/fielderr"
 	"digitalpost/internal/registry"
 	"digitalpost/internal/store"
+	"digitalpost/internal/testenv"
 )
 
 func rules(t *testing.T, err error) []string {
@@ -98,7 +99,7 @@ func TestChildrenAreRegisteredAsNeverLoggedIn(t *testing.T) {
 	db, _ := store.NewTestDB(t)
 	reg := registry.New(db)
 	ctx := context.Background()
-	child, err := reg.AddCitizen(ctx, registry.NewCitizen{CPR: "060615-4678", Name: "Freja Christensen", Address: "Skolevej 6\n8000 Aarhus C"})
+	child, err := reg.AddCitizen(ctx, registry.NewCitizen{CPR: testenv.CPRAged(10, 678), Name: "Freja Christensen", Address: "Skolevej 6\n8000 Aarhus C"})
 	if err != nil {
 		t.Fatal(err)
 	}

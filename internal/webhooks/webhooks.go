@@ -53,6 +53,16 @@ type Hooks struct {
 	// database, a backup or a replica, does not let anyone sign events as us. Nil: stored as
 	// they are (a process without keys; secrets stored so before are read either way).
 	Secrets *codec.Keyring
+	// Now is the clock the retry window (GiveUpAfter) is measured on; nil: time.Now. Tests
+	// move it forward three days instead of waiting for them.
+	Now func() time.Time
+}
+
+func (h *Hooks) now() time.Time {
+	if h.Now != nil {
+		return h.Now()
+	}
+	return time.Now()
 }
 
 // New returns the webhooks on db.
@@ -211,6 +221,20 @@ func (h *Hooks) sealSecret(senderID, secret string) (string, error) {
 	return sealedPrefix + sealed, err
 }
 
+// sealStoredSecret seals a secret stored before secrets were sealed, in place, the first time
+// it is used: no plaintext secret is left once every webhook has delivered once.
+func (h *Hooks) sealStoredSecret(ctx context.Context, senderID, stored string) error {
+	if h.Secrets == nil || strings.HasPrefix(stored, sealedPrefix) {
+		return nil
+	}
+	sealed, err := h.sealSecret(senderID, stored)
+	if err != nil {
+		return err
+	}
+	_, err = h.db.Exec(ctx, `UPDATE webhooks SET secret = $3 WHERE sender_id = $1 AND secret = $2`, senderID, stored, sealed)
+	return err
+}
+
 func (h *Hooks) openSecret(senderID, stored string) (string, error) {
 	sealed, ok := strings.CutPrefix(stored, sealedPrefix)
 	if !ok {
@@ -339,6 +363,9 @@ func (h *Hooks) Deliver(ctx context.Context, senderID string, budget time.Durati
 			return r, nil
 		}
 		if err == nil {
+			err = h.sealStoredSecret(ctx, senderID, hook.secret)
+		}
+		if err == nil {
 			hook.secret, err = h.openSecret(senderID, hook.secret)
 		}
 		if err != nil {
@@ -378,7 +405,7 @@ func (h *Hooks) Deliver(ctx context.Context, senderID string, budget time.Durati
 				return r, ctx.Err()
 			}
 			hook.attempts++
-			if hook.failingSince != nil && time.Since(*hook.failingSince) > GiveUpAfter {
+			if hook.failingSince != nil && h.now().Sub(*hook.failingSince) > GiveUpAfter {
 				if _, err := h.db.Exec(ctx, `INSERT INTO webhook_failures (sender_id, event_id, letter_id, kind, attempts, error)
 					VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING`,
 					senderID, e.ID, e.LetterID, e.Kind, hook.attempts, callErr.Error()); err != nil {
