@@ -2,9 +2,9 @@
 -- The pages' signed-in sessions (issue 23). The sealed session cookie names its row; signing
 -- out ends the row, so a copy of the cookie dies with it in every API process at once (an
 -- ended-sessions list in one process's memory would end it in that process only). A cookie
--- whose row is missing, ended or expired is no session: a forged cookie, even under a leaked
--- session key, needs a row too. Who signed in stays in the cookie; the row holds no personal
--- data.
+-- whose row is missing, ended or expired is no session. Who signed in stays in the cookie (so
+-- the row does not stop a forger who holds the session key; SESSION_KEY must stay secret); the
+-- row holds no personal data.
 CREATE TABLE page_sessions (
     id uuid PRIMARY KEY,
     role text NOT NULL,
