@@ -241,40 +241,43 @@ func TestProviderRateHoldsAcrossWorkersWithoutBurst(t *testing.T) {
 		notify.NewService(f.db, sms, nil, notify.Rates{SMS: rate}),
 		notify.NewService(f.db, sms, nil, notify.Rates{SMS: rate}),
 	}
-	const letters = 50
-	ids := make([]uuid.UUID, letters)
-	for i := range ids {
-		ids[i] = f.delivered(t, registry.NewCitizen{CPR: cprFor(i), Name: "Borger", Address: "Gade 1\n8000 Aarhus C", Mobile: "+4521000000"})
-	}
-	// Each worker runs a few calls at once, as a provider worker's slots allow.
-	queue := make(chan uuid.UUID, letters)
-	for _, id := range ids {
-		queue <- id
-	}
-	close(queue)
-	var wg sync.WaitGroup
-	for i := range 8 {
-		svc := workers[i%2]
-		wg.Go(func() {
-			for id := range queue {
-				for {
-					_, err := svc.Send(context.Background(), notify.NewPostNotice(id, notify.SMS, "+4521000000", "Skattestyrelsen"), true)
-					var later *notify.RetryLater
-					if !errors.As(err, &later) {
-						break
+	// A wave of letters through both workers, with more calls at once than the rate lets
+	// through in a second, so that only the limit holds them back.
+	wave := func(from, letters int) {
+		queue := make(chan uuid.UUID, letters)
+		for i := from; i < from+letters; i++ {
+			queue <- f.delivered(t, registry.NewCitizen{CPR: cprFor(i), Name: "Borger", Address: "Gade 1\n8000 Aarhus C", Mobile: "+4521000000"})
+		}
+		close(queue)
+		var wg sync.WaitGroup
+		for i := range 32 {
+			svc := workers[i%2]
+			wg.Go(func() {
+				for id := range queue {
+					for {
+						_, err := svc.Send(context.Background(), notify.NewPostNotice(id, notify.SMS, "+4521000000", "Skattestyrelsen"), true)
+						var later *notify.RetryLater
+						if !errors.As(err, &later) {
+							break
+						}
+						time.Sleep(later.After)
 					}
-					time.Sleep(later.After)
 				}
-			}
-		})
+			})
+		}
+		wg.Wait()
 	}
-	wg.Wait()
-	if n := len(f.twilio.Messages()); n != letters {
-		t.Fatalf("%d SMS, want %d", n, letters)
+	wave(0, 50)
+	// Idle for longer than a second's worth of the rate takes to come back: a limiter that
+	// saves up while idle would let the next wave's first second through at more than the rate.
+	time.Sleep(2 * time.Second)
+	wave(50, 40)
+	if n := len(f.twilio.Messages()); n != 90 {
+		t.Fatalf("%d SMS, want 90", n)
 	}
 	// Slots leave headroom for each call's own delay (notify.ArrivalJitter), so no sliding
-	// second holds more than the rate. Two workers with a bucket each, as before, would let
-	// through twice the rate.
+	// second holds more than the rate, after the idle time as before it. Two workers with a
+	// bucket each, as before, would let through twice the rate.
 	if most := f.twilio.MaxInOneSecond(); most > rate {
 		t.Fatalf("%d SMS in one second from two workers with a shared limit of %d/s", most, rate)
 	}

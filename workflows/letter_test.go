@@ -41,6 +41,8 @@ type letterTest struct {
 	noticeDelay   time.Duration
 	// firstTryTakes: how long the delivery step's notices take after the delivery itself.
 	firstTryTakes time.Duration
+	// noDeliveredAt: the delivery step does not say when it delivered (as before it did).
+	noDeliveredAt bool
 	givenUp       []notify.Channel
 	// mailboxOpening is what the mailbox recorded, whether or not a signal told the workflow.
 	mailboxOpening *activities.MailboxOpening
@@ -76,7 +78,7 @@ func newLetterTestWith(t *testing.T, plan activities.Delivery, before func(*lett
 			// The mock answers after firstTryTakes: the delivery itself was that long ago.
 			lt.deliveredAt = lt.env.Now().Add(-lt.firstTryTakes)
 			d := plan
-			if lt.firstTryTakes > 0 {
+			if lt.firstTryTakes > 0 && !lt.noDeliveredAt {
 				d.DeliveredAt = lt.deliveredAt
 			}
 			if lt.planErr != nil || d.Route.Channel != letters.Digital || lt.noticeDelay > 0 {
@@ -685,11 +687,22 @@ func TestLeanLettersDeadlineRunsFromItsDelivery(t *testing.T) {
 	if st := lt.run(); st.Status != letters.Escalated {
 		t.Fatalf("status %s", st.Status)
 	}
-	if !lt.deliveredAt.Equal(start) {
-		t.Fatalf("delivered %s after the start, want at once", lt.deliveredAt.Sub(start))
-	}
 	if got := lt.printedAt.Sub(start); got != 72*time.Hour {
 		t.Fatalf("printed %s after delivery, want the 72h deadline exactly", got)
+	}
+	// The counter-case: a delivery step that does not say when it delivered leaves the
+	// workflow to count from its answer, 8 s late. That the two differ is what shows the
+	// deadline above ran from the delivery (issue 27, row 10: the old check compared the
+	// mock's own value with itself).
+	late := newLetterTestWith(t, digitalPlan(true, false), func(lt *letterTest) {
+		lt.firstTryTakes, lt.noDeliveredAt = 8*time.Second, true
+	})
+	lateStart := late.env.Now()
+	if st := late.run(); st.Status != letters.Escalated {
+		t.Fatalf("status %s", st.Status)
+	}
+	if got := late.printedAt.Sub(lateStart); got != 72*time.Hour+8*time.Second {
+		t.Fatalf("without a delivery time, printed %s after the start, want 72h8s", got)
 	}
 }
 
