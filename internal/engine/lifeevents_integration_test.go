@@ -17,10 +17,10 @@ import (
 	"digitalpost/workflows"
 )
 
-const (
-	childCPR  = "060615-4678" // born 2015
-	exemptCPR = "050545-1678"
-)
+// childCPR is a ten-year-old's on any day the tests run (a fixed number ages out).
+var childCPR = testenv.CPRAged(10, 678)
+
+const exemptCPR = "050545-1678"
 
 func wantFields(t *testing.T, what string, err error, field, words string) {
 	t.Helper()
