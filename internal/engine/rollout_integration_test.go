@@ -2,12 +2,15 @@ package engine_test
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"os"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/google/uuid"
+	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
 
 	"digitalpost/internal/engine"
@@ -68,14 +71,20 @@ func TestRolloutToANewBuildWhileLettersWait(t *testing.T) {
 		t.Fatalf("a second build must not make itself current, got %q", cur)
 	}
 
-	// Ramp: some of the new letters start on v2.
-	desc, err := deployment.Describe(ctx, client.WorkerDeploymentDescribeOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := deployment.SetRampingVersion(ctx, client.WorkerDeploymentSetRampingVersionOptions{
-		BuildID: "v2", Percentage: 50, ConflictToken: desc.ConflictToken}); err != nil {
-		t.Fatal(err)
+	// Ramp: some of the new letters start on v2. The server takes v2 as ramping only once v2's
+	// workers have polled every task queue v1 serves, which they do a moment after they start.
+	var rampErr error
+	testenv.Eventually(t, 30*time.Second, "v2 ramping (its workers polling every queue)", func() bool {
+		desc, err := deployment.Describe(ctx, client.WorkerDeploymentDescribeOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, rampErr = deployment.SetRampingVersion(ctx, client.WorkerDeploymentSetRampingVersionOptions{
+			BuildID: "v2", Percentage: 50, ConflictToken: desc.ConflictToken})
+		return rampErr == nil || !strings.Contains(rampErr.Error(), "missing active task queues")
+	})
+	if rampErr != nil {
+		t.Fatal(rampErr)
 	}
 	// While v2 ramps, v1 is no longer the only build new letters go to: this process starts
 	// them through Temporal's routing, not eagerly on its own v1 workers.
@@ -91,7 +100,7 @@ func TestRolloutToANewBuildWhileLettersWait(t *testing.T) {
 	if onV2 == 0 {
 		t.Fatal("no letter of 12 started on v2 while it ramped at 50 %")
 	}
-	desc, err = deployment.Describe(ctx, client.WorkerDeploymentDescribeOptions{})
+	desc, err := deployment.Describe(ctx, client.WorkerDeploymentDescribeOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -138,6 +147,10 @@ func TestRolloutToANewBuildWhileLettersWait(t *testing.T) {
 func currentBuild(t *testing.T, h client.WorkerDeploymentHandle) string {
 	t.Helper()
 	desc, err := h.Describe(context.Background(), client.WorkerDeploymentDescribeOptions{})
+	var notYet *serviceerror.NotFound
+	if errors.As(err, &notYet) {
+		return "" // the first worker's poll has not created the deployment yet (a loaded machine)
+	}
 	if err != nil {
 		t.Fatal(err)
 	}
