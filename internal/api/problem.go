@@ -2,7 +2,6 @@ package api
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net/http"
 	"regexp"
@@ -51,13 +50,8 @@ func serverError(w http.ResponseWriter, r *http.Request, err error) {
 
 // badInput answers a request whose content breaks rules: 422, each field and rule.
 func badInput(w http.ResponseWriter, err error) bool {
-	var list fielderr.List
-	var one *fielderr.Error
-	switch {
-	case errors.As(err, &list):
-	case errors.As(err, &one):
-		list = fielderr.List{one}
-	default:
+	list, ok := fielderr.Rules(err)
+	if !ok {
 		return false
 	}
 	p := Problem{Type: problemBase + "validation", Title: "the request breaks these rules; nothing was written",

@@ -106,3 +106,17 @@ func FilenameRule(name string) string {
 	}
 	return ""
 }
+
+// Rules is the broken rules err carries: a List, or one Error as a list of one; false when err
+// is neither (a failure, not bad input).
+func Rules(err error) (List, bool) {
+	var list List
+	var one *Error
+	switch {
+	case errors.As(err, &list):
+		return list, true
+	case errors.As(err, &one):
+		return List{one}, true
+	}
+	return nil, false
+}

@@ -1,6 +1,8 @@
 package fielderr
 
 import (
+	"errors"
+	"fmt"
 	"strings"
 	"testing"
 )
@@ -57,6 +59,23 @@ func TestFilenameRuleRefusesNamesThatDeceiveOrBreakHeaders(t *testing.T) {
 			t.Errorf("%q refused: %s", name, got)
 		case want != "" && !strings.Contains(got, want):
 			t.Errorf("%.40q: got %q, want a rule with %q", name, got, want)
+		}
+	}
+}
+
+// Rules finds the broken rules in a list, in one error, wrapped or not, and none in a failure.
+func TestRulesAreFoundHoweverTheyCome(t *testing.T) {
+	one := &Error{Field: "subject", Rule: "must not be empty"}
+	for name, c := range map[string]struct {
+		err  error
+		want int
+	}{
+		"a list": {List{one, one}, 2}, "one": {one, 1}, "one, wrapped": {fmt.Errorf("letter: %w", one), 1},
+		"a failure": {errors.New("connection refused"), -1}, "nothing": {nil, -1},
+	} {
+		list, ok := Rules(c.err)
+		if c.want < 0 && ok || c.want >= 0 && (!ok || len(list) != c.want) {
+			t.Errorf("%s: %v %t", name, list, ok)
 		}
 	}
 }

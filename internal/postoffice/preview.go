@@ -163,15 +163,7 @@ var ErrRecipientNotFound = errors.New("recipient is not in the registry")
 // NemSMS. Such an answer tells the sender something about a citizen, so the API counts and
 // records it as it does a look-up. A malformed number tells nothing.
 func RefusedForRecipient(err error) bool {
-	var list fielderr.List
-	var one *fielderr.Error
-	switch {
-	case errors.As(err, &list):
-	case errors.As(err, &one):
-		list = fielderr.List{one}
-	default:
-		return false
-	}
+	list, _ := fielderr.Rules(err)
 	for _, e := range list {
 		field := e.Field
 		if _, f, ok := strings.Cut(field, ": "); ok && (strings.HasPrefix(field, "letter ") || strings.HasPrefix(field, "line ")) {

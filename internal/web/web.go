@@ -10,7 +10,6 @@ import (
 	"context"
 	"crypto/rand"
 	"embed"
-	"errors"
 	"fmt"
 	"html/template"
 	"io/fs"
@@ -308,22 +307,17 @@ func (s *Site) serverError(w http.ResponseWriter, r *http.Request, err error) {
 // fieldErrors turns the engine's refusal into messages per form field; ok is false when err
 // is not a refusal of the input.
 func fieldErrors(err error) (map[string]string, bool) {
-	var list fielderr.List
-	var one *fielderr.Error
-	out := map[string]string{}
-	switch {
-	case errors.As(err, &list):
-		for _, e := range list {
-			if prev, ok := out[e.Field]; ok {
-				out[e.Field] = prev + "; " + e.Rule
-			} else {
-				out[e.Field] = e.Rule
-			}
-		}
-	case errors.As(err, &one):
-		out[one.Field] = one.Rule
-	default:
+	list, ok := fielderr.Rules(err)
+	if !ok {
 		return nil, false
+	}
+	out := map[string]string{}
+	for _, e := range list {
+		if prev, ok := out[e.Field]; ok {
+			out[e.Field] = prev + "; " + e.Rule
+		} else {
+			out[e.Field] = e.Rule
+		}
 	}
 	return out, true
 }
