@@ -100,9 +100,12 @@ func TestWithdrawingALetterWaitingInABatch(t *testing.T) {
 	if _, err := s.Mailbox.Entry(ctx, last.ID); !errors.Is(err, mailbox.ErrNotInMailbox) {
 		t.Fatalf("the withdrawn letter has a mailbox entry (%v)", err)
 	}
-	time.Sleep(500 * time.Millisecond)
+	// No sleep needed: the other letters' notices are all out and the withdrawn letter's
+	// workflow has ended (both awaited above), so nothing can still send for it.
 	var notices int
-	_ = s.DB.QueryRow(ctx, `SELECT count(*) FROM notifications WHERE letter_id = $1`, last.ID).Scan(&notices)
+	if err := s.DB.QueryRow(ctx, `SELECT count(*) FROM notifications WHERE letter_id = $1`, last.ID).Scan(&notices); err != nil {
+		t.Fatal(err)
+	}
 	if notices != 0 || len(s.Twilio.Messages()) != len(stored)-1 || len(s.SendGrid.Mails()) != len(stored)-1 {
 		t.Fatalf("notices for the withdrawn letter: %d recorded; at the providers %d SMS and %d e-mails for %d delivered letters",
 			notices, len(s.Twilio.Messages()), len(s.SendGrid.Mails()), len(stored)-1)
@@ -187,9 +190,14 @@ func TestMovingTheAppointmentOfALetterWaitingInABatch(t *testing.T) {
 	}
 	// One delivery and one new-post SMS per letter, one reminder: the move's start and the
 	// batch's start are one workflow.
-	time.Sleep(time.Second)
+	// Awaited, not slept on: every letter delivered and its SMS out, and the one reminder.
 	var entries int
-	_ = s.DB.QueryRow(ctx, `SELECT count(*) FROM mailbox_entries`).Scan(&entries)
+	testenv.Eventually(t, 20*time.Second, "every letter delivered with its SMS, and the reminder", func() bool {
+		if err := s.DB.QueryRow(ctx, `SELECT count(*) FROM mailbox_entries`).Scan(&entries); err != nil {
+			t.Fatal(err)
+		}
+		return entries >= len(stored) && len(s.Twilio.Messages()) >= len(stored)+1
+	})
 	if n, all := len(smsTo(s, "+4520000001", "Du har en aftale")), len(s.Twilio.Messages()); n != 1 || all != len(stored)+1 || entries != len(stored) {
 		t.Fatalf("%d appointment reminders, %d SMS in all, %d mailbox entries for %d letters", n, all, entries, len(stored))
 	}
