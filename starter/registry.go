@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"strings"
 	"text/tabwriter"
@@ -13,6 +14,8 @@ import (
 
 	"digitalpost/internal/apikeys"
 	"digitalpost/internal/borgerservice"
+	"digitalpost/internal/calendar"
+	"digitalpost/internal/cpr"
 	"digitalpost/internal/engine"
 	"digitalpost/internal/fielderr"
 	"digitalpost/internal/population"
@@ -239,16 +242,51 @@ var demoSenders = []registry.Sender{
 	{ID: "aarhus-kommune", Organisation: "Aarhus Kommune", ProducingUnit: "Borgerservice", ReturnAddress: "Rådhuspladsen 2, 8000 Aarhus C"},
 }
 
-var demoCitizens = []struct {
+type demoCitizen struct {
 	branch string
 	c      registry.NewCitizen
-}{
-	{"digital; SMS and e-mail notice", registry.NewCitizen{CPR: "010180-1234", Name: "Anna Jensen", Address: "Vestergade 1, 8000 Aarhus C", Email: "anna@example.dk", Mobile: "+4520000001"}},
-	{"digital; SMS notice only", registry.NewCitizen{CPR: "020275-2345", Name: "Bo Nielsen", Address: "Nørregade 2, 8000 Aarhus C", Mobile: "+4520000002"}},
-	{"digital; no contact details, so no notice", registry.NewCitizen{CPR: "030368-3456", Name: "Carl Hansen", Address: "Søndergade 3, 8000 Aarhus C"}},
-	{"digital; never logged in: first letter brings a paper notice", registry.NewCitizen{CPR: "040490-4567", Name: "Dorte Pedersen", Address: "Østergade 4, 8000 Aarhus C", Email: "dorte@example.dk", NeverLoggedIn: true}},
-	{"paper; exempt from Digital Post", registry.NewCitizen{CPR: "050545-1678", Name: "Erik Andersen", Address: "Havnegade 5, 8000 Aarhus C", Exempt: true}},
-	{"paper; under 15", registry.NewCitizen{CPR: "060615-4678", Name: "Freja Christensen", Address: "Skolevej 6, 8000 Aarhus C"}},
+}
+
+// demoCitizens are the demo citizens for a seed run on today. The child's CPR number is
+// derived from it: born on 1 January ten years before this year in Danish time, the child is
+// 10 all year, so under 15 whenever the demo runs, and seed run again in the same year finds
+// the same child. A fixed number grows up: 060615-4678 turned 15 on 6 June 2030.
+func demoCitizens(today time.Time) ([]demoCitizen, error) {
+	child, err := cpr.FromBirth(time.Date(calendar.In(today).Year()-10, time.January, 1, 0, 0, 0, 0, time.UTC), 678)
+	if err != nil {
+		return nil, fmt.Errorf("demo child: %w", err)
+	}
+	return []demoCitizen{
+		{"digital; SMS and e-mail notice", registry.NewCitizen{CPR: "010180-1234", Name: "Anna Jensen", Address: "Vestergade 1, 8000 Aarhus C", Email: "anna@example.dk", Mobile: "+4520000001"}},
+		{"digital; SMS notice only", registry.NewCitizen{CPR: "020275-2345", Name: "Bo Nielsen", Address: "Nørregade 2, 8000 Aarhus C", Mobile: "+4520000002"}},
+		{"digital; no contact details, so no notice", registry.NewCitizen{CPR: "030368-3456", Name: "Carl Hansen", Address: "Søndergade 3, 8000 Aarhus C"}},
+		{"digital; never logged in: first letter brings a paper notice", registry.NewCitizen{CPR: "040490-4567", Name: "Dorte Pedersen", Address: "Østergade 4, 8000 Aarhus C", Email: "dorte@example.dk", NeverLoggedIn: true}},
+		{"paper; exempt from Digital Post", registry.NewCitizen{CPR: "050545-1678", Name: "Erik Andersen", Address: "Havnegade 5, 8000 Aarhus C", Exempt: true}},
+		{"paper; under 15", registry.NewCitizen{CPR: dashed(child), Name: "Freja Christensen", Address: "Skolevej 6, 8000 Aarhus C"}},
+	}, nil
+}
+
+// dashed writes a CPR number the way people type it, DDMMYY-SSSS: seed prints the numbers
+// for the user to send to.
+func dashed(n cpr.Number) string {
+	d := n.Digits()
+	return d[:6] + "-" + d[6:]
+}
+
+// seedCitizens registers the demo citizens (one already registered is left as it is) and
+// writes a line for each to w: its CPR number, name and what a letter to it does.
+func seedCitizens(ctx context.Context, reg *registry.Registry, w io.Writer, citizens []demoCitizen) error {
+	fmt.Fprintln(w, "\nCPR\tNAME\tWHAT A LETTER TO THEM DOES")
+	for _, d := range citizens {
+		d.c.Address = addressLines(d.c.Address)
+		_, err := reg.AddCitizen(ctx, d.c)
+		var fe *fielderr.Error
+		if err != nil && !(errors.As(err, &fe) && fe.Rule == "is already registered") {
+			return fmt.Errorf("%s: %w", d.c.Name, err)
+		}
+		fmt.Fprintf(w, "%s\t%s\t%s\n", d.c.CPR, d.c.Name, d.branch)
+	}
+	return nil
 }
 
 func seedCmd() *cobra.Command {
@@ -273,15 +311,12 @@ func seedCmd() *cobra.Command {
 		for _, s := range demoSenders {
 			fmt.Fprintf(w, "%s\t%s\n", s.ID, s.Organisation)
 		}
-		fmt.Fprintln(w, "\nCPR\tNAME\tWHAT A LETTER TO THEM DOES")
-		for _, d := range demoCitizens {
-			d.c.Address = addressLines(d.c.Address)
-			_, err := e.Registry.AddCitizen(ctx, d.c)
-			var fe *fielderr.Error
-			if err != nil && !(errors.As(err, &fe) && fe.Rule == "is already registered") {
-				return fmt.Errorf("%s: %w", d.c.Name, err)
-			}
-			fmt.Fprintf(w, "%s\t%s\t%s\n", d.c.CPR, d.c.Name, d.branch)
+		citizens, err := demoCitizens(time.Now())
+		if err != nil {
+			return err
+		}
+		if err := seedCitizens(ctx, e.Registry, w, citizens); err != nil {
+			return err
 		}
 		fmt.Fprintln(w, "\nTry: go run ./starter send --sender region-midt --to 010180-1234 --subject \"Indkaldelse\" --text \"Du er indkaldt …\"")
 		if err := w.Flush(); err != nil || size <= 0 {

@@ -76,6 +76,33 @@ func centuryOf(seventh, yy int) int {
 	}
 }
 
+// FromBirth is the CPR number of someone born on birth (its year, month and day as
+// written; pass a Danish date, see internal/calendar) with serial, the last three digits.
+// The seventh digit is the one Parse reads back as birth's century: 1 for the 1900s, 4 for
+// 2000–2036, 5 for 2037–2057 and for 1858–1899. Other years have no CPR number, and a
+// serial outside 0–999 does not fit; both are errors, which never repeat the number.
+func FromBirth(birth time.Time, serial int) (Number, error) {
+	if serial < 0 || serial > 999 {
+		return "", errors.New("cpr: the serial must be 0–999")
+	}
+	var seventh int
+	switch y := birth.Year(); {
+	case y >= 1900 && y <= 1999:
+		seventh = 1
+	case y >= 2000 && y <= 2036:
+		seventh = 4
+	case y >= 2037 && y <= 2057, y >= 1858 && y <= 1899:
+		seventh = 5
+	default:
+		return "", fmt.Errorf("cpr: no CPR number for someone born in %d (only 1858–2057)", y)
+	}
+	n := Number(fmt.Sprintf("%02d%02d%02d%d%03d", birth.Day(), int(birth.Month()), birth.Year()%100, seventh, serial))
+	if d, err := n.birthDate(); err != nil || d.Year() != birth.Year() { // the rules above and centuryOf disagree
+		return "", fmt.Errorf("cpr: the seventh digit %d does not give the year %d", seventh, birth.Year())
+	}
+	return n, nil
+}
+
 func atoi2(s string) int { return int(s[0]-'0')*10 + int(s[1]-'0') }
 
 // AgeOn is the citizen's age in whole years on the given day.

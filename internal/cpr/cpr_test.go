@@ -78,3 +78,55 @@ func TestStringNeverShowsTheFullNumber(t *testing.T) {
 		t.Fatalf("String() = %q", s)
 	}
 }
+
+func TestFromBirthIsReadBackAsTheSameBirthDate(t *testing.T) {
+	// The first and last day of each century the seventh digit can say, and a leap day.
+	for _, birth := range []time.Time{
+		date(1858, 1, 1), date(1899, 12, 31), date(1900, 1, 1), date(1999, 12, 31),
+		date(2000, 1, 1), date(2020, 2, 29), date(2036, 12, 31), date(2037, 1, 1), date(2057, 12, 31),
+	} {
+		n, err := FromBirth(birth, 678)
+		if err != nil {
+			t.Fatalf("born %s: %v", birth.Format(time.DateOnly), err)
+		}
+		parsed, err := Parse(n.Digits())
+		if err != nil {
+			t.Fatalf("born %s: %s does not parse: %v", birth.Format(time.DateOnly), n.Digits(), err)
+		}
+		if !parsed.BirthDate().Equal(birth) {
+			t.Errorf("born %s: %s reads back as born %s", birth.Format(time.DateOnly), n.Digits(), parsed.BirthDate().Format(time.DateOnly))
+		}
+		if got := n.Digits()[7:]; got != "678" {
+			t.Errorf("born %s: %s ends in %s, want the serial 678", birth.Format(time.DateOnly), n.Digits(), got)
+		}
+	}
+}
+
+func TestFromBirthWritesTheDigitsInOrder(t *testing.T) {
+	n, err := FromBirth(date(2016, 6, 5), 7)
+	if err != nil || n.Digits() != "0506164007" {
+		t.Fatalf("born 5 June 2016, serial 7: %q, %v; want 0506164007", n.Digits(), err)
+	}
+}
+
+func TestFromBirthReadsTheDateAsWrittenInItsZone(t *testing.T) {
+	// Just after midnight in Copenhagen is still the day before in UTC: the Danish date counts.
+	cph := time.FixedZone("CET", 3600)
+	n, err := FromBirth(time.Date(2016, 1, 1, 0, 30, 0, 0, cph), 1)
+	if err != nil || n.Digits()[:6] != "010116" {
+		t.Fatalf("%q, %v; want born 010116", n.Digits(), err)
+	}
+}
+
+func TestFromBirthRefusesWhatNoCPRNumberCanSay(t *testing.T) {
+	for _, c := range []struct {
+		birth  time.Time
+		serial int
+	}{{date(1857, 12, 31), 1}, {date(2058, 1, 1), 1}, {date(2016, 1, 1), -1}, {date(2016, 1, 1), 1000}} {
+		if n, err := FromBirth(c.birth, c.serial); err == nil {
+			t.Errorf("born %s, serial %d: got %s, want an error", c.birth.Format(time.DateOnly), c.serial, n.Digits())
+		}
+	}
+}
+
+func date(y int, m time.Month, d int) time.Time { return time.Date(y, m, d, 0, 0, 0, 0, time.UTC) }
