@@ -30,6 +30,7 @@ import (
 // the workers refuse plaintext payloads, and the letter asks the mailbox before it counts an
 // opening (issue 23, H1; these are the very commands that worked before).
 func TestTemporalIsNoBackDoorForHumanActs(t *testing.T) {
+	t.Parallel() // its own database and Temporal: see testenv.StartSystem
 	s := testenv.StartSystem(t)
 	seed(t, s)
 	seedMunicipality(t, s)

@@ -49,6 +49,7 @@ func startedAt(t *testing.T, s *testenv.System, id uuid.UUID) *time.Time {
 // stays withdrawn, never reaches the mailbox and sends no notice, while the rest of the batch
 // is delivered.
 func TestWithdrawingALetterWaitingInABatch(t *testing.T) {
+	t.Parallel() // its own database and Temporal: see testenv.StartSystem
 	s := testenv.StartSystem(t)
 	seed(t, s)
 	ctx := context.Background()
@@ -122,6 +123,7 @@ func TestWithdrawingALetterWaitingInABatch(t *testing.T) {
 // A letter whose workflow has ended although PostgreSQL still has it under way (an operator
 // terminated it) is not started again by a withdrawal: the refusal names the stored state.
 func TestWithdrawingALetterWhoseWorkflowEndedIsRefused(t *testing.T) {
+	t.Parallel() // its own database and Temporal: see testenv.StartSystem
 	s := testenv.StartSystem(t)
 	seed(t, s)
 	ctx := context.Background()
@@ -149,6 +151,7 @@ func TestWithdrawingALetterWhoseWorkflowEndedIsRefused(t *testing.T) {
 // letter's workflow with it, the NemSMS reminder follows the new time, and the batch's start
 // changes nothing.
 func TestMovingTheAppointmentOfALetterWaitingInABatch(t *testing.T) {
+	t.Parallel() // its own database and Temporal: see testenv.StartSystem
 	s := testenv.StartSystem(t)
 	seed(t, s)
 	ctx := context.Background()

@@ -31,6 +31,7 @@ func seedMunicipality(t *testing.T, s *testenv.System) {
 }
 
 func TestApprovedExemptionSendsTheNextLetterToPaper(t *testing.T) {
+	t.Parallel() // its own database and Temporal: see testenv.StartSystem
 	s := testenv.StartSystem(t)
 	seed(t, s)
 	seedMunicipality(t, s)
@@ -97,6 +98,7 @@ func TestApprovedExemptionSendsTheNextLetterToPaper(t *testing.T) {
 }
 
 func TestDelegatesOpeningStopsEscalation(t *testing.T) {
+	t.Parallel() // its own database and Temporal: see testenv.StartSystem
 	s := testenv.StartSystem(t)
 	seed(t, s)
 	ctx := context.Background()
@@ -155,6 +157,7 @@ func TestDelegatesOpeningStopsEscalation(t *testing.T) {
 }
 
 func TestBadApplicationIsRefusedAndNothingIsWritten(t *testing.T) {
+	t.Parallel() // its own database and Temporal: see testenv.StartSystem
 	s := testenv.StartSystem(t)
 	seed(t, s)
 	seedMunicipality(t, s)
@@ -193,6 +196,7 @@ func TestBadApplicationIsRefusedAndNothingIsWritten(t *testing.T) {
 // A case or request whose workflow cannot be started is kept, never deleted (the start
 // may have happened: an error says nothing), and the recovery sweep starts it later.
 func TestCaseAndRequestStoredWhileTemporalIsDownAreStartedByTheSweep(t *testing.T) {
+	t.Parallel() // its own database and Temporal: see testenv.StartSystem
 	s := testenv.StartSystem(t)
 	seed(t, s)
 	seedMunicipality(t, s)
@@ -238,6 +242,7 @@ func TestCaseAndRequestStoredWhileTemporalIsDownAreStartedByTheSweep(t *testing.
 // A citizen has at most one open case: a second application is refused naming the open one,
 // and the case row names the representative by registry reference, never by CPR number.
 func TestSecondOpenCaseIsRefusedAndTheCaseHoldsNoCPR(t *testing.T) {
+	t.Parallel() // its own database and Temporal: see testenv.StartSystem
 	s := testenv.StartSystem(t)
 	seed(t, s)
 	seedMunicipality(t, s)

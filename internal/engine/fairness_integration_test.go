@@ -17,6 +17,7 @@ import (
 // unless the sender says otherwise. The urgency is stored, so every later start of the letter
 // (the recovery sweep's, a withdrawal's) gives it the same place.
 func TestLettersCarryTheirSenderAndUrgencyIntoTemporalsQueues(t *testing.T) {
+	t.Parallel() // its own database and Temporal: see testenv.StartSystem
 	s := testenv.StartSystem(t)
 	seed(t, s)
 	ctx := context.Background()
@@ -85,6 +86,7 @@ func TestLettersCarryTheirSenderAndUrgencyIntoTemporalsQueues(t *testing.T) {
 // the live run until then (and its grace), so it never starts the rest of a long run unpaced,
 // and takes over once the run has plainly died.
 func TestRecoverySweepLeavesAPacedRunsLettersToTheRun(t *testing.T) {
+	t.Parallel() // its own database and Temporal: see testenv.StartSystem
 	s := testenv.StartSystem(t)
 	seed(t, s)
 	ctx := context.Background()

@@ -68,6 +68,7 @@ func waitForStatus(t *testing.T, s *testenv.System, id uuid.UUID, want letters.S
 }
 
 func TestLetterIsDeliveredNotifiedAndOpened(t *testing.T) {
+	t.Parallel() // its own database and Temporal: see testenv.StartSystem
 	s := testenv.StartSystem(t)
 	seed(t, s)
 	ctx := context.Background()
@@ -116,6 +117,7 @@ func TestLetterIsDeliveredNotifiedAndOpened(t *testing.T) {
 }
 
 func TestUnopenedLetterEscalatesToAValidPDF(t *testing.T) {
+	t.Parallel() // its own database and Temporal: see testenv.StartSystem
 	s := testenv.StartSystem(t)
 	seed(t, s)
 	ctx := context.Background()
@@ -151,6 +153,7 @@ func TestUnopenedLetterEscalatesToAValidPDF(t *testing.T) {
 }
 
 func TestSameMessageIDDeliversOnce(t *testing.T) {
+	t.Parallel() // its own database and Temporal: see testenv.StartSystem
 	s := testenv.StartSystem(t)
 	seed(t, s)
 	ctx := context.Background()
@@ -198,6 +201,7 @@ func TestSameMessageIDDeliversOnce(t *testing.T) {
 }
 
 func TestBadInputIsRefusedAndNothingIsWritten(t *testing.T) {
+	t.Parallel() // its own database and Temporal: see testenv.StartSystem
 	s := testenv.StartSystem(t)
 	seed(t, s)
 	ctx := context.Background()
@@ -254,6 +258,7 @@ func TestBadInputIsRefusedAndNothingIsWritten(t *testing.T) {
 }
 
 func TestLetterToDeletedRecipientFails(t *testing.T) {
+	t.Parallel() // its own database and Temporal: see testenv.StartSystem
 	s := testenv.StartSystem(t)
 	seed(t, s)
 	ctx := context.Background()
@@ -310,6 +315,7 @@ func mustCPR(s string) cpr.Number {
 }
 
 func TestBulkRunIsAllOrNothingAndDeliversOnce(t *testing.T) {
+	t.Parallel() // its own database and Temporal: see testenv.StartSystem
 	s := testenv.StartSystem(t)
 	seed(t, s)
 	ctx := context.Background()
@@ -370,6 +376,7 @@ func TestBulkRunIsAllOrNothingAndDeliversOnce(t *testing.T) {
 }
 
 func TestLetterStoredByADeadSubmitterIsStartedByTheRecoverySweep(t *testing.T) {
+	t.Parallel() // its own database and Temporal: see testenv.StartSystem
 	s := testenv.StartSystem(t)
 	seed(t, s)
 	ctx := context.Background()
@@ -409,6 +416,7 @@ func TestLetterStoredByADeadSubmitterIsStartedByTheRecoverySweep(t *testing.T) {
 
 // One sweep for the whole system: a Temporal Schedule that every worker ensures.
 func TestRecoveryRunsAsOneScheduleForTheSystem(t *testing.T) {
+	t.Parallel() // its own database and Temporal: see testenv.StartSystem
 	s := testenv.StartSystem(t)
 	ctx := context.Background()
 	if err := s.EnsureRecoverySchedule(ctx); err != nil { // a second worker starting up
@@ -435,6 +443,7 @@ func TestRecoveryRunsAsOneScheduleForTheSystem(t *testing.T) {
 // opening but the signal fails. Opening it again reaches the workflow, and the letter ends
 // opened, not escalated.
 func TestOpeningReachesTheWorkflowAfterAFailedSignal(t *testing.T) {
+	t.Parallel() // its own database and Temporal: see testenv.StartSystem
 	s := testenv.StartSystem(t)
 	seed(t, s)
 	ctx := context.Background()
@@ -467,6 +476,7 @@ func TestOpeningReachesTheWorkflowAfterAFailedSignal(t *testing.T) {
 // The sender's withdrawal of an opened letter is refused with the reason, and the letter
 // stays opened in PostgreSQL and in its workflow.
 func TestWithdrawingAnOpenedLetterIsRefusedWithTheReason(t *testing.T) {
+	t.Parallel() // its own database and Temporal: see testenv.StartSystem
 	s := testenv.StartSystem(t)
 	seed(t, s)
 	ctx := context.Background()
@@ -492,6 +502,7 @@ func TestWithdrawingAnOpenedLetterIsRefusedWithTheReason(t *testing.T) {
 // A scheduled letter waits for its time (withdrawable until then), then is delivered; a
 // registered letter goes to the print house as registered mail.
 func TestScheduledDeliveryAndRegisteredPaper(t *testing.T) {
+	t.Parallel() // its own database and Temporal: see testenv.StartSystem
 	s := testenv.StartSystem(t)
 	seed(t, s)
 	ctx := context.Background()
@@ -540,6 +551,7 @@ func TestScheduledDeliveryAndRegisteredPaper(t *testing.T) {
 // The print house's receipts reach the letter: the dev print house answers the spool, the
 // workers read the receipts folder, and the letter moves to posted, or to returned.
 func TestPrintHouseReceiptsMoveTheLetter(t *testing.T) {
+	t.Parallel() // its own database and Temporal: see testenv.StartSystem
 	s := testenv.StartSystem(t)
 	seed(t, s)
 	ctx := context.Background()

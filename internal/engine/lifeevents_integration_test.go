@@ -39,6 +39,7 @@ func grantStatus(t *testing.T, s *testenv.System, id string, want access.Status)
 }
 
 func TestReadingAccessNeedsAnAbleDelegateAndEndsWithTheExemption(t *testing.T) {
+	t.Parallel() // its own database and Temporal: see testenv.StartSystem
 	s := testenv.StartSystem(t)
 	seed(t, s)
 	seedMunicipality(t, s)
@@ -109,6 +110,7 @@ func TestReadingAccessNeedsAnAbleDelegateAndEndsWithTheExemption(t *testing.T) {
 }
 
 func TestLifeEventsFollowTheLetters(t *testing.T) {
+	t.Parallel() // its own database and Temporal: see testenv.StartSystem
 	s := testenv.StartSystem(t)
 	seed(t, s)
 	ctx := context.Background()

@@ -22,6 +22,7 @@ var metricName = regexp.MustCompile(`\b(?:digitalpost|temporal)_[a-z0-9_]+`)
 // Every metric a panel of the Grafana dashboard queries is exposed at /metrics once the
 // system has done its work: a letter read, one on paper answered by the print house, a case.
 func TestDashboardQueriesOnlyExposedMetrics(t *testing.T) {
+	t.Parallel() // its own database and Temporal: see testenv.StartSystem
 	s := testenv.StartSystem(t)
 	seed(t, s)
 	seedMunicipality(t, s)

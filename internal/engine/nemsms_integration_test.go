@@ -25,6 +25,7 @@ func smsTo(s *testenv.System, to, words string) []providerfake.SMS {
 }
 
 func TestNemSMSSubscriptionMessagesAndAppointmentReminders(t *testing.T) {
+	t.Parallel() // its own database and Temporal: see testenv.StartSystem
 	s := testenv.StartSystem(t)
 	seed(t, s)
 	ctx := context.Background()

@@ -21,6 +21,7 @@ import (
 )
 
 func TestStoredHistoryHoldsNoPersonalDataInPlaintext(t *testing.T) {
+	t.Parallel() // its own database and Temporal: see testenv.StartSystem
 	s := testenv.StartSystem(t)
 	seed(t, s)
 	ctx := context.Background()
@@ -148,6 +149,7 @@ func storedFailures(h *historypb.History) []*failurepb.Failure {
 }
 
 func TestOperatorFindsLettersBySearchAttributes(t *testing.T) {
+	t.Parallel() // its own database and Temporal: see testenv.StartSystem
 	s := testenv.StartSystem(t)
 	seed(t, s)
 	ctx := context.Background()

@@ -24,6 +24,7 @@ import (
 // starts beside it, is ramped, then set current; v1 stops. The letters v1 started finish on v2
 // (they upgrade at their next task), every letter is notified once, and v1 drains.
 func TestRolloutToANewBuildWhileLettersWait(t *testing.T) {
+	t.Parallel() // its own database and Temporal: see testenv.StartSystem
 	s := testenv.StartSystemWith(t, testenv.Options{BuildID: "v1"})
 	seed(t, s)
 	ctx := context.Background()
