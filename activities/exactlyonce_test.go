@@ -130,11 +130,13 @@ func TestProviderSeesANoticeOnlyAfterItsCallingMarkIsCommitted(t *testing.T) {
 		f.acts.Notices = notify.NewService(f.db, p, p, notify.Rates{})
 		id := f.delivered(t, anna)
 		// The provider is booked a moment ahead: the notice's slot is not due when it is claimed.
+		// The clock starts before the booking, so however long its round trip takes on a busy
+		// machine, a send that waited for the slot took at least 300 ms from here.
+		start := time.Now()
 		if _, err := f.db.Exec(context.Background(),
 			`UPDATE provider_pace SET next_at = clock_timestamp() + interval '300 milliseconds' WHERE channel = 'sms'`); err != nil {
 			t.Fatal(err)
 		}
-		start := time.Now()
 		if out, err := f.send(t, id, notify.SMS); err != nil || out.Outcome != notify.Sent {
 			t.Fatalf("%+v %v", out, err)
 		}
@@ -303,9 +305,15 @@ func TestALateAnswerDoesNotOverwriteTheCallOfTheAttemptThatTookTheNoticeOver(t *
 	f.acts.Notices = notify.NewService(f.db, sms, nil, notify.Rates{})
 	id := f.delivered(t, anna)
 	n := notify.NewPostNotice(id, notify.SMS, anna.Mobile, "Skattestyrelsen")
+	// A test that fails half-way leaves no attempt waiting for its answer: cleanup answers
+	// both calls and waits for the attempts, before the fixture's database goes.
+	var released [2]sync.Once
+	release := func(call int) { released[call-1].Do(func() { close(answer[call-1]) }) }
+	var attempts sync.WaitGroup
+	t.Cleanup(func() { release(1); release(2); attempts.Wait() })
 
 	first := make(chan error, 1)
-	go func() { _, err := f.acts.Notices.Send(ctx, n, true); first <- err }()
+	attempts.Go(func() { _, err := f.acts.Notices.Send(ctx, n, true); first <- err })
 	within(t, entered, "attempt 1's call")
 	if out, err := f.acts.Notices.Send(ctx, n, true); err != nil || out != notify.Unknown {
 		t.Fatalf("attempt 2: %s %v, want unknown", out, err)
@@ -318,10 +326,10 @@ func TestALateAnswerDoesNotOverwriteTheCallOfTheAttemptThatTookTheNoticeOver(t *
 		err error
 	}
 	third := make(chan result, 1)
-	go func() { out, err := f.acts.Notices.Send(ctx, n, true); third <- result{out, err} }()
+	attempts.Go(func() { out, err := f.acts.Notices.Send(ctx, n, true); third <- result{out, err} })
 	within(t, entered, "attempt 3's call")
 
-	close(answer[0]) // attempt 1's answer, late
+	release(1) // attempt 1's answer, late
 	if err := within(t, first, "attempt 1"); !errors.Is(err, notify.ErrNotDelivered) {
 		t.Fatalf("attempt 1: %v, want its provider's failure", err)
 	}
@@ -329,7 +337,7 @@ func TestALateAnswerDoesNotOverwriteTheCallOfTheAttemptThatTookTheNoticeOver(t *
 		t.Fatalf("after attempt 1's late answer the notice is %s (attempts %d, %q), want attempt 3's call still under way",
 			r.State, r.Attempts, r.Error)
 	}
-	close(answer[1])
+	release(2)
 	if r := within(t, third, "attempt 3"); r.err != nil || r.out != notify.Sent {
 		t.Fatalf("attempt 3: %s %v, want sent", r.out, r.err)
 	}

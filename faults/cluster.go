@@ -475,9 +475,8 @@ func (e *env) killTemporalProcess(ctx context.Context, name string, down time.Du
 // begun in the background), and starts it again. The letters' ids come from PostgreSQL.
 func (e *env) submitThroughAPI(ctx context.Context, subs []postoffice.Submission) ([]uuid.UUID, error) {
 	if e.api == nil {
-		addr := fmt.Sprintf("127.0.0.1:%d", freePort())
 		e.api = &proc{name: "api", log: filepath.Join(e.dir, "api.log"), env: append(slices.Clone(e.workerEnv), "SERVE=api",
-			"HTTP_ADDR="+addr, "TEMPORAL_ADDRESS="+e.cluster.frontend(2), fmt.Sprintf("DATABASE_MAX_CONNS=%d", apiConnsOnCluster),
+			"TEMPORAL_ADDRESS="+e.cluster.frontend(2), fmt.Sprintf("DATABASE_MAX_CONNS=%d", apiConnsOnCluster),
 			"WORKER_DEPLOYMENT_NAME="+deploymentName)}
 	}
 	if err := e.startAPI(ctx); err != nil {
@@ -561,15 +560,49 @@ func (e *env) apiAddr() string {
 	return ""
 }
 
-// startAPI starts the API process and waits until it answers /readyz.
+// setAPIPort picks the API process's port (HTTP_ADDR) anew.
+func (e *env) setAPIPort() error {
+	port, err := freePort()
+	if err != nil {
+		return err
+	}
+	for i, v := range e.api.env {
+		if strings.HasPrefix(v, "HTTP_ADDR=") {
+			e.api.env[i] = fmt.Sprintf("HTTP_ADDR=127.0.0.1:%d", port)
+		}
+	}
+	return nil
+}
+
+// startAPI starts the API process and waits until it answers /readyz. Its port is picked by
+// opening and closing a listener (the suite must know where to post); when another process took
+// it in between, or took it while the API process was down, the process exits saying so, and
+// it is started again on a new port.
 func (e *env) startAPI(ctx context.Context) error {
+	starts, from := 0, int64(0)
 	if !e.api.running() {
+		if _, port, _ := net.SplitHostPort(e.apiAddr()); port == "" || port == "0" { // the first start
+			if err := e.setAPIPort(); err != nil {
+				return err
+			}
+		}
+		from, starts = logSize(e.api.log), 1
 		if err := e.api.start(e.workerBin); err != nil {
 			return err
 		}
 	}
 	start := time.Now()
 	for time.Since(start) < time.Minute && ctx.Err() == nil {
+		if starts > 0 && starts < portStarts && !e.api.running() && bindFailedSince(e.api.log, from) {
+			e.log("  the API process's port %s was taken; starting it on a new one", e.apiAddr())
+			if err := e.setAPIPort(); err != nil {
+				return err
+			}
+			from, starts = logSize(e.api.log), starts+1
+			if err := e.api.start(e.workerBin); err != nil {
+				return err
+			}
+		}
 		resp, err := http.Get("http://" + e.apiAddr() + "/readyz")
 		if err == nil {
 			resp.Body.Close()

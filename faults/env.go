@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"os"
@@ -110,10 +111,8 @@ func startEnv(ctx context.Context, s settings, log func(string, ...any)) (*env, 
 		if !ok {
 			return e, fmt.Errorf("the fault suite needs the Temporal CLI (not found at %s): %s", cli, devenv.InstallHint)
 		}
-		port, uiPort := freePort(), freePort()
-		e.temporalOpts = devenv.TemporalOptions{CLI: cli, DBFile: filepath.Join(dir, "temporal.db"), Port: port, UIPort: uiPort,
-			LogFile: filepath.Join(dir, "temporal.log")}
-		if e.temporal, err = devenv.StartTemporal(ctx, e.temporalOpts); err != nil {
+		e.temporalOpts = devenv.TemporalOptions{CLI: cli, DBFile: filepath.Join(dir, "temporal.db"), LogFile: filepath.Join(dir, "temporal.log")}
+		if e.temporal, e.temporalOpts, err = startDevServer(ctx, e.temporalOpts, freePort, log); err != nil {
 			return e, err
 		}
 		address = e.temporal.Address
@@ -126,6 +125,10 @@ func startEnv(ctx context.Context, s settings, log func(string, ...any)) (*env, 
 		ExemptionServiceWorkingDays: 5, ReadingAccessDeadline: 14 * 24 * time.Hour, MunicipalitySenderID: "region-midt"}
 	e.workerEnv = append(os.Environ(),
 		"DEV_DATA_DIR="+filepath.Join(dir, "devdata"), // no dev.env from a developer's own runtime
+		// The worker serves the senders' API too (SERVE's default), which nothing here calls
+		// (the cluster's API process gets a port of its own, startAPI): the kernel picks its
+		// port, so a developer's own runtime on 8080 cannot keep the suite's worker from starting.
+		"HTTP_ADDR=127.0.0.1:0",
 		"DATABASE_URL="+e.dbURL, "TEMPORAL_ADDRESS="+address, "TEMPORAL_TASK_QUEUE="+e.cfg.TaskQueue,
 		"PAYLOAD_KEYS="+e.cfg.PayloadKeys, "PRINT_SPOOL_DIR="+filepath.Join(dir, "spool"),
 		fmt.Sprintf("SMS_RATE_PER_SECOND=%g", s.Rate), fmt.Sprintf("EMAIL_RATE_PER_SECOND=%g", s.Rate),
@@ -319,13 +322,66 @@ func (e *env) citizen(ctx context.Context) (cpr, mobile, email string, err error
 	return cpr, mobile, email, err
 }
 
-func freePort() int {
+// freePort is a port the kernel had free a moment ago. A process that must be told its port
+// (the Temporal CLI, the API process's HTTP_ADDR) cannot be given port 0, so the port is picked
+// by opening and closing a listener; another process may take it in between, so whoever starts
+// on it must start again on a new one when the bind fails (startDevServer, startAPI).
+func freePort() (int, error) {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, fmt.Errorf("pick a free port: %w", err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port, nil
+}
+
+// portStarts is how often a process is started on newly picked ports before the suite gives up.
+const portStarts = 5
+
+// startDevServer starts the Temporal dev server on two ports from pick (its gRPC and UI ports).
+// When either was taken between picking and binding, the CLI exits at once and says so in its
+// log ("bind: address already in use"), and the server is started again on new ports; any
+// other failure is returned as it is. It returns the options the server runs with, which a
+// restart reuses: the workers know its address.
+func startDevServer(ctx context.Context, o devenv.TemporalOptions, pick func() (int, error), log func(string, ...any)) (*devenv.TemporalServer, devenv.TemporalOptions, error) {
+	for attempt := 1; ; attempt++ {
+		var err error
+		if o.Port, err = pick(); err != nil {
+			return nil, o, err
+		}
+		if o.UIPort, err = pick(); err != nil {
+			return nil, o, err
+		}
+		from := logSize(o.LogFile)
+		s, err := devenv.StartTemporal(ctx, o)
+		if err == nil || attempt == portStarts || ctx.Err() != nil || !bindFailedSince(o.LogFile, from) {
+			return s, o, err
+		}
+		log("Temporal dev server: port %d or %d was taken after it was picked; starting on new ones", o.Port, o.UIPort)
+	}
+}
+
+// logSize is how long a log file is now, so bindFailedSince reads only what a start wrote.
+func logSize(path string) int64 {
+	fi, err := os.Stat(path)
 	if err != nil {
 		return 0
 	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
+	return fi.Size()
+}
+
+// bindFailedSince reports whether a process wrote a failed bind to its log after offset from.
+func bindFailedSince(path string, from int64) bool {
+	f, err := os.Open(path)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	if _, err := f.Seek(from, io.SeekStart); err != nil {
+		return false
+	}
+	tail, err := io.ReadAll(f)
+	return err == nil && strings.Contains(string(tail), "address already in use")
 }
 
 func newRunID() string { return uuid.NewString()[:8] }

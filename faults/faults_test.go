@@ -2,9 +2,14 @@ package main
 
 import (
 	"context"
+	"fmt"
+	"net"
 	"os"
+	"path/filepath"
 	"testing"
 	"time"
+
+	"digitalpost/internal/devenv"
 )
 
 // TestFaultsLoseNothingAndSendNothingTwice runs every fault of the suite, shorter and with
@@ -37,4 +42,45 @@ func TestFaultsLoseNothingAndSendNothingTwice(t *testing.T) {
 	if len(results) < want {
 		t.Fatalf("%d results, want %d: every fault and refusal", len(results), want)
 	}
+}
+
+// The CLI must be told its ports, so they are picked by opening and closing a listener, and
+// another process may take one before the dev server binds it. The server is then started
+// again on new ports, not the suite failed: here the first port picked is held by a listener.
+func TestDevServerStartsAgainOnNewPortsWhenOneIsTaken(t *testing.T) {
+	cli, ok := devenv.FindTemporalCLI()
+	if !ok {
+		t.Fatalf("the fault suite needs the Temporal CLI (not found at %s): %s", cli, devenv.InstallHint)
+	}
+	taken, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer taken.Close()
+	held := taken.Addr().(*net.TCPAddr).Port
+	picks := 0
+	pick := func() (int, error) {
+		if picks++; picks == 1 {
+			return held, nil
+		}
+		return freePort()
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	dir := t.TempDir()
+	s, o, err := startDevServer(ctx, devenv.TemporalOptions{CLI: cli, DBFile: filepath.Join(dir, "temporal.db"),
+		LogFile: filepath.Join(dir, "temporal.log")}, pick, t.Logf)
+	if err != nil {
+		t.Fatalf("the dev server did not start once its first port was found taken: %v", err)
+	}
+	defer s.Stop()
+	if o.Port == held || s.Address != fmt.Sprintf("127.0.0.1:%d", o.Port) || picks != 4 {
+		t.Fatalf("the dev server runs on %s (options' port %d, the taken one %d) after %d picks, want new ports on a second start",
+			s.Address, o.Port, held, picks)
+	}
+	c, err := net.DialTimeout("tcp", s.Address, 5*time.Second)
+	if err != nil {
+		t.Fatalf("the dev server does not answer on %s: %v", s.Address, err)
+	}
+	c.Close()
 }

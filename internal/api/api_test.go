@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"mime/multipart"
 	"net/http"
 	"net/http/httptest"
@@ -26,6 +27,7 @@ import (
 
 	"digitalpost/internal/api"
 	"digitalpost/internal/cpr"
+	"digitalpost/internal/letters"
 	"digitalpost/internal/print"
 	"digitalpost/internal/registry"
 	"digitalpost/internal/testenv"
@@ -108,7 +110,9 @@ func newAPIEnv(t *testing.T, configure func(*testenv.System)) *apiEnv {
 		t.Fatal(err)
 	}
 	srv := httptest.NewServer(s)
-	t.Cleanup(srv.Close)
+	// The batch starts a request left running in the background end before the system under
+	// them does (cleanups run last first): no goroutine outlives the test.
+	t.Cleanup(func() { srv.Close(); s.WaitForBatchStarts() })
 
 	// The document as served is the one answers are checked against.
 	resp, err := http.Get(srv.URL + "/v1/openapi.yaml")
@@ -290,6 +294,22 @@ func (e *apiEnv) waitForStatus(t *testing.T, key, id, want string) letterJSON {
 		return l.Status == want
 	})
 	return l
+}
+
+// latestRuns is the run id of the latest run of each of region-midt's letters prefix0 …
+// prefix(n-1), by message id.
+func (e *apiEnv) latestRuns(t *testing.T, prefix string, n int) map[string]string {
+	t.Helper()
+	runs := make(map[string]string, n)
+	for i := range n {
+		messageID := fmt.Sprintf("%s%d", prefix, i)
+		d, err := e.sys.Temporal.DescribeWorkflowExecution(context.Background(), letters.WorkflowID(letters.IDFor("region-midt", messageID)), "")
+		if err != nil {
+			t.Fatalf("letter %s: %v", messageID, err)
+		}
+		runs[messageID] = d.GetWorkflowExecutionInfo().GetExecution().GetRunId()
+	}
+	return runs
 }
 
 func newLetter(messageID, to string) map[string]any {
@@ -841,6 +861,7 @@ func TestSendersAPI(t *testing.T) {
 			return b.ByStatus["notified"] == 10 && b.ByStatus["delivered"] == 10 && b.ByStatus["printed"] == 20
 		})
 		sms := len(e.sys.Twilio.Messages())
+		runs := e.latestRuns(t, "batch-", 40)
 		again := e.do(t, e.region, http.MethodPost, "/v1/batches", "text/csv", []byte(csv.String()))
 		var acc2 struct {
 			BatchID string `json:"batch_id"`
@@ -850,7 +871,13 @@ func TestSendersAPI(t *testing.T) {
 		if again.Status != http.StatusAccepted || acc2.New != 0 || acc2.BatchID != acc.BatchID {
 			t.Fatalf("the same file again: %d %s", again.Status, again.Body)
 		}
-		time.Sleep(2 * time.Second)
+		// The file again starts every letter's workflow in the background, after the answer.
+		// Once those starts are done, every letter must still have the run it had: a new run
+		// is what would deliver and notify a second time (later than any wait could show).
+		e.api.WaitForBatchStarts()
+		if after := e.latestRuns(t, "batch-", 40); !maps.Equal(after, runs) {
+			t.Fatalf("the same file again started new runs of its letters:\nbefore %v\nafter  %v", runs, after)
+		}
 		if n := len(e.sys.Twilio.Messages()); n != sms {
 			t.Fatalf("the same file again sent %d SMS", n-sms)
 		}

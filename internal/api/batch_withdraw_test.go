@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/client"
 
 	"digitalpost/internal/letters"
@@ -55,10 +56,26 @@ func TestBatchLetterWithdrawnRightAfterTheBatchIsAccepted(t *testing.T) {
 	if w.json(t, &l); l.Status != "withdrawn" {
 		t.Fatalf("withdrawn letter answered as %s: %s", l.Status, w.Body)
 	}
+	workflowID := letters.WorkflowID(letters.IDFor("region-midt", "wait-2"))
+	withdrawal, err := e.sys.Temporal.DescribeWorkflowExecution(context.Background(), workflowID, "")
+	if err != nil {
+		t.Fatal(err)
+	}
 	for _, other := range []string{"wait-0", "wait-1"} {
 		e.waitForStatus(t, e.region, letters.IDFor("region-midt", other).String(), "notified")
 	}
-	time.Sleep(time.Second)
+	// The batch's start of the withdrawn letter comes seconds after the withdrawal. Once the
+	// batch's starts are done, the letter's latest run must still be the withdrawal's, and
+	// finished: a run the batch started would deliver and notify after any wait we chose.
+	e.api.WaitForBatchStarts()
+	d, err := e.sys.Temporal.DescribeWorkflowExecution(context.Background(), workflowID, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	run, st := d.GetWorkflowExecutionInfo().GetExecution().GetRunId(), d.GetWorkflowExecutionInfo().GetStatus()
+	if want := withdrawal.GetWorkflowExecutionInfo().GetExecution().GetRunId(); run != want || st != enumspb.WORKFLOW_EXECUTION_STATUS_COMPLETED {
+		t.Fatalf("once its batch has started it, the withdrawn letter's latest run is %s (%s), want the withdrawal's run %s completed", run, st, want)
+	}
 	if l := e.letter(t, e.region, id); l.Status != "withdrawn" || len(l.Notices) != 0 {
 		t.Fatalf("the withdrawn letter after its batch started: %s, notices %+v", l.Status, l.Notices)
 	}

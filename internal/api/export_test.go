@@ -20,6 +20,11 @@ func (s *Server) RequestsUnderWay(sender string) int {
 	return s.inflight.requests[sender]
 }
 
+// WaitForBatchStarts waits until the batch starts the server runs in the background after its
+// answers (POST /v1/batches) are done: a test that checks nothing more happened knows then
+// that everything a request set going has had its turn, and no start outlives its test.
+func (s *Server) WaitForBatchStarts() { s.background.Wait() }
+
 // RouteOf is the pattern the server's mux takes a request to ("" or "/" when none).
 func (s *Server) RouteOf(method, path string) string {
 	_, pattern := s.mux.Handler(httptest.NewRequest(method, path, nil))

@@ -40,11 +40,11 @@ func TestATricklingBodyIsCutOff(t *testing.T) {
 	}
 	defer conn.Close()
 	fmt.Fprint(conn, "POST /log-ind/afsender HTTP/1.1\r\nHost: digitalpost\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 100000\r\n\r\ntoken=")
-	start := time.Now()
-	_ = conn.SetReadDeadline(start.Add(10 * time.Second))
-	_, _ = io.ReadAll(conn) // the answer, then the server closes the connection
-	if held := time.Since(start); held > 5*time.Second {
-		t.Fatalf("the connection was held %s by a body that never came", held.Round(time.Second))
+	// The server's answer, then its close (EOF, so no error) end the read; only a connection
+	// still held after a timeout thirty times BodyTimeout ends it with our deadline's error.
+	_ = conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+	if answer, err := io.ReadAll(conn); err != nil {
+		t.Fatalf("the connection was still held after 10s by a body that never came (%v); answered so far: %q", err, answer)
 	}
 }
 
