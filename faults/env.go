@@ -171,8 +171,9 @@ func startEnv(ctx context.Context, s settings, log func(string, ...any)) (*env, 
 			return e, err
 		}
 		watch, stop := context.WithCancel(ctx)
-		e.stopWatch = stop
-		go e.watchConnections(watch)
+		watched := make(chan struct{})
+		e.stopWatch = func() { stop(); <-watched } // the sampler has stopped when close goes on
+		go func() { defer close(watched); e.watchConnections(watch) }()
 	}
 	for _, s := range []registry.Sender{{ID: "region-midt", Organisation: "Region Midtjylland"},
 		{ID: otherSenders[0], Organisation: "Aarhus Kommune"}, {ID: otherSenders[1], Organisation: "Skattestyrelsen"}} {

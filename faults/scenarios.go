@@ -324,6 +324,8 @@ func (e *env) runRow(ctx context.Context, sc scenario, s settings) result {
 		}
 		if attempt == 20 || ctx.Err() != nil {
 			r.Note = "submission kept failing: " + err.Error()
+			<-faultDone // the fault and the other senders' letters end before the next row starts
+			<-others
 			return r
 		}
 		e.log("  submission cut off (%v); running the file again", err)
@@ -333,6 +335,8 @@ func (e *env) runRow(ctx context.Context, sc scenario, s settings) result {
 		var err error
 		if ids, err = sc.submit(ctx, e, subs); err != nil {
 			r.Note = "submission: " + err.Error()
+			<-faultDone
+			<-others
 			return r
 		}
 	}
