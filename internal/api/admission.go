@@ -62,9 +62,9 @@ func (s *Server) allowFrom(w http.ResponseWriter, limits *senderLimits, sender, 
 
 // inflight is what one API process lets in at once. Bodies are held in memory while a request
 // is checked (a letter's documents decoded from base64, a batch's letters all at once), so
-// what all requests under way may hold is bounded together, estimated from what they declare; and each sender's requests under
-// way are bounded, so that one sender's burst of large letters cannot take all of it from the
-// others. Both refuse at once rather than queue: a client that is told when to come back
+// what all requests under way may hold is bounded together, estimated from what they declare;
+// and each sender's requests under way, and its share of that memory, are bounded, so that one
+// sender's burst of large letters cannot take all of it from the others. Both refuse at once rather than queue: a client that is told when to come back
 // holds no connection, memory or goroutine here meanwhile.
 type inflight struct {
 	bytes     *semaphore.Weighted
@@ -76,9 +76,10 @@ type inflight struct {
 	held     map[string]int64 // bytes reserved, by sender
 }
 
-// senderShare is the part of the shared budget one sender may hold while it has other
-// requests under way: a quarter, so that one sender's large uploads leave room for others.
-// A sender with nothing under way may always try one request, however large.
+// senderShare is the part of the shared budget one sender's large requests may hold while it
+// has other large ones under way: a quarter, so that one sender's large uploads leave room for
+// others. A sender with no large request under way may always try one, however large; small
+// requests (JSON of at most MaxSmallBytes) do not count against the share.
 const senderShare = 4
 
 func newInflight(maxBytes int64, perSender int) *inflight {
@@ -130,26 +131,33 @@ func (f *inflight) take(w http.ResponseWriter, sender string, n int64) (release 
 	if n <= 0 {
 		return func() {}, true
 	}
+	share := int64(0) // what counts against the sender's share
+	if n > 2*MaxSmallBytes {
+		share = n
+	}
 	f.mu.Lock()
-	if held := f.held[sender]; held > 0 && held+n > f.capacity/senderShare {
+	if held := f.held[sender]; share > 0 && held > 0 && held+share > f.capacity/senderShare {
 		f.mu.Unlock()
 		senderBusy(w, "this sender's uploads under way hold its share of the service's memory (a quarter of MAX_INFLIGHT_BYTES)")
 		return nil, false
 	}
-	f.held[sender] += n
+	f.held[sender] += share
 	f.mu.Unlock()
 	if !f.bytes.TryAcquire(n) {
-		f.giveBack(sender, n)
+		f.giveBack(sender, share)
 		serviceBusy(w)
 		return nil, false
 	}
 	return func() {
 		f.bytes.Release(n)
-		f.giveBack(sender, n)
+		f.giveBack(sender, share)
 	}, true
 }
 
 func (f *inflight) giveBack(sender string, n int64) {
+	if n == 0 {
+		return
+	}
 	f.mu.Lock()
 	if f.held[sender] -= n; f.held[sender] <= 0 {
 		delete(f.held, sender)

@@ -226,6 +226,15 @@ func TestOneSenderCannotTakeTheWholeBudget(t *testing.T) {
 	if a := e.do(t, e.skat, http.MethodPost, "/v1/letters", "application/json", body); a.Status != http.StatusUnprocessableEntity {
 		t.Fatalf("another sender beside it: %d %s", a.Status, a.Body)
 	}
+	// Small requests do not count against the share: with one under way, a sender's one large
+	// upload, larger than the share on its own, still goes in.
+	small := startUpload(t, e, e.skat, "/v1/letters", "application/json", 1000)
+	defer small()
+	testenv.Eventually(t, 5*time.Second, "skat's small request under way", func() bool { return e.api.RequestsUnderWay("skat") == 1 })
+	large := append(bytes.Repeat([]byte(" "), 1200<<10), []byte("{}")...) // reserves 2.4 MB, over the 2 MB share
+	if a := e.do(t, e.skat, http.MethodPost, "/v1/letters", "application/json", large); a.Status != http.StatusUnprocessableEntity {
+		t.Fatalf("a large upload beside a small request of the same sender: %d %s", a.Status, a.Body)
+	}
 }
 
 // A batch sent in chunks (no Content-Length) reserved the whole budget for its body before
