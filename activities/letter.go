@@ -72,7 +72,9 @@ func (a *Activities) DeliverAndNotify(ctx context.Context, letterID uuid.UUID) (
 		case ch.to == "":
 			d.Notices[ch.ch] = NoticeOutcome{Outcome: notify.Skipped, Detail: "no " + string(ch.ch) + " registered"}
 		default:
-			notices = append(notices, notify.NewPostNotice(letterID, ch.ch, ch.to, l.Sender.Organisation))
+			n := notify.NewPostNotice(letterID, ch.ch, ch.to, l.Sender.Organisation)
+			n.Urgent = l.Urgency == letters.Urgent
+			notices = append(notices, n)
 		}
 	}
 	for i, r := range a.Notices.SendFirstTry(ctx, notices, true) {

@@ -31,7 +31,9 @@ type fixture struct {
 	acts   *activities.Activities
 	twilio *providerfake.Twilio
 	mail   *providerfake.SendGrid
-	spool  string
+	// sms and email are the real provider clients, pointed at the fakes.
+	sms, email notify.Provider
+	spool      string
 	// signalled lists the workflows the activities signalled, by workflow id and signal.
 	signalled *signals
 }
@@ -60,7 +62,7 @@ func newFixtureWithTimeout(t *testing.T, timeout time.Duration) *fixture {
 	spool := t.TempDir()
 	reg := registry.New(db)
 	sig := &signals{}
-	return &fixture{db: db, url: url, twilio: tw, mail: sg, spool: spool, signalled: sig, acts: &activities.Activities{
+	return &fixture{db: db, url: url, twilio: tw, mail: sg, sms: sms, email: email, spool: spool, signalled: sig, acts: &activities.Activities{
 		Cases: exemption.NewStore(db), LetterDeadline: time.Hour, Access: access.NewStore(db), Temporal: sig,
 		Registry: reg, Letters: letters.NewStore(db), Mailbox: mailbox.New(db, nil),
 		Notices: notify.NewService(db, sms, email, notify.Rates{}), PrintJobs: print.NewJobs(db), Printer: print.Spool{Dir: spool},

@@ -34,7 +34,7 @@ func (a *Activities) SendNemSMS(ctx context.Context, id uuid.UUID) (NoticeOutcom
 		return NoticeOutcome{}, err
 	}
 	outcome, err := a.Notices.Send(ctx, notify.Notice{LetterID: id, Channel: notify.SMS, Purpose: nemsms.PurposeMessage,
-		To: sub.Mobile, Body: m.Body, Standalone: true}, false)
+		To: sub.Mobile, Body: m.Body, Standalone: true, Urgent: true}, false)
 	out, err := noticeResult(outcome, err)
 	if err != nil {
 		return out, err
@@ -77,7 +77,7 @@ func (a *Activities) appointmentReminder(ctx context.Context, req ChannelNotice,
 		body = string([]rune(body)[:nemsms.MaxRunes-3]) + "..."
 	}
 	outcome, err := a.Notices.Send(ctx, notify.Notice{LetterID: req.LetterID, Channel: notify.SMS, Purpose: req.Purpose,
-		To: sub.Mobile, Body: body, Standalone: true}, false)
+		To: sub.Mobile, Body: body, Standalone: true, Urgent: true}, false)
 	return noticeResult(outcome, err)
 }
 

@@ -67,6 +67,7 @@ func (a *Activities) SendNotice(ctx context.Context, req ChannelNotice) (NoticeO
 	if req.Purpose == notify.Reminder {
 		notice = notify.ReminderNotice(req.LetterID, req.Channel, to, addr.Organisation)
 	}
+	notice.Urgent = addr.Urgency == letters.Urgent
 	outcome, err := a.Notices.Send(ctx, notice, true)
 	return noticeResult(outcome, err)
 }

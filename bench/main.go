@@ -54,7 +54,7 @@ type options struct {
 	cacheSize, costLetters, pollers     int
 	slots                               int
 	firstTryAhead                       time.Duration
-	loadRate, fairRate                  float64
+	loadRate, fairRate, urgentShare     float64
 	fairBulk                            int
 	reminder                            time.Duration
 	metrics                             bool
@@ -131,6 +131,7 @@ func main() {
 	flag.IntVar(&o.costLetters, "cost-letters", 300, "letters per path in the cost phase")
 	flag.Float64Var(&o.loadRate, "load-rate", 0, "offered letters/s in the load phase; 0: half the letters phase's rate")
 	flag.IntVar(&o.fairBulk, "fair-bulk", 10000, "letters in sender A's bulk run in the fairness phase")
+	flag.Float64Var(&o.urgentShare, "urgent-share", 0.1, "share of each provider's rate kept for urgent notices (PROVIDER_URGENT_SHARE; production's default)")
 	flag.Float64Var(&o.fairRate, "fair-rate", 50, "provider calls per second in the fairness phase (SMS_RATE_PER_SECOND and EMAIL_RATE_PER_SECOND; production's default)")
 	flag.StringVar(&o.phases, "phases", "baseline,shape,letters,api,remote,load,history,cost,bulk,waiting,fairness", "phases to run")
 	flag.StringVar(&o.submitterFor, "submitter", "", "internal: run as the other-process submitter of the remote phase, with this task queue")
@@ -272,7 +273,7 @@ func (b *bench) setup(ctx context.Context) (func(), error) {
 	b.sendgrid.OnMail = func(m providerfake.Mail) { b.arrived(b.byEmail, m.To) }
 	cfg := config.Config{
 		DatabaseURL: dbURL, TemporalAddress: address, TemporalNamespace: b.o.namespace, TaskQueue: "bench-" + b.runID,
-		OpenDeadline: letters.DefaultDeadline, SMSRatePerSecond: 100000, EmailRatePerSecond: 100000, RecoveryGrace: time.Minute, ProviderTimeout: 10 * time.Second,
+		OpenDeadline: letters.DefaultDeadline, SMSRatePerSecond: 100000, EmailRatePerSecond: 100000, ProviderUrgentShare: b.o.urgentShare, RecoveryGrace: time.Minute, ProviderTimeout: 10 * time.Second,
 		TwilioAccountSID: b.twilio.AccountSID, TwilioAuthToken: b.twilio.AuthToken, TwilioFrom: "DigitalPost", TwilioBaseURL: b.twilio.Server.URL,
 		SendGridAPIKey: b.sendgrid.APIKey, SendGridFrom: "no-reply@bench.test", SendGridBaseURL: b.sendgrid.Server.URL,
 		PrintSpoolDir: must(os.MkdirTemp("", "bench-spool-")), PayloadKeys: codec.NewKeySpec("bench"),

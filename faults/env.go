@@ -120,7 +120,7 @@ func startEnv(ctx context.Context, s settings, log func(string, ...any)) (*env, 
 	e.twilio, e.sendgrid = providerfake.NewTwilio(), providerfake.NewSendGrid()
 
 	e.cfg = config.Config{DatabaseURL: e.dbURL, TemporalAddress: address, TemporalNamespace: "default",
-		TaskQueue: "faults", OpenDeadline: 72 * time.Hour, SMSRatePerSecond: s.Rate, EmailRatePerSecond: s.Rate,
+		TaskQueue: "faults", OpenDeadline: 72 * time.Hour, SMSRatePerSecond: s.Rate, EmailRatePerSecond: s.Rate, ProviderUrgentShare: 0.1,
 		RecoveryGrace: 30 * time.Second, PayloadKeys: codec.NewKeySpec("faults1"), ProviderTimeout: s.ProviderTimeout,
 		ExemptionServiceWorkingDays: 5, ReadingAccessDeadline: 14 * 24 * time.Hour, MunicipalitySenderID: "region-midt"}
 	e.workerEnv = append(os.Environ(),

@@ -74,6 +74,9 @@ type Config struct {
 	// given the same values): Twilio's and SendGrid's accounts are limited, not our workers.
 	SMSRatePerSecond   float64 `envconfig:"SMS_RATE_PER_SECOND" default:"50"`
 	EmailRatePerSecond float64 `envconfig:"EMAIL_RATE_PER_SECOND" default:"50"`
+	// ProviderUrgentShare of each provider's rate (in whole calls a second) is kept for urgent
+	// notices, so a bulk run that books the rest never holds back a single letter's notice.
+	ProviderUrgentShare float64 `envconfig:"PROVIDER_URGENT_SHARE" default:"0.1"`
 	// Fairness between senders: each sender is a fairness key on every queue, with this weight
 	// unless SENDER_WEIGHTS ("skat=0.5,region-midt=2") names its own. A sender of weight 2 gets
 	// twice the share of one of weight 1 while both have work waiting.
@@ -235,6 +238,9 @@ func load(only map[string]bool) (Config, error) {
 	}
 	if err := c.temporalFromProfile(); err != nil {
 		return c, err
+	}
+	if c.ProviderUrgentShare < 0 || c.ProviderUrgentShare > 0.5 {
+		return c, fmt.Errorf("PROVIDER_URGENT_SHARE: must be from 0 to 0.5 (a share of each provider's rate), got %v", c.ProviderUrgentShare)
 	}
 	if c.OperatorToken == "" && c.OperatorTokenFile != "" {
 		b, err := os.ReadFile(c.OperatorTokenFile)

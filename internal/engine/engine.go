@@ -104,7 +104,7 @@ func New(cfg config.Config, db *pgxpool.Pool, tc client.Client) (*Engine, error)
 	if cfg.SendGridAPIKey != "" {
 		email = notify.NewSendGrid(cfg.SendGridAPIKey, cfg.SendGridFrom, cfg.SendGridFromName, cfg.SendGridBaseURL, cfg.ProviderTimeout)
 	}
-	e.Notices = notify.NewService(db, sms, email, notify.Rates{SMS: cfg.SMSRatePerSecond, Email: cfg.EmailRatePerSecond})
+	e.Notices = notify.NewService(db, sms, email, notify.Rates{SMS: cfg.SMSRatePerSecond, Email: cfg.EmailRatePerSecond, UrgentShare: cfg.ProviderUrgentShare})
 	e.Activities = &activities.Activities{Registry: e.Registry, Letters: e.Letters, Mailbox: e.Mailbox,
 		Notices: e.Notices, PrintJobs: e.PrintJobs, Printer: print.Spool{Dir: cfg.SpoolDir()},
 		Cases: e.Cases, Access: e.Access, Temporal: e.Temporal, NemSMS: e.NemSMS, LetterDeadline: cfg.OpenDeadline,
@@ -256,7 +256,8 @@ func (e *Engine) Deployment() rollout.Deployment {
 }
 
 // bulkStarts is how fast a bulk run starts its letters: BULK_STARTS_PER_SECOND, else as fast
-// as the faster provider takes their notices, and unpaced when a provider has no limit.
+// as the faster provider's shared lane takes their notices (the urgent lane is not theirs),
+// and unpaced when a provider has no limit.
 func bulkStarts(cfg config.Config) float64 {
 	switch {
 	case cfg.BulkStartsPerSecond > 0:
@@ -264,7 +265,9 @@ func bulkStarts(cfg config.Config) float64 {
 	case cfg.SMSRatePerSecond <= 0 || cfg.EmailRatePerSecond <= 0:
 		return 0
 	}
-	return max(cfg.SMSRatePerSecond, cfg.EmailRatePerSecond)
+	sms, _ := notify.Lanes(cfg.SMSRatePerSecond, cfg.ProviderUrgentShare)
+	email, _ := notify.Lanes(cfg.EmailRatePerSecond, cfg.ProviderUrgentShare)
+	return max(sms, email)
 }
 
 // workflowTaskPollers: autoscaled (0), with the normal queue's pollers apart from the sticky

@@ -313,6 +313,7 @@ type Addressing struct {
 	Organisation string
 	// AppointmentAt: the appointment the letter calls to, if any.
 	AppointmentAt *time.Time
+	Urgency       Urgency
 }
 
 // Addressing reads a letter's notice details in one query.
@@ -320,9 +321,9 @@ func (s *Store) Addressing(ctx context.Context, id uuid.UUID) (Addressing, error
 	var a Addressing
 	err := s.db.QueryRow(ctx, `
 		SELECT c.id IS NOT NULL, coalesce(c.id, '00000000-0000-0000-0000-000000000000'), coalesce(c.mobile, ''), coalesce(c.email, ''),
-		       s.organisation, l.appointment_at
+		       s.organisation, l.appointment_at, l.urgency
 		FROM letters l JOIN senders s ON s.id = l.sender_id LEFT JOIN citizens c ON c.id = l.recipient_id
-		WHERE l.id = $1`, id).Scan(&a.HasRecipient, &a.RecipientID, &a.Mobile, &a.Email, &a.Organisation, &a.AppointmentAt)
+		WHERE l.id = $1`, id).Scan(&a.HasRecipient, &a.RecipientID, &a.Mobile, &a.Email, &a.Organisation, &a.AppointmentAt, &a.Urgency)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return a, ErrNotFound
 	}

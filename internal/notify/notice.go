@@ -37,6 +37,9 @@ type Notice struct {
 	// Standalone: the message does not depend on a letter waiting for its reader (a NemSMS
 	// message, an appointment reminder); a notice of new post is sent only while it waits.
 	Standalone bool
+	// Urgent: the notice may take its provider's urgent lane (a single letter's notice, a
+	// NemSMS message, an appointment reminder), not only the lane a bulk run shares.
+	Urgent bool
 }
 
 // NewPostNotice says only that new post has arrived and from whom: never the subject or

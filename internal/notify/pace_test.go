@@ -77,7 +77,7 @@ func TestLateCallAfterBeingIdleTakesAFreshSlotFromNow(t *testing.T) {
 		if tag, err := db.Exec(ctx, mark.SQL, mark.Args...); err != nil || tag.RowsAffected() != 1 {
 			t.Fatalf("mark calling: %v (%d rows)", err, tag.RowsAffected())
 		}
-		if _, err := s.reserveAgain(ctx, n, attempt, time.Minute); err != nil {
+		if _, _, err := s.reserveAgain(ctx, n, attempt, time.Minute); err != nil {
 			t.Fatalf("late call %d after the idle spell got no fresh slot: %v", len(taken)+1, err)
 		}
 		taken = append(taken, lastSlot(t, db, s, SMS))

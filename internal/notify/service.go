@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"strings"
 	"sync"
 	"time"
@@ -29,6 +30,13 @@ import (
 // later, so a backlog waits in Temporal (the provider's task queue, itself rate-limited by
 // the server), never in a worker's memory.
 //
+// Urgent lane. A share of each provider's rate (Rates.UrgentShare) is a lane of its own that
+// only urgent notices take (a single letter's, a NemSMS message, an appointment reminder): a
+// bulk run books the shared lane as far ahead as it may, and an urgent notice would otherwise
+// wait behind every call already holding a slot there. An urgent notice whose lane is booked
+// takes the shared lane like any other. Both lanes are paced as above, at whole calls a
+// second that add up to the provider's limit, so no second holds more than the limit.
+//
 // Exactly once. A notice row moves claimed → calling → sent | retrying | rejected. Only
 // "calling" is dangerous: a process that dies then leaves nobody knowing whether the
 // provider got the message. A later attempt that finds "calling" does not send again
@@ -40,7 +48,9 @@ type Service struct {
 	db       *pgxpool.Pool
 	sms      Provider
 	email    Provider
-	interval map[Channel]time.Duration
+	interval map[Channel]time.Duration // the shared lane's slot spacing
+	// urgentInterval is the urgent lane's slot spacing; a provider without one is absent.
+	urgentInterval map[Channel]time.Duration
 	// MaxAhead bounds how far ahead a slot may be reserved (and so how long a call waits in
 	// memory). It must exceed the server-side queue limiter's burst (one second's worth).
 	MaxAhead time.Duration
@@ -54,12 +64,39 @@ type Service struct {
 }
 
 // Rates are provider calls per second, across all workers; 0 means no limit.
-type Rates struct{ SMS, Email float64 }
+type Rates struct {
+	SMS, Email float64
+	// UrgentShare of each provider's rate is kept for urgent notices (see Lanes); 0 keeps none.
+	UrgentShare float64
+}
 
 // NewService builds the service.
 func NewService(db *pgxpool.Pool, sms, email Provider, rates Rates) *Service {
-	return &Service{db: db, sms: sms, email: email, MaxAhead: 2 * time.Second, FirstTryAhead: DefaultFirstTryAhead, sleep: sleepCtx,
-		interval: map[Channel]time.Duration{SMS: interval(rates.SMS), Email: interval(rates.Email)}}
+	s := &Service{db: db, sms: sms, email: email, MaxAhead: 2 * time.Second, FirstTryAhead: DefaultFirstTryAhead, sleep: sleepCtx,
+		interval: map[Channel]time.Duration{}, urgentInterval: map[Channel]time.Duration{}}
+	for ch, rate := range map[Channel]float64{SMS: rates.SMS, Email: rates.Email} {
+		shared, urgent := Lanes(rate, rates.UrgentShare)
+		s.interval[ch] = interval(shared)
+		if urgent > 0 {
+			s.urgentInterval[ch] = interval(urgent)
+		}
+	}
+	return s
+}
+
+// Lanes splits a provider's limit of perSecond calls into the shared lane and the urgent lane:
+// the urgent lane is share of the limit in whole calls a second, none when that is less than one
+// (a limit of 0, no limit, has no lanes). Whole calls keep the sum of what both lanes let through
+// in any second at the limit.
+func Lanes(perSecond, share float64) (shared, urgent float64) {
+	if perSecond <= 0 || share <= 0 {
+		return perSecond, 0
+	}
+	urgent = math.Floor(perSecond * share)
+	if urgent < 1 || urgent >= perSecond {
+		return perSecond, 0
+	}
+	return perSecond - urgent, urgent
 }
 
 // DefaultFirstTryAhead: a first try takes a slot at most this far ahead, a few slots at a
@@ -83,11 +120,13 @@ func PacedRate(perSecond float64) float64 {
 	return perSecond * float64(time.Second) / float64(time.Second+ArrivalJitter)
 }
 
+// interval is the slot spacing for perSecond calls, in whole microseconds (PostgreSQL's
+// resolution), rounded up: rounded down, a second plus the jitter could hold one slot more.
 func interval(perSecond float64) time.Duration {
 	if perSecond <= 0 {
 		return 0
 	}
-	return time.Duration(float64(time.Second+ArrivalJitter) / perSecond)
+	return time.Duration(math.Ceil(float64(time.Second+ArrivalJitter)/perSecond/1e3)) * time.Microsecond
 }
 
 // RetryLater says the notice was not sent now and should be tried again after After.
@@ -104,36 +143,64 @@ func (r *RetryLater) Error() string {
 // own; after that the notice goes back to Temporal to be retried, never out of pace.
 const maxLateTries = 5
 
-// onTime tells whether a call is still close enough to its slot (see lateness). Rates above
-// 1,000/s, and no limit at all, are not timed.
-func (s *Service) onTime(ch Channel, target time.Time) bool {
-	iv := s.interval[ch]
+// onTime tells whether a call is still close enough to its slot (see lateness), for slots
+// spaced iv apart. Rates above 1,000/s, and no limit at all, are not timed.
+func onTime(iv time.Duration, target time.Time) bool {
 	return iv < time.Millisecond || time.Since(target) <= lateness(iv)
 }
 
-// reserveAgain hands a claimed call back to "claimed" and reserves a fresh pace slot for it.
-func (s *Service) reserveAgain(ctx context.Context, n Notice, attempt int32, ahead time.Duration) (time.Time, error) {
+// laneInterval is the urgent lane's spacing a notice may take slots from (0: none).
+func (s *Service) laneInterval(n Notice) time.Duration {
+	if !n.Urgent {
+		return 0
+	}
+	return s.urgentInterval[n.Channel]
+}
+
+// slotCTEs reserve a notice's pace slot as the CTE "slot" (its time, at, and its lane's
+// spacing, spacing in microseconds): in the provider's urgent lane when the notice may use it
+// ($lane, the lane's spacing, above 0) and it is free within $ahead, else in the shared lane
+// ($shared) within $ahead; no row when both are booked further ahead. Rows are locked urgent
+// lane before shared lane, SMS before e-mail: no two claims lock them in opposite orders.
+func slotCTEs(channel, shared, ahead, lane string) string {
+	return strings.NewReplacer("$channel", channel, "$shared", shared, "$ahead", ahead, "$lane", lane).Replace(`
+		lane AS (
+			UPDATE provider_pace SET next_at = greatest(next_at, clock_timestamp()) + ($lane::bigint * interval '1 microsecond')
+			WHERE $lane::bigint > 0 AND channel = $channel::text || '/urgent'
+			  AND next_at < clock_timestamp() + ($ahead::bigint * interval '1 microsecond')
+			RETURNING next_at - ($lane::bigint * interval '1 microsecond') AS at, $lane::bigint AS spacing
+		), shared AS (
+			UPDATE provider_pace SET next_at = greatest(next_at, clock_timestamp()) + ($shared::bigint * interval '1 microsecond')
+			WHERE channel = $channel AND NOT EXISTS (SELECT 1 FROM lane)
+			  AND next_at < clock_timestamp() + ($ahead::bigint * interval '1 microsecond')
+			RETURNING next_at - ($shared::bigint * interval '1 microsecond') AS at, $shared::bigint AS spacing
+		), slot AS (
+			SELECT at, spacing FROM lane UNION ALL SELECT at, spacing FROM shared
+		)`)
+}
+
+// reserveAgain hands a claimed call back to "claimed" and reserves a fresh pace slot for it:
+// the slot's time on this machine's clock, and its lane's spacing.
+func (s *Service) reserveAgain(ctx context.Context, n Notice, attempt int32, ahead time.Duration) (time.Time, time.Duration, error) {
 	var slotAt, dbNow *time.Time
+	var spacing *int64
 	err := s.db.QueryRow(ctx, `
 		WITH back AS (
 			UPDATE notifications SET state = 'claimed', updated_at = now()
 			WHERE letter_id = $1 AND channel = $2 AND purpose = $3 AND state = 'calling' AND attempts = $4
-		), slot AS (
-			UPDATE provider_pace SET next_at = greatest(next_at, clock_timestamp()) + ($5::bigint * interval '1 microsecond')
-			WHERE channel = $2 AND next_at < clock_timestamp() + ($6::bigint * interval '1 microsecond')
-			RETURNING next_at - ($5::bigint * interval '1 microsecond') AS at
-		)
-		SELECT (SELECT at FROM slot), clock_timestamp()`,
-		n.LetterID, n.Channel, n.Purpose, attempt, s.interval[n.Channel].Microseconds(), ahead.Microseconds()).Scan(&slotAt, &dbNow)
+		), `+slotCTEs("$2", "$5", "$6", "$7")+`
+		SELECT (SELECT at FROM slot), (SELECT spacing FROM slot), clock_timestamp()`,
+		n.LetterID, n.Channel, n.Purpose, attempt, s.interval[n.Channel].Microseconds(), ahead.Microseconds(),
+		s.laneInterval(n).Microseconds()).Scan(&slotAt, &spacing, &dbNow)
 	if err != nil {
 		s.release(n, attempt, "could not take a fresh slot")
-		return time.Time{}, fmt.Errorf("%s notice: %w", n.Channel, err)
+		return time.Time{}, 0, fmt.Errorf("%s notice: %w", n.Channel, err)
 	}
 	if slotAt == nil {
 		s.release(n, attempt, "provider booked ahead")
-		return time.Time{}, &RetryLater{After: time.Second, Reason: fmt.Sprintf("%s provider is booked ahead", n.Channel)}
+		return time.Time{}, 0, &RetryLater{After: time.Second, Reason: fmt.Sprintf("%s provider is booked ahead", n.Channel)}
 	}
-	return time.Now().Add(slotAt.Sub(*dbNow)), nil
+	return time.Now().Add(slotAt.Sub(*dbNow)), time.Duration(*spacing) * time.Microsecond, nil
 }
 
 // Send sends one notice unless it was already settled. It returns the outcome, or an error
@@ -218,11 +285,21 @@ func (s *Service) sendAll(ctx context.Context, ns []Notice, markNotified bool, a
 }
 
 // claimed is what claiming a notice found: its pace slot (nil: the provider is booked
-// ahead), its attempt (nil: not claimable, see settled), and whether it is marked "calling".
+// ahead) and the spacing of the lane it is in (microseconds), its attempt (nil: not
+// claimable, see settled), and whether it is marked "calling".
 type claimed struct {
 	slotAt, dbNow, bookedUntil *time.Time
+	spacing                    *int64
 	attempt                    *int32
 	calling                    bool
+}
+
+// laneSpacing is the slot spacing of the lane the claim's slot is in.
+func (c claimed) laneSpacing() time.Duration {
+	if c.spacing == nil {
+		return 0
+	}
+	return time.Duration(*c.spacing) * time.Microsecond
 }
 
 // claim reserves a pace slot and claims each notice, all in one round trip. The batch is one
@@ -234,11 +311,7 @@ func (s *Service) claim(ctx context.Context, ns []Notice, ahead time.Duration) (
 	for i, n := range ns {
 		c := &out[i]
 		lookups[i] = store.Lookup{SQL: `
-		WITH slot AS (
-			UPDATE provider_pace SET next_at = greatest(next_at, clock_timestamp()) + ($4::bigint * interval '1 microsecond')
-			WHERE channel = $2 AND next_at < clock_timestamp() + ($5::bigint * interval '1 microsecond')
-			RETURNING next_at - ($4::bigint * interval '1 microsecond') AS at
-		), claim AS (
+		WITH ` + slotCTEs("$2", "$4", "$5", "$7") + `, claim AS (
 			INSERT INTO notifications AS n (letter_id, channel, purpose, state, attempts)
 			SELECT $1, $2, $3, 'claimed', 1
 			FROM slot
@@ -248,11 +321,12 @@ func (s *Service) claim(ctx context.Context, ns []Notice, ahead time.Duration) (
 			   WHERE n.state IN ('claimed', 'retrying', 'failed')
 			RETURNING attempts
 		)
-		SELECT (SELECT at FROM slot), (SELECT attempts FROM claim), clock_timestamp(),
+		SELECT (SELECT at FROM slot), (SELECT spacing FROM slot), (SELECT attempts FROM claim), clock_timestamp(),
 		       (SELECT next_at FROM provider_pace WHERE channel = $2)`,
-			Args: []any{n.LetterID, n.Channel, n.Purpose, s.interval[n.Channel].Microseconds(), ahead.Microseconds(), n.Standalone},
+			Args: []any{n.LetterID, n.Channel, n.Purpose, s.interval[n.Channel].Microseconds(), ahead.Microseconds(), n.Standalone,
+				s.laneInterval(n).Microseconds()},
 			Scan: func(row pgx.Row) error {
-				return row.Scan(&c.slotAt, &c.attempt, &c.dbNow, &c.bookedUntil)
+				return row.Scan(&c.slotAt, &c.spacing, &c.attempt, &c.dbNow, &c.bookedUntil)
 			}}
 	}
 	if err := store.LookupAll(ctx, s.db, lookups...); err != nil {
@@ -304,7 +378,7 @@ type call struct {
 // callInPace waits for the notice's pace slot, marks it "calling" and calls the provider. It
 // returns no call, and an error, when the notice is not to be sent now.
 func (s *Service) callInPace(ctx context.Context, n Notice, c claimed, ahead time.Duration) (*call, error) {
-	target := time.Now().Add(c.slotAt.Sub(*c.dbNow))
+	target, spacing := time.Now().Add(c.slotAt.Sub(*c.dbNow)), c.laneSpacing()
 	for try := 1; ; try++ {
 		if !c.calling {
 			if err := s.sleep(ctx, time.Until(target)); err != nil {
@@ -321,7 +395,7 @@ func (s *Service) callInPace(ctx context.Context, n Notice, c claimed, ahead tim
 				return nil, &RetryLater{After: time.Second, Reason: fmt.Sprintf("%s notice is being handled by another attempt", n.Channel)}
 			}
 		}
-		if s.onTime(n.Channel, target) {
+		if onTime(spacing, target) {
 			break
 		}
 		if try == maxLateTries {
@@ -331,7 +405,7 @@ func (s *Service) callInPace(ctx context.Context, n Notice, c claimed, ahead tim
 		// Late: a stalled worker or a slow round trip. Calls that wake late bunch up with the
 		// ones on time and the provider sees a burst, so this one takes a fresh slot instead.
 		var err error
-		if target, err = s.reserveAgain(ctx, n, *c.attempt, ahead); err != nil {
+		if target, spacing, err = s.reserveAgain(ctx, n, *c.attempt, ahead); err != nil {
 			return nil, err
 		}
 		c.calling = false
@@ -473,11 +547,12 @@ func (s *Service) release(n Notice, attempt int32, why string) {
 		n.LetterID, n.Channel, n.Purpose, why, attempt)
 }
 
-// holdProvider keeps every worker from calling a provider that asked us to wait.
+// holdProvider keeps every worker from calling a provider that asked us to wait, in both lanes.
 func (s *Service) holdProvider(ch Channel, d time.Duration) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	_, _ = s.db.Exec(ctx, `UPDATE provider_pace SET next_at = greatest(next_at, clock_timestamp() + $2::bigint * interval '1 microsecond') WHERE channel = $1`, ch, d.Microseconds())
+	_, _ = s.db.Exec(ctx, `UPDATE provider_pace SET next_at = greatest(next_at, clock_timestamp() + $2::bigint * interval '1 microsecond')
+		WHERE channel IN ($1, $1 || '/urgent')`, ch, d.Microseconds())
 }
 
 // GiveUp marks a notice that was retried for its whole window without reaching the provider.

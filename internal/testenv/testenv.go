@@ -86,7 +86,7 @@ func StartSystemWith(t testing.TB, o Options) *System {
 	t.Cleanup(sg.Server.Close)
 	cfg := config.Config{
 		DatabaseURL: url, TemporalAddress: srv.FrontendHostPort(), TemporalNamespace: "default",
-		TaskQueue: "letters-" + uuid.NewString()[:8], OpenDeadline: 72 * time.Hour, SMSRatePerSecond: 1000, EmailRatePerSecond: 1000, RecoveryGrace: time.Minute,
+		TaskQueue: "letters-" + uuid.NewString()[:8], OpenDeadline: 72 * time.Hour, SMSRatePerSecond: 1000, EmailRatePerSecond: 1000, ProviderUrgentShare: 0.1, RecoveryGrace: time.Minute,
 		TwilioAccountSID: tw.AccountSID, TwilioAuthToken: tw.AuthToken, TwilioFrom: "DigitalPost", TwilioBaseURL: tw.Server.URL,
 		SendGridAPIKey: sg.APIKey, SendGridFrom: "no-reply@digitalpost.test", SendGridFromName: "Digital Post", SendGridBaseURL: sg.Server.URL,
 		ExemptionServiceWorkingDays: 5, ReadingAccessDeadline: 14 * 24 * time.Hour, MunicipalitySenderID: "aarhus-kommune",
