@@ -124,12 +124,21 @@ func StopLeftover(pidFile, cli string) {
 // poller is waiting on is forwarded to one that has a poller at a capped rate (about ten a
 // second), so workflows started from another process (the CLI, a separate API process: no
 // eager start) waited seconds for their first task.
+//
+// The transfer queue read more often: a workflow started from another process (no eager start)
+// and every activity reach matching through the history shard's transfer queue, which the
+// server loads at most history.transferProcessorMaxPollRPS (20) times a second per shard. The
+// dev server has one shard: under a bulk run every new task waited up to 50 ms for the next
+// load, whatever its priority (another sender's single letter: p99 250 ms, BENCHMARKS.md); at
+// 200 loads a second it waits at most 5 ms. A cluster of 512 shards spreads the same load
+// thin enough to keep the default (deploy/temporal/dynamicconfig.yaml).
 func DevServerTuning() []string {
 	return []string{
 		"--dynamic-config-value", "matching.useNewMatcher=true",
 		"--dynamic-config-value", "matching.enableFairness=true",
 		"--dynamic-config-value", "matching.numTaskqueueReadPartitions=1",
 		"--dynamic-config-value", "matching.numTaskqueueWritePartitions=1",
+		"--dynamic-config-value", "history.transferProcessorMaxPollRPS=200",
 		// Worker Versioning: an old version is seen drained within seconds of the last workflow
 		// that needs it, not the minutes a production cluster's visibility lag calls for.
 		"--dynamic-config-value", "matching.wv.VersionDrainageStatusVisibilityGracePeriod=\"2s\"",
