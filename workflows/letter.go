@@ -304,7 +304,8 @@ func (l *letter) awaitScheduledDelivery(ctx workflow.Context) (bool, error) {
 	}
 	l.note(ctx, "scheduled for delivery at "+calendar.In(l.in.DeliverAt).Format("2006-01-02 15:04 MST"))
 	timerCtx, cancelTimer := workflow.WithCancel(ctx)
-	due := workflow.NewTimer(timerCtx, wait)
+	workflow.SetCurrentDetails(ctx, "Scheduled: delivered to the mailbox at "+danishTime(l.in.DeliverAt)+", unless withdrawn before.")
+	due := workflow.NewTimerWithOptions(timerCtx, wait, workflow.TimerOptions{Summary: timerScheduledDelivery})
 	if err := workflow.Await(ctx, func() bool { return due.IsReady() || l.withdrawal != nil }); err != nil {
 		return false, err
 	}
@@ -468,11 +469,16 @@ func (l *letter) awaitOpeningOrDeadline(ctx workflow.Context, plan activities.De
 		at, remind := ReminderTime(delivered, l.in.Deadline, l.in.Reminder, l.in.Quiet)
 		remind = remind && (plan.Route.NotifySMS || plan.Route.NotifyEmail)
 		if !remind || t == bothTimersAtOnce {
-			deadline = workflow.NewTimer(ctx, deadlineAt.Sub(now))
+			deadline = workflow.NewTimerWithOptions(ctx, deadlineAt.Sub(now), workflow.TimerOptions{Summary: timerOpenDeadline})
 		}
+		details := "In the mailbox, waiting to be opened; on paper at " + danishTime(deadlineAt) + " unless opened."
 		if remind {
-			reminder = workflow.NewTimer(ctx, at.Sub(now))
+			reminder = workflow.NewTimerWithOptions(ctx, at.Sub(now), workflow.TimerOptions{Summary: timerReminder})
+			details += " Reminder at " + danishTime(at) + "."
 		}
+		workflow.SetCurrentDetails(ctx, details)
+	} else {
+		workflow.SetCurrentDetails(ctx, "In the mailbox, waiting to be opened; digital only, never printed.")
 	}
 	ready := func(f workflow.Future) bool { return f != nil && f.IsReady() }
 	for {
@@ -498,7 +504,7 @@ func (l *letter) awaitOpeningOrDeadline(ctx workflow.Context, plan activities.De
 		reminder = nil // once
 		l.remind(ctx, plan)
 		if deadline == nil {
-			deadline = workflow.NewTimer(ctx, max(deadlineAt.Sub(workflow.Now(ctx)), time.Millisecond))
+			deadline = workflow.NewTimerWithOptions(ctx, max(deadlineAt.Sub(workflow.Now(ctx)), time.Millisecond), workflow.TimerOptions{Summary: timerOpenDeadline})
 		}
 	}
 }

@@ -109,7 +109,7 @@ func (l *letter) remindOfAppointment(ctx workflow.Context) {
 			return
 		}
 		timerCtx, cancelTimer := workflow.WithCancel(ctx)
-		due := workflow.NewTimer(timerCtx, max(wait, time.Millisecond))
+		due := workflow.NewTimerWithOptions(timerCtx, max(wait, time.Millisecond), workflow.TimerOptions{Summary: timerAppointmentReminder})
 		_ = workflow.Await(ctx, func() bool { return due.IsReady() || a.moved || a.cancelled })
 		switch {
 		case a.cancelled:

@@ -163,7 +163,8 @@ func (r *readingAccess) isDelegate(who uuid.UUID) bool {
 
 func (r *readingAccess) run(ctx workflow.Context) (access.Status, error) {
 	expired := false
-	timer := workflow.NewTimer(ctx, r.in.ResponseDeadline)
+	workflow.SetCurrentDetails(ctx, "Requested: waiting for the citizen to answer.")
+	timer := workflow.NewTimerWithOptions(ctx, r.in.ResponseDeadline, workflow.TimerOptions{Summary: timerAnswerDeadline})
 	workflow.Go(ctx, func(ctx workflow.Context) { expired = timer.Get(ctx, nil) == nil })
 	if err := workflow.Await(ctx, func() bool { return r.response != nil || expired || r.suspended }); err != nil {
 		return r.status, err
@@ -196,7 +197,8 @@ func (r *readingAccess) whileGranted(ctx workflow.Context) (access.Status, error
 		length = DefaultGrantedRunLength
 	}
 	timerCtx, cancelTimer := workflow.WithCancel(ctx)
-	timer := workflow.NewTimer(timerCtx, length)
+	workflow.SetCurrentDetails(ctx, "Granted: the delegate reads the citizen's post until either revokes it.")
+	timer := workflow.NewTimerWithOptions(timerCtx, length, workflow.TimerOptions{Summary: timerGrantedRun})
 	runOver := false
 	workflow.Go(ctx, func(ctx workflow.Context) { runOver = timer.Get(ctx, nil) == nil })
 	err := workflow.Await(ctx, func() bool {

@@ -276,7 +276,10 @@ func (p *PostOffice) start(ctx context.Context, l letters.Letter) error {
 // letters go through the queue, where priority and fairness order them.
 func (p *PostOffice) startOptions(ctx context.Context, l letters.Letter) client.StartWorkflowOptions {
 	urgent := l.Urgency.OrDefault() == letters.Urgent
+	summary, details := workflows.LetterSummary(p.input(l), urgent)
 	return client.StartWorkflowOptions{
+		StaticSummary:            summary,
+		StaticDetails:            details,
 		ID:                       letters.WorkflowID(l.ID),
 		TaskQueue:                p.TaskQueue,
 		WorkflowIDReusePolicy:    enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
