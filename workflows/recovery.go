@@ -10,7 +10,7 @@ import (
 )
 
 // RecoverySchedule is the id of the Temporal Schedule that runs RecoveryWorkflow every
-// minute. A Schedule, not a loop in each worker: one sweep for the whole system, visible to
+// 30 seconds (engine.RecoveryEvery). A Schedule, not a loop in each worker: one sweep for the whole system, visible to
 // operators in the UI, with overlapping runs skipped.
 const RecoverySchedule = "digitalpost-recovery"
 
