@@ -248,6 +248,14 @@ func (l *letter) run(ctx workflow.Context) (LetterState, error) {
 	if err := l.settleTheWait(ctx); err != nil {
 		return l.fail(ctx, err)
 	}
+	switch {
+	case l.opened != nil:
+		workflow.SetCurrentDetails(ctx, "Opened.")
+	case l.withdrawal != nil:
+		workflow.SetCurrentDetails(ctx, "Withdrawn by the sender.")
+	default:
+		workflow.SetCurrentDetails(ctx, "Not opened by the deadline: going to paper.")
+	}
 	// Whatever ended the wait, a notice still under way has lost its point: the letter was
 	// read, taken back, or goes to paper now. A provider outage longer than the deadline must
 	// not hold back the paper letter.

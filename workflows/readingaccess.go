@@ -162,9 +162,14 @@ func (r *readingAccess) isDelegate(who uuid.UUID) bool {
 }
 
 func (r *readingAccess) run(ctx workflow.Context) (access.Status, error) {
+	// A goroutine per timer, not a condition over the timer: the suspension signal is received
+	// by a goroutine of its own (setup), and a timer firing in the same task as a suspension
+	// must let that goroutine run before the wait decides; the recorded histories depend on it.
+	expired := false
 	workflow.SetCurrentDetails(ctx, "Requested: waiting for the citizen to answer.")
 	timer := workflow.NewTimerWithOptions(ctx, r.in.ResponseDeadline, workflow.TimerOptions{Summary: timerAnswerDeadline})
-	if err := workflow.Await(ctx, func() bool { return r.response != nil || fired(ctx, timer) || r.suspended }); err != nil {
+	workflow.Go(ctx, func(ctx workflow.Context) { expired = timer.Get(ctx, nil) == nil })
+	if err := workflow.Await(ctx, func() bool { return r.response != nil || expired || r.suspended }); err != nil {
 		return r.status, err
 	}
 	switch {
@@ -197,8 +202,10 @@ func (r *readingAccess) whileGranted(ctx workflow.Context) (access.Status, error
 	timerCtx, cancelTimer := workflow.WithCancel(ctx)
 	workflow.SetCurrentDetails(ctx, "Granted: the delegate reads the citizen's post until either revokes it.")
 	timer := workflow.NewTimerWithOptions(timerCtx, length, workflow.TimerOptions{Summary: timerGrantedRun})
+	runOver := false
+	workflow.Go(ctx, func(ctx workflow.Context) { runOver = timer.Get(ctx, nil) == nil })
 	err := workflow.Await(ctx, func() bool {
-		return r.revoked || r.suspended || (fired(ctx, timer) || workflow.GetInfo(ctx).GetContinueAsNewSuggested()) && workflow.AllHandlersFinished(ctx)
+		return r.revoked || r.suspended || (runOver || workflow.GetInfo(ctx).GetContinueAsNewSuggested()) && workflow.AllHandlersFinished(ctx)
 	})
 	if err != nil {
 		return r.status, err

@@ -42,9 +42,9 @@ func LetterSummary(in LetterInput, urgent bool) (summary, details string) {
 		if deadline <= 0 {
 			deadline = letters.DefaultDeadline
 		}
-		fmt.Fprintf(&d, "**Path:** digital, then paper unless opened within %s of delivery  \n", span(deadline))
+		fmt.Fprintf(&d, "**Path:** digital when the recipient can receive it, then paper unless opened within %s of delivery  \n", span(deadline))
 		if in.Reminder > 0 {
-			fmt.Fprintf(&d, "**Reminder:** %s before the open deadline  \n", span(in.Reminder))
+			fmt.Fprintf(&d, "**Reminder:** %s before the open deadline, to a recipient with a notice channel  \n", span(in.Reminder))
 		}
 	}
 	if !in.DeliverAt.IsZero() {

@@ -239,7 +239,7 @@ func load(only map[string]bool) (Config, error) {
 	if err := c.temporalFromProfile(); err != nil {
 		return c, err
 	}
-	if c.ProviderUrgentShare < 0 || c.ProviderUrgentShare > 0.5 {
+	if !(c.ProviderUrgentShare >= 0 && c.ProviderUrgentShare <= 0.5) { // NaN too
 		return c, fmt.Errorf("PROVIDER_URGENT_SHARE: must be from 0 to 0.5 (a share of each provider's rate), got %v", c.ProviderUrgentShare)
 	}
 	if c.OperatorToken == "" && c.OperatorTokenFile != "" {

@@ -548,11 +548,15 @@ func (s *Service) release(n Notice, attempt int32, why string) {
 }
 
 // holdProvider keeps every worker from calling a provider that asked us to wait, in both lanes.
+// One row a statement, urgent lane first: a claim may hold the urgent row while it waits for the
+// shared one, and a statement locking both in another order would deadlock with it.
 func (s *Service) holdProvider(ch Channel, d time.Duration) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	_, _ = s.db.Exec(ctx, `UPDATE provider_pace SET next_at = greatest(next_at, clock_timestamp() + $2::bigint * interval '1 microsecond')
-		WHERE channel IN ($1, $1 || '/urgent')`, ch, d.Microseconds())
+	for _, row := range []string{string(ch) + "/urgent", string(ch)} {
+		_, _ = s.db.Exec(ctx, `UPDATE provider_pace SET next_at = greatest(next_at, clock_timestamp() + $2::bigint * interval '1 microsecond')
+			WHERE channel = $1`, row, d.Microseconds())
+	}
 }
 
 // GiveUp marks a notice that was retried for its whole window without reaching the provider.
