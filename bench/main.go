@@ -52,7 +52,7 @@ import (
 type options struct {
 	letters, concurrency, bulk, waiting int
 	cacheSize, costLetters, pollers     int
-	slots                               int
+	slots, urgentSlots                  int
 	firstTryAhead                       time.Duration
 	loadRate, fairRate, urgentShare     float64
 	fairBulk                            int
@@ -127,6 +127,7 @@ func main() {
 	flag.StringVar(&o.compression, "grpc-compression", "gzip", "TEMPORAL_GRPC_COMPRESSION: gzip or none")
 	flag.IntVar(&o.pollers, "pollers", 0, "WORKER_WORKFLOW_TASK_POLLERS: the letters worker's workflow task pollers (0: autoscaled)")
 	flag.IntVar(&o.slots, "slots", 10, "WORKER_WORKFLOW_TASK_SLOTS: workflow tasks the letters worker runs at once")
+	flag.IntVar(&o.urgentSlots, "urgent-slots", 10, "WORKER_URGENT_WORKFLOW_TASK_SLOTS: workflow tasks the urgent queue's worker runs at once")
 	flag.DurationVar(&o.firstTryAhead, "first-try-ahead", notify.DefaultFirstTryAhead, "how far ahead a notice's first try may take its provider's pace slot")
 	flag.IntVar(&o.costLetters, "cost-letters", 300, "letters per path in the cost phase")
 	flag.Float64Var(&o.loadRate, "load-rate", 0, "offered letters/s in the load phase; 0: half the letters phase's rate")
@@ -277,7 +278,7 @@ func (b *bench) setup(ctx context.Context) (func(), error) {
 		TwilioAccountSID: b.twilio.AccountSID, TwilioAuthToken: b.twilio.AuthToken, TwilioFrom: "DigitalPost", TwilioBaseURL: b.twilio.Server.URL,
 		SendGridAPIKey: b.sendgrid.APIKey, SendGridFrom: "no-reply@bench.test", SendGridBaseURL: b.sendgrid.Server.URL,
 		PrintSpoolDir: must(os.MkdirTemp("", "bench-spool-")), PayloadKeys: codec.NewKeySpec("bench"),
-		WorkflowCacheSize: b.o.cacheSize, WorkflowTaskPollers: b.o.pollers, WorkflowTaskSlots: b.o.slots, TemporalCompression: b.o.compression, ReminderBefore: b.o.reminder, QuietHours: "22-07",
+		WorkflowCacheSize: b.o.cacheSize, WorkflowTaskPollers: b.o.pollers, WorkflowTaskSlots: b.o.slots, UrgentWorkflowTaskSlots: b.o.urgentSlots, TemporalCompression: b.o.compression, ReminderBefore: b.o.reminder, QuietHours: "22-07",
 	}
 	closers = append(closers, func() { os.RemoveAll(cfg.PrintSpoolDir) })
 	b.cfg = cfg

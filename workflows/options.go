@@ -1,6 +1,7 @@
 package workflows
 
 import (
+	"strings"
 	"time"
 
 	"go.temporal.io/sdk/temporal"
@@ -25,6 +26,19 @@ const (
 	// PrintRetryWindow: rendering and handing a letter to the print house.
 	PrintRetryWindow = 24 * time.Hour
 )
+
+// UrgentTaskQueue is where urgent work starts (a single letter, a NemSMS message): a queue
+// with workers and task slots of its own, so a bulk run's backlog, which keeps every slot of
+// the letters queue's workers busy, never holds an urgent letter's workflow task.
+func UrgentTaskQueue(letterQueue string) string { return letterQueue + urgentSuffix }
+
+const urgentSuffix = "-urgent"
+
+// lettersQueue is the letters queue a workflow belongs to, whether it runs on that queue or
+// on its urgent queue: both share the providers' queues and their paces.
+func lettersQueue(ctx workflow.Context) string {
+	return strings.TrimSuffix(workflow.GetInfo(ctx).TaskQueueName, urgentSuffix)
+}
 
 // NotifyTaskQueue carried provider calls for letters started before notices moved to a
 // queue per provider; its worker stays until no such letter runs.
@@ -77,7 +91,7 @@ var noticeRetries = &temporal.RetryPolicy{
 // HTTP timeout (PROVIDER_TIMEOUT), a wait for the pace slot and recording the outcome.
 func noticeStep(ctx workflow.Context, ch notify.Channel) workflow.Context {
 	return workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
-		TaskQueue:              ProviderTaskQueue(workflow.GetInfo(ctx).TaskQueueName, ch),
+		TaskQueue:              ProviderTaskQueue(lettersQueue(ctx), ch),
 		ScheduleToCloseTimeout: NoticeRetryWindow,
 		StartToCloseTimeout:    2 * time.Minute,
 		RetryPolicy:            noticeRetries,
@@ -104,7 +118,7 @@ func notifyLocalStep(ctx workflow.Context) workflow.Context {
 // notifyStep is how the first letters, before notices were a local activity, send them.
 func notifyStep(ctx workflow.Context) workflow.Context {
 	return workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
-		TaskQueue:           NotifyTaskQueue(workflow.GetInfo(ctx).TaskQueueName),
+		TaskQueue:           NotifyTaskQueue(lettersQueue(ctx)),
 		StartToCloseTimeout: 2 * time.Minute, ScheduleToCloseTimeout: NoticeRetryWindow, RetryPolicy: noticeRetries,
 	})
 }

@@ -51,6 +51,9 @@ type Config struct {
 	// in Temporal's queue, where single letters go before bulk and senders share fairly; taken
 	// into the worker, it would make every other sender's letter wait for the CPU behind it.
 	WorkflowTaskSlots int `envconfig:"WORKER_WORKFLOW_TASK_SLOTS" default:"10"`
+	// UrgentWorkflowTaskSlots bounds the urgent queue's workflow tasks a worker runs at once
+	// (single letters, NemSMS messages): slots a bulk run never takes.
+	UrgentWorkflowTaskSlots int `envconfig:"WORKER_URGENT_WORKFLOW_TASK_SLOTS" default:"10"`
 	// Worker Versioning: every worker is a version of the Temporal Worker Deployment
 	// WorkerDeploymentName ("" runs unversioned), identified by WorkerBuildID ("": the VCS
 	// revision stamped into the binary). Rolling out a build: docs/operations.md.

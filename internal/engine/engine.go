@@ -203,21 +203,31 @@ func (e *Engine) Workers() []worker.Worker {
 		}
 	})
 	version := e.Deployment().WorkerOptions()
-	main := worker.New(e.Temporal, e.Config.TaskQueue, worker.Options{
-		WorkflowTaskPollerBehavior:             workflowTaskPollers(e.Config.WorkflowTaskPollers),
-		MaxConcurrentWorkflowTaskExecutionSize: workflowTaskSlots(e.Config.WorkflowTaskSlots),
-		DeploymentOptions:                      version,
-		WorkerStopTimeout:                      e.Config.WorkerStopTimeout,
-	})
-	for _, w := range registeredWorkflows {
-		opts := workflow.RegisterOptions{}
-		if version.UseVersioning {
-			opts.VersioningBehavior = w.behaviour
+	// The letters queue and its urgent queue run the same workflows with task slots of their
+	// own: a bulk run keeps every slot of the first busy, and an urgent letter's workflow task
+	// would wait for one however high its priority (the SDK learns a task's priority only
+	// after it has taken a slot to poll for it).
+	letters := func(queue string, slots int) worker.Worker {
+		w := worker.New(e.Temporal, queue, worker.Options{
+			WorkflowTaskPollerBehavior:             workflowTaskPollers(e.Config.WorkflowTaskPollers),
+			MaxConcurrentWorkflowTaskExecutionSize: workflowTaskSlots(slots),
+			DeploymentOptions:                      version,
+			WorkerStopTimeout:                      e.Config.WorkerStopTimeout,
+		})
+		for _, wf := range registeredWorkflows {
+			opts := workflow.RegisterOptions{}
+			if version.UseVersioning {
+				opts.VersioningBehavior = wf.behaviour
+			}
+			w.RegisterWorkflowWithOptions(wf.fn, opts)
 		}
-		main.RegisterWorkflowWithOptions(w.fn, opts)
+		w.RegisterActivity(e.Activities)
+		return w
 	}
-	main.RegisterActivity(e.Activities)
-	all := []worker.Worker{main}
+	all := []worker.Worker{
+		letters(e.Config.TaskQueue, e.Config.WorkflowTaskSlots),
+		letters(workflows.UrgentTaskQueue(e.Config.TaskQueue), e.Config.UrgentWorkflowTaskSlots),
+	}
 
 	// Each provider's calls have their own queue, and the server holds each queue to the
 	// provider's rate across all workers (TaskQueueActivitiesPerSecond): the account's limit

@@ -4,23 +4,30 @@ import (
 	"context"
 	"fmt"
 	"testing"
+	"time"
 
 	"digitalpost/activities"
 	"digitalpost/internal/fairness"
 	"digitalpost/internal/letters"
 	"digitalpost/internal/postoffice"
 	"digitalpost/internal/testenv"
+	"digitalpost/workflows"
 )
 
 // Every letter carries its sender as its fairness key on Temporal's queues, with the sender's
 // weight, and its urgency as the priority: a single letter urgent, a bulk run's letters bulk,
 // unless the sender says otherwise. The urgency is stored, so every later start of the letter
-// (the recovery sweep's, a withdrawal's) gives it the same place.
+// (the recovery sweep's, a withdrawal's) gives it the same place. Urgent letters run on the
+// urgent queue, whose workers' task slots a bulk run never takes, once its workers poll it.
 func TestLettersCarryTheirSenderAndUrgencyIntoTemporalsQueues(t *testing.T) {
 	t.Parallel() // its own database and Temporal: see testenv.StartSystem
 	s := testenv.StartSystem(t)
 	seed(t, s)
 	ctx := context.Background()
+	urgentQueue := workflows.UrgentTaskQueue(s.Config.TaskQueue)
+	testenv.Eventually(t, 20*time.Second, "the urgent queue polled by the current build", func() bool {
+		return s.PostOffice.Routing.Polled(ctx, urgentQueue)
+	})
 	weights, err := fairness.ParseWeights(1, "region-midt=3")
 	if err != nil {
 		t.Fatal(err)
@@ -62,10 +69,14 @@ func TestLettersCarryTheirSenderAndUrgencyIntoTemporalsQueues(t *testing.T) {
 			t.Fatal(err)
 		}
 		p := desc.GetWorkflowExecutionInfo().GetPriority()
-		wantKey := fairness.BulkKey
+		wantKey, wantQueue := fairness.BulkKey, s.Config.TaskQueue
 		if c.want == letters.Urgent {
-			wantKey = fairness.UrgentKey
+			wantKey, wantQueue = fairness.UrgentKey, urgentQueue
 		}
+		if q := desc.GetExecutionConfig().GetTaskQueue().GetName(); q != wantQueue {
+			t.Errorf("%s: runs on task queue %q, want %q", c.what, q, wantQueue)
+		}
+		waitForStatus(t, s, c.receipt.LetterID, letters.Notified)
 		if p.GetFairnessKey() != "region-midt" || p.GetFairnessWeight() != 3 || int(p.GetPriorityKey()) != wantKey {
 			t.Errorf("%s: priority %v, want fairness key region-midt, weight 3, priority %d", c.what, p, wantKey)
 		}

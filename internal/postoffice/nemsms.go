@@ -91,7 +91,7 @@ func (p *PostOffice) SendNemSMS(ctx context.Context, s NemSMSSubmission) (NemSMS
 // StartNemSMS starts a stored message's workflow, idempotently, and confirms the start.
 func (p *PostOffice) StartNemSMS(ctx context.Context, m nemsms.Message) error {
 	_, err := p.Temporal.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
-		ID: nemsms.WorkflowID(m.ID), TaskQueue: p.TaskQueue,
+		ID: nemsms.WorkflowID(m.ID), TaskQueue: p.queue(ctx, true),
 		WorkflowIDReusePolicy:    enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
 		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
 		// A service message is due now (a payout, an appointment): before the sender's bulk letters.

@@ -57,9 +57,12 @@ type PostOffice struct {
 	BulkStartsPerSecond float64
 	// Routing tells whether this process's build takes every new workflow (nil: always): only
 	// then may an urgent letter start eagerly on this process's workers, past Temporal's
-	// routing of versions (a build being rolled out or drained must not take new letters).
+	// routing of versions (a build being rolled out or drained must not take new letters). And
+	// it tells whether the workers that take new workflows poll the urgent queue: a build that
+	// does not (one from before the queue) would leave an urgent letter started there waiting.
 	Routing interface {
 		SoleCurrent(context.Context) bool
+		Polled(ctx context.Context, queue string) bool
 	}
 }
 
@@ -281,7 +284,7 @@ func (p *PostOffice) startOptions(ctx context.Context, l letters.Letter) client.
 		StaticSummary:            summary,
 		StaticDetails:            details,
 		ID:                       letters.WorkflowID(l.ID),
-		TaskQueue:                p.TaskQueue,
+		TaskQueue:                p.queue(ctx, urgent),
 		WorkflowIDReusePolicy:    enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
 		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
 		EnableEagerStart:         urgent && (p.Routing == nil || p.Routing.SoleCurrent(ctx)),
@@ -506,4 +509,16 @@ func (p *PostOffice) validate(ctx context.Context, s Submission, look lookup) (l
 	l.ID = letters.IDFor(l.SenderID, l.MessageID)
 	l.ContentHash = fingerprint(l, s.DeadlineWorkingDays, docs)
 	return l, docs, nil
+}
+
+// queue is the task queue a workflow starts on: urgent work on the urgent queue, whose task
+// slots a bulk run's backlog never takes, once the workers that take new workflows poll it;
+// until then (a rollout from a build before it) on the letters queue, still ahead of bulk.
+func (p *PostOffice) queue(ctx context.Context, urgent bool) string {
+	if urgent {
+		if q := workflows.UrgentTaskQueue(p.TaskQueue); p.Routing == nil || p.Routing.Polled(ctx, q) {
+			return q
+		}
+	}
+	return p.TaskQueue
 }

@@ -11,9 +11,11 @@ import (
 	"fmt"
 	"log/slog"
 	"runtime/debug"
+	"slices"
 	"sync"
 	"time"
 
+	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/worker"
@@ -170,53 +172,119 @@ func (d Deployment) adoptOnce(ctx context.Context, h client.WorkerDeploymentHand
 	return err == nil, err
 }
 
-// Routing tells whether this build takes new workflows on its own: it is the current version
-// and none ramps. A process that is both worker and API starts urgent letters eagerly, on its
-// own workers, past Temporal's routing (the server does not weigh versions for an eager start),
-// so it may do so only while the routing would send them to this build anyway. The answer is
-// cached for a few seconds.
+// Routing tells where new workflows go. A process that is both worker and API starts urgent
+// letters eagerly, on its own workers, past Temporal's routing (the server does not weigh
+// versions for an eager start), so it may do so only while the routing would send them to this
+// build anyway (SoleCurrent). And a build that adds a task queue may start work on it only once
+// the workers that take new workflows poll it (Polled): during a rollout the new build's API
+// would otherwise strand letters on a queue that no current worker serves. Answers are cached
+// for a few seconds.
 type Routing struct {
 	deployment Deployment
+	client     client.Client
 	handle     client.WorkerDeploymentHandle
+	fresh      time.Duration
 
-	mu      sync.Mutex
-	checked time.Time
-	sole    bool
+	mu     sync.Mutex
+	sole   answer
+	polled map[string]answer
 }
+
+type answer struct {
+	yes     bool
+	checked time.Time
+	fresh   time.Duration
+}
+
+func (a answer) current() bool { return time.Since(a.checked) < a.fresh }
 
 // NewRouting watches d's routing through c.
 func NewRouting(d Deployment, c client.Client) *Routing {
-	r := &Routing{deployment: d}
+	r := &Routing{deployment: d, client: c, fresh: routingFresh, polled: map[string]answer{}}
 	if d.Versioned() {
 		r.handle = c.WorkerDeploymentClient().GetHandle(d.Name)
 	}
 	return r
 }
 
-// routingFresh is how long an answer of SoleCurrent is kept.
-const routingFresh = 5 * time.Second
+// routingFresh is how long an answer is kept; a failed look counts as no for a second, so that
+// a Temporal that does not answer is not asked again by every request.
+const (
+	routingFresh = 5 * time.Second
+	failedFresh  = time.Second
+)
 
 // SoleCurrent reports whether every new workflow goes to this build: unversioned, or the
-// current version with none ramping. A failed look counts as no, and is not kept.
+// current version with none ramping.
 func (r *Routing) SoleCurrent(ctx context.Context) bool {
 	if !r.deployment.Versioned() {
 		return true
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if time.Since(r.checked) < routingFresh {
-		return r.sole
+	if r.sole.current() {
+		return r.sole.yes
 	}
+	r.sole = r.look(ctx, func(ctx context.Context) (bool, error) {
+		rc, err := r.routingConfig(ctx)
+		return err == nil && rc.CurrentVersion != nil && *rc.CurrentVersion == r.deployment.Version() && rc.RampingVersion == nil, err
+	})
+	return r.sole.yes
+}
+
+// Polled reports whether the workers that take new workflows poll queue for workflow tasks: in
+// a deployment, the current version and the ramping one, if any, list it among their task
+// queues; unversioned, the queue has a workflow poller.
+func (r *Routing) Polled(ctx context.Context, queue string) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if a, ok := r.polled[queue]; ok && a.current() {
+		return a.yes
+	}
+	a := r.look(ctx, func(ctx context.Context) (bool, error) { return r.lookPolled(ctx, queue) })
+	r.polled[queue] = a
+	return a.yes
+}
+
+func (r *Routing) look(ctx context.Context, f func(context.Context) (bool, error)) answer {
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()
-	desc, err := r.handle.Describe(ctx, client.WorkerDeploymentDescribeOptions{})
+	yes, err := f(ctx)
 	if err != nil {
-		return false // not kept: the deployment may not exist yet, or Temporal is busy
+		return answer{checked: time.Now(), fresh: failedFresh}
 	}
-	rc := desc.Info.RoutingConfig
-	r.sole = rc.CurrentVersion != nil && *rc.CurrentVersion == r.deployment.Version() && rc.RampingVersion == nil
-	r.checked = time.Now()
-	return r.sole
+	return answer{yes: yes, checked: time.Now(), fresh: r.fresh}
+}
+
+func (r *Routing) routingConfig(ctx context.Context) (client.WorkerDeploymentRoutingConfig, error) {
+	desc, err := r.handle.Describe(ctx, client.WorkerDeploymentDescribeOptions{})
+	return desc.Info.RoutingConfig, err
+}
+
+func (r *Routing) lookPolled(ctx context.Context, queue string) (bool, error) {
+	if !r.deployment.Versioned() {
+		tq, err := r.client.DescribeTaskQueue(ctx, queue, enumspb.TASK_QUEUE_TYPE_WORKFLOW)
+		return err == nil && len(tq.GetPollers()) > 0, err
+	}
+	rc, err := r.routingConfig(ctx)
+	if err != nil || rc.CurrentVersion == nil {
+		return false, err // no current version: new workflows go to unversioned workers
+	}
+	for _, v := range []*worker.WorkerDeploymentVersion{rc.CurrentVersion, rc.RampingVersion} {
+		if v == nil {
+			continue
+		}
+		desc, err := r.handle.DescribeVersion(ctx, client.WorkerDeploymentDescribeVersionOptions{BuildID: v.BuildID})
+		if err != nil {
+			return false, err
+		}
+		if !slices.ContainsFunc(desc.Info.TaskQueuesInfos, func(tq client.WorkerDeploymentTaskQueueInfo) bool {
+			return tq.Name == queue && tq.Type == client.TaskQueueTypeWorkflow
+		}) {
+			return false, nil
+		}
+	}
+	return true, nil
 }
 
 var errNotYetRegistered = errors.New("version not yet registered by a poller")
