@@ -10,7 +10,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
-	"digitalpost/internal/config"
+	"digitalpost/internal/infra/config"
 )
 
 // There is no Docker engine here, so the compose file is checked by loading it: every

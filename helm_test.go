@@ -35,7 +35,7 @@ import (
 	kjson "sigs.k8s.io/json"
 	kyaml "sigs.k8s.io/yaml"
 
-	"digitalpost/internal/config"
+	"digitalpost/internal/infra/config"
 )
 
 // The Helm chart is checked offline, as docker-compose.yml is: there is no cluster here.

@@ -6,17 +6,17 @@ package activities
 import (
 	"time"
 
-	"digitalpost/internal/access"
-	"digitalpost/internal/calendar"
-	"digitalpost/internal/exemption"
-	"digitalpost/internal/letters"
-	"digitalpost/internal/mailbox"
-	"digitalpost/internal/nemsms"
-	"digitalpost/internal/notify"
-	"digitalpost/internal/print"
-	"digitalpost/internal/registry"
-	"digitalpost/internal/telemetry"
-	"digitalpost/internal/webhooks"
+	"digitalpost/internal/adapters/notify"
+	"digitalpost/internal/adapters/print"
+	"digitalpost/internal/adapters/webhooks"
+	"digitalpost/internal/domain/access"
+	"digitalpost/internal/domain/calendar"
+	"digitalpost/internal/domain/exemption"
+	"digitalpost/internal/domain/letters"
+	"digitalpost/internal/domain/mailbox"
+	"digitalpost/internal/domain/nemsms"
+	"digitalpost/internal/domain/registry"
+	"digitalpost/internal/infra/telemetry"
 )
 
 // Activities holds the ports; the worker builds it once.

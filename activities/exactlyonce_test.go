@@ -1,6 +1,6 @@
 package activities_test
 
-// Exactly once across a crash, as the notify service promises it (internal/notify/service.go):
+// Exactly once across a crash, as the notify service promises it (internal/adapters/notify/service.go):
 // a notice is marked "calling" and that mark committed before the provider sees it; a claim is
 // released when the mark cannot be written; no call leaves once the context is done; a provider
 // that panics takes down nothing but its own notice; an outcome is recorded only over its own
@@ -27,7 +27,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"digitalpost/activities"
-	"digitalpost/internal/notify"
+	"digitalpost/internal/adapters/notify"
 )
 
 // standIn is a provider (Twilio or SendGrid) whose every call runs answer; call counts from 1.

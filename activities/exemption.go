@@ -10,10 +10,10 @@ import (
 	"github.com/google/uuid"
 	"go.temporal.io/sdk/temporal"
 
-	"digitalpost/internal/access"
-	"digitalpost/internal/exemption"
-	"digitalpost/internal/letters"
-	"digitalpost/internal/registry"
+	"digitalpost/internal/domain/access"
+	"digitalpost/internal/domain/exemption"
+	"digitalpost/internal/domain/letters"
+	"digitalpost/internal/domain/registry"
 )
 
 // ErrCaseUnknown: the case row is gone.

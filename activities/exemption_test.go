@@ -9,9 +9,9 @@ import (
 	"github.com/google/uuid"
 
 	"digitalpost/activities"
-	"digitalpost/internal/access"
-	"digitalpost/internal/exemption"
-	"digitalpost/internal/registry"
+	"digitalpost/internal/domain/access"
+	"digitalpost/internal/domain/exemption"
+	"digitalpost/internal/domain/registry"
 )
 
 func (f *fixture) openCase(t *testing.T) exemption.Case {

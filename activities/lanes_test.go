@@ -7,9 +7,9 @@ import (
 
 	"github.com/google/uuid"
 
-	"digitalpost/internal/letters"
-	"digitalpost/internal/notify"
-	"digitalpost/internal/registry"
+	"digitalpost/internal/adapters/notify"
+	"digitalpost/internal/domain/letters"
+	"digitalpost/internal/domain/registry"
 )
 
 // While a bulk run keeps both providers booked ahead, an urgent letter's notices still go out

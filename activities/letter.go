@@ -11,10 +11,10 @@ import (
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/temporal"
 
-	"digitalpost/internal/letters"
-	"digitalpost/internal/mailbox"
-	"digitalpost/internal/notify"
-	"digitalpost/internal/print"
+	"digitalpost/internal/adapters/notify"
+	"digitalpost/internal/adapters/print"
+	"digitalpost/internal/domain/letters"
+	"digitalpost/internal/domain/mailbox"
 )
 
 // Delivery is the route a letter took, decided once from the registry.

@@ -14,15 +14,15 @@ import (
 	"go.temporal.io/sdk/temporal"
 
 	"digitalpost/activities"
-	"digitalpost/internal/access"
-	"digitalpost/internal/exemption"
-	"digitalpost/internal/letters"
-	"digitalpost/internal/mailbox"
-	"digitalpost/internal/notify"
-	"digitalpost/internal/print"
-	"digitalpost/internal/providerfake"
-	"digitalpost/internal/registry"
-	"digitalpost/internal/store"
+	"digitalpost/internal/adapters/notify"
+	"digitalpost/internal/adapters/print"
+	"digitalpost/internal/adapters/providerfake"
+	"digitalpost/internal/domain/access"
+	"digitalpost/internal/domain/exemption"
+	"digitalpost/internal/domain/letters"
+	"digitalpost/internal/domain/mailbox"
+	"digitalpost/internal/domain/registry"
+	"digitalpost/internal/infra/store"
 )
 
 type fixture struct {

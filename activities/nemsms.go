@@ -9,10 +9,10 @@ import (
 	"github.com/google/uuid"
 	"go.temporal.io/sdk/temporal"
 
-	"digitalpost/internal/calendar"
-	"digitalpost/internal/letters"
-	"digitalpost/internal/nemsms"
-	"digitalpost/internal/notify"
+	"digitalpost/internal/adapters/notify"
+	"digitalpost/internal/domain/calendar"
+	"digitalpost/internal/domain/letters"
+	"digitalpost/internal/domain/nemsms"
 )
 
 // SendNemSMS sends a sender's NemSMS message through the SMS provider, once, at the

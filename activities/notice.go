@@ -9,9 +9,9 @@ import (
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/temporal"
 
-	"digitalpost/internal/letters"
-	"digitalpost/internal/nemsms"
-	"digitalpost/internal/notify"
+	"digitalpost/internal/adapters/notify"
+	"digitalpost/internal/domain/letters"
+	"digitalpost/internal/domain/nemsms"
 )
 
 // ChannelNotice asks for the new-post notice of one letter on one channel. The address is

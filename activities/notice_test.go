@@ -12,9 +12,9 @@ import (
 	"go.temporal.io/sdk/temporal"
 
 	"digitalpost/activities"
-	"digitalpost/internal/notify"
-	"digitalpost/internal/providerfake"
-	"digitalpost/internal/registry"
+	"digitalpost/internal/adapters/notify"
+	"digitalpost/internal/adapters/providerfake"
+	"digitalpost/internal/domain/registry"
 )
 
 // delivered stores a letter to a new citizen and puts it in their mailbox, as the
@@ -271,7 +271,7 @@ func TestProviderRateHoldsAcrossWorkersWithoutBurst(t *testing.T) {
 	// Idle for longer than a second's worth of the rate takes to come back: a limiter that
 	// saves up while idle would let the next wave's first second through at more than the rate.
 	// Here the claims on the one pace row serialize at about the rate, so such a burst may not
-	// show; internal/notify's TestPaceDoesNotBurstAfterBeingIdle checks the slots themselves.
+	// show; internal/adapters/notify's TestPaceDoesNotBurstAfterBeingIdle checks the slots themselves.
 	time.Sleep(2 * time.Second)
 	wave(50, 40)
 	if n := len(f.twilio.Messages()); n != 90 {

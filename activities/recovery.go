@@ -13,7 +13,7 @@ type SweepReport struct {
 	Failures      []string // the first few, with their errors
 }
 
-// Sweeper starts what was stored but never started (internal/recovery).
+// Sweeper starts what was stored but never started (internal/desks/recovery).
 type Sweeper interface {
 	Sweep(ctx context.Context, progress func(SweepReport)) (SweepReport, error)
 }

@@ -6,7 +6,7 @@ import (
 
 	"go.temporal.io/sdk/activity"
 
-	"digitalpost/internal/webhooks"
+	"digitalpost/internal/adapters/webhooks"
 )
 
 // WebhookRoundBudget is how long one delivery round posts events and waits for new ones.

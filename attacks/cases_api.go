@@ -15,7 +15,7 @@ import (
 
 	"github.com/google/uuid"
 
-	"digitalpost/internal/api"
+	"digitalpost/internal/clients/api"
 )
 
 // Senders: another sender's letters, batches, NemSMS and events; keys.

@@ -11,7 +11,7 @@ import (
 	"strings"
 	"sync"
 
-	"digitalpost/internal/registry"
+	"digitalpost/internal/domain/registry"
 )
 
 // Batches past their caps, and look-ups past their rate.

@@ -10,9 +10,9 @@ import (
 
 	"github.com/google/uuid"
 
-	"digitalpost/internal/access"
-	"digitalpost/internal/borgerservice"
-	"digitalpost/internal/registry"
+	"digitalpost/internal/desks/borgerservice"
+	"digitalpost/internal/domain/access"
+	"digitalpost/internal/domain/registry"
 	"digitalpost/workflows"
 )
 

@@ -11,7 +11,7 @@ import (
 
 	"github.com/google/uuid"
 
-	"digitalpost/internal/printhouse"
+	"digitalpost/internal/adapters/printhouse"
 )
 
 // The print house's receipts: out of order, for what was not ordered, and from a file that is

@@ -20,13 +20,13 @@ import (
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
 
-	"digitalpost/internal/access"
-	"digitalpost/internal/api"
-	"digitalpost/internal/codec"
-	"digitalpost/internal/engine"
-	"digitalpost/internal/exemption"
-	"digitalpost/internal/letters"
-	"digitalpost/internal/webhooks"
+	"digitalpost/internal/adapters/webhooks"
+	"digitalpost/internal/clients/api"
+	"digitalpost/internal/domain/access"
+	"digitalpost/internal/domain/exemption"
+	"digitalpost/internal/domain/letters"
+	"digitalpost/internal/infra/codec"
+	"digitalpost/internal/infra/engine"
 	"digitalpost/workflows"
 )
 

@@ -13,8 +13,8 @@ import (
 
 	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
 
-	"digitalpost/internal/registry"
-	"digitalpost/internal/webhooks"
+	"digitalpost/internal/adapters/webhooks"
+	"digitalpost/internal/domain/registry"
 )
 
 // Webhooks: a name that resolves inward, and signatures as a receiver checks them.

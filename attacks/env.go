@@ -22,17 +22,17 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"go.temporal.io/sdk/client"
 
-	"digitalpost/internal/codec"
-	"digitalpost/internal/codecserver"
-	"digitalpost/internal/config"
-	"digitalpost/internal/devenv"
-	"digitalpost/internal/engine"
-	"digitalpost/internal/operatorgate"
-	"digitalpost/internal/providerfake"
-	"digitalpost/internal/registry"
-	"digitalpost/internal/searchattr"
-	"digitalpost/internal/store"
-	"digitalpost/internal/temporalclient"
+	"digitalpost/internal/adapters/providerfake"
+	"digitalpost/internal/clients/codecserver"
+	"digitalpost/internal/clients/operatorgate"
+	"digitalpost/internal/domain/registry"
+	"digitalpost/internal/infra/codec"
+	"digitalpost/internal/infra/config"
+	"digitalpost/internal/infra/devenv"
+	"digitalpost/internal/infra/engine"
+	"digitalpost/internal/infra/searchattr"
+	"digitalpost/internal/infra/store"
+	"digitalpost/internal/infra/temporalclient"
 )
 
 // env is the system under attack, every part real and on this machine: a PostgreSQL database

@@ -16,7 +16,7 @@ import (
 
 	"github.com/go-jose/go-jose/v4"
 
-	"digitalpost/internal/web"
+	"digitalpost/internal/clients/web"
 )
 
 // identityProvider is an OpenID Connect provider of the suite's own (authorisation code flow

@@ -11,9 +11,9 @@ import (
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 
-	"digitalpost/internal/access"
-	"digitalpost/internal/borgerservice"
-	"digitalpost/internal/registry"
+	"digitalpost/internal/desks/borgerservice"
+	"digitalpost/internal/domain/access"
+	"digitalpost/internal/domain/registry"
 )
 
 // world is the system under attack with what the attacks need in it: senders with keys,

@@ -13,9 +13,9 @@ import (
 	"github.com/google/uuid"
 	"google.golang.org/protobuf/proto"
 
-	"digitalpost/internal/history"
-	"digitalpost/internal/letters"
-	"digitalpost/internal/postoffice"
+	"digitalpost/internal/desks/postoffice"
+	"digitalpost/internal/domain/letters"
+	"digitalpost/internal/infra/history"
 )
 
 // PathCost is what one letter costs on one path through the engine, averaged over a run of

@@ -6,8 +6,8 @@ import (
 	"sync"
 	"time"
 
-	"digitalpost/internal/engine"
-	"digitalpost/internal/postoffice"
+	"digitalpost/internal/desks/postoffice"
+	"digitalpost/internal/infra/engine"
 )
 
 // The fairness phase's senders: A sends a bulk run, B single letters from another process.

@@ -17,13 +17,13 @@ import (
 	"go.temporal.io/sdk/client"
 	"golang.org/x/sync/errgroup"
 
-	"digitalpost/internal/codec"
-	"digitalpost/internal/config"
-	"digitalpost/internal/engine"
-	"digitalpost/internal/letters"
-	"digitalpost/internal/postoffice"
-	"digitalpost/internal/store"
-	"digitalpost/internal/temporalclient"
+	"digitalpost/internal/desks/postoffice"
+	"digitalpost/internal/domain/letters"
+	"digitalpost/internal/infra/codec"
+	"digitalpost/internal/infra/config"
+	"digitalpost/internal/infra/engine"
+	"digitalpost/internal/infra/store"
+	"digitalpost/internal/infra/temporalclient"
 )
 
 // remotePhase is the letters phase with every letter submitted from another process, as the

@@ -25,10 +25,10 @@ import (
 	"go.temporal.io/sdk/client"
 	sdklog "go.temporal.io/sdk/log"
 
-	"digitalpost/internal/bulkfile"
-	"digitalpost/internal/letters"
-	"digitalpost/internal/postoffice"
-	"digitalpost/internal/store"
+	"digitalpost/internal/desks/postoffice"
+	"digitalpost/internal/domain/bulkfile"
+	"digitalpost/internal/domain/letters"
+	"digitalpost/internal/infra/store"
 )
 
 // The suite's own cluster (-cluster): scripts/temporal-cluster with a database prefix, ports

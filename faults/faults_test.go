@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"digitalpost/internal/devenv"
+	"digitalpost/internal/infra/devenv"
 )
 
 // TestFaultsLoseNothingAndSendNothingTwice runs every fault of the suite, shorter and with

@@ -14,11 +14,11 @@ import (
 
 	"github.com/google/uuid"
 
-	"digitalpost/internal/bulkfile"
-	"digitalpost/internal/engine"
-	"digitalpost/internal/postoffice"
-	"digitalpost/internal/print"
-	"digitalpost/internal/providerfake"
+	"digitalpost/internal/adapters/print"
+	"digitalpost/internal/adapters/providerfake"
+	"digitalpost/internal/desks/postoffice"
+	"digitalpost/internal/domain/bulkfile"
+	"digitalpost/internal/infra/engine"
 )
 
 // scenario is one row of the table: a bulk run of letters with a fault injected while it runs.

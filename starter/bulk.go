@@ -9,11 +9,11 @@ import (
 	"github.com/schollz/progressbar/v3"
 	"github.com/spf13/cobra"
 
-	"digitalpost/internal/bulkfile"
-	"digitalpost/internal/engine"
-	"digitalpost/internal/fielderr"
-	"digitalpost/internal/letters"
-	"digitalpost/internal/postoffice"
+	"digitalpost/internal/desks/postoffice"
+	"digitalpost/internal/domain/bulkfile"
+	"digitalpost/internal/domain/fielderr"
+	"digitalpost/internal/domain/letters"
+	"digitalpost/internal/infra/engine"
 )
 
 func bulkCmd() *cobra.Command {
@@ -115,7 +115,7 @@ func summary(receipts []postoffice.Receipt) string {
 	return fmt.Sprintf("%d letters: %d new, %d already submitted", len(receipts), fresh, len(receipts)-fresh)
 }
 
-// readRun reads a run file (see internal/bulkfile); every letter starts as template.
+// readRun reads a run file (see internal/domain/bulkfile); every letter starts as template.
 func readRun(path string, template postoffice.Submission) ([]postoffice.Submission, error) {
 	f, err := os.Open(path)
 	if err != nil {

@@ -7,8 +7,8 @@ import (
 	"strings"
 	"testing"
 
-	"digitalpost/internal/fielderr"
-	"digitalpost/internal/postoffice"
+	"digitalpost/internal/desks/postoffice"
+	"digitalpost/internal/domain/fielderr"
 )
 
 func TestSummaryTellsNewFromAlreadySubmitted(t *testing.T) {

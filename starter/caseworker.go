@@ -12,11 +12,11 @@ import (
 	"github.com/google/uuid"
 	"github.com/spf13/cobra"
 
-	"digitalpost/internal/borgerservice"
-	"digitalpost/internal/engine"
-	"digitalpost/internal/exemption"
-	"digitalpost/internal/fielderr"
-	"digitalpost/internal/letters"
+	"digitalpost/internal/desks/borgerservice"
+	"digitalpost/internal/domain/exemption"
+	"digitalpost/internal/domain/fielderr"
+	"digitalpost/internal/domain/letters"
+	"digitalpost/internal/infra/engine"
 	"digitalpost/workflows"
 )
 

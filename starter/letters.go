@@ -12,13 +12,13 @@ import (
 	"github.com/google/uuid"
 	"github.com/spf13/cobra"
 
-	"digitalpost/internal/engine"
-	"digitalpost/internal/fielderr"
-	"digitalpost/internal/letters"
-	"digitalpost/internal/notify"
-	"digitalpost/internal/postoffice"
-	"digitalpost/internal/print"
-	"digitalpost/internal/printhouse"
+	"digitalpost/internal/adapters/notify"
+	"digitalpost/internal/adapters/print"
+	"digitalpost/internal/adapters/printhouse"
+	"digitalpost/internal/desks/postoffice"
+	"digitalpost/internal/domain/fielderr"
+	"digitalpost/internal/domain/letters"
+	"digitalpost/internal/infra/engine"
 	"digitalpost/workflows"
 )
 

@@ -9,10 +9,10 @@ import (
 
 	"github.com/google/uuid"
 
-	"digitalpost/internal/letters"
-	"digitalpost/internal/notify"
-	"digitalpost/internal/print"
-	"digitalpost/internal/printhouse"
+	"digitalpost/internal/adapters/notify"
+	"digitalpost/internal/adapters/print"
+	"digitalpost/internal/adapters/printhouse"
+	"digitalpost/internal/domain/letters"
 	"digitalpost/workflows"
 )
 

@@ -14,13 +14,13 @@ import (
 	"github.com/spf13/cobra"
 	"go.opentelemetry.io/otel/codes"
 
-	"digitalpost/internal/config"
-	"digitalpost/internal/engine"
-	"digitalpost/internal/fielderr"
-	"digitalpost/internal/postoffice"
-	"digitalpost/internal/store"
-	"digitalpost/internal/telemetry"
-	"digitalpost/internal/temporalclient"
+	"digitalpost/internal/desks/postoffice"
+	"digitalpost/internal/domain/fielderr"
+	"digitalpost/internal/infra/config"
+	"digitalpost/internal/infra/engine"
+	"digitalpost/internal/infra/store"
+	"digitalpost/internal/infra/telemetry"
+	"digitalpost/internal/infra/temporalclient"
 )
 
 // tracing is this command's tracer provider (nil: off). A command is short: its spans are

@@ -9,9 +9,9 @@ import (
 	"github.com/google/uuid"
 	"github.com/spf13/cobra"
 
-	"digitalpost/internal/engine"
-	"digitalpost/internal/fielderr"
-	"digitalpost/internal/postoffice"
+	"digitalpost/internal/desks/postoffice"
+	"digitalpost/internal/domain/fielderr"
+	"digitalpost/internal/infra/engine"
 )
 
 func nemsmsCmd() *cobra.Command {

@@ -10,9 +10,9 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"digitalpost/internal/engine"
-	"digitalpost/internal/fielderr"
-	"digitalpost/internal/notify"
+	"digitalpost/internal/adapters/notify"
+	"digitalpost/internal/domain/fielderr"
+	"digitalpost/internal/infra/engine"
 )
 
 func noticesCmd() *cobra.Command {

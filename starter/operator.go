@@ -12,15 +12,15 @@ import (
 	"github.com/google/uuid"
 	"github.com/spf13/cobra"
 
-	"digitalpost/internal/codec"
-	"digitalpost/internal/codecserver"
-	"digitalpost/internal/config"
-	"digitalpost/internal/engine"
-	"digitalpost/internal/fielderr"
-	"digitalpost/internal/history"
-	"digitalpost/internal/letters"
-	"digitalpost/internal/operatorgate"
-	"digitalpost/internal/temporalclient"
+	"digitalpost/internal/clients/codecserver"
+	"digitalpost/internal/clients/operatorgate"
+	"digitalpost/internal/domain/fielderr"
+	"digitalpost/internal/domain/letters"
+	"digitalpost/internal/infra/codec"
+	"digitalpost/internal/infra/config"
+	"digitalpost/internal/infra/engine"
+	"digitalpost/internal/infra/history"
+	"digitalpost/internal/infra/temporalclient"
 )
 
 func historyCmd() *cobra.Command {

@@ -7,8 +7,8 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"digitalpost/internal/config"
-	"digitalpost/internal/printhouse"
+	"digitalpost/internal/adapters/printhouse"
+	"digitalpost/internal/infra/config"
 )
 
 // printhouseCmd is the development print house: it answers the spool's jobs with receipt

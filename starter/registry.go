@@ -12,14 +12,14 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"digitalpost/internal/apikeys"
-	"digitalpost/internal/borgerservice"
-	"digitalpost/internal/calendar"
-	"digitalpost/internal/cpr"
-	"digitalpost/internal/engine"
-	"digitalpost/internal/fielderr"
-	"digitalpost/internal/population"
-	"digitalpost/internal/registry"
+	"digitalpost/internal/desks/borgerservice"
+	"digitalpost/internal/domain/apikeys"
+	"digitalpost/internal/domain/calendar"
+	"digitalpost/internal/domain/cpr"
+	"digitalpost/internal/domain/fielderr"
+	"digitalpost/internal/domain/population"
+	"digitalpost/internal/domain/registry"
+	"digitalpost/internal/infra/engine"
 )
 
 func citizenCmd() *cobra.Command {

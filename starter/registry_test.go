@@ -7,10 +7,10 @@ import (
 	"testing"
 	"time"
 
-	"digitalpost/internal/calendar"
-	"digitalpost/internal/cpr"
-	"digitalpost/internal/registry"
-	"digitalpost/internal/store"
+	"digitalpost/internal/domain/calendar"
+	"digitalpost/internal/domain/cpr"
+	"digitalpost/internal/domain/registry"
+	"digitalpost/internal/infra/store"
 )
 
 // The demo's "under 15" child is 10 on whatever day seed runs: on the day the old fixed

@@ -11,7 +11,7 @@ import (
 	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
 
-	"digitalpost/internal/engine"
+	"digitalpost/internal/infra/engine"
 	"digitalpost/workflows"
 )
 

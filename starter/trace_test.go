@@ -11,9 +11,9 @@ import (
 
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 
-	"digitalpost/internal/registry"
-	"digitalpost/internal/telemetry"
-	"digitalpost/internal/testenv"
+	"digitalpost/internal/domain/registry"
+	"digitalpost/internal/infra/telemetry"
+	"digitalpost/internal/infra/testenv"
 )
 
 // A letter sent from the command line is one trace under the command: `starter send` is

@@ -16,8 +16,8 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	"digitalpost/internal/devenv"
-	"digitalpost/internal/store"
+	"digitalpost/internal/infra/devenv"
+	"digitalpost/internal/infra/store"
 )
 
 // A SIGKILLed `worker -dev` takes its Temporal dev server with it, and the next start just

@@ -4,7 +4,7 @@ import (
 	"strings"
 	"testing"
 
-	"digitalpost/internal/config"
+	"digitalpost/internal/infra/config"
 )
 
 // -dev signs anyone in as any citizen or caseworker: it must refuse to listen beyond this

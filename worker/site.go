@@ -6,9 +6,9 @@ import (
 	"fmt"
 	"log/slog"
 
-	"digitalpost/internal/config"
-	"digitalpost/internal/engine"
-	"digitalpost/internal/web"
+	"digitalpost/internal/clients/web"
+	"digitalpost/internal/infra/config"
+	"digitalpost/internal/infra/engine"
 )
 
 // newSite builds the pages from the configuration: the development sign-in only with -dev,

@@ -3,7 +3,7 @@ package workflows
 import (
 	"errors"
 
-	"digitalpost/internal/codec"
+	"digitalpost/internal/infra/codec"
 )
 
 // errUnboundAct refuses an act sealed for no workflow in particular: sealed before acts named

@@ -1,7 +1,7 @@
 package workflows
 
 import (
-	"digitalpost/internal/codec"
+	"digitalpost/internal/infra/codec"
 	"errors"
 	"fmt"
 	"strings"
@@ -13,10 +13,10 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"digitalpost/activities"
-	"digitalpost/internal/exemption"
-	"digitalpost/internal/fairness"
-	"digitalpost/internal/letters"
-	"digitalpost/internal/searchattr"
+	"digitalpost/internal/domain/exemption"
+	"digitalpost/internal/domain/fairness"
+	"digitalpost/internal/domain/letters"
+	"digitalpost/internal/infra/searchattr"
 )
 
 // Names a client uses to talk to an exemption case.

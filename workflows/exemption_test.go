@@ -20,8 +20,8 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"digitalpost/activities"
-	"digitalpost/internal/exemption"
-	"digitalpost/internal/letters"
+	"digitalpost/internal/domain/exemption"
+	"digitalpost/internal/domain/letters"
 )
 
 // caseTest runs one ExemptionCaseWorkflow with time skipping; the decision letter's child

@@ -2,7 +2,7 @@
 package workflows
 
 import (
-	"digitalpost/internal/codec"
+	"digitalpost/internal/infra/codec"
 	"errors"
 	"fmt"
 	"strings"
@@ -13,11 +13,11 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"digitalpost/activities"
-	"digitalpost/internal/calendar"
-	"digitalpost/internal/letters"
-	"digitalpost/internal/notify"
-	"digitalpost/internal/print"
-	"digitalpost/internal/searchattr"
+	"digitalpost/internal/adapters/notify"
+	"digitalpost/internal/adapters/print"
+	"digitalpost/internal/domain/calendar"
+	"digitalpost/internal/domain/letters"
+	"digitalpost/internal/infra/searchattr"
 )
 
 // Names a client uses to talk to a running letter.

@@ -9,11 +9,11 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"digitalpost/activities"
-	"digitalpost/internal/calendar"
-	"digitalpost/internal/codec"
-	"digitalpost/internal/fairness"
-	"digitalpost/internal/nemsms"
-	"digitalpost/internal/notify"
+	"digitalpost/internal/adapters/notify"
+	"digitalpost/internal/domain/calendar"
+	"digitalpost/internal/domain/fairness"
+	"digitalpost/internal/domain/nemsms"
+	"digitalpost/internal/infra/codec"
 )
 
 // A letter that calls the citizen to an appointment: its NemSMS reminder, and the sender's

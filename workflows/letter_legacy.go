@@ -27,9 +27,9 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"digitalpost/activities"
-	"digitalpost/internal/letters"
-	"digitalpost/internal/notify"
-	"digitalpost/internal/print"
+	"digitalpost/internal/adapters/notify"
+	"digitalpost/internal/adapters/print"
+	"digitalpost/internal/domain/letters"
 )
 
 // LegacyLifecycleChange and RunLifecycleVersions name the markers of the current lifecycle,

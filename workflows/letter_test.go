@@ -17,12 +17,12 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"digitalpost/activities"
-	"digitalpost/internal/calendar"
-	"digitalpost/internal/letters"
-	"digitalpost/internal/nemsms"
-	"digitalpost/internal/notify"
-	"digitalpost/internal/print"
-	"digitalpost/internal/searchattr"
+	"digitalpost/internal/adapters/notify"
+	"digitalpost/internal/adapters/print"
+	"digitalpost/internal/domain/calendar"
+	"digitalpost/internal/domain/letters"
+	"digitalpost/internal/domain/nemsms"
+	"digitalpost/internal/infra/searchattr"
 )
 
 // letterTest runs one LetterWorkflow in the SDK's test environment, where timers skip:

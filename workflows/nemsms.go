@@ -8,7 +8,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"digitalpost/activities"
-	"digitalpost/internal/notify"
+	"digitalpost/internal/adapters/notify"
 )
 
 // NemSMSInput starts a NemSMS message; its text and recipient stay in PostgreSQL.

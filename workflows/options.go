@@ -8,7 +8,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"digitalpost/activities"
-	"digitalpost/internal/notify"
+	"digitalpost/internal/adapters/notify"
 )
 
 // acts names activities by method value; the worker registers the real instance.

@@ -1,7 +1,7 @@
 package workflows
 
 import (
-	"digitalpost/internal/codec"
+	"digitalpost/internal/infra/codec"
 	"errors"
 	"fmt"
 	"time"
@@ -10,7 +10,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"digitalpost/activities"
-	"digitalpost/internal/access"
+	"digitalpost/internal/domain/access"
 )
 
 // Names a client uses to talk to a reading access request.

@@ -10,7 +10,7 @@ import (
 	"go.temporal.io/sdk/testsuite"
 
 	"digitalpost/activities"
-	"digitalpost/internal/access"
+	"digitalpost/internal/domain/access"
 )
 
 type accessTest struct {

@@ -14,16 +14,16 @@ import (
 
 	"go.temporal.io/sdk/client"
 
-	"digitalpost/internal/access"
-	"digitalpost/internal/borgerservice"
-	"digitalpost/internal/codec"
-	"digitalpost/internal/exemption"
-	"digitalpost/internal/history"
-	"digitalpost/internal/letters"
-	"digitalpost/internal/nemsms"
-	"digitalpost/internal/postoffice"
-	"digitalpost/internal/registry"
-	"digitalpost/internal/testenv"
+	"digitalpost/internal/desks/borgerservice"
+	"digitalpost/internal/desks/postoffice"
+	"digitalpost/internal/domain/access"
+	"digitalpost/internal/domain/exemption"
+	"digitalpost/internal/domain/letters"
+	"digitalpost/internal/domain/nemsms"
+	"digitalpost/internal/domain/registry"
+	"digitalpost/internal/infra/codec"
+	"digitalpost/internal/infra/history"
+	"digitalpost/internal/infra/testenv"
 	"digitalpost/workflows"
 )
 

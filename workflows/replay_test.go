@@ -20,7 +20,7 @@ import (
 	"go.temporal.io/sdk/log"
 	"go.temporal.io/sdk/worker"
 
-	"digitalpost/internal/engine"
+	"digitalpost/internal/infra/engine"
 )
 
 // recorded is one history from testdata/histories, with what the suite checks it for.

@@ -5,8 +5,8 @@ import (
 	"strings"
 	"time"
 
-	"digitalpost/internal/calendar"
-	"digitalpost/internal/letters"
+	"digitalpost/internal/domain/calendar"
+	"digitalpost/internal/domain/letters"
 )
 
 // What an operator reads in the Temporal UI: a letter's summary and details when it starts, a

@@ -7,7 +7,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"digitalpost/activities"
-	"digitalpost/internal/webhooks"
+	"digitalpost/internal/adapters/webhooks"
 )
 
 // WebhookWorkflowID names a sender's delivery workflow: one per sender, so its events go

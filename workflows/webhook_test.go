@@ -11,7 +11,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"digitalpost/activities"
-	"digitalpost/internal/webhooks"
+	"digitalpost/internal/adapters/webhooks"
 )
 
 // A receiver that fails is retried with backoff, not given up on: the round that failed

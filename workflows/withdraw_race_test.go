@@ -9,7 +9,7 @@ import (
 	"go.temporal.io/sdk/testsuite"
 
 	"digitalpost/activities"
-	"digitalpost/internal/letters"
+	"digitalpost/internal/domain/letters"
 )
 
 // The sender's withdrawal and the citizen's opening reach a waiting letter at the same moment

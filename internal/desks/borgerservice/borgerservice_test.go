@@ -1,0 +1,106 @@
+package borgerservice_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"digitalpost/internal/desks/borgerservice"
+	"digitalpost/internal/domain/access"
+	"digitalpost/internal/domain/exemption"
+	"digitalpost/internal/domain/fielderr"
+	"digitalpost/internal/domain/registry"
+	"digitalpost/internal/infra/testenv"
+	"digitalpost/workflows"
+)
+
+// The citizen service's desk against a real PostgreSQL and Temporal: what a caseworker at the
+// counter does, and what the desk refuses before anything is written.
+
+var (
+	citizenCPR  = testenv.CPRAged(40, 1)
+	delegateCPR = testenv.CPRAged(45, 2)
+)
+
+func desk(t *testing.T) (*testenv.System, registry.Citizen) {
+	t.Helper()
+	s := testenv.StartSystem(t)
+	ctx := context.Background()
+	if err := s.Registry.AddSender(ctx, registry.Sender{ID: "aarhus-kommune", Organisation: "Aarhus Kommune",
+		ProducingUnit: "Borgerservice", ReturnAddress: "Rådhuspladsen 2\n8000 Aarhus C"}); err != nil {
+		t.Fatal(err)
+	}
+	citizen, err := s.Registry.AddCitizen(ctx, registry.NewCitizen{CPR: citizenCPR, Name: "Karen Holm", Address: "Vestergade 1\n8000 Aarhus C"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Registry.AddCitizen(ctx, registry.NewCitizen{CPR: delegateCPR, Name: "Lars Holm", Address: "Vestergade 1\n8000 Aarhus C"}); err != nil {
+		t.Fatal(err)
+	}
+	return s, citizen
+}
+
+func TestAnApplicationWithBadInputNamesEachFieldAndOpensNoCase(t *testing.T) {
+	t.Parallel()
+	s, citizen := desk(t)
+	_, err := s.Desk.Apply(context.Background(), borgerservice.Application{CitizenCPR: citizenCPR,
+		Grounds: []string{"bored-of-mail"}, MunicipalityID: "nowhere", Caseworker: "cw1", RepresentativeCPR: delegateCPR})
+	named := map[string]bool{}
+	for _, f := range fielderr.Fields(err) {
+		named[f] = true
+	}
+	for _, field := range []string{"grounds", "municipality", "representative-name"} {
+		if !named[field] {
+			t.Errorf("refusal %v does not name %s", err, field)
+		}
+	}
+	if _, open, err := s.Cases.OpenFor(context.Background(), citizen.ID); err != nil || open {
+		t.Fatalf("a case was opened for a refused application (open %v, %v)", open, err)
+	}
+}
+
+func TestAnApprovedApplicationExemptsTheCitizenAndASecondIsRefused(t *testing.T) {
+	t.Parallel()
+	s, citizen := desk(t)
+	ctx := context.Background()
+	caseID, err := s.Desk.Apply(ctx, borgerservice.Application{CitizenCPR: citizenCPR, Grounds: []string{"lacking-digital-skills"},
+		MunicipalityID: "aarhus-kommune", Caseworker: "cw1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Desk.Apply(ctx, borgerservice.Application{CitizenCPR: citizenCPR, Grounds: []string{"lacking-digital-skills"},
+		MunicipalityID: "aarhus-kommune", Caseworker: "cw2"}); err == nil {
+		t.Fatal("a second application while the first is open was taken")
+	}
+	st, err := s.Desk.Decide(ctx, caseID, workflows.Decision{Approve: true, Caseworker: "cw1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Status != exemption.Approved {
+		t.Fatalf("case %s after approval, want approved", st.Status)
+	}
+	testenv.Eventually(t, 20*time.Second, "the citizen exempt in the registry", func() bool {
+		c, err := s.Registry.Citizen(ctx, citizen.ID)
+		return err == nil && c.Enrolment == registry.Exempt
+	})
+}
+
+func TestOnlyTheCitizenAnswersAReadingAccessRequestAndEitherRevokesIt(t *testing.T) {
+	t.Parallel()
+	s, _ := desk(t)
+	ctx := context.Background()
+	id, err := s.Desk.RequestReadingAccess(ctx, delegateCPR, citizenCPR)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Desk.RespondReadingAccess(ctx, id, delegateCPR, true); err == nil {
+		t.Fatal("the delegate granted themselves reading access")
+	}
+	status, err := s.Desk.RespondReadingAccess(ctx, id, citizenCPR, true)
+	if err != nil || status != access.Granted {
+		t.Fatalf("the citizen's yes: %s, %v", status, err)
+	}
+	if status, err = s.Desk.RevokeReadingAccess(ctx, id, delegateCPR); err != nil || status != access.Revoked {
+		t.Fatalf("the delegate's revocation: %s, %v", status, err)
+	}
+}
