@@ -55,23 +55,35 @@ func TestComposeFileLoadsAndWiresTheSystem(t *testing.T) {
 	}
 }
 
-// Every variable the program reads is documented in the README with its default.
+// Every variable the program reads is documented in docs/configuration.md with its default,
+// in one row across the README and docs/.
 func TestEveryVariableIsDocumented(t *testing.T) {
-	readme, err := os.ReadFile("README.md")
+	conf, err := os.ReadFile("docs/configuration.md")
 	if err != nil {
 		t.Fatal(err)
 	}
+	pages := docPages(t)
 	ct := reflect.TypeOf(config.Config{})
 	for i := range ct.NumField() {
 		f := ct.Field(i)
 		name := f.Tag.Get("envconfig")
-		row := regexp.MustCompile("(?m)^\\| `" + name + "` \\|[^|]*\\|.*$").Find(readme)
+		row := variableRow(name).Find(conf)
 		if row == nil {
-			t.Errorf("README has no configuration row for %s", name)
+			t.Errorf("docs/configuration.md has no configuration row for %s", name)
 			continue
 		}
 		if def := f.Tag.Get("default"); def != "" && !strings.Contains(string(row), def) {
-			t.Errorf("README row for %s does not show its default %q", name, def)
+			t.Errorf("docs/configuration.md's row for %s does not show its default %q", name, def)
+		}
+		var in []string
+		for path, text := range pages {
+			for range variableRow(name).FindAllStringIndex(text, -1) {
+				in = append(in, path)
+			}
+		}
+		if len(in) != 1 {
+			slices.Sort(in)
+			t.Errorf("%s has %d configuration rows across README.md and docs/*.md (%v), want exactly one", name, len(in), in)
 		}
 	}
 }

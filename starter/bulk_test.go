@@ -7,16 +7,14 @@ import (
 	"strings"
 	"testing"
 
+	"digitalpost/internal/clients/sendersapi"
 	"digitalpost/internal/desks/postoffice"
 	"digitalpost/internal/domain/fielderr"
 )
 
 func TestSummaryTellsNewFromAlreadySubmitted(t *testing.T) {
-	receipts := make([]postoffice.Receipt, 3000)
-	for i := range 500 {
-		receipts[i].Duplicate = true
-	}
-	if got := summary(receipts); got != "3000 letters: 2500 new, 500 already submitted" {
+	b := sendersapi.Batch{BatchID: "b1", Letters: 3000, New: 2500, AlreadySubmitted: 500}
+	if got := summary(b); got != "3000 letters: 2500 new, 500 already submitted (batch b1)" {
 		t.Fatalf("got %q", got)
 	}
 }

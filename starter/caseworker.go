@@ -51,7 +51,7 @@ func exemptionApplyCmd() *cobra.Command {
 	f.StringVar(&a.repCPR, "representative-cpr", "", "the representative's CPR number")
 	f.StringVar(&a.poa, "power-of-attorney", "", "the power of attorney document (scan or PDF)")
 	f.StringVar(&a.caseworker, "caseworker", caseworkerName(), "who registers the case")
-	cmd.RunE = withEngine(func(ctx context.Context, e *engine.Engine) error {
+	cmd.RunE = asPerson(func(ctx context.Context, e *engine.Engine) error {
 		app := borgerserviceApplication(a.cpr, a.grounds, a.repName, a.repCPR, a.caseworker)
 		app.MunicipalityID = a.municipality
 		if app.MunicipalityID == "" {
@@ -112,7 +112,7 @@ func caseAction(do func(context.Context, *engine.Engine, uuid.UUID) (workflows.C
 		if err != nil {
 			return err
 		}
-		return withEngine(func(ctx context.Context, e *engine.Engine) error {
+		return asPerson(func(ctx context.Context, e *engine.Engine) error {
 			st, err := do(ctx, e, id)
 			if err != nil {
 				return err
@@ -130,7 +130,7 @@ func exemptionShowCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			return withEngine(func(ctx context.Context, e *engine.Engine) error {
+			return asPerson(func(ctx context.Context, e *engine.Engine) error {
 				st, c, err := e.Desk.Show(ctx, id)
 				if err != nil {
 					return err
@@ -166,7 +166,7 @@ func exemptionListCmd() *cobra.Command {
 	cmd := &cobra.Command{Use: "list [--open | --overdue]", Short: "List cases from PostgreSQL, oldest first", Args: cobra.NoArgs}
 	cmd.Flags().BoolVar(&f.OpenOnly, "open", false, "only cases not yet decided")
 	cmd.Flags().BoolVar(&f.OverdueOnly, "overdue", false, "only open cases past their service deadline")
-	cmd.RunE = withEngine(func(ctx context.Context, e *engine.Engine) error {
+	cmd.RunE = asPerson(func(ctx context.Context, e *engine.Engine) error {
 		cases, err := e.Cases.List(ctx, f)
 		if err != nil {
 			return err
@@ -186,7 +186,7 @@ func enrolCmd() *cobra.Command {
 	return &cobra.Command{Use: "enrol CPR", Short: "Re-enroll an exempt citizen in Digital Post: later letters are digital", GroupID: "caseworker",
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return withEngine(func(ctx context.Context, e *engine.Engine) error {
+			return asPerson(func(ctx context.Context, e *engine.Engine) error {
 				c, err := e.Desk.Enrol(ctx, args[0])
 				if err != nil {
 					return err
@@ -201,7 +201,7 @@ func readingAccessCmd() *cobra.Command {
 	cmd := &cobra.Command{Use: "reading-access", Short: "Let another person read a citizen's mailbox", GroupID: "citizen"}
 	var delegate, citizen, as string
 	request := &cobra.Command{Use: "request --delegate CPR --citizen CPR", Short: "A delegate asks to read a citizen's mailbox; prints the request id", Args: cobra.NoArgs,
-		RunE: withEngine(func(ctx context.Context, e *engine.Engine) error {
+		RunE: asPerson(func(ctx context.Context, e *engine.Engine) error {
 			id, err := e.Desk.RequestReadingAccess(ctx, delegate, citizen)
 			if err != nil {
 				return err
@@ -229,7 +229,7 @@ func readingAccessCmd() *cobra.Command {
 	var caseworker string
 	grant := &cobra.Command{Use: "grant --by-caseworker NAME --delegate CPR --citizen CPR",
 		Short: "Record reading access the citizen gave in person at the citizen service; prints its id", Args: cobra.NoArgs,
-		RunE: withEngine(func(ctx context.Context, e *engine.Engine) error {
+		RunE: asPerson(func(ctx context.Context, e *engine.Engine) error {
 			id, err := e.Desk.GrantReadingAccess(ctx, caseworker, delegate, citizen)
 			if err != nil {
 				return err
@@ -250,7 +250,7 @@ func accessAction(do func(context.Context, *engine.Engine, uuid.UUID) (string, e
 		if err != nil {
 			return &fielderr.Error{Field: "REQUEST_ID", Rule: "must be a request id as printed by `reading-access request`"}
 		}
-		return withEngine(func(ctx context.Context, e *engine.Engine) error {
+		return asPerson(func(ctx context.Context, e *engine.Engine) error {
 			st, err := do(ctx, e, id)
 			if err != nil {
 				return err

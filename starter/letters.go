@@ -3,76 +3,73 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"text/tabwriter"
 	"time"
 
 	"github.com/google/uuid"
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
-	"digitalpost/internal/adapters/notify"
-	"digitalpost/internal/adapters/print"
-	"digitalpost/internal/adapters/printhouse"
+	"digitalpost/internal/clients/sendersapi"
 	"digitalpost/internal/desks/postoffice"
 	"digitalpost/internal/domain/fielderr"
-	"digitalpost/internal/domain/letters"
 	"digitalpost/internal/infra/engine"
-	"digitalpost/workflows"
 )
 
 func sendCmd() *cobra.Command {
-	var s postoffice.Submission
+	var sender string
+	var r sendersapi.LetterRequest
 	var files []string
 	cmd := &cobra.Command{
-		Use:     "send --sender ID --to CPR --subject TEXT (--text TEXT | --file letter.pdf …)",
-		Short:   "Send a letter; prints its letter id",
+		Use:     "send --to CPR --subject TEXT (--text TEXT | --file letter.pdf …) [--sender ID]",
+		Short:   "Send a letter through the senders' API; prints its letter id",
 		GroupID: "sender",
 		Args:    cobra.NoArgs,
 	}
 	f := cmd.Flags()
-	f.StringVar(&s.SenderID, "sender", "", "sender id (see `starter seed` for demo senders)")
-	f.StringVar(&s.RecipientCPR, "to", "", "recipient's CPR number, DDMMYY-SSSS")
-	f.StringVar(&s.Subject, "subject", "", "subject line")
-	f.StringVar(&s.Body, "text", "", "letter text")
+	senderFlag(f, &sender)
+	f.StringVar(&r.RecipientCPR, "to", "", "recipient's CPR number, DDMMYY-SSSS")
+	f.StringVar(&r.Subject, "subject", "", "subject line")
+	f.StringVar(&r.Text, "text", "", "letter text")
 	f.StringArrayVar(&files, "file", nil, "a document to enclose (PDF unless --digital-only); repeatable")
-	f.StringVar(&s.MessageID, "message-id", "", "your own id for this letter; sending it again returns the same letter")
-	f.BoolVar(&s.PhysicalOnly, "physical-only", false, "always send on paper (e.g. an enclosed sample tube)")
-	f.BoolVar(&s.DigitalOnly, "digital-only", false, "never escalate to paper")
-	var deadline, deliverAt, appointmentAt string
-	f.StringVar(&deadline, "deadline", "", "how long the letter may stay unopened before it goes to paper: a duration (72h) or Danish working days (3wd); default LETTER_OPEN_DEADLINE, 72h")
-	f.StringVar(&deliverAt, "deliver-at", "", "deliver later, at this time: 2026-12-24T09:00 (Danish time) or RFC 3339; the deadline runs from then")
-	f.StringVar(&appointmentAt, "appointment-at", "", "the letter calls to an appointment at this time; a NemSMS reminder goes out before it to a citizen who signed up")
-	f.StringVar((*string)(&s.Urgency), "urgency", "", "urgent (the default of a single letter) or bulk: its place in the queues among this sender's own letters")
-	f.StringVar(&s.PostalCategory, "postal-category", "", "how it goes on paper: economy (default), priority, registered or registered_proof")
-	send := withEngine(func(ctx context.Context, e *engine.Engine) error {
+	f.StringVar(&r.MessageID, "message-id", "", "your own id for this letter; sending it again returns the same letter (default: a new one)")
+	f.BoolVar(&r.PhysicalOnly, "physical-only", false, "always send on paper (e.g. an enclosed sample tube)")
+	f.BoolVar(&r.DigitalOnly, "digital-only", false, "never escalate to paper")
+	f.StringVar(&r.Deadline, "deadline", "", "how long the letter may stay unopened before it goes to paper: a duration (72h) or Danish working days (3wd); default LETTER_OPEN_DEADLINE, 72h")
+	f.StringVar(&r.DeliverAt, "deliver-at", "", "deliver later, at this time: 2026-12-24T09:00 (Danish time) or RFC 3339; the deadline runs from then")
+	f.StringVar(&r.AppointmentAt, "appointment-at", "", "the letter calls to an appointment at this time; a NemSMS reminder goes out before it to a citizen who signed up")
+	f.StringVar(&r.Urgency, "urgency", "", "urgent (the default of a single letter) or bulk: its place in the queues among this sender's own letters")
+	f.StringVar(&r.PostalCategory, "postal-category", "", "how it goes on paper: economy (default), priority, registered or registered_proof")
+	send := withSenderAPI(&sender, func(ctx context.Context, api *sendersapi.Client) error {
 		for i, path := range files {
 			b, err := os.ReadFile(path)
 			if err != nil {
 				return &fielderr.Error{Field: fmt.Sprintf("file %d", i+1), Rule: "cannot be read: " + err.Error()}
 			}
-			s.Documents = append(s.Documents, letters.Document{Filename: filepath.Base(path), Content: b})
+			r.Documents = append(r.Documents, sendersapi.Document{Filename: filepath.Base(path), Content: b})
 		}
-		r, err := e.PostOffice.Submit(ctx, s)
+		if r.MessageID == "" {
+			r.MessageID = "cli-" + uuid.NewString()
+		}
+		sent, err := api.SendLetter(ctx, r)
 		if err != nil {
 			return err
 		}
-		if r.Duplicate {
+		if sent.Duplicate {
 			fmt.Fprintln(os.Stderr, "already submitted with this message id; nothing new was sent")
 		}
-		fmt.Println(r.LetterID)
+		fmt.Println(sent.ID)
 		return nil
 	})
-	// A deadline that does not parse is refused before anything connects.
+	// Times that do not parse are refused before anything connects, by the post office's rules.
 	cmd.RunE = func(cmd *cobra.Command, args []string) error {
-		if err := s.SetDeadline(deadline); err != nil {
-			return err
-		}
-		if err := s.SetDeliverAt(deliverAt); err != nil {
-			return err
-		}
-		if err := s.SetAppointmentAt(appointmentAt); err != nil {
+		var check postoffice.Submission
+		if err := errors.Join(check.SetDeadline(r.Deadline), check.SetDeliverAt(r.DeliverAt), check.SetAppointmentAt(r.AppointmentAt)); err != nil {
 			return err
 		}
 		return send(cmd, args)
@@ -80,72 +77,10 @@ func sendCmd() *cobra.Command {
 	return cmd
 }
 
-// statusJSON is `status --json`: everything the text form shows, in snake_case.
-type statusJSON struct {
-	LetterID      string         `json:"letter_id"`
-	Status        string         `json:"status"`
-	Channel       string         `json:"channel"`
-	FailureReason string         `json:"failure_reason,omitempty"`
-	Notices       []noticeJSON   `json:"notices"`
-	PrintJobs     []printJobJSON `json:"print_jobs"`
-	Receipts      []receiptJSON  `json:"receipts"`
-	Timeline      []timelineJSON `json:"timeline"`
-}
-
-type noticeJSON struct {
-	Channel    string `json:"channel"`
-	Purpose    string `json:"purpose"`
-	State      string `json:"state"`
-	Attempts   int    `json:"attempts"`
-	ProviderID string `json:"provider_id,omitempty"`
-	Error      string `json:"error,omitempty"`
-}
-
-type printJobJSON struct {
-	JobID   string `json:"job_id"`
-	Purpose string `json:"purpose"`
-	Reason  string `json:"reason"`
-	Outcome string `json:"outcome"`
-	Pages   int    `json:"pages"`
-	PDFPath string `json:"pdf_path"`
-	Postal  string `json:"postal_category"`
-}
-
-type receiptJSON struct {
-	JobID   string    `json:"job_id"`
-	Outcome string    `json:"outcome"`
-	Reason  string    `json:"reason,omitempty"`
-	At      time.Time `json:"at"`
-	Effect  string    `json:"effect"`
-	Source  string    `json:"source"`
-}
-
-type timelineJSON struct {
-	At     time.Time `json:"at"`
-	Status string    `json:"status"`
-	Note   string    `json:"note,omitempty"`
-}
-
-func statusView(st workflows.LetterState, notices []notify.Record, jobs []print.Record, receipts []printhouse.Record) statusJSON {
-	v := statusJSON{LetterID: st.LetterID.String(), Status: string(st.Status), Channel: string(st.Channel),
-		FailureReason: st.FailureReason, Notices: []noticeJSON{}, PrintJobs: []printJobJSON{}, Timeline: []timelineJSON{}}
-	for _, n := range notices {
-		v.Notices = append(v.Notices, noticeJSON{Channel: string(n.Channel), Purpose: string(n.Purpose), State: n.State,
-			Attempts: n.Attempts, ProviderID: n.ProviderID, Error: n.Error})
-	}
-	for _, j := range jobs {
-		v.PrintJobs = append(v.PrintJobs, printJobJSON{JobID: j.JobID, Purpose: string(j.Purpose), Reason: j.Reason,
-			Outcome: j.Outcome, Pages: j.Pages, PDFPath: j.PDFPath, Postal: j.PostalCategory})
-	}
-	for _, t := range st.Timeline {
-		v.Timeline = append(v.Timeline, timelineJSON{At: t.At, Status: string(t.Status), Note: t.Note})
-	}
-	v.Receipts = []receiptJSON{}
-	for _, r := range receipts {
-		v.Receipts = append(v.Receipts, receiptJSON{JobID: r.JobID, Outcome: r.Outcome, Reason: r.Reason, At: r.At,
-			Effect: string(r.Effect), Source: r.Source})
-	}
-	return v
+// senderFlag is --sender: which sender a command acts as beside the dev runtime; elsewhere the
+// key in DIGITALPOST_API_KEY decides.
+func senderFlag(f *pflag.FlagSet, sender *string) {
+	f.StringVar(sender, "sender", "", "beside `worker -dev`: the sender to act as (see `starter seed`); elsewhere DIGITALPOST_API_KEY decides")
 }
 
 func parseLetterID(s string) (uuid.UUID, error) {
@@ -156,83 +91,87 @@ func parseLetterID(s string) (uuid.UUID, error) {
 	return id, nil
 }
 
+// letterArg is the LETTER_ID argument, refused before anything connects when it is no id.
+func letterArg(args []string) (string, error) {
+	id, err := parseLetterID(args[0])
+	return id.String(), err
+}
+
 func statusCmd() *cobra.Command {
+	var sender string
 	var asJSON bool
 	cmd := &cobra.Command{
 		Use:     "status LETTER_ID [--json]",
-		Short:   "Show where a letter is, with its timeline",
+		Short:   "Show where a letter is, with its notices, print jobs and timeline (the API's view)",
 		GroupID: "sender",
 		Args:    cobra.ExactArgs(1),
 	}
-	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
+	senderFlag(cmd.Flags(), &sender)
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print the API's JSON")
 	cmd.RunE = func(cmd *cobra.Command, args []string) error {
-		id, err := parseLetterID(args[0])
+		id, err := letterArg(args)
 		if err != nil {
 			return err
 		}
-		return withEngine(func(ctx context.Context, e *engine.Engine) error {
-			st, err := e.PostOffice.Status(ctx, id)
-			if err != nil {
-				return err
-			}
-			notices, err := e.Notices.ForLetter(ctx, id)
-			if err != nil {
-				return err
-			}
-			jobs, err := e.PrintJobs.ForLetter(ctx, id)
-			if err != nil {
-				return err
-			}
-			receipts, err := e.Receipts.ForLetter(ctx, id)
+		return withSenderAPI(&sender, func(ctx context.Context, api *sendersapi.Client) error {
+			l, err := api.Letter(ctx, id)
 			if err != nil {
 				return err
 			}
 			if asJSON {
 				enc := json.NewEncoder(os.Stdout)
 				enc.SetIndent("", "  ")
-				return enc.Encode(statusView(st, notices, jobs, receipts))
+				return enc.Encode(l)
 			}
-			fmt.Printf("letter   %s\nstatus   %s\nchannel  %s\n", st.LetterID, st.Status, orDash(string(st.Channel)))
-			if st.FailureReason != "" {
-				fmt.Printf("reason   %s\n", st.FailureReason)
-			}
-			for _, n := range notices {
-				fmt.Printf("notice   %s %s: %s %s\n", n.Channel, n.Purpose, n.State, n.ProviderID)
-			}
-			for _, j := range jobs {
-				fmt.Printf("print    %s (%s): %s, %s, %d pages, %s\n", j.JobID, j.Reason, j.Outcome, j.PostalCategory, j.Pages, j.PDFPath)
-			}
-			for _, r := range receipts {
-				fmt.Printf("receipt  %s %s: %s (%s)\n", r.At.Local().Format(time.DateTime), r.JobID, r.Describe(), r.Source)
-			}
-			return printTimeline(st.Timeline, func(t workflows.TimelineEntry) (time.Time, string, string) {
-				return t.At, string(t.Status), t.Note
-			})
+			printLetter(l)
+			return nil
 		})(cmd, args)
 	}
 	return cmd
 }
 
+// printLetter shows a letter as `status` does.
+func printLetter(l sendersapi.Letter) {
+	fmt.Printf("letter   %s\nstatus   %s\nchannel  %s\n", l.ID, l.Status, orDash(l.Channel))
+	if l.FailureReason != "" {
+		fmt.Printf("reason   %s\n", l.FailureReason)
+	}
+	for _, n := range l.Notices {
+		fmt.Printf("notice   %s %s: %s (%d attempts)\n", n.Channel, n.Purpose, n.State, n.Attempts)
+	}
+	for _, j := range l.PrintJobs {
+		fmt.Printf("print    %s (%s): %s, %s, %d pages\n", j.JobID, j.Reason, j.Outcome, j.PostalCategory, j.Pages)
+	}
+	_ = printTimeline(l.Timeline, func(e sendersapi.Event) (time.Time, string, string) {
+		note := e.Channel
+		if e.Reason != "" {
+			note = strings.TrimSpace(note + " " + e.Reason)
+		}
+		return e.At, e.Status, note
+	})
+}
+
 func withdrawCmd() *cobra.Command {
-	var reason string
+	var sender, reason string
 	cmd := &cobra.Command{
 		Use:     "withdraw LETTER_ID [--reason TEXT]",
 		Short:   "Withdraw a letter that is not yet opened or printed",
 		GroupID: "sender",
 		Args:    cobra.ExactArgs(1),
 	}
+	senderFlag(cmd.Flags(), &sender)
 	cmd.Flags().StringVar(&reason, "reason", "withdrawn by the sender", "why (kept in the letter's timeline)")
 	cmd.RunE = func(cmd *cobra.Command, args []string) error {
-		id, err := parseLetterID(args[0])
+		id, err := letterArg(args)
 		if err != nil {
 			return err
 		}
-		return withEngine(func(ctx context.Context, e *engine.Engine) error {
-			st, err := e.PostOffice.Withdraw(ctx, id, reason)
+		return withSenderAPI(&sender, func(ctx context.Context, api *sendersapi.Client) error {
+			l, err := api.Withdraw(ctx, id, reason)
 			if err != nil {
 				return err
 			}
-			fmt.Printf("letter %s is %s\n", st.LetterID, st.Status)
+			fmt.Printf("letter %s is %s\n", l.ID, l.Status)
 			return nil
 		})(cmd, args)
 	}
@@ -254,7 +193,7 @@ func openCmd() *cobra.Command {
 		if err != nil {
 			return err
 		}
-		return withEngine(func(ctx context.Context, e *engine.Engine) error {
+		return asPerson(func(ctx context.Context, e *engine.Engine) error {
 			entry, err := e.PostOffice.Open(ctx, id, as)
 			if err != nil {
 				return err
@@ -283,27 +222,26 @@ func openCmd() *cobra.Command {
 }
 
 func lettersCmd() *cobra.Command {
-	var f letters.Filter
-	var status string
+	var sender, status string
+	var limit int
 	cmd := &cobra.Command{
-		Use:     "letters [--status S] [--sender ID]",
-		Short:   "List letters from PostgreSQL, newest first",
-		GroupID: "operator",
+		Use:     "letters [--status S] [--limit N]",
+		Short:   "List the sender's letters, newest first",
+		GroupID: "sender",
 		Args:    cobra.NoArgs,
 	}
+	senderFlag(cmd.Flags(), &sender)
 	cmd.Flags().StringVar(&status, "status", "", "received, delivered, notified, opened, escalated, printed, withdrawn or failed")
-	cmd.Flags().StringVar(&f.SenderID, "sender", "", "sender id")
-	cmd.Flags().IntVar(&f.Limit, "limit", 50, "at most this many")
-	cmd.RunE = withEngine(func(ctx context.Context, e *engine.Engine) error {
-		f.Status = letters.Status(status)
-		list, err := e.Letters.List(ctx, f)
+	cmd.Flags().IntVar(&limit, "limit", 50, "at most this many (up to 1000)")
+	cmd.RunE = withSenderAPI(&sender, func(ctx context.Context, api *sendersapi.Client) error {
+		page, err := api.Letters(ctx, status, limit, "")
 		if err != nil {
 			return err
 		}
 		w := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(w, "LETTER\tSENDER\tSTATUS\tCHANNEL\tUPDATED\tSUBJECT")
-		for _, l := range list {
-			fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\n", l.ID, l.SenderID, l.Status, orDash(string(l.Channel)),
+		fmt.Fprintln(w, "LETTER\tMESSAGE\tSTATUS\tCHANNEL\tUPDATED\tSUBJECT")
+		for _, l := range page.Letters {
+			fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\n", l.ID, l.MessageID, l.Status, orDash(l.Channel),
 				l.UpdatedAt.Local().Format(time.DateTime), l.Subject)
 		}
 		return w.Flush()

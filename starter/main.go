@@ -14,6 +14,7 @@ import (
 	"github.com/spf13/cobra"
 	"go.opentelemetry.io/otel/codes"
 
+	"digitalpost/internal/clients/sendersapi"
 	"digitalpost/internal/desks/postoffice"
 	"digitalpost/internal/domain/fielderr"
 	"digitalpost/internal/infra/config"
@@ -60,8 +61,17 @@ func newRoot() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddGroup(&cobra.Group{ID: "sender", Title: "Senders:"}, &cobra.Group{ID: "citizen", Title: "Citizens:"}, &cobra.Group{ID: "caseworker", Title: "Caseworkers (citizen service):"},
-		&cobra.Group{ID: "registry", Title: "Registry and demo data:"}, &cobra.Group{ID: "operator", Title: "Operators:"})
+	root.Long = `Digital Post from the command line.
+
+Sender commands are clients of the senders' API (DIGITALPOST_API, default http://127.0.0.1:8080)
+with a sender's key (DIGITALPOST_API_KEY), and can do only what that key may. Beside
+` + "`go run ./worker -dev`" + ` no key is needed: --sender picks a demo sender.
+Citizen and caseworker commands stand in for people who sign in on the pages: only in the dev
+runtime's demo. Registry and operator commands reach PostgreSQL and Temporal directly
+(DATABASE_URL, TEMPORAL_ADDRESS, PAYLOAD_KEYS), as operators do.`
+	root.AddGroup(&cobra.Group{ID: "sender", Title: "Senders (through the senders' API):"}, &cobra.Group{ID: "citizen", Title: "Citizens (the dev runtime's demo only):"},
+		&cobra.Group{ID: "caseworker", Title: "Caseworkers, citizen service (the dev runtime's demo only):"},
+		&cobra.Group{ID: "registry", Title: "Registry and demo data (direct access):"}, &cobra.Group{ID: "operator", Title: "Operators (direct access to PostgreSQL and Temporal):"})
 	root.AddCommand(sendCmd(), statusCmd(), withdrawCmd(), openCmd(), citizenCmd(), senderCmd(), seedCmd(),
 		lettersCmd(), outboxCmd(), noticesCmd(), historyCmd(), codecServerCmd(), bulkCmd(), exemptionCmd(), enrolCmd(), readingAccessCmd(), printhouseCmd(), nemsmsCmd(), appointmentCmd(), rolloutCmd())
 	// A flag that does not parse (--deadline "3 days") is bad input like any other.
@@ -77,7 +87,9 @@ func exitCode(err error) int {
 	var refused *postoffice.Refused
 	var conflict *postoffice.Conflict
 	var bulkConflict *postoffice.BulkConflict
-	if fields := fielderr.Fields(err); len(fields) > 0 || errors.As(err, &refused) || errors.As(err, &conflict) || errors.As(err, &bulkConflict) {
+	var problem *sendersapi.Problem
+	if fields := fielderr.Fields(err); len(fields) > 0 || errors.As(err, &refused) || errors.As(err, &conflict) || errors.As(err, &bulkConflict) ||
+		(errors.As(err, &problem) && problem.Refused()) {
 		return 2
 	}
 	return 1
@@ -88,9 +100,12 @@ func exitCode(err error) int {
 func describe(err error) string {
 	var list fielderr.List
 	var conflict *postoffice.BulkConflict
+	var problem *sendersapi.Problem
 	if errors.As(err, &conflict) {
 		list = conflict.Rules
 		err = list
+	} else if errors.As(err, &problem) && len(problem.Errors) > 0 {
+		err = problem.Unwrap() // the API's refusal of bad input reads as the command's own checks
 	}
 	if errors.As(err, &list) && len(list) > 1 && err.Error() == list.Error() {
 		var b strings.Builder
@@ -139,10 +154,23 @@ func connect(ctx context.Context) (*engine.Engine, func(), error) {
 	return e, func() { tc.Close(); db.Close() }, nil
 }
 
-// withEngine runs fn with a connected engine, as one span named after the command (its
-// arguments are left out: they hold CPR numbers), so what the command starts in Temporal
-// hangs under it.
+// withEngine runs fn with a connected engine, as one span named after the command, so what
+// the command starts in Temporal hangs under it. Operator, caseworker and demo commands use it;
+// the sender commands go through the senders' API (withSenderAPI).
 func withEngine(fn func(ctx context.Context, e *engine.Engine) error) func(*cobra.Command, []string) error {
+	return traced(func(ctx context.Context) error {
+		e, closeAll, err := connect(ctx)
+		if err != nil {
+			return err
+		}
+		defer closeAll()
+		return fn(ctx, e)
+	})
+}
+
+// traced runs fn as one span named after the command (its arguments are left out: they hold
+// CPR numbers).
+func traced(fn func(ctx context.Context) error) func(*cobra.Command, []string) error {
 	return func(cmd *cobra.Command, _ []string) (err error) {
 		ctx, span := tracing.Provider().Tracer("digitalpost/starter").Start(cmd.Context(), cmd.CommandPath())
 		defer func() {
@@ -151,11 +179,6 @@ func withEngine(fn func(ctx context.Context, e *engine.Engine) error) func(*cobr
 			}
 			span.End()
 		}()
-		e, closeAll, err := connect(ctx)
-		if err != nil {
-			return err
-		}
-		defer closeAll()
-		return fn(ctx, e)
+		return fn(ctx)
 	}
 }

@@ -4,22 +4,24 @@ import (
 	"context"
 	"io"
 	"log/slog"
-	"os"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
 
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 
+	"digitalpost/internal/clients/api"
 	"digitalpost/internal/domain/registry"
 	"digitalpost/internal/infra/telemetry"
 	"digitalpost/internal/infra/testenv"
 )
 
-// A letter sent from the command line is one trace under the command: `starter send` is
-// the parent of the workflow's start, and the worker's activities follow in the same trace.
-// The command's arguments, which hold the CPR number, are in no span.
-func TestACommandLineSubmissionIsTheRootOfTheLettersTrace(t *testing.T) {
+// A letter sent from the command line can be followed from the command: the senders' API
+// starts the letter's trace (it trusts no caller's trace, being public) and links it to the
+// command's span; the workflow's start and the worker's activities follow in that trace. The
+// command's arguments, which hold the CPR number, are in no span.
+func TestACommandLineSubmissionIsLinkedFromTheLettersTrace(t *testing.T) {
 	ctx := context.Background()
 	exporter := tracetest.NewInMemoryExporter()
 	tr, err := telemetry.NewTracing(ctx, exporter, "digitalpost-starter", slog.New(slog.NewTextHandler(io.Discard, nil)))
@@ -35,49 +37,67 @@ func TestACommandLineSubmissionIsTheRootOfTheLettersTrace(t *testing.T) {
 	if _, err := sys.Registry.AddCitizen(ctx, registry.NewCitizen{CPR: cpr, Name: "Anna Jensen", Address: "Vestergade 1\n8000 Aarhus C"}); err != nil {
 		t.Fatal(err)
 	}
-	// The command finds the system as it would from another terminal: by its variables.
-	for k, v := range map[string]string{"DEV_DATA_DIR": t.TempDir(), "DATABASE_URL": sys.Config.DatabaseURL,
-		"TEMPORAL_ADDRESS": sys.Config.TemporalAddress, "TEMPORAL_NAMESPACE": sys.Config.TemporalNamespace,
-		"TEMPORAL_TASK_QUEUE": sys.Config.TaskQueue, "PAYLOAD_KEYS": sys.Config.PayloadKeys, "LOG_LEVEL": "error"} {
+	server, err := api.New(sys.Engine, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	server.Trace(tr)
+	srv := httptest.NewServer(server)
+	t.Cleanup(srv.Close)
+	_, key, err := sys.APIKeys.Create(ctx, "region-midt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The command finds the API as it would from another terminal: by its variables.
+	for k, v := range map[string]string{"DEV_DATA_DIR": t.TempDir(), "DIGITALPOST_API": srv.URL, "DIGITALPOST_API_KEY": key, "LOG_LEVEL": "error"} {
 		t.Setenv(k, v)
 	}
 	tracing = tr
 	t.Cleanup(func() { tracing = nil })
 
-	stdout := os.Stdout
-	devNull, _ := os.Open(os.DevNull)
-	os.Stdout = devNull // the letter id the command prints
-	root := newRoot()
-	root.SetArgs([]string{"send", "--sender", "region-midt", "--to", cpr, "--subject", "Indkaldelse", "--text", "Tekst", "--message-id", "cli-1"})
-	err = root.ExecuteContext(ctx)
-	os.Stdout = stdout
-	devNull.Close()
-	if err != nil {
+	if _, _, err := run(t, "send", "--to", cpr, "--subject", "Indkaldelse", "--text", "Tekst", "--message-id", "cli-1"); err != nil {
 		t.Fatal(err)
 	}
 
 	var spans tracetest.SpanStubs
-	var command, start tracetest.SpanStub
-	testenv.Eventually(t, 20*time.Second, "the delivery activity in the command's trace", func() bool {
+	var command, request, start tracetest.SpanStub
+	deadline := time.Now().Add(20 * time.Second)
+	delivered := func() bool {
 		_ = tr.ForceFlush(ctx)
 		spans = exporter.GetSpans()
 		for _, s := range spans {
-			switch s.Name {
-			case "starter send":
+			if s.Name == "starter send" {
 				command = s
-			case "StartWorkflow:LetterWorkflow":
+			}
+		}
+		for _, s := range spans {
+			for _, l := range s.Links {
+				if command.SpanContext.IsValid() && l.SpanContext.TraceID() == command.SpanContext.TraceID() {
+					request = s
+				}
+			}
+			if s.Name == "StartWorkflow:LetterWorkflow" {
 				start = s
 			}
 		}
 		for _, s := range spans {
-			if strings.HasPrefix(s.Name, "RunActivity:Deliver") && command.SpanContext.IsValid() && s.SpanContext.TraceID() == command.SpanContext.TraceID() {
+			if strings.HasPrefix(s.Name, "RunActivity:Deliver") && request.SpanContext.IsValid() && s.SpanContext.TraceID() == request.SpanContext.TraceID() {
 				return true
 			}
 		}
 		return false
-	})
-	if start.Parent.SpanID() != command.SpanContext.SpanID() {
-		t.Errorf("the workflow's start is not a child of the command (parent %s)", start.Parent.SpanID())
+	}
+	for !delivered() && time.Now().Before(deadline) {
+		time.Sleep(200 * time.Millisecond)
+	}
+	if !delivered() {
+		for _, s := range spans {
+			t.Logf("span %q trace %s parent %s links %d", s.Name, s.SpanContext.TraceID(), s.Parent.SpanID(), len(s.Links))
+		}
+		t.Fatal("no span of the API links to the command's trace, or the delivery never ran in it")
+	}
+	if start.SpanContext.TraceID() != request.SpanContext.TraceID() {
+		t.Errorf("the workflow's start is not in the trace of the API request the command made")
 	}
 	for _, s := range spans {
 		texts := []string{s.Name, s.Status.Description}

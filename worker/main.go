@@ -199,6 +199,10 @@ func run(ctx context.Context, dev bool, logger *slog.Logger) error {
 			return fmt.Errorf("senders' API on %s (HTTP_ADDR): %w", cfg.HTTPAddr, err)
 		}
 		if dev { // for the person at the terminal; in production stderr holds log records only
+			// The sender commands in another terminal reach the API here.
+			if err := config.AddDevEnv(cfg.DevDataDir, "DIGITALPOST_API", localURL(ln.Addr().String())); err != nil {
+				return err
+			}
 			fmt.Fprintf(os.Stderr, "  Senders' API     http://%s   (OpenAPI at /v1/openapi.yaml; a key: go run ./starter sender key create --sender ID)\n", ln.Addr())
 			fmt.Fprintf(os.Stderr, "  Pages            http://%s/   (mailbox, caseworker desk, sender dashboard, /statistik)\n", ln.Addr())
 			if cfg.MetricsAddr == "" {
@@ -407,4 +411,16 @@ Digital Post is up.
   Next:            go run ./starter seed   then   go run ./starter --help
 `, uiURL, config.DevEnvFile(cfg.DevDataDir), temporal.Address, pg.Where, ln.Addr(), config.DevEnvFile(cfg.DevDataDir), cfg.SpoolDir())
 	return down, nil
+}
+
+// localURL is the URL a command on this machine reaches a listener on addr at.
+func localURL(addr string) string {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return "http://" + addr
+	}
+	if ip := net.ParseIP(host); host == "" || (ip != nil && ip.IsUnspecified()) {
+		host = "127.0.0.1"
+	}
+	return "http://" + net.JoinHostPort(host, port)
 }

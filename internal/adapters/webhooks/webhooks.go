@@ -310,7 +310,7 @@ type PayloadData struct {
 
 // PayloadFor is the body posted for an event.
 func PayloadFor(e events.Event) Payload {
-	return Payload{Type: "letter." + e.Kind, Timestamp: e.At.UTC(), Data: PayloadData{
+	return Payload{Type: e.Type(), Timestamp: e.At.UTC(), Data: PayloadData{
 		EventID: e.ID, LetterID: e.LetterID.String(), MessageID: e.MessageID, Status: e.Kind,
 		Channel: e.Channel, Reason: e.Reason, At: e.At.UTC()}}
 }

@@ -1,6 +1,8 @@
 package api
 
 import (
+	"digitalpost/internal/clients/api/wire"
+
 	"bufio"
 	"context"
 	"crypto/sha256"
@@ -158,15 +160,8 @@ func (s *Server) submitBatch(w http.ResponseWriter, r *http.Request) {
 		}
 	}()
 	w.Header().Set("Location", "/v1/batches/"+batch.ID.String())
-	writeJSON(w, http.StatusAccepted, batchAccepted{BatchID: batch.ID.String(), Letters: len(receipts), New: fresh,
+	writeJSON(w, http.StatusAccepted, wire.BatchAccepted{BatchID: batch.ID.String(), Letters: len(receipts), New: fresh,
 		AlreadySubmitted: len(receipts) - fresh})
-}
-
-type batchAccepted struct {
-	BatchID          string `json:"batch_id"`
-	Letters          int    `json:"letters"`
-	New              int    `json:"new"`
-	AlreadySubmitted int    `json:"already_submitted"`
 }
 
 // spool copies a body to a temporary file, hashing it on the way, and rewinds the file. The
@@ -284,44 +279,15 @@ func jsonRule(err error) string {
 	return "not valid JSON"
 }
 
-type previewJSON struct {
-	Letters             int            `json:"letters"`
-	Digital             int            `json:"digital"`
-	PaperNow            int            `json:"paper_now"`
-	PaperReasons        map[string]int `json:"paper_reasons"`
-	NoNoticeChannel     int            `json:"no_notice_channel"`
-	OpenedShare         float64        `json:"opened_share"`
-	OpenedShareBasis    string         `json:"opened_share_basis"`
-	ExpectedEscalations int            `json:"expected_escalations"`
-	Postage             []postageJSON  `json:"postage"`
-}
-
-type postageJSON struct {
-	Category     string `json:"category"`
-	PerLetterOre int64  `json:"per_letter_ore"`
-	PaperLetters int    `json:"paper_letters"`
-	TotalOre     int64  `json:"total_ore"`
-	Total        string `json:"total"`
-}
-
-func previewView(pv postoffice.Preview) previewJSON {
-	out := previewJSON{Letters: pv.Letters, Digital: pv.Digital, PaperNow: pv.PaperNow, PaperReasons: pv.PaperReasons,
+func previewView(pv postoffice.Preview) wire.Preview {
+	out := wire.Preview{Letters: pv.Letters, Digital: pv.Digital, PaperNow: pv.PaperNow, PaperReasons: pv.PaperReasons,
 		NoNoticeChannel: pv.NoNoticeChannel, OpenedShare: pv.OpenedShare, OpenedShareBasis: pv.OpenedShareBasis,
-		ExpectedEscalations: pv.ExpectedEscalations, Postage: []postageJSON{}}
+		ExpectedEscalations: pv.ExpectedEscalations, Postage: []wire.Postage{}}
 	for _, p := range pv.Postage {
-		out.Postage = append(out.Postage, postageJSON{Category: p.Category, PerLetterOre: p.PerLetterOre,
+		out.Postage = append(out.Postage, wire.Postage{Category: p.Category, PerLetterOre: p.PerLetterOre,
 			PaperLetters: p.PaperLetters, TotalOre: p.TotalOre, Total: p.TotalReadable})
 	}
 	return out
-}
-
-type batchJSON struct {
-	BatchID   string         `json:"batch_id"`
-	Letters   int            `json:"letters"`
-	CreatedAt time.Time      `json:"created_at"`
-	ByStatus  map[string]int `json:"by_status"`
-	// Settled: every letter of the batch has reached a final state.
-	Settled bool `json:"settled"`
 }
 
 func (s *Server) getBatch(w http.ResponseWriter, r *http.Request) {
@@ -339,7 +305,7 @@ func (s *Server) getBatch(w http.ResponseWriter, r *http.Request) {
 		serverError(w, r, err)
 		return
 	}
-	out := batchJSON{BatchID: b.ID.String(), Letters: b.Letters, CreatedAt: b.Created.UTC(), ByStatus: map[string]int{}, Settled: true}
+	out := wire.BatchProgress{BatchID: b.ID.String(), Letters: b.Letters, CreatedAt: b.Created.UTC(), ByStatus: map[string]int{}, Settled: true}
 	for st, n := range counts {
 		out.ByStatus[string(st)] = n
 		if !st.Final() {

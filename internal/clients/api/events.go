@@ -1,6 +1,8 @@
 package api
 
 import (
+	"digitalpost/internal/clients/api/wire"
+
 	"errors"
 	"net/http"
 	"strconv"
@@ -15,7 +17,7 @@ import (
 )
 
 type eventPage struct {
-	Events []eventJSON `json:"events"`
+	Events []wire.Event `json:"events"`
 	// NextCursor is where to go on from: the last event's cursor, or the one given when
 	// there was nothing new. Always set, so a client can poll with it.
 	NextCursor string `json:"next_cursor"`
@@ -42,7 +44,7 @@ func (s *Server) listEvents(w http.ResponseWriter, r *http.Request) {
 		serverError(w, r, err)
 		return
 	}
-	out := eventPage{Events: make([]eventJSON, 0, len(evs)), NextCursor: after.String()}
+	out := eventPage{Events: make([]wire.Event, 0, len(evs)), NextCursor: after.String()}
 	for _, e := range evs {
 		out.Events = append(out.Events, eventView(e))
 		out.NextCursor = e.Cursor.String()
@@ -80,7 +82,7 @@ func webhookView(h webhooks.Webhook) webhookJSON {
 	v := webhookJSON{URL: h.URL, Secret: h.Secret, CreatedAt: h.CreatedAt.UTC(), Delivered: h.Delivered, Attempts: h.Attempts,
 		FailingSince: h.FailingSince, LastAttemptAt: h.LastAttemptAt, LastError: h.LastError, Failures: []failureJSON{}}
 	for _, f := range h.Failures {
-		v.Failures = append(v.Failures, failureJSON{EventID: f.EventID, LetterID: f.LetterID, Type: "letter." + f.Kind,
+		v.Failures = append(v.Failures, failureJSON{EventID: f.EventID, LetterID: f.LetterID, Type: events.TypeOf(f.Kind),
 			Attempts: f.Attempts, Error: f.Error, FailedAt: f.FailedAt.UTC()})
 	}
 	return v

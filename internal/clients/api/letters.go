@@ -1,6 +1,8 @@
 package api
 
 import (
+	"digitalpost/internal/clients/api/wire"
+
 	"bytes"
 	"encoding/base64"
 	"encoding/json"
@@ -283,50 +285,10 @@ func readMultipartLetter(w http.ResponseWriter, r *http.Request, boundary string
 	}
 }
 
-// letterJSON is a letter as the API shows it.
-type letterJSON struct {
-	ID            string       `json:"id"`
-	MessageID     string       `json:"message_id"`
-	Status        string       `json:"status"`
-	Channel       string       `json:"channel"`
-	Subject       string       `json:"subject"`
-	PhysicalOnly  bool         `json:"physical_only"`
-	DigitalOnly   bool         `json:"digital_only"`
-	Deadline      string       `json:"deadline"`
-	DeliverAt     *time.Time   `json:"deliver_at,omitempty"`
-	AppointmentAt *time.Time   `json:"appointment_at,omitempty"`
-	PostalCat     string       `json:"postal_category"`
-	Urgency       string       `json:"urgency"`
-	FailureReason string       `json:"failure_reason,omitempty"`
-	BatchID       string       `json:"batch_id,omitempty"`
-	CreatedAt     time.Time    `json:"created_at"`
-	UpdatedAt     time.Time    `json:"updated_at"`
-	Notices       []noticeJSON `json:"notices,omitempty"`
-	PrintJobs     []printJSON  `json:"print_jobs,omitempty"`
-	Timeline      []eventJSON  `json:"timeline,omitempty"`
-}
-
-type noticeJSON struct {
-	Channel   string    `json:"channel"`
-	Purpose   string    `json:"purpose"`
-	State     string    `json:"state"`
-	Attempts  int       `json:"attempts"`
-	UpdatedAt time.Time `json:"updated_at"`
-}
-
-type printJSON struct {
-	JobID   string `json:"job_id"`
-	Purpose string `json:"purpose"`
-	Reason  string `json:"reason"`
-	Pages   int    `json:"pages"`
-	Outcome string `json:"outcome"`
-	Postal  string `json:"postal_category"`
-}
-
-func letterSummary(l letters.Letter) letterJSON {
-	v := letterJSON{ID: l.ID.String(), MessageID: l.MessageID, Status: string(l.Status), Channel: string(l.Channel),
+func letterSummary(l letters.Letter) wire.Letter {
+	v := wire.Letter{ID: l.ID.String(), MessageID: l.MessageID, Status: string(l.Status), Channel: string(l.Channel),
 		Subject: l.Subject, PhysicalOnly: l.PhysicalOnly, DigitalOnly: l.DigitalOnly, Deadline: duration(l.Deadline),
-		FailureReason: l.FailureReason, CreatedAt: l.CreatedAt.UTC(), UpdatedAt: l.UpdatedAt.UTC(), PostalCat: string(l.PostalCategory),
+		FailureReason: l.FailureReason, CreatedAt: l.CreatedAt.UTC(), UpdatedAt: l.UpdatedAt.UTC(), PostalCategory: string(l.PostalCategory),
 		Urgency: string(l.Urgency.OrDefault())}
 	if l.DeliverAt != nil {
 		at := l.DeliverAt.UTC()
@@ -344,14 +306,14 @@ func letterSummary(l letters.Letter) letterJSON {
 
 // letterView is one of the sender's letters with its notices, print jobs and timeline, or
 // letters.ErrNotFound when it is not the sender's.
-func (s *Server) letterView(r *http.Request, id uuid.UUID, full bool) (letterJSON, error) {
+func (s *Server) letterView(r *http.Request, id uuid.UUID, full bool) (wire.Letter, error) {
 	ctx := r.Context()
 	l, err := s.e.Letters.Get(ctx, id)
 	if err != nil {
-		return letterJSON{}, err
+		return wire.Letter{}, err
 	}
 	if l.SenderID != senderOf(r) {
-		return letterJSON{}, letters.ErrNotFound // another sender's letter does not exist for this one
+		return wire.Letter{}, letters.ErrNotFound // another sender's letter does not exist for this one
 	}
 	v := letterSummary(l)
 	if !full {
@@ -362,7 +324,7 @@ func (s *Server) letterView(r *http.Request, id uuid.UUID, full bool) (letterJSO
 		return v, err
 	}
 	for _, n := range notices {
-		v.Notices = append(v.Notices, noticeJSON{Channel: string(n.Channel), Purpose: string(n.Purpose), State: n.State,
+		v.Notices = append(v.Notices, wire.Notice{Channel: string(n.Channel), Purpose: string(n.Purpose), State: n.State,
 			Attempts: n.Attempts, UpdatedAt: n.UpdatedAt.UTC()})
 	}
 	jobs, err := s.e.PrintJobs.ForLetter(ctx, id)
@@ -370,7 +332,7 @@ func (s *Server) letterView(r *http.Request, id uuid.UUID, full bool) (letterJSO
 		return v, err
 	}
 	for _, j := range jobs {
-		v.PrintJobs = append(v.PrintJobs, printJSON{JobID: j.JobID, Purpose: string(j.Purpose), Reason: j.Reason, Pages: j.Pages, Outcome: j.Outcome, Postal: j.PostalCategory})
+		v.PrintJobs = append(v.PrintJobs, wire.PrintJob{JobID: j.JobID, Purpose: string(j.Purpose), Reason: j.Reason, Pages: j.Pages, Outcome: j.Outcome, PostalCategory: j.PostalCategory})
 	}
 	timeline, err := s.e.Events.ForLetter(ctx, id)
 	if err != nil {
@@ -405,11 +367,6 @@ func (s *Server) getLetter(w http.ResponseWriter, r *http.Request) {
 	default:
 		writeJSON(w, http.StatusOK, v)
 	}
-}
-
-type letterPage struct {
-	Letters    []letterJSON `json:"letters"`
-	NextCursor string       `json:"next_cursor,omitempty"`
 }
 
 func (s *Server) listLetters(w http.ResponseWriter, r *http.Request) {
@@ -448,7 +405,7 @@ func (s *Server) listLetters(w http.ResponseWriter, r *http.Request) {
 		serverError(w, r, err)
 		return
 	}
-	out := letterPage{Letters: make([]letterJSON, 0, len(page.Letters))}
+	out := wire.LetterPage{Letters: make([]wire.Letter, 0, len(page.Letters))}
 	for _, l := range page.Letters {
 		out.Letters = append(out.Letters, letterSummary(l))
 	}
@@ -543,20 +500,8 @@ func (s *Server) actOnLetter(w http.ResponseWriter, r *http.Request, id uuid.UUI
 	writeJSON(w, http.StatusOK, v)
 }
 
-type eventJSON struct {
-	ID        string    `json:"id"`
-	Cursor    string    `json:"cursor"`
-	Type      string    `json:"type"`
-	LetterID  string    `json:"letter_id"`
-	MessageID string    `json:"message_id"`
-	Status    string    `json:"status"`
-	Channel   string    `json:"channel,omitempty"`
-	Reason    string    `json:"reason,omitempty"`
-	At        time.Time `json:"at"`
-}
-
-func eventView(e events.Event) eventJSON {
-	return eventJSON{ID: e.ID, Cursor: e.Cursor.String(), Type: "letter." + e.Kind, LetterID: e.LetterID.String(),
+func eventView(e events.Event) wire.Event {
+	return wire.Event{ID: e.ID, Cursor: e.Cursor.String(), Type: e.Type(), LetterID: e.LetterID.String(),
 		MessageID: e.MessageID, Status: e.Kind, Channel: e.Channel, Reason: e.Reason, At: e.At.UTC()}
 }
 

@@ -1,9 +1,10 @@
 package api
 
 import (
+	"digitalpost/internal/clients/api/wire"
+
 	"errors"
 	"net/http"
-	"time"
 
 	"github.com/google/uuid"
 
@@ -18,17 +19,8 @@ type nemsmsRequest struct {
 	Text         string `json:"text"`
 }
 
-type nemsmsJSON struct {
-	ID        string    `json:"id"`
-	MessageID string    `json:"message_id"`
-	Status    string    `json:"status"`
-	Text      string    `json:"text"`
-	Detail    string    `json:"detail,omitempty"`
-	CreatedAt time.Time `json:"created_at"`
-}
-
-func nemsmsView(m nemsms.Message) nemsmsJSON {
-	return nemsmsJSON{ID: m.ID.String(), MessageID: m.MessageID, Status: m.Status, Text: m.Body, Detail: m.Detail, CreatedAt: m.CreatedAt.UTC()}
+func nemsmsView(m nemsms.Message) wire.NemSMS {
+	return wire.NemSMS{ID: m.ID.String(), MessageID: m.MessageID, Status: m.Status, Text: m.Body, Detail: m.Detail, CreatedAt: m.CreatedAt.UTC()}
 }
 
 // sendNemSMS takes a NemSMS message under the post office's rules: one SMS of text, nothing

@@ -1,6 +1,8 @@
 package api
 
 import (
+	"digitalpost/internal/clients/api/wire"
+
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -10,22 +12,11 @@ import (
 	"digitalpost/internal/domain/fielderr"
 )
 
-// Problem is an error answer, as RFC 9457 describes: application/problem+json.
-type Problem struct {
-	Type   string         `json:"type"`
-	Title  string         `json:"title"`
-	Status int            `json:"status"`
-	Detail string         `json:"detail,omitempty"`
-	Errors []ProblemField `json:"errors,omitempty"`
-	// LetterID names the letter a conflict or refusal is about.
-	LetterID string `json:"letter_id,omitempty"`
-}
-
-// ProblemField is one broken rule on one field.
-type ProblemField struct {
-	Field string `json:"field"`
-	Rule  string `json:"rule"`
-}
+// Problem and ProblemField are the API's refusals (package wire has the JSON).
+type (
+	Problem      = wire.Problem
+	ProblemField = wire.ProblemField
+)
 
 const problemBase = "urn:digitalpost:problem:"
 

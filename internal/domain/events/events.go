@@ -34,6 +34,12 @@ type Event struct {
 	At        time.Time
 }
 
+// Type names the event as the feed and the webhooks both announce it: letter.<status>.
+func (e Event) Type() string { return TypeOf(e.Kind) }
+
+// TypeOf names an event of a kind: letter.<status>.
+func TypeOf(kind string) string { return "letter." + kind }
+
 // Cursor is a place in a sender's feed: the events after it come next. The zero cursor is
 // the start of the feed.
 type Cursor struct {

@@ -1,4 +1,4 @@
-// Package config reads the environment. Every variable is documented in the README.
+// Package config reads the environment. Every variable is documented in docs/configuration.md.
 package config
 
 import (
@@ -179,6 +179,12 @@ type Config struct {
 	// (Authorization: Bearer …); empty: the endpoint is closed and receipts come as files.
 	PrintHouseToken string `envconfig:"PRINT_HOUSE_TOKEN"`
 	DevDataDir      string `envconfig:"DEV_DATA_DIR" default:".devdata"`
+
+	// The command line's sender commands (send, status, bulk …) are clients of the senders'
+	// API: SendersAPI is its base URL, SendersAPIKey the sender's key, which decides the sender.
+	// Beside the dev runtime no key is needed (the dev runtime's key of --sender is used).
+	SendersAPI    string `envconfig:"DIGITALPOST_API" default:"http://127.0.0.1:8080"`
+	SendersAPIKey string `envconfig:"DIGITALPOST_API_KEY"`
 }
 
 // SpoolDir is where print jobs go: PRINT_SPOOL_DIR, else a folder in the dev data folder.
@@ -258,7 +264,7 @@ func load(only map[string]bool) (Config, error) {
 // TemporalClientVariables are the variables of Temporal's standard client configuration
 // that every process honours through the SDK's envconfig, besides TEMPORAL_ADDRESS and
 // TEMPORAL_NAMESPACE (Config fields) and TEMPORAL_GRPC_META_<NAME> (a gRPC header each).
-// Each has a row in the README; the SDK's TEMPORAL_CODEC_* are read by it but not used,
+// Each has a row in docs/configuration.md; the SDK's TEMPORAL_CODEC_* are read by it but not used,
 // since payloads are sealed in the process with PAYLOAD_KEYS.
 var TemporalClientVariables = []string{
 	"TEMPORAL_CONFIG_FILE", "TEMPORAL_PROFILE", "TEMPORAL_API_KEY", "TEMPORAL_TLS",
@@ -280,7 +286,7 @@ func CheckRetired() error {
 	var errs []error
 	for _, r := range retired {
 		if os.Getenv(r.name) != "" {
-			errs = append(errs, fmt.Errorf("%s is no longer read: set %s instead (Temporal's standard client variables, README \"Configuration\")", r.name, r.instead))
+			errs = append(errs, fmt.Errorf("%s is no longer read: set %s instead (Temporal's standard client variables, docs/configuration.md)", r.name, r.instead))
 		}
 	}
 	return errors.Join(errs...)
@@ -334,4 +340,18 @@ func WriteDevEnv(devDataDir string, vars map[string]string) error {
 		}
 	}
 	return os.WriteFile(DevEnvFile(devDataDir), []byte(b.String()), 0o600)
+}
+
+// AddDevEnv records one more of the dev runtime's choices, made once it is up (the senders'
+// API's address, known only once it listens).
+func AddDevEnv(devDataDir, key, value string) error {
+	f, err := os.OpenFile(DevEnvFile(devDataDir), os.O_APPEND|os.O_WRONLY, 0o600)
+	if err != nil {
+		return err
+	}
+	if _, err := fmt.Fprintf(f, "%s=%s\n", key, value); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
 }

@@ -177,20 +177,45 @@ func (m envMap) Environ() []string {
 
 func (m envMap) LookupEnv(k string) (string, bool) { v, ok := m[k]; return v, ok }
 
-// The standard variables are documented next to ours (the root test checks Config's).
+// The standard variables are documented next to ours in docs/configuration.md, once across the
+// README and docs/ (the root test checks Config's).
 func TestTemporalClientVariablesAreDocumented(t *testing.T) {
-	readme, err := os.ReadFile("../../../README.md")
+	conf, err := os.ReadFile("../../../docs/configuration.md")
 	if err != nil {
 		t.Fatal(err)
 	}
+	pages := []string{"../../../README.md"}
+	docs, err := filepath.Glob("../../../docs/*.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	pages = append(pages, docs...)
+	var all [][]byte
+	for _, p := range pages {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		all = append(all, b)
+	}
+	rows := func(re *regexp.Regexp) (n int) {
+		for _, b := range all {
+			n += len(re.FindAllIndex(b, -1))
+		}
+		return n
+	}
 	for _, name := range append([]string{"TEMPORAL_GRPC_META_<NAME>"}, config.TemporalClientVariables...) {
-		if !regexp.MustCompile("(?m)^\\| `" + regexp.QuoteMeta(name) + "` \\|[^|]*\\|.*$").Match(readme) {
-			t.Errorf("README has no configuration row for %s", name)
+		row := regexp.MustCompile("(?m)^\\| `" + regexp.QuoteMeta(name) + "` \\|[^|]*\\|.*$")
+		if !row.Match(conf) {
+			t.Errorf("docs/configuration.md has no configuration row for %s", name)
+		}
+		if n := rows(row); n != 1 {
+			t.Errorf("%s has %d configuration rows across README.md and docs/*.md, want exactly one", name, n)
 		}
 	}
 	for _, old := range []string{"TEMPORAL_TLS_CERT", "TEMPORAL_TLS_KEY"} {
-		if regexp.MustCompile("(?m)^\\| `" + old + "` \\|").Match(readme) {
-			t.Errorf("README still documents %s, which is no longer read", old)
+		if rows(regexp.MustCompile("(?m)^\\| `"+old+"` \\|")) > 0 {
+			t.Errorf("README.md or docs/ still documents %s, which is no longer read", old)
 		}
 	}
 }

@@ -1,0 +1,136 @@
+// Package wire is the senders' API's JSON, as openapi.yaml describes it: the one shape of a
+// letter, an event, a NemSMS message, a batch and a refusal that the API writes and its clients
+// (the command line's sendersapi) read.
+package wire
+
+import "time"
+
+// Letter is a letter as the API shows it (schema Letter); a list leaves out notices, print jobs
+// and timeline.
+type Letter struct {
+	ID             string     `json:"id"`
+	MessageID      string     `json:"message_id"`
+	Status         string     `json:"status"`
+	Channel        string     `json:"channel"`
+	Subject        string     `json:"subject"`
+	PhysicalOnly   bool       `json:"physical_only"`
+	DigitalOnly    bool       `json:"digital_only"`
+	Deadline       string     `json:"deadline"`
+	DeliverAt      *time.Time `json:"deliver_at,omitempty"`
+	AppointmentAt  *time.Time `json:"appointment_at,omitempty"`
+	PostalCategory string     `json:"postal_category"`
+	Urgency        string     `json:"urgency"`
+	FailureReason  string     `json:"failure_reason,omitempty"`
+	BatchID        string     `json:"batch_id,omitempty"`
+	CreatedAt      time.Time  `json:"created_at"`
+	UpdatedAt      time.Time  `json:"updated_at"`
+	Notices        []Notice   `json:"notices,omitempty"`
+	PrintJobs      []PrintJob `json:"print_jobs,omitempty"`
+	Timeline       []Event    `json:"timeline,omitempty"`
+}
+
+// Notice is one SMS or e-mail telling the citizen about the letter.
+type Notice struct {
+	Channel   string    `json:"channel"`
+	Purpose   string    `json:"purpose"`
+	State     string    `json:"state"`
+	Attempts  int       `json:"attempts"`
+	UpdatedAt time.Time `json:"updated_at"`
+}
+
+// PrintJob is the letter, or a notice of it, on paper.
+type PrintJob struct {
+	JobID          string `json:"job_id"`
+	Purpose        string `json:"purpose"`
+	Reason         string `json:"reason"`
+	Pages          int    `json:"pages"`
+	Outcome        string `json:"outcome"`
+	PostalCategory string `json:"postal_category"`
+}
+
+// Event is one step of a letter's way (schema Event): the feed's entries, the webhooks' bodies
+// and a letter's timeline.
+type Event struct {
+	ID        string    `json:"id"`
+	Cursor    string    `json:"cursor"`
+	Type      string    `json:"type"`
+	LetterID  string    `json:"letter_id"`
+	MessageID string    `json:"message_id"`
+	Status    string    `json:"status"`
+	Channel   string    `json:"channel,omitempty"`
+	Reason    string    `json:"reason,omitempty"`
+	At        time.Time `json:"at"`
+}
+
+// LetterPage is a page of a sender's letters, newest first.
+type LetterPage struct {
+	Letters    []Letter `json:"letters"`
+	NextCursor string   `json:"next_cursor,omitempty"`
+}
+
+// NemSMS is a NemSMS message (schema NemSMS).
+type NemSMS struct {
+	ID        string    `json:"id"`
+	MessageID string    `json:"message_id"`
+	Status    string    `json:"status"`
+	Text      string    `json:"text"`
+	Detail    string    `json:"detail,omitempty"`
+	CreatedAt time.Time `json:"created_at"`
+}
+
+// BatchAccepted is the answer to a stored batch.
+type BatchAccepted struct {
+	BatchID          string `json:"batch_id"`
+	Letters          int    `json:"letters"`
+	New              int    `json:"new"`
+	AlreadySubmitted int    `json:"already_submitted"`
+}
+
+// BatchProgress is a batch's letters counted by status.
+type BatchProgress struct {
+	BatchID   string         `json:"batch_id"`
+	Letters   int            `json:"letters"`
+	CreatedAt time.Time      `json:"created_at"`
+	ByStatus  map[string]int `json:"by_status"`
+	// Settled: every letter of the batch has reached a final state.
+	Settled bool `json:"settled"`
+}
+
+// Preview is what a batch would do (schema Preview); nothing is written.
+type Preview struct {
+	Letters             int            `json:"letters"`
+	Digital             int            `json:"digital"`
+	PaperNow            int            `json:"paper_now"`
+	PaperReasons        map[string]int `json:"paper_reasons"`
+	NoNoticeChannel     int            `json:"no_notice_channel"`
+	OpenedShare         float64        `json:"opened_share"`
+	OpenedShareBasis    string         `json:"opened_share_basis"`
+	ExpectedEscalations int            `json:"expected_escalations"`
+	Postage             []Postage      `json:"postage"`
+}
+
+// Postage is what a batch's paper letters of one postal category cost.
+type Postage struct {
+	Category     string `json:"category"`
+	PerLetterOre int64  `json:"per_letter_ore"`
+	PaperLetters int    `json:"paper_letters"`
+	TotalOre     int64  `json:"total_ore"`
+	Total        string `json:"total"`
+}
+
+// Problem is an error answer, as RFC 9457 describes: application/problem+json.
+type Problem struct {
+	Type   string         `json:"type"`
+	Title  string         `json:"title"`
+	Status int            `json:"status"`
+	Detail string         `json:"detail,omitempty"`
+	Errors []ProblemField `json:"errors,omitempty"`
+	// LetterID names the letter a conflict or refusal is about.
+	LetterID string `json:"letter_id,omitempty"`
+}
+
+// ProblemField is one broken rule on one field.
+type ProblemField struct {
+	Field string `json:"field"`
+	Rule  string `json:"rule"`
+}
