@@ -113,7 +113,7 @@ func statusCmd() *cobra.Command {
 		if err != nil {
 			return err
 		}
-		return withSenderAPI(&sender, func(ctx context.Context, api *sendersapi.Client) error {
+		return withLetterAPI(&sender, id, func(ctx context.Context, api *sendersapi.Client) error {
 			l, err := api.Letter(ctx, id)
 			if err != nil {
 				return err
@@ -166,7 +166,7 @@ func withdrawCmd() *cobra.Command {
 		if err != nil {
 			return err
 		}
-		return withSenderAPI(&sender, func(ctx context.Context, api *sendersapi.Client) error {
+		return withLetterAPI(&sender, id, func(ctx context.Context, api *sendersapi.Client) error {
 			l, err := api.Withdraw(ctx, id, reason)
 			if err != nil {
 				return err

@@ -96,7 +96,7 @@ func appointmentCmd() *cobra.Command {
 		if err != nil {
 			return err
 		}
-		return withSenderAPI(&sender, func(ctx context.Context, api *sendersapi.Client) error {
+		return withLetterAPI(&sender, id, func(ctx context.Context, api *sendersapi.Client) error {
 			l, err := api.MoveAppointment(ctx, id, to)
 			if err != nil {
 				return err

@@ -101,6 +101,43 @@ func withSenderAPI(sender *string, fn func(ctx context.Context, api *sendersapi.
 	})
 }
 
+// withLetterAPI is withSenderAPI for a command about one letter: beside the dev runtime and
+// without --sender, the letter's own sender acts, so `status LETTER_ID` works as the README's
+// first letter shows it.
+func withLetterAPI(sender *string, letterID string, fn func(ctx context.Context, api *sendersapi.Client) error) func(*cobra.Command, []string) error {
+	return traced(func(ctx context.Context) error {
+		as := *sender
+		if as == "" {
+			as = devSenderOf(ctx, letterID)
+		}
+		api, err := senderAPI(ctx, as)
+		if err != nil {
+			return err
+		}
+		return fn(ctx, api)
+	})
+}
+
+// devSenderOf is the sender of a letter in the dev runtime's database, or "" anywhere else (a
+// key decides the sender there) and when the letter is not found.
+func devSenderOf(ctx context.Context, letterID string) string {
+	if namesASystem() || os.Getenv("DIGITALPOST_API_KEY") != "" {
+		return ""
+	}
+	cfg, err := config.Load()
+	if err != nil || !devRuntime(cfg) || cfg.DatabaseURL == "" {
+		return ""
+	}
+	db, err := store.Open(ctx, cfg.DatabaseURL, 1)
+	if err != nil {
+		return ""
+	}
+	defer db.Close()
+	var sender string
+	_ = db.QueryRow(ctx, `SELECT sender_id FROM letters WHERE id = $1`, letterID).Scan(&sender)
+	return sender
+}
+
 // asPerson runs a command that acts as a citizen or a caseworker (open a letter, decide a
 // case). Those people act through the pages, signed in; the command line may stand in for them
 // only in the dev runtime's demo, against the dev system its dev.env names.

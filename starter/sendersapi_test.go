@@ -18,9 +18,19 @@ import (
 	"digitalpost/internal/infra/testenv"
 )
 
-// run runs the command line with args and returns what it printed and its exit code.
+// run runs the command line with args and returns what it printed and its exit code. As a
+// command is a process of its own, the variables it sets (config.Load takes the dev runtime's
+// from dev.env) are undone after it.
 func run(t *testing.T, args ...string) (stdout string, code int, err error) {
 	t.Helper()
+	env := os.Environ()
+	defer func() {
+		os.Clearenv()
+		for _, kv := range env {
+			k, v, _ := strings.Cut(kv, "=")
+			os.Setenv(k, v)
+		}
+	}()
 	r, w, perr := os.Pipe()
 	if perr != nil {
 		t.Fatal(perr)
@@ -152,10 +162,17 @@ func TestSenderCommandsNeedOnlyAnAPIKey(t *testing.T) {
 	if _, code, err := run(t, "send", "--to", cpr, "--subject", "x", "--text", "y"); code != 2 || !strings.Contains(err.Error(), "--sender") {
 		t.Fatalf("dev runtime without --sender: exit %d, %v; want 2 naming --sender", code, err)
 	}
+	var skatLetter string
 	for range 2 {
-		if _, _, err := run(t, "send", "--sender", "skat", "--to", cpr, "--subject", "Årsopgørelse", "--text", "Tekst"); err != nil {
+		out, _, err := run(t, "send", "--sender", "skat", "--to", cpr, "--subject", "Årsopgørelse", "--text", "Tekst")
+		if err != nil {
 			t.Fatalf("send beside the dev runtime: %v", err)
 		}
+		skatLetter = strings.TrimSpace(out)
+	}
+	// A command about one letter acts as the letter's sender when --sender is left out.
+	if out, _, err := run(t, "status", skatLetter); err != nil || !strings.Contains(out, "letter   "+skatLetter) {
+		t.Fatalf("status beside the dev runtime without --sender: %v\n%s", err, out)
 	}
 	if n := countLetters(t, sys, "skat"); n != 2 {
 		t.Fatalf("skat has %d letters after two sends beside the dev runtime", n)
