@@ -296,7 +296,7 @@ func (s *Server) getBatch(w http.ResponseWriter, r *http.Request) {
 		notFound(w, "batch")
 		return
 	}
-	b, counts, err := s.e.Letters.BatchProgress(r.Context(), senderOf(r), id)
+	b, counts, err := s.e.PostOffice.BatchProgress(r.Context(), senderOf(r), id)
 	switch {
 	case errors.Is(err, letters.ErrNotFound):
 		notFound(w, "batch")

@@ -39,7 +39,7 @@ func (s *Server) listEvents(w http.ResponseWriter, r *http.Request) {
 		}
 		limit = n
 	}
-	evs, err := s.e.Events.After(r.Context(), senderOf(r), after, limit)
+	evs, err := s.e.PostOffice.Feed(r.Context(), senderOf(r), after, limit)
 	if err != nil {
 		serverError(w, r, err)
 		return

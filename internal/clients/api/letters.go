@@ -304,41 +304,26 @@ func letterSummary(l letters.Letter) wire.Letter {
 	return v
 }
 
-// letterView is one of the sender's letters with its notices, print jobs and timeline, or
-// letters.ErrNotFound when it is not the sender's.
+// letterView is one of the sender's letters, with its notices, print jobs and timeline when
+// full, or letters.ErrNotFound when it is not the sender's.
 func (s *Server) letterView(r *http.Request, id uuid.UUID, full bool) (wire.Letter, error) {
-	ctx := r.Context()
-	l, err := s.e.Letters.Get(ctx, id)
+	if !full {
+		l, err := s.e.PostOffice.SendersLetter(r.Context(), senderOf(r), id)
+		return letterSummary(l), err
+	}
+	report, err := s.e.PostOffice.ReportFor(r.Context(), senderOf(r), id)
 	if err != nil {
 		return wire.Letter{}, err
 	}
-	if l.SenderID != senderOf(r) {
-		return wire.Letter{}, letters.ErrNotFound // another sender's letter does not exist for this one
-	}
-	v := letterSummary(l)
-	if !full {
-		return v, nil
-	}
-	notices, err := s.e.Notices.ForLetter(ctx, id)
-	if err != nil {
-		return v, err
-	}
-	for _, n := range notices {
+	v := letterSummary(report.Letter)
+	for _, n := range report.Notices {
 		v.Notices = append(v.Notices, wire.Notice{Channel: string(n.Channel), Purpose: string(n.Purpose), State: n.State,
 			Attempts: n.Attempts, UpdatedAt: n.UpdatedAt.UTC()})
 	}
-	jobs, err := s.e.PrintJobs.ForLetter(ctx, id)
-	if err != nil {
-		return v, err
-	}
-	for _, j := range jobs {
+	for _, j := range report.PrintJobs {
 		v.PrintJobs = append(v.PrintJobs, wire.PrintJob{JobID: j.JobID, Purpose: string(j.Purpose), Reason: j.Reason, Pages: j.Pages, Outcome: j.Outcome, PostalCategory: j.PostalCategory})
 	}
-	timeline, err := s.e.Events.ForLetter(ctx, id)
-	if err != nil {
-		return v, err
-	}
-	for _, e := range timeline {
+	for _, e := range report.Timeline {
 		v.Timeline = append(v.Timeline, eventView(e))
 	}
 	return v, nil
@@ -400,7 +385,7 @@ func (s *Server) listLetters(w http.ResponseWriter, r *http.Request) {
 	if badInput(w, errs.Err()) {
 		return
 	}
-	page, err := s.e.Letters.SenderPage(r.Context(), f)
+	page, err := s.e.PostOffice.Page(r.Context(), f)
 	if err != nil {
 		serverError(w, r, err)
 		return

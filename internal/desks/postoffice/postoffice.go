@@ -3,6 +3,10 @@
 package postoffice
 
 import (
+	"digitalpost/internal/adapters/notify"
+	"digitalpost/internal/adapters/print"
+	"digitalpost/internal/domain/events"
+
 	"bytes"
 	"context"
 	"crypto/sha256"
@@ -34,11 +38,15 @@ import (
 
 // PostOffice holds what the front desk needs.
 type PostOffice struct {
-	Temporal        client.Client
-	TaskQueue       string
-	Registry        *registry.Registry
-	Letters         *letters.Store
-	Mailbox         *mailbox.Mailbox
+	Temporal  client.Client
+	TaskQueue string
+	Registry  *registry.Registry
+	Letters   *letters.Store
+	Mailbox   *mailbox.Mailbox
+	// Notices, PrintJobs and Events are what a letter's report reads beside the letter.
+	Notices         *notify.Service
+	PrintJobs       *print.Jobs
+	Events          *events.Feed
 	DefaultDeadline time.Duration
 	// Reminder and Quiet go into every new letter: how long before its deadline an unopened
 	// letter reminds the citizen, and the night hours a reminder waits out.

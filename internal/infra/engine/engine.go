@@ -132,6 +132,7 @@ func New(cfg config.Config, db *pgxpool.Pool, tc client.Client) (*Engine, error)
 			return calendar.AddWorkingDays(now, cfg.ExemptionServiceWorkingDays)
 		}}
 	e.APIKeys, e.Events = apikeys.New(db), events.NewFeed(db)
+	e.PostOffice.Notices, e.PostOffice.PrintJobs, e.PostOffice.Events = e.Notices, e.PrintJobs, e.Events
 	e.Webhooks = webhooks.New(db, e.Events)
 	auditKey, err := lookupAuditKey(cfg)
 	if err != nil {
