@@ -570,14 +570,17 @@ func checkWiring(t *testing.T, r rendered, vals map[string]any) {
 			t.Errorf("no ScaledObject scales %s", w.Name)
 			continue
 		}
-		var backlog bool
+		// A backlog on the letters queue or on its urgent queue adds workers.
+		letters := envValue(wc, "TEMPORAL_TASK_QUEUE")
+		watched := map[string]bool{}
 		for _, tr := range so.Spec.Triggers {
 			if tr.Type != "temporal" {
 				continue
 			}
-			backlog = true
 			md := tr.Metadata
-			if md["endpoint"] != envValue(wc, "TEMPORAL_ADDRESS") || md["namespace"] != envValue(wc, "TEMPORAL_NAMESPACE") || md["taskQueue"] != envValue(wc, "TEMPORAL_TASK_QUEUE") {
+			watched[md["taskQueue"]] = true
+			if md["endpoint"] != envValue(wc, "TEMPORAL_ADDRESS") || md["namespace"] != envValue(wc, "TEMPORAL_NAMESPACE") ||
+				(md["taskQueue"] != letters && md["taskQueue"] != letters+"-urgent") {
 				t.Errorf("%s: the temporal trigger watches %s/%s/%s, the workers poll %s/%s/%s", so.Name, md["endpoint"], md["namespace"], md["taskQueue"],
 					envValue(wc, "TEMPORAL_ADDRESS"), envValue(wc, "TEMPORAL_NAMESPACE"), envValue(wc, "TEMPORAL_TASK_QUEUE"))
 			}
@@ -611,8 +614,8 @@ func checkWiring(t *testing.T, r rendered, vals map[string]any) {
 				}
 			}
 		}
-		if !backlog {
-			t.Errorf("%s has no temporal (backlog) trigger", so.Name)
+		if !watched[letters] || !watched[letters+"-urgent"] || len(watched) != 2 {
+			t.Errorf("%s: temporal (backlog) triggers on %v, want %s and %s-urgent", so.Name, watched, letters, letters)
 		}
 	}
 }

@@ -25,7 +25,10 @@ import (
 // in DIGITALPOST_API_KEY, which decides the sender, so the command can do only what the key
 // may. Beside `go run ./worker -dev` no key is needed: --sender names the sender, and the dev
 // runtime's key of that sender is used, made on first use and kept in the dev data folder.
-func senderAPI(ctx context.Context, sender string) (*sendersapi.Client, error) {
+//
+// own says whether the environment names a system of its own (namesASystem, read before any
+// config.Load, which sets the dev runtime's variables).
+func senderAPI(ctx context.Context, sender string, own bool) (*sendersapi.Client, error) {
 	cfg, err := config.Load()
 	if err != nil {
 		return nil, err
@@ -40,7 +43,7 @@ func senderAPI(ctx context.Context, sender string) (*sendersapi.Client, error) {
 		return nil, &fielderr.Error{Field: "--sender", Rule: "must be left out with DIGITALPOST_API_KEY: the key decides the sender"}
 	case cfg.SendersAPIKey != "":
 		return c, nil
-	case !devRuntime(cfg):
+	case own || !devRuntime(cfg): // a dev key is made only in the dev runtime's own database
 		return nil, errors.New("DIGITALPOST_API_KEY is not set: export a sender's key (an operator makes one with " +
 			"`starter sender key create --sender ID`); beside `go run ./worker -dev` none is needed")
 	case sender == "":
@@ -49,7 +52,20 @@ func senderAPI(ctx context.Context, sender string) (*sendersapi.Client, error) {
 	if c.Key, err = devKey(ctx, cfg, sender); err != nil {
 		return nil, err
 	}
+	c.OnRefusal = func(p *sendersapi.Problem) error {
+		if p.Status != http.StatusUnauthorized {
+			return p
+		}
+		// The dev database changed under the kept key (reset, or another PostgreSQL): the next
+		// command makes a new one.
+		_ = os.Remove(devKeyFile(cfg, sender))
+		return fmt.Errorf("%w; the dev key of %s (%s) no longer works and is removed: run the command again", p, sender, devKeyFile(cfg, sender))
+	}
 	return c, nil
+}
+
+func devKeyFile(cfg config.Config, sender string) string {
+	return filepath.Join(cfg.DevDataDir, "api-keys", sender)
 }
 
 // devRuntime reports whether the command runs beside `worker -dev`: its dev.env is there.
@@ -64,7 +80,7 @@ func devKey(ctx context.Context, cfg config.Config, sender string) (string, erro
 	if strings.ContainsAny(sender, `/\`) || strings.HasPrefix(sender, ".") {
 		return "", &fielderr.Error{Field: "--sender", Rule: "must be a sender id"}
 	}
-	path := filepath.Join(cfg.DevDataDir, "api-keys", sender)
+	path := devKeyFile(cfg, sender)
 	if b, err := os.ReadFile(path); err == nil && len(strings.TrimSpace(string(b))) > 0 {
 		return strings.TrimSpace(string(b)), nil
 	}
@@ -93,7 +109,7 @@ func devKey(ctx context.Context, cfg config.Config, sender string) (string, erro
 // the command (its arguments are left out: they hold CPR numbers).
 func withSenderAPI(sender *string, fn func(ctx context.Context, api *sendersapi.Client) error) func(*cobra.Command, []string) error {
 	return traced(func(ctx context.Context) error {
-		api, err := senderAPI(ctx, *sender)
+		api, err := senderAPI(ctx, *sender, namesASystem())
 		if err != nil {
 			return err
 		}
@@ -106,11 +122,12 @@ func withSenderAPI(sender *string, fn func(ctx context.Context, api *sendersapi.
 // first letter shows it.
 func withLetterAPI(sender *string, letterID string, fn func(ctx context.Context, api *sendersapi.Client) error) func(*cobra.Command, []string) error {
 	return traced(func(ctx context.Context) error {
+		own := namesASystem()
 		as := *sender
-		if as == "" {
+		if as == "" && !own {
 			as = devSenderOf(ctx, letterID)
 		}
-		api, err := senderAPI(ctx, as)
+		api, err := senderAPI(ctx, as, own)
 		if err != nil {
 			return err
 		}
@@ -118,10 +135,11 @@ func withLetterAPI(sender *string, letterID string, fn func(ctx context.Context,
 	})
 }
 
-// devSenderOf is the sender of a letter in the dev runtime's database, or "" anywhere else (a
-// key decides the sender there) and when the letter is not found.
+// devSenderOf is the sender of a letter in the dev runtime's database, or "" with a key (it
+// decides the sender) and when the letter is not found. Only for a command whose environment
+// names no system of its own.
 func devSenderOf(ctx context.Context, letterID string) string {
-	if namesASystem() || os.Getenv("DIGITALPOST_API_KEY") != "" {
+	if os.Getenv("DIGITALPOST_API_KEY") != "" {
 		return ""
 	}
 	cfg, err := config.Load()

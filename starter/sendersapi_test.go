@@ -184,6 +184,17 @@ func TestSenderCommandsNeedOnlyAnAPIKey(t *testing.T) {
 	if info, err := os.Stat(filepath.Join(dev, "api-keys", "skat")); err != nil || info.Mode().Perm() != 0o600 {
 		t.Fatalf("the dev key's file: %v %v, want it kept readable by its owner only", info, err)
 	}
+	// A kept key the dev database no longer knows (it was reset) is removed, saying so, and the
+	// next command makes a new one.
+	if err := os.WriteFile(filepath.Join(dev, "api-keys", "skat"), []byte("dpk_gone_0000000000\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, code, err := run(t, "status", "--sender", "skat", skatLetter); code != 1 || !strings.Contains(err.Error(), "no longer works") {
+		t.Fatalf("a stale dev key: exit %d, %v; want 1, saying the key is removed", code, err)
+	}
+	if _, _, err := run(t, "status", "--sender", "skat", skatLetter); err != nil {
+		t.Fatalf("the command after a stale dev key was removed: %v", err)
+	}
 }
 
 func countLetters(t *testing.T, sys *testenv.System, sender string) int {

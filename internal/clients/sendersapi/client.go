@@ -30,6 +30,8 @@ type Client struct {
 	BaseURL string
 	Key     string
 	HTTP    *http.Client
+	// OnRefusal, when set, turns the API's refusals into the errors the caller returns.
+	OnRefusal func(*Problem) error
 }
 
 // New is a client of the API at base (DefaultBaseURL when empty) with a sender's key.
@@ -232,9 +234,13 @@ func (p *Problem) Unwrap() error {
 }
 
 // Refused reports whether the API turned the request away for what it asked (bad input, the
-// letter's state, a conflict), rather than failing.
+// letter's state, a conflict, another sender's letter), rather than failing.
 func (p *Problem) Refused() bool {
-	return p.Status >= 400 && p.Status < 500 && p.Status != http.StatusTooManyRequests
+	switch p.Status {
+	case http.StatusUnauthorized, http.StatusForbidden, http.StatusTooManyRequests:
+		return false // the caller's credentials or the API's load, not what was asked
+	}
+	return p.Status >= 400 && p.Status < 500
 }
 
 func (c *Client) call(ctx context.Context, method, path string, q url.Values, in, out any) (int, error) {
@@ -279,6 +285,9 @@ func (c *Client) send(ctx context.Context, method, path string, q url.Values, co
 			p.Title = http.StatusText(resp.StatusCode)
 		}
 		p.Status = resp.StatusCode
+		if c.OnRefusal != nil {
+			return resp.StatusCode, c.OnRefusal(p)
+		}
 		return resp.StatusCode, p
 	}
 	if out != nil {

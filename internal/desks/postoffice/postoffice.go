@@ -292,7 +292,7 @@ func (p *PostOffice) startOptions(ctx context.Context, l letters.Letter) client.
 		StaticSummary:            summary,
 		StaticDetails:            details,
 		ID:                       letters.WorkflowID(l.ID),
-		TaskQueue:                p.queue(ctx, urgent),
+		TaskQueue:                p.queue(ctx, urgent && l.BatchID == nil && l.StartAfter == nil),
 		WorkflowIDReusePolicy:    enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
 		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
 		EnableEagerStart:         urgent && (p.Routing == nil || p.Routing.SoleCurrent(ctx)),
@@ -521,7 +521,9 @@ func (p *PostOffice) validate(ctx context.Context, s Submission, look lookup) (l
 
 // queue is the task queue a workflow starts on: urgent work on the urgent queue, whose task
 // slots a bulk run's backlog never takes, once the workers that take new workflows poll it;
-// until then (a rollout from a build before it) on the letters queue, still ahead of bulk.
+// until then (a rollout from a build before it) on the letters queue, still ahead of bulk. A
+// run's letters marked urgent keep the letters queue (their priority still puts them first):
+// a run of them would take the urgent queue's slots from every sender's single letters.
 func (p *PostOffice) queue(ctx context.Context, urgent bool) string {
 	if urgent {
 		if q := workflows.UrgentTaskQueue(p.TaskQueue); p.Routing == nil || p.Routing.Polled(ctx, q) {

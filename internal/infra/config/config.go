@@ -248,6 +248,12 @@ func load(only map[string]bool) (Config, error) {
 	if err := c.temporalFromProfile(); err != nil {
 		return c, err
 	}
+	if strings.HasSuffix(c.TaskQueue, "-urgent") {
+		// The letters queue's urgent queue is <queue>-urgent, and a workflow on it finds its
+		// providers' queues by trimming that suffix: a letters queue named so would send its
+		// notices to queues no worker polls.
+		return c, fmt.Errorf("TEMPORAL_TASK_QUEUE: must not end in -urgent (the urgent queue is %s-urgent), got %q", c.TaskQueue, c.TaskQueue)
+	}
 	if !(c.ProviderUrgentShare >= 0 && c.ProviderUrgentShare <= 0.5) { // NaN too
 		return c, fmt.Errorf("PROVIDER_URGENT_SHARE: must be from 0 to 0.5 (a share of each provider's rate), got %v", c.ProviderUrgentShare)
 	}

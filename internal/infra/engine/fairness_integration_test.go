@@ -55,26 +55,28 @@ func TestLettersCarryTheirSenderAndUrgencyIntoTemporalsQueues(t *testing.T) {
 	}
 
 	for _, c := range []struct {
-		what    string
-		receipt postoffice.Receipt
-		want    letters.Urgency
+		what      string
+		receipt   postoffice.Receipt
+		want      letters.Urgency
+		wantQueue string
 	}{
-		{"a single letter", single, letters.Urgent},
-		{"a single letter marked bulk", markedBulk, letters.Bulk},
-		{"a bulk run's letter", bulk[0], letters.Bulk},
-		{"a bulk run's letter marked urgent", bulk[1], letters.Urgent},
+		{"a single letter", single, letters.Urgent, urgentQueue},
+		{"a single letter marked bulk", markedBulk, letters.Bulk, s.Config.TaskQueue},
+		{"a bulk run's letter", bulk[0], letters.Bulk, s.Config.TaskQueue},
+		// Ahead of bulk, but not on the urgent queue: a run of them would take its slots.
+		{"a bulk run's letter marked urgent", bulk[1], letters.Urgent, s.Config.TaskQueue},
 	} {
 		desc, err := s.Temporal.DescribeWorkflowExecution(ctx, c.receipt.WorkflowID, "")
 		if err != nil {
 			t.Fatal(err)
 		}
 		p := desc.GetWorkflowExecutionInfo().GetPriority()
-		wantKey, wantQueue := fairness.BulkKey, s.Config.TaskQueue
+		wantKey := fairness.BulkKey
 		if c.want == letters.Urgent {
-			wantKey, wantQueue = fairness.UrgentKey, urgentQueue
+			wantKey = fairness.UrgentKey
 		}
-		if q := desc.GetExecutionConfig().GetTaskQueue().GetName(); q != wantQueue {
-			t.Errorf("%s: runs on task queue %q, want %q", c.what, q, wantQueue)
+		if q := desc.GetExecutionConfig().GetTaskQueue().GetName(); q != c.wantQueue {
+			t.Errorf("%s: runs on task queue %q, want %q", c.what, q, c.wantQueue)
 		}
 		waitForStatus(t, s, c.receipt.LetterID, letters.Notified)
 		if p.GetFairnessKey() != "region-midt" || p.GetFairnessWeight() != 3 || int(p.GetPriorityKey()) != wantKey {

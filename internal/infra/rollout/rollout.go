@@ -185,22 +185,22 @@ type Routing struct {
 	handle     client.WorkerDeploymentHandle
 	fresh      time.Duration
 
-	mu     sync.Mutex
-	sole   answer
-	polled map[string]answer
+	mu      sync.Mutex
+	answers map[string]answer
 }
 
 type answer struct {
-	yes     bool
-	checked time.Time
-	fresh   time.Duration
+	yes        bool
+	checked    time.Time
+	fresh      time.Duration
+	refreshing bool
 }
 
 func (a answer) current() bool { return time.Since(a.checked) < a.fresh }
 
 // NewRouting watches d's routing through c.
 func NewRouting(d Deployment, c client.Client) *Routing {
-	r := &Routing{deployment: d, client: c, fresh: routingFresh, polled: map[string]answer{}}
+	r := &Routing{deployment: d, client: c, fresh: routingFresh, answers: map[string]answer{}}
 	if d.Versioned() {
 		r.handle = c.WorkerDeploymentClient().GetHandle(d.Name)
 	}
@@ -220,34 +220,52 @@ func (r *Routing) SoleCurrent(ctx context.Context) bool {
 	if !r.deployment.Versioned() {
 		return true
 	}
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if r.sole.current() {
-		return r.sole.yes
-	}
-	r.sole = r.look(ctx, func(ctx context.Context) (bool, error) {
+	return r.cached(ctx, "sole", func(ctx context.Context) (bool, error) {
 		rc, err := r.routingConfig(ctx)
 		return err == nil && rc.CurrentVersion != nil && *rc.CurrentVersion == r.deployment.Version() && rc.RampingVersion == nil, err
 	})
-	return r.sole.yes
 }
 
 // Polled reports whether the workers that take new workflows poll queue for workflow tasks: in
 // a deployment, the current version and the ramping one, if any, list it among their task
-// queues; unversioned, the queue has a workflow poller.
+// queues; unversioned, the queue has a workflow poller (the server lists a poller for a few
+// minutes after it stopped, so a rollback is seen that much later).
 func (r *Routing) Polled(ctx context.Context, queue string) bool {
+	return r.cached(ctx, "polled "+queue, func(ctx context.Context) (bool, error) { return r.lookPolled(ctx, queue) })
+}
+
+// cached answers from the last look while it is fresh. Past that, the first caller looks
+// again in the background and every caller gets the last answer meanwhile: a request never
+// waits for Temporal, except for the very first look.
+func (r *Routing) cached(ctx context.Context, key string, look func(context.Context) (bool, error)) bool {
 	r.mu.Lock()
-	defer r.mu.Unlock()
-	if a, ok := r.polled[queue]; ok && a.current() {
+	a, known := r.answers[key]
+	switch {
+	case known && (a.current() || a.refreshing):
+		r.mu.Unlock()
+		return a.yes
+	case known:
+		a.refreshing = true
+		r.answers[key] = a
+		r.mu.Unlock()
+		go r.store(key, r.look(context.Background(), look))
 		return a.yes
 	}
-	a := r.look(ctx, func(ctx context.Context) (bool, error) { return r.lookPolled(ctx, queue) })
-	r.polled[queue] = a
+	r.mu.Unlock()
+	a = r.look(ctx, look)
+	r.store(key, a)
 	return a.yes
 }
 
+func (r *Routing) store(key string, a answer) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.answers[key] = a
+}
+
 func (r *Routing) look(ctx context.Context, f func(context.Context) (bool, error)) answer {
-	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	// A request that ends (its client gone) must not leave a failed look behind for others.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
 	defer cancel()
 	yes, err := f(ctx)
 	if err != nil {
