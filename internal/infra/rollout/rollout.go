@@ -248,7 +248,7 @@ func (r *Routing) cached(ctx context.Context, key string, look func(context.Cont
 		a.refreshing = true
 		r.answers[key] = a
 		r.mu.Unlock()
-		go r.store(key, r.look(context.Background(), look))
+		go func() { r.store(key, r.look(context.Background(), look)) }() // a go statement's arguments are evaluated here
 		return a.yes
 	}
 	r.mu.Unlock()

@@ -93,6 +93,9 @@ func StartSystemWith(t testing.TB, o Options) *System {
 		ProviderTimeout: 5 * time.Second, PrintSpoolDir: t.TempDir(), PayloadKeys: codec.NewKeySpec("test1"), NemSMSTerms: "2024-1",
 		// Versioned workers, as in production: the first start makes its build current.
 		WorkerDeploymentName: "digitalpost", WorkerBuildID: o.BuildID,
+		// A test's end waits for the activities in flight, as a SIGTERM does: one still
+		// writing a print job into the spool would race the removal of the test's folders.
+		WorkerStopTimeout: 10 * time.Second,
 	}
 	keys, err := codec.ParseKeys(cfg.PayloadKeys)
 	if err != nil {
