@@ -203,7 +203,7 @@ func readyWithDatabaseDown(ctx context.Context, w *world) reply {
 		return reply{err: err}
 	}
 	defer db.Close()
-	srv := httptest.NewServer(api.Ready(&engine.Engine{DB: db, Temporal: w.tc}))
+	srv := httptest.NewServer(api.Ready((&engine.Engine{DB: db, Temporal: w.tc}).Readiness()...))
 	defer srv.Close()
 	return send(http.MethodGet, srv.URL+"/readyz", nil)
 }

@@ -54,9 +54,6 @@ func exemptionApplyCmd() *cobra.Command {
 	cmd.RunE = asPerson(func(ctx context.Context, e *engine.Engine) error {
 		app := borgerserviceApplication(a.cpr, a.grounds, a.repName, a.repCPR, a.caseworker)
 		app.MunicipalityID = a.municipality
-		if app.MunicipalityID == "" {
-			app.MunicipalityID = e.Config.MunicipalitySenderID
-		}
 		if a.poa != "" {
 			b, err := os.ReadFile(a.poa)
 			if err != nil {
@@ -135,7 +132,7 @@ func exemptionShowCmd() *cobra.Command {
 				if err != nil {
 					return err
 				}
-				citizen, err := e.Registry.Citizen(ctx, c.CitizenID)
+				citizen, err := e.Desk.CitizenByID(ctx, c.CitizenID)
 				if err != nil {
 					return err
 				}
@@ -167,7 +164,7 @@ func exemptionListCmd() *cobra.Command {
 	cmd.Flags().BoolVar(&f.OpenOnly, "open", false, "only cases not yet decided")
 	cmd.Flags().BoolVar(&f.OverdueOnly, "overdue", false, "only open cases past their service deadline")
 	cmd.RunE = asPerson(func(ctx context.Context, e *engine.Engine) error {
-		cases, err := e.Cases.List(ctx, f)
+		cases, err := e.Desk.ListCases(ctx, f)
 		if err != nil {
 			return err
 		}

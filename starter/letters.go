@@ -194,25 +194,13 @@ func openCmd() *cobra.Command {
 			return err
 		}
 		return asPerson(func(ctx context.Context, e *engine.Engine) error {
-			entry, err := e.PostOffice.Open(ctx, id, as)
+			rd, err := e.PostOffice.ReadAs(ctx, id, as)
 			if err != nil {
 				return err
 			}
-			l, err := e.Letters.Get(ctx, id)
-			if err != nil {
-				return err
-			}
-			sender, err := e.Registry.Sender(ctx, l.SenderID)
-			if err != nil {
-				return err
-			}
-			fmt.Printf("From:    %s\nSubject: %s\nOpened:  %s\n\n%s\n", sender.Organisation, l.Subject,
-				entry.OpenedAt.Local().Format(time.DateTime), l.Body)
-			docs, err := e.Letters.Documents(ctx, id)
-			if err != nil {
-				return err
-			}
-			for _, d := range docs {
+			fmt.Printf("From:    %s\nSubject: %s\nOpened:  %s\n\n%s\n", rd.Organisation, rd.Letter.Subject,
+				rd.Entry.OpenedAt.Local().Format(time.DateTime), rd.Letter.Body)
+			for _, d := range rd.Documents {
 				fmt.Printf("[document: %s, %d bytes]\n", d.Filename, len(d.Content))
 			}
 			return nil

@@ -9,15 +9,15 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/google/uuid"
 	"github.com/spf13/cobra"
 	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
 
 	"digitalpost/internal/clients/sendersapi"
-	"digitalpost/internal/domain/apikeys"
 	"digitalpost/internal/domain/fielderr"
 	"digitalpost/internal/infra/config"
+	"digitalpost/internal/infra/devenv"
 	"digitalpost/internal/infra/engine"
-	"digitalpost/internal/infra/store"
 	"digitalpost/internal/infra/telemetry"
 )
 
@@ -87,12 +87,7 @@ func devKey(ctx context.Context, cfg config.Config, sender string) (string, erro
 	if cfg.DatabaseURL == "" {
 		return "", errors.New("the dev runtime's dev.env names no DATABASE_URL; restart `go run ./worker -dev`")
 	}
-	db, err := store.Open(ctx, cfg.DatabaseURL, 1)
-	if err != nil {
-		return "", err
-	}
-	defer db.Close()
-	_, secret, err := apikeys.New(db).Create(ctx, sender)
+	secret, err := devenv.NewSenderKey(ctx, cfg.DatabaseURL, sender)
 	if err != nil {
 		return "", &fielderr.Error{Field: "--sender", Rule: err.Error()}
 	}
@@ -146,13 +141,11 @@ func devSenderOf(ctx context.Context, letterID string) string {
 	if err != nil || !devRuntime(cfg) || cfg.DatabaseURL == "" {
 		return ""
 	}
-	db, err := store.Open(ctx, cfg.DatabaseURL, 1)
+	id, err := uuid.Parse(letterID)
 	if err != nil {
-		return ""
+		return "" // the API names the malformed id
 	}
-	defer db.Close()
-	var sender string
-	_ = db.QueryRow(ctx, `SELECT sender_id FROM letters WHERE id = $1`, letterID).Scan(&sender)
+	sender, _ := devenv.LetterSender(ctx, cfg.DatabaseURL, id)
 	return sender
 }
 

@@ -179,7 +179,7 @@ func run(ctx context.Context, dev bool, logger *slog.Logger) error {
 	}
 	g, ctx := errgroup.WithContext(ctx)
 	if roles["api"] {
-		srv, err := api.New(e, logger)
+		srv, err := api.New(e.PostOffice, cfg, logger, e.Readiness()...)
 		if err != nil {
 			return err
 		}
@@ -221,7 +221,7 @@ func run(ctx context.Context, dev bool, logger *slog.Logger) error {
 		mux := http.NewServeMux()
 		mux.Handle("GET /metrics", metrics.Handler())
 		mux.HandleFunc("GET /healthz", api.Healthz)
-		mux.Handle("GET /readyz", api.Ready(e))
+		mux.Handle("GET /readyz", api.Ready(e.Readiness()...))
 		ms := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
 		g.Go(func() error { <-ctx.Done(); return ms.Close() })
 		g.Go(func() error {

@@ -77,16 +77,16 @@ func (s *Server) submitBatch(w http.ResponseWriter, r *http.Request) {
 	// Spooled, the run's size is known: what checking it holds in memory is the file's
 	// documents and text, and about 2 KiB for each letter (a CSV run of 100,000 letters is a
 	// 6 MB file but some 190 MB of letters).
-	release, ok := s.reserveMore(w, senderOf(r), heldForBatch(size, s.e.Config.MaxBatchLetters))
+	release, ok := s.reserveMore(w, senderOf(r), heldForBatch(size, s.cfg.MaxBatchLetters))
 	if !ok {
 		return
 	}
 	defer release()
 	var subs []postoffice.Submission
 	if mediaType == "text/csv" {
-		subs, err = bulkfile.Read(file, template, s.e.Config.MaxBatchLetters)
+		subs, err = bulkfile.Read(file, template, s.cfg.MaxBatchLetters)
 	} else {
-		subs, err = readNDJSON(file, template, s.e.Config.MaxBatchLetters)
+		subs, err = readNDJSON(file, template, s.cfg.MaxBatchLetters)
 	}
 	if badInput(w, err) {
 		return
@@ -109,7 +109,7 @@ func (s *Server) submitBatch(w http.ResponseWriter, r *http.Request) {
 		if !s.answersAboutCitizens(w, r, audit.PreviewKind, recipients()) {
 			return
 		}
-		pv, err := s.e.PostOffice.PreviewBulk(r.Context(), subs, s.prices, s.e.Config.DefaultOpenedShare)
+		pv, err := s.desk.PreviewBulk(r.Context(), subs, s.prices, s.cfg.DefaultOpenedShare)
 		if badInput(w, err) {
 			return
 		}
@@ -122,7 +122,7 @@ func (s *Server) submitBatch(w http.ResponseWriter, r *http.Request) {
 	}
 
 	batch := &letters.Batch{ID: uuid.New(), SenderID: senderOf(r), FileHash: hash}
-	receipts, stored, err := s.e.PostOffice.StoreBulk(r.Context(), subs, batch)
+	receipts, stored, err := s.desk.StoreBulk(r.Context(), subs, batch)
 	if postoffice.RefusedForRecipient(err) && !s.answersAboutCitizens(w, r, audit.RefusalKind, recipients()) {
 		return
 	}
@@ -155,7 +155,7 @@ func (s *Server) submitBatch(w http.ResponseWriter, r *http.Request) {
 		defer s.background.Done()
 		ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), time.Hour)
 		defer cancel()
-		if err := s.e.PostOffice.StartBulk(ctx, stored, postoffice.BulkOptions{Concurrency: 20}); err != nil {
+		if err := s.desk.StartBulk(ctx, stored, postoffice.BulkOptions{Concurrency: 20}); err != nil {
 			s.log.Warn("batch starts left to the recovery sweep", "batch", batch.ID, "error", err)
 		}
 	}()
@@ -296,7 +296,7 @@ func (s *Server) getBatch(w http.ResponseWriter, r *http.Request) {
 		notFound(w, "batch")
 		return
 	}
-	b, counts, err := s.e.PostOffice.BatchProgress(r.Context(), senderOf(r), id)
+	b, counts, err := s.desk.BatchProgress(r.Context(), senderOf(r), id)
 	switch {
 	case errors.Is(err, letters.ErrNotFound):
 		notFound(w, "batch")

@@ -11,7 +11,6 @@ import (
 	"digitalpost/internal/adapters/webhooks"
 	"digitalpost/internal/desks/postoffice"
 	"digitalpost/internal/domain/audit"
-	"digitalpost/internal/domain/cpr"
 	"digitalpost/internal/domain/events"
 	"digitalpost/internal/domain/fielderr"
 )
@@ -39,7 +38,7 @@ func (s *Server) listEvents(w http.ResponseWriter, r *http.Request) {
 		}
 		limit = n
 	}
-	evs, err := s.e.PostOffice.Feed(r.Context(), senderOf(r), after, limit)
+	evs, err := s.desk.Feed(r.Context(), senderOf(r), after, limit)
 	if err != nil {
 		serverError(w, r, err)
 		return
@@ -94,7 +93,7 @@ func (s *Server) setWebhook(w http.ResponseWriter, r *http.Request) {
 	if !decodeJSON(w, r, &req) {
 		return
 	}
-	hook, err := s.e.Webhooks.Set(r.Context(), senderOf(r), req.URL)
+	hook, err := s.desk.SetWebhook(r.Context(), senderOf(r), req.URL)
 	if badInput(w, err) {
 		return
 	}
@@ -103,14 +102,14 @@ func (s *Server) setWebhook(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	// The sweep would start it within a minute; starting it now makes the first event prompt.
-	if err := s.e.PostOffice.StartWebhookDelivery(r.Context(), senderOf(r)); err != nil {
+	if err := s.desk.StartWebhookDelivery(r.Context(), senderOf(r)); err != nil {
 		logFrom(r).Warn("webhook delivery start left to the recovery sweep", "error", err)
 	}
 	writeJSON(w, http.StatusOK, webhookView(hook))
 }
 
 func (s *Server) getWebhook(w http.ResponseWriter, r *http.Request) {
-	hook, err := s.e.Webhooks.Get(r.Context(), senderOf(r))
+	hook, err := s.desk.Webhook(r.Context(), senderOf(r))
 	switch {
 	case errors.Is(err, webhooks.ErrNone):
 		notFound(w, "webhook")
@@ -122,7 +121,7 @@ func (s *Server) getWebhook(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) removeWebhook(w http.ResponseWriter, r *http.Request) {
-	err := s.e.Webhooks.Remove(r.Context(), senderOf(r))
+	err := s.desk.RemoveWebhook(r.Context(), senderOf(r))
 	switch {
 	case errors.Is(err, webhooks.ErrNone):
 		notFound(w, "webhook")
@@ -154,16 +153,7 @@ func (s *Server) answersAboutCitizens(w http.ResponseWriter, r *http.Request, ki
 	if !s.allowFrom(w, s.lookupLimits, senderOf(r), "answers about citizens (look-ups, previews, refusals for who the recipient is)", "LOOKUP_RATE_PER_SECOND") {
 		return false
 	}
-	if s.e.Lookups == nil {
-		return true // no audit key: nothing to record with (look-ups themselves are off)
-	}
-	var parsed []cpr.Number
-	for _, number := range numbers {
-		if n, err := cpr.Parse(number); err == nil {
-			parsed = append(parsed, n)
-		}
-	}
-	if err := s.e.Lookups.RecordAll(r.Context(), senderOf(r), kind, parsed); err != nil {
+	if err := s.desk.RecordAnswersAbout(r.Context(), senderOf(r), kind, numbers); err != nil {
 		serverError(w, r, err)
 		return false
 	}
@@ -179,25 +169,20 @@ func (s *Server) lookupRecipient(w http.ResponseWriter, r *http.Request) {
 	if !decodeJSON(w, r, &req) {
 		return
 	}
-	if s.e.Lookups == nil {
+	if !s.desk.LookupsOn() {
 		writeProblem(w, Problem{Type: problemBase + "unavailable", Status: http.StatusServiceUnavailable,
-			Title: "recipient look-ups are off: they are recorded, and no audit key is set (LOOKUP_AUDIT_KEY or PAYLOAD_KEYS)"})
+			Title: postoffice.ErrLookupsOff.Error()})
 		return
 	}
 	if !s.allowFrom(w, s.lookupLimits, senderOf(r), "look-ups", "LOOKUP_RATE_PER_SECOND") {
 		return
 	}
-	route, err := s.e.PostOffice.RecipientRoute(r.Context(), req.RecipientCPR, req.PhysicalOnly)
+	route, err := s.desk.LookUp(r.Context(), senderOf(r), req.RecipientCPR, req.PhysicalOnly)
 	if badInput(w, err) {
 		return // a malformed number looked nobody up
 	}
 	found := !errors.Is(err, postoffice.ErrRecipientNotFound)
 	if err != nil && found {
-		serverError(w, r, err)
-		return
-	}
-	n, _ := cpr.Parse(req.RecipientCPR) // RecipientRoute parsed it already
-	if err := s.e.Lookups.Record(r.Context(), senderOf(r), n, found); err != nil {
 		serverError(w, r, err)
 		return
 	}

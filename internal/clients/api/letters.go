@@ -177,7 +177,7 @@ func (s *Server) submitLetter(w http.ResponseWriter, r *http.Request) {
 	if badInput(w, err) {
 		return
 	}
-	receipt, err := s.e.PostOffice.Submit(r.Context(), sub)
+	receipt, err := s.desk.Submit(r.Context(), sub)
 	if postoffice.RefusedForRecipient(err) && !s.answersAboutCitizens(w, r, audit.RefusalKind, []string{sub.RecipientCPR}) {
 		return
 	}
@@ -308,10 +308,10 @@ func letterSummary(l letters.Letter) wire.Letter {
 // full, or letters.ErrNotFound when it is not the sender's.
 func (s *Server) letterView(r *http.Request, id uuid.UUID, full bool) (wire.Letter, error) {
 	if !full {
-		l, err := s.e.PostOffice.SendersLetter(r.Context(), senderOf(r), id)
+		l, err := s.desk.SendersLetter(r.Context(), senderOf(r), id)
 		return letterSummary(l), err
 	}
-	report, err := s.e.PostOffice.ReportFor(r.Context(), senderOf(r), id)
+	report, err := s.desk.ReportFor(r.Context(), senderOf(r), id)
 	if err != nil {
 		return wire.Letter{}, err
 	}
@@ -385,7 +385,7 @@ func (s *Server) listLetters(w http.ResponseWriter, r *http.Request) {
 	if badInput(w, errs.Err()) {
 		return
 	}
-	page, err := s.e.PostOffice.Page(r.Context(), f)
+	page, err := s.desk.Page(r.Context(), f)
 	if err != nil {
 		serverError(w, r, err)
 		return
@@ -449,7 +449,7 @@ func (s *Server) withdrawLetter(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.actOnLetter(w, r, id, "withdraw-refused", "the letter can no longer be withdrawn", func() error {
-		_, err := s.e.PostOffice.Withdraw(r.Context(), id, req.Reason)
+		_, err := s.desk.Withdraw(r.Context(), id, req.Reason)
 		return err
 	})
 }

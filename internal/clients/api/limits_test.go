@@ -26,7 +26,7 @@ import (
 // (issue 23, M1). Now every request has until BodyTimeout to arrive.
 func TestATricklingBodyIsCutOff(t *testing.T) {
 	sys := testenv.StartSystem(t)
-	s, err := api.New(sys.Engine, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	s, err := api.New(sys.Engine.PostOffice, sys.Engine.Config, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -62,7 +62,7 @@ func TestReadinessNamesNoHostOrUser(t *testing.T) {
 	}
 	defer tc.Close()
 	rec := httptest.NewRecorder()
-	api.Ready(&engine.Engine{DB: db, Temporal: tc})(rec, httptest.NewRequest(http.MethodGet, "/readyz", nil))
+	api.Ready((&engine.Engine{DB: db, Temporal: tc}).Readiness()...)(rec, httptest.NewRequest(http.MethodGet, "/readyz", nil))
 	body := rec.Body.String()
 	if rec.Code != http.StatusServiceUnavailable || !strings.Contains(body, "PostgreSQL does not answer") || !strings.Contains(body, "Temporal does not answer") {
 		t.Fatalf("%d %s", rec.Code, body)

@@ -34,7 +34,7 @@ func (s *Server) sendNemSMS(w http.ResponseWriter, r *http.Request) {
 		malformed(w, "message_id", "is required: your own id for the message, so that sending it again sends nothing twice")
 		return
 	}
-	res, err := s.e.PostOffice.SendNemSMS(r.Context(), postoffice.NemSMSSubmission{SenderID: senderOf(r), MessageID: req.MessageID,
+	res, err := s.desk.SendNemSMS(r.Context(), postoffice.NemSMSSubmission{SenderID: senderOf(r), MessageID: req.MessageID,
 		RecipientCPR: req.RecipientCPR, Text: req.Text})
 	if postoffice.RefusedForRecipient(err) && !s.answersAboutCitizens(w, r, audit.RefusalKind, []string{req.RecipientCPR}) {
 		return
@@ -64,8 +64,8 @@ func (s *Server) getNemSMS(w http.ResponseWriter, r *http.Request) {
 		notFound(w, "NemSMS message")
 		return
 	}
-	m, err := s.e.NemSMS.Message(r.Context(), id)
-	if errors.Is(err, nemsms.ErrNoMessage) || err == nil && m.SenderID != senderOf(r) {
+	m, err := s.desk.NemSMSMessage(r.Context(), senderOf(r), id)
+	if errors.Is(err, postoffice.ErrNoMessage) {
 		notFound(w, "NemSMS message")
 		return
 	}
@@ -91,7 +91,7 @@ func (s *Server) moveAppointment(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.actOnLetter(w, r, id, "appointment-refused", "the appointment cannot be moved", func() error {
-		_, err := s.e.PostOffice.MoveAppointment(r.Context(), id, req.AppointmentAt)
+		_, err := s.desk.MoveAppointment(r.Context(), id, req.AppointmentAt)
 		return err
 	})
 }

@@ -25,7 +25,7 @@ type receiptEffect struct {
 // own token (PRINT_HOUSE_TOKEN), not a sender's key. Each is applied as a receipt file would
 // be: duplicates, receipts out of order and unknown job ids are recorded and answered as such.
 func (s *Server) printReceipts(w http.ResponseWriter, r *http.Request) {
-	token := s.e.Config.PrintHouseToken
+	token := s.cfg.PrintHouseToken
 	given, _ := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
 	if token == "" || subtle.ConstantTimeCompare([]byte(given), []byte(token)) != 1 {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="digitalpost-print-house"`)
@@ -53,7 +53,7 @@ func (s *Server) printReceipts(w http.ResponseWriter, r *http.Request) {
 	}
 	out := receiptAnswer{Receipts: []receiptEffect{}}
 	for _, rc := range list {
-		effect, err := s.e.Receipts.Apply(r.Context(), rc, "http")
+		effect, err := s.desk.ApplyPrintReceipt(r.Context(), rc, "http")
 		if err != nil {
 			serverError(w, r, err)
 			return

@@ -24,7 +24,7 @@ import (
 	"digitalpost/internal/desks/postoffice"
 	"digitalpost/internal/domain/apikeys"
 	"digitalpost/internal/domain/letters"
-	"digitalpost/internal/infra/engine"
+	"digitalpost/internal/infra/config"
 	"digitalpost/internal/infra/telemetry"
 )
 
@@ -42,9 +42,11 @@ const (
 	BatchTimeout   = 15 * time.Minute
 )
 
-// Server is the API around one engine.
+// Server is the senders' API in front of the post office's desk.
 type Server struct {
-	e      *engine.Engine
+	desk   PostOffice
+	cfg    config.Config
+	ready  []telemetry.Check
 	prices postoffice.PostagePrices
 	log    *slog.Logger
 	mux    *http.ServeMux
@@ -66,16 +68,17 @@ type Server struct {
 	BodyTimeout time.Duration
 }
 
-// New builds the API's handler.
-func New(e *engine.Engine, log *slog.Logger) (*Server, error) {
-	prices, err := postoffice.ParsePostagePrices(e.Config.PostagePrices)
+// New builds the API's handler around the post office's desk; cfg gives its limits and
+// prices, ready the parts /readyz asks.
+func New(desk PostOffice, cfg config.Config, log *slog.Logger, ready ...telemetry.Check) (*Server, error) {
+	prices, err := postoffice.ParsePostagePrices(cfg.PostagePrices)
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{e: e, prices: prices, log: log, mux: http.NewServeMux(), BodyTimeout: RequestTimeout,
-		limits:       newSenderLimits(e.Config.APIRatePerSecond, e.Config.APIBurst),
-		lookupLimits: newSenderLimits(e.Config.LookupRatePerSecond, e.Config.LookupBurst),
-		inflight:     newInflight(e.Config.MaxInflightBytes, e.Config.MaxInflightPerSender)}
+	s := &Server{desk: desk, cfg: cfg, ready: ready, prices: prices, log: log, mux: http.NewServeMux(), BodyTimeout: RequestTimeout,
+		limits:       newSenderLimits(cfg.APIRatePerSecond, cfg.APIBurst),
+		lookupLimits: newSenderLimits(cfg.LookupRatePerSecond, cfg.LookupBurst),
+		inflight:     newInflight(cfg.MaxInflightBytes, cfg.MaxInflightPerSender)}
 	s.handler = http.HandlerFunc(s.serve)
 	s.routes()
 	return s, nil
@@ -104,7 +107,7 @@ func (s *Server) Trace(tracing *telemetry.Tracing) {
 
 func (s *Server) routes() {
 	s.mux.HandleFunc("GET /healthz", Healthz)
-	s.mux.HandleFunc("GET /readyz", s.ready)
+	s.mux.HandleFunc("GET /readyz", s.readyz)
 	s.mux.HandleFunc("GET /v1/openapi.yaml", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "application/yaml")
 		_, _ = w.Write(OpenAPI)
@@ -116,7 +119,7 @@ func (s *Server) routes() {
 	s.handle("POST /v1/letters/{id}/appointment", MaxSmallBytes, RequestTimeout, s.moveAppointment)
 	s.handle("POST /v1/nemsms", MaxSmallBytes, RequestTimeout, s.sendNemSMS)
 	s.handle("GET /v1/nemsms/{id}", 0, RequestTimeout, s.getNemSMS)
-	s.handleSpooled("POST /v1/batches", s.e.Config.MaxBatchBytes, BatchTimeout, s.submitBatch)
+	s.handleSpooled("POST /v1/batches", s.cfg.MaxBatchBytes, BatchTimeout, s.submitBatch)
 	s.handle("GET /v1/batches/{id}", 0, RequestTimeout, s.getBatch)
 	s.handle("POST /v1/recipients/lookup", MaxSmallBytes, RequestTimeout, s.lookupRecipient)
 	s.handle("GET /v1/events", 0, RequestTimeout, s.listEvents)
@@ -211,7 +214,7 @@ func (s *Server) authenticate(w http.ResponseWriter, r *http.Request) (string, b
 			Status: http.StatusUnauthorized, Detail: "create one with `go run ./starter sender key create --sender ID`"})
 		return "", false
 	}
-	sender, err := s.e.APIKeys.Authenticate(r.Context(), strings.TrimSpace(key))
+	sender, err := s.desk.SenderOfKey(r.Context(), strings.TrimSpace(key))
 	if errors.Is(err, apikeys.ErrInvalid) {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="digitalpost", error="invalid_token"`)
 		writeProblem(w, Problem{Type: problemBase + "unauthorized", Title: "invalid or revoked API key", Status: http.StatusUnauthorized})
@@ -224,24 +227,23 @@ func (s *Server) authenticate(w http.ResponseWriter, r *http.Request) (string, b
 	return sender, true
 }
 
-func (s *Server) ready(w http.ResponseWriter, r *http.Request) { Ready(s.e)(w, r) }
+func (s *Server) readyz(w http.ResponseWriter, r *http.Request) { Ready(s.ready...)(w, r) }
 
-// Ready answers whether the process can work: its PostgreSQL and its Temporal answer. The
-// API's processes and the worker-only ones (on METRICS_ADDR) serve it as /readyz.
-func Ready(e *engine.Engine) http.HandlerFunc {
+// Ready answers whether the process can work: every part it needs (its PostgreSQL, its
+// Temporal) answers. The API's processes and the worker-only ones (on METRICS_ADDR) serve it
+// as /readyz.
+func Ready(parts ...telemetry.Check) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		ctx, cancel := context.WithTimeout(r.Context(), 3*time.Second)
 		defer cancel()
 		// The answer names the part, never its error: a driver's error carries the database's
 		// host, port and user, and /readyz answers anyone who reaches the port. The log has it.
 		var problems []string
-		if err := e.DB.Ping(ctx); err != nil {
-			problems = append(problems, "PostgreSQL does not answer")
-			logFrom(r).Warn("not ready: PostgreSQL", "err", err)
-		}
-		if _, err := e.Temporal.CheckHealth(ctx, nil); err != nil {
-			problems = append(problems, "Temporal does not answer")
-			logFrom(r).Warn("not ready: Temporal", "err", err)
+		for _, part := range parts {
+			if err := part.Ping(ctx); err != nil {
+				problems = append(problems, part.Part+" does not answer")
+				logFrom(r).Warn("not ready: "+part.Part, "err", err)
+			}
 		}
 		if len(problems) > 0 {
 			writeProblem(w, Problem{Type: problemBase + "not-ready", Title: "not ready", Status: http.StatusServiceUnavailable,

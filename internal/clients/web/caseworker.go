@@ -27,14 +27,8 @@ func (s *Site) caseworkerRoutes() {
 	s.mux.HandleFunc("POST /sagsbehandler/genindmeldelse", s.need(RoleCaseworker, s.reEnrol))
 }
 
-// queuedCase is a case as the queue lists it.
-type queuedCase struct {
-	exemption.Case
-	CitizenName string
-}
-
 type queueData struct {
-	Cases   []queuedCase
+	Cases   []borgerservice.QueuedCase
 	Grounds []groundOption
 	Form    applicationForm
 }
@@ -73,19 +67,12 @@ func (s *Site) queue(w http.ResponseWriter, r *http.Request, sess Session) {
 }
 
 func (s *Site) showQueue(w http.ResponseWriter, r *http.Request, sess Session, status int, p page, form applicationForm) {
-	cases, err := s.e.Cases.List(r.Context(), exemption.Filter{OpenOnly: true, OverdueFirst: true})
+	cases, err := s.d.CitizenService.Queue(r.Context())
 	if err != nil {
 		s.serverError(w, r, err)
 		return
 	}
-	d := queueData{Grounds: grounds(form.Grounds), Form: form}
-	for _, c := range cases {
-		q := queuedCase{Case: c}
-		if citizen, err := s.e.Registry.Citizen(r.Context(), c.CitizenID); err == nil {
-			q.CitizenName = citizen.Name
-		}
-		d.Cases = append(d.Cases, q)
-	}
+	d := queueData{Grounds: grounds(form.Grounds), Form: form, Cases: cases}
 	p.Title, p.Data = "Sager om fritagelse", d
 	s.render(w, r, status, "queue.html", p)
 }
@@ -100,7 +87,7 @@ func (s *Site) apply(w http.ResponseWriter, r *http.Request, sess Session) {
 	}
 	form := applicationForm{CPR: r.FormValue("cpr"), RepresentativeName: r.FormValue("representative-name"),
 		RepresentativeCPR: r.FormValue("representative-cpr"), Grounds: r.Form["grounds"]}
-	app := borgerservice.Application{CitizenCPR: form.CPR, Grounds: form.Grounds, MunicipalityID: s.e.Config.MunicipalitySenderID,
+	app := borgerservice.Application{CitizenCPR: form.CPR, Grounds: form.Grounds,
 		Caseworker: sess.Caseworker, RepresentativeName: form.RepresentativeName, RepresentativeCPR: form.RepresentativeCPR}
 	if f, h, err := r.FormFile("power-of-attorney"); err == nil {
 		content, readErr := io.ReadAll(f)
@@ -111,7 +98,7 @@ func (s *Site) apply(w http.ResponseWriter, r *http.Request, sess Session) {
 		}
 		app.PowerOfAttorney = letters.Document{Filename: h.Filename, ContentType: h.Header.Get("Content-Type"), Content: content}
 	}
-	id, err := s.e.Desk.Apply(r.Context(), app)
+	id, err := s.d.CitizenService.Apply(r.Context(), app)
 	var deferred *borgerservice.StartDeferred
 	switch msgs, refused := fieldErrors(err); {
 	case refused:
@@ -145,7 +132,7 @@ func (s *Site) renderCase(w http.ResponseWriter, r *http.Request, sess Session, 
 		s.fail(w, r, sess, http.StatusNotFound, "Sagen findes ikke", "")
 		return
 	}
-	st, c, err := s.e.Desk.Show(r.Context(), id)
+	st, c, err := s.d.CitizenService.Show(r.Context(), id)
 	if errors.Is(err, exemption.ErrNotFound) {
 		s.fail(w, r, sess, http.StatusNotFound, "Sagen findes ikke", "")
 		return
@@ -155,7 +142,7 @@ func (s *Site) renderCase(w http.ResponseWriter, r *http.Request, sess Session, 
 		return
 	}
 	d := caseData{Case: c, State: st, Representative: c.RepresentativeName}
-	if d.Citizen, err = s.e.Registry.Citizen(r.Context(), c.CitizenID); err != nil {
+	if d.Citizen, err = s.d.CitizenService.CitizenByID(r.Context(), c.CitizenID); err != nil {
 		s.serverError(w, r, err)
 		return
 	}
@@ -173,7 +160,7 @@ func (s *Site) powerOfAttorney(w http.ResponseWriter, r *http.Request, sess Sess
 		s.fail(w, r, sess, http.StatusNotFound, "Sagen findes ikke", "")
 		return
 	}
-	name, content, err := s.e.Cases.PowerOfAttorney(r.Context(), id)
+	name, content, err := s.d.CitizenService.PowerOfAttorney(r.Context(), id)
 	if errors.Is(err, exemption.ErrNotFound) || err == nil && len(content) == 0 {
 		s.fail(w, r, sess, http.StatusNotFound, "Ingen fuldmagt", "Sagen har ingen fuldmagt.")
 		return
@@ -189,7 +176,7 @@ func (s *Site) powerOfAttorney(w http.ResponseWriter, r *http.Request, sess Sess
 
 func (s *Site) verifyProxy(w http.ResponseWriter, r *http.Request, sess Session) {
 	s.caseAction(w, r, sess, func(id uuid.UUID) error {
-		_, err := s.e.Desk.VerifyProxy(r.Context(), id, workflows.ProxyVerification{
+		_, err := s.d.CitizenService.VerifyProxy(r.Context(), id, workflows.ProxyVerification{
 			Valid: r.FormValue("valid") == "ja", Reason: strings.TrimSpace(r.FormValue("reason")), Caseworker: sess.Caseworker})
 		var fe *fielderr.Error
 		var list fielderr.List
@@ -207,7 +194,7 @@ func (s *Site) verifyProxy(w http.ResponseWriter, r *http.Request, sess Session)
 
 func (s *Site) decide(w http.ResponseWriter, r *http.Request, sess Session) {
 	s.caseAction(w, r, sess, func(id uuid.UUID) error {
-		_, err := s.e.Desk.Decide(r.Context(), id, workflows.Decision{
+		_, err := s.d.CitizenService.Decide(r.Context(), id, workflows.Decision{
 			Approve: r.FormValue("approve") == "ja", Reason: strings.TrimSpace(r.FormValue("reason")), Caseworker: sess.Caseworker})
 		return err
 	}, "Afgørelsen er truffet, og borgeren får et brev om den.")
@@ -243,7 +230,7 @@ func (s *Site) caseAction(w http.ResponseWriter, r *http.Request, sess Session, 
 // reEnrol is an exempt citizen coming back to Digital Post.
 func (s *Site) reEnrol(w http.ResponseWriter, r *http.Request, sess Session) {
 	form := applicationForm{EnrolCPR: r.FormValue("cpr")}
-	c, err := s.e.Desk.Enrol(r.Context(), form.EnrolCPR)
+	c, err := s.d.CitizenService.Enrol(r.Context(), form.EnrolCPR)
 	if msgs, refused := fieldErrors(err); refused {
 		if m, ok := msgs["cpr"]; ok {
 			delete(msgs, "cpr")

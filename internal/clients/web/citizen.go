@@ -8,9 +8,10 @@ import (
 
 	"github.com/google/uuid"
 
+	"digitalpost/internal/desks/borgerservice"
+	"digitalpost/internal/desks/postoffice"
 	"digitalpost/internal/domain/access"
 	"digitalpost/internal/domain/cpr"
-	"digitalpost/internal/domain/letters"
 	"digitalpost/internal/domain/mailbox"
 	"digitalpost/internal/domain/nemsms"
 	"digitalpost/internal/domain/registry"
@@ -32,15 +33,12 @@ func (s *Site) citizenRoutes() {
 }
 
 type mailboxData struct {
-	Owner    registry.Citizen
-	Own      bool
-	Letters  []mailbox.Listing
-	Shared   []access.Party // mailboxes I may read
-	Pending  []access.Party // requests waiting for my answer
-	Readers  []access.Party // who may read mine
-	Exempt   bool
-	Deceased bool
-	CPR      string // a typed CPR number, kept when a request is refused
+	postoffice.MailboxView
+	borgerservice.Sharing // the signed-in citizen's own mailbox only
+	Own                   bool
+	Exempt                bool
+	Deceased              bool
+	CPR                   string // a typed CPR number, kept when a request is refused
 }
 
 func (s *Site) ownMailbox(w http.ResponseWriter, r *http.Request, sess Session) {
@@ -58,30 +56,19 @@ func (s *Site) sharedMailbox(w http.ResponseWriter, r *http.Request, sess Sessio
 
 func (s *Site) showMailbox(w http.ResponseWriter, r *http.Request, sess Session, ownerID uuid.UUID, status int, p page, typedCPR string) {
 	ctx := r.Context()
-	if ok, err := s.e.Mailbox.MayRead(ctx, ownerID, sess.CitizenID); err != nil {
-		s.serverError(w, r, err)
-		return
-	} else if !ok {
+	view, err := s.d.PostOffice.MailboxOf(ctx, ownerID, sess.CitizenID, MailboxPageSize)
+	if errors.Is(err, mailbox.ErrNoAccess) {
 		s.notFound(w, r, sess)
 		return
 	}
-	owner, err := s.e.Registry.Citizen(ctx, ownerID)
 	if err != nil {
 		s.serverError(w, r, err)
 		return
 	}
-	d := mailboxData{Owner: owner, Own: ownerID == sess.CitizenID, Exempt: owner.Enrolment == registry.Exempt, Deceased: owner.Deceased(), CPR: typedCPR}
-	if d.Letters, err = s.e.Mailbox.List(ctx, ownerID, MailboxPageSize); err != nil {
-		s.serverError(w, r, err)
-		return
-	}
+	owner := view.Owner
+	d := mailboxData{MailboxView: view, Own: ownerID == sess.CitizenID, Exempt: owner.Enrolment == registry.Exempt, Deceased: owner.Deceased(), CPR: typedCPR}
 	if d.Own {
-		if d.Shared, err = s.e.Access.SharedWith(ctx, ownerID); err == nil {
-			if d.Pending, err = s.e.Access.PendingFor(ctx, ownerID); err == nil {
-				d.Readers, err = s.e.Access.GrantedBy(ctx, ownerID)
-			}
-		}
-		if err != nil {
+		if d.Sharing, err = s.d.CitizenService.SharingOf(ctx, ownerID); err != nil {
 			s.serverError(w, r, err)
 			return
 		}
@@ -101,12 +88,8 @@ func (s *Site) notFound(w http.ResponseWriter, r *http.Request, sess Session) {
 }
 
 type letterData struct {
-	Letter       letters.Letter
-	Organisation string
-	Entry        mailbox.Entry
-	Documents    []letters.Document
-	Owner        registry.Citizen
-	Own          bool
+	postoffice.Reading
+	Own bool // the reader's own mailbox, not one read with reading access
 }
 
 // readLetter shows a letter and records the opening exactly as `starter open` does: the
@@ -118,45 +101,22 @@ func (s *Site) readLetter(w http.ResponseWriter, r *http.Request, sess Session) 
 		s.notFound(w, r, sess)
 		return
 	}
-	entry, err := s.e.PostOffice.OpenBy(ctx, id, sess.CitizenID)
+	rd, err := s.d.PostOffice.Read(ctx, id, sess.CitizenID)
 	switch {
 	case errors.Is(err, mailbox.ErrNotInMailbox), errors.Is(err, mailbox.ErrNoAccess):
 		s.notFound(w, r, sess)
 		return
 	case errors.Is(err, mailbox.ErrWithdrawn):
-		// The mailbox tells a withdrawal before it asks who reads: only someone who may read
-		// the letter learns that it was withdrawn. To anyone else the id is unknown, as any
-		// letter they may not read (else a guessed id would tell that it exists).
-		if ok, err := s.e.Mailbox.MayRead(ctx, entry.CitizenID, sess.CitizenID); err != nil {
-			s.serverError(w, r, err)
-			return
-		} else if !ok {
-			s.notFound(w, r, sess)
-			return
-		}
+		// The desk tells a withdrawal only to someone who may read the letter; to anyone
+		// else the id is unknown, as any letter they may not read.
 		s.fail(w, r, sess, http.StatusGone, "Brevet er trukket tilbage", "Afsenderen har trukket brevet tilbage.")
 		return
 	case err != nil:
 		s.serverError(w, r, err)
 		return
 	}
-	l, err := s.e.Letters.Get(ctx, id)
-	if err != nil {
-		s.serverError(w, r, err)
-		return
-	}
-	d := letterData{Letter: l, Entry: entry, Own: entry.CitizenID == sess.CitizenID}
-	if snd, err := s.e.Registry.Sender(ctx, l.SenderID); err == nil {
-		d.Organisation = snd.Organisation
-	}
-	if d.Documents, err = s.e.Letters.Documents(ctx, id); err == nil {
-		d.Owner, err = s.e.Registry.Citizen(ctx, entry.CitizenID)
-	}
-	if err != nil {
-		s.serverError(w, r, err)
-		return
-	}
-	s.render(w, r, http.StatusOK, "letter.html", page{Title: l.Subject, Data: d})
+	d := letterData{Reading: rd, Own: rd.Entry.CitizenID == sess.CitizenID}
+	s.render(w, r, http.StatusOK, "letter.html", page{Title: rd.Letter.Subject, Data: d})
 }
 
 // document serves one of a letter's documents to someone who may read the letter.
@@ -169,15 +129,12 @@ func (s *Site) document(w http.ResponseWriter, r *http.Request, sess Session) {
 		return
 	}
 	// Reading a document is reading the letter: the opening is recorded as on the letter's page.
-	if _, err := s.e.PostOffice.OpenBy(ctx, id, sess.CitizenID); err != nil {
+	rd, err := s.d.PostOffice.Read(ctx, id, sess.CitizenID)
+	if err != nil {
 		s.notFound(w, r, sess)
 		return
 	}
-	docs, err := s.e.Letters.Documents(ctx, id)
-	if err != nil {
-		s.serverError(w, r, err)
-		return
-	}
+	docs := rd.Documents
 	if n < 1 || n > len(docs) {
 		s.notFound(w, r, sess)
 		return
@@ -198,7 +155,7 @@ func (s *Site) requestAccess(w http.ResponseWriter, r *http.Request, sess Sessio
 			page{Errors: map[string]string{"cpr": "CPR-nummeret skal være DDMMÅÅ-XXXX med en gyldig fødselsdato"}}, typed)
 		return
 	}
-	_, err = s.e.Desk.RequestReadingAccess(r.Context(), me.CPR.Digits(), typed)
+	_, err = s.d.CitizenService.RequestReadingAccess(r.Context(), me.CPR.Digits(), typed)
 	if msgs, refused := fieldErrors(err); refused {
 		if m, ok := msgs["delegate"]; ok && m != access.ErrAlreadyLive.Error() {
 			// About the signed-in citizen themselves: theirs to know. That they asked before is
@@ -236,7 +193,7 @@ func (s *Site) answerAccess(w http.ResponseWriter, r *http.Request, sess Session
 		return
 	}
 	accept := r.FormValue("svar") == "accepter"
-	st, err := s.e.Desk.RespondReadingAccess(r.Context(), id, me.CPR.Digits(), accept)
+	st, err := s.d.CitizenService.RespondReadingAccess(r.Context(), id, me.CPR.Digits(), accept)
 	if msgs, refused := fieldErrors(err); refused {
 		s.showMailbox(w, r, sess, sess.CitizenID, http.StatusUnprocessableEntity, page{Error: first(msgs)}, "")
 		return
@@ -274,8 +231,8 @@ type profileData struct {
 }
 
 func (s *Site) profileData(r *http.Request, c registry.Citizen) (profileData, error) {
-	d := profileData{Citizen: c, Email: c.Email, Mobile: c.Mobile, NemSMSTerms: s.e.NemSMS.Terms, NemSMSMobile: c.Mobile}
-	sub, err := s.e.NemSMS.SubscriptionOf(r.Context(), c.ID)
+	d := profileData{Citizen: c, Email: c.Email, Mobile: c.Mobile, NemSMSTerms: s.d.CitizenService.NemSMSTerms(), NemSMSMobile: c.Mobile}
+	sub, err := s.d.CitizenService.NemSMSSubscription(r.Context(), c.ID)
 	switch {
 	case err == nil && sub.Active():
 		d.NemSMS = &sub
@@ -308,7 +265,7 @@ func (s *Site) updateProfile(w http.ResponseWriter, r *http.Request, sess Sessio
 		return
 	}
 	email, mobile := r.FormValue("email"), r.FormValue("mobile")
-	_, err = s.e.Desk.UpdateContact(r.Context(), c.CPR.Digits(), registry.ContactChange{Email: &email, Mobile: &mobile})
+	_, err = s.d.CitizenService.UpdateContact(r.Context(), c.CPR.Digits(), registry.ContactChange{Email: &email, Mobile: &mobile})
 	if msgs, refused := fieldErrors(err); refused {
 		d, derr := s.profileData(r, c)
 		if derr != nil {
@@ -334,7 +291,7 @@ func (s *Site) nemsmsChoice(w http.ResponseWriter, r *http.Request, sess Session
 		return
 	}
 	if r.FormValue("action") == "afmeld" {
-		if err := s.e.Desk.UnsubscribeNemSMS(r.Context(), c.CPR.Digits()); err != nil {
+		if err := s.d.CitizenService.UnsubscribeNemSMS(r.Context(), c.CPR.Digits()); err != nil {
 			if _, refused := fieldErrors(err); !refused {
 				s.serverError(w, r, err)
 				return
@@ -345,9 +302,9 @@ func (s *Site) nemsmsChoice(w http.ResponseWriter, r *http.Request, sess Session
 	}
 	accepted := ""
 	if r.FormValue("accept") == "ja" {
-		accepted = s.e.NemSMS.Terms
+		accepted = s.d.CitizenService.NemSMSTerms()
 	}
-	_, err = s.e.Desk.SubscribeNemSMS(r.Context(), c.CPR.Digits(), accepted, r.FormValue("nemsms-mobile"))
+	_, err = s.d.CitizenService.SubscribeNemSMS(r.Context(), c.CPR.Digits(), accepted, r.FormValue("nemsms-mobile"))
 	if msgs, refused := fieldErrors(err); refused {
 		d, derr := s.profileData(r, c)
 		if derr != nil {

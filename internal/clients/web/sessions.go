@@ -2,58 +2,12 @@ package web
 
 import (
 	"context"
-	"errors"
 	"net/http"
 	"strings"
 	"time"
 
 	"github.com/google/uuid"
-	"github.com/jackc/pgx/v5/pgxpool"
 )
-
-// sessionRows is the pages' session table (migration 00012_page_sessions): one row per
-// sign-in, named by the id in the sealed cookie. The cookie says who; the row says whether the
-// session still stands. Signing out ends the row, so a copy of the cookie ends with it in every
-// API process (a list of ended sessions in one process's memory would end it in that one only).
-type sessionRows struct{ db *pgxpool.Pool }
-
-// errSessionTaken: a sign-in tried to open a session that was opened before. An OpenID
-// Connect sign-in names its session when it starts, so its callback, replayed, is refused here
-// even if the identity provider redeems the code twice.
-var errSessionTaken = errors.New("the sign-in was used before")
-
-// open records a new session. It also clears away a few expired rows: no sweeper to run, and
-// SKIP LOCKED keeps concurrent sign-ins from waiting on each other's clearing.
-func (t sessionRows) open(ctx context.Context, sess Session) error {
-	tag, err := t.db.Exec(ctx, `
-		WITH expired AS (
-			DELETE FROM page_sessions WHERE id IN (
-				SELECT id FROM page_sessions WHERE expires_at < now() ORDER BY expires_at LIMIT 100 FOR UPDATE SKIP LOCKED)
-		)
-		INSERT INTO page_sessions (id, role, expires_at) VALUES ($1, $2, $3) ON CONFLICT (id) DO NOTHING`,
-		sess.ID, sess.Role, sess.Expires)
-	if err != nil {
-		return err
-	}
-	if tag.RowsAffected() == 0 {
-		return errSessionTaken
-	}
-	return nil
-}
-
-// standing tells whether a session is still signed in: opened, not ended, not expired.
-func (t sessionRows) standing(ctx context.Context, id uuid.UUID) (bool, error) {
-	var ok bool
-	err := t.db.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM page_sessions
-		WHERE id = $1 AND ended_at IS NULL AND expires_at > now())`, id).Scan(&ok)
-	return ok, err
-}
-
-// end signs a session out; ending an ended one is harmless.
-func (t sessionRows) end(ctx context.Context, id uuid.UUID) error {
-	_, err := t.db.Exec(ctx, `UPDATE page_sessions SET ended_at = coalesce(ended_at, now()) WHERE id = $1`, id)
-	return err
-}
 
 // senderKeyStanding tells whether the API key a sender's user signed in with is still valid:
 // the page session lasts no longer than the key that opened it. A sender's user signed in by
@@ -62,7 +16,7 @@ func (s *Site) senderKeyStanding(ctx context.Context, sess Session) (bool, error
 	if sess.Role != RoleSender || sess.KeyID == "" {
 		return true, nil
 	}
-	keys, err := s.e.APIKeys.List(ctx, sess.SenderID)
+	keys, err := s.d.PostOffice.KeysOf(ctx, sess.SenderID)
 	if err != nil {
 		return false, err
 	}
@@ -99,7 +53,7 @@ func (s *Site) session(r *http.Request) (Session, bool) {
 	if !ok || sess.ID == uuid.Nil {
 		return Session{}, false
 	}
-	standing, err := s.sessions.standing(r.Context(), sess.ID)
+	standing, err := s.d.Sessions.Standing(r.Context(), sess.ID)
 	if err == nil && standing {
 		standing, err = s.senderKeyStanding(r.Context(), sess)
 	}
@@ -130,7 +84,7 @@ func (s *Site) sealedSession(r *http.Request) (Session, bool) {
 func (s *Site) signOut(w http.ResponseWriter, r *http.Request) {
 	http.SetCookie(w, s.cookie(r, sessionCookie, "", -time.Second))
 	if sess, ok := s.sealedSession(r); ok && sess.ID != uuid.Nil {
-		if err := s.sessions.end(r.Context(), sess.ID); err != nil {
+		if err := s.d.Sessions.End(r.Context(), sess.ID); err != nil {
 			// Say so: the browser forgot the cookie, but a copy of it would still work.
 			s.serverError(w, r, err)
 			return

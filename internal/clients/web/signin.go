@@ -18,6 +18,7 @@ import (
 
 	"digitalpost/internal/domain/apikeys"
 	"digitalpost/internal/domain/cpr"
+	"digitalpost/internal/domain/pagesessions"
 	"digitalpost/internal/domain/registry"
 )
 
@@ -116,7 +117,7 @@ func (s *Site) signInPage(w http.ResponseWriter, r *http.Request) {
 func (s *Site) renderSignIn(w http.ResponseWriter, r *http.Request, status int, p page, d signInData) {
 	d.Next, d.OIDC = safeNext(r.FormValue("videre")), s.opts.OIDC != nil
 	if s.opts.Dev {
-		list, err := s.e.Registry.FirstCitizens(r.Context(), 12)
+		list, err := s.d.CitizenService.FirstCitizens(r.Context(), 12)
 		if err != nil {
 			s.serverError(w, r, err)
 			return
@@ -174,12 +175,12 @@ func (s *Site) citizenByCPR(ctx context.Context, number string) (registry.Citize
 	if err != nil {
 		return registry.Citizen{}, err
 	}
-	return s.e.Registry.CitizenByCPR(ctx, n)
+	return s.d.CitizenService.CitizenByCPR(ctx, n)
 }
 
 func (s *Site) finishSignIn(w http.ResponseWriter, r *http.Request, sess Session, next string) {
 	err := s.signIn(w, r, sess)
-	if errors.Is(err, errSessionTaken) {
+	if errors.Is(err, pagesessions.ErrTaken) {
 		s.log.Warn("a sign-in was used again", "role", sess.Role, "user", sess.user())
 		s.fail(w, r, Session{}, http.StatusUnauthorized, "Log ind mislykkedes", "Dette log ind er allerede brugt. Log ind igen.")
 		return
@@ -198,7 +199,7 @@ func (s *Site) finishSignIn(w http.ResponseWriter, r *http.Request, sess Session
 // API checks it.
 func (s *Site) senderSignIn(w http.ResponseWriter, r *http.Request) {
 	key := strings.TrimSpace(r.FormValue("key"))
-	sender, err := s.e.APIKeys.Authenticate(r.Context(), key)
+	sender, err := s.d.PostOffice.SenderOfKey(r.Context(), key)
 	if errors.Is(err, apikeys.ErrInvalid) || err == nil && apiKeyID(key) == "" {
 		s.renderSignIn(w, r, http.StatusUnauthorized, page{Errors: map[string]string{"key": "nøglen er ukendt eller tilbagekaldt"}}, signInData{KeyFailed: true})
 		return
@@ -208,7 +209,7 @@ func (s *Site) senderSignIn(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	org := sender
-	if snd, err := s.e.Registry.Sender(r.Context(), sender); err == nil {
+	if snd, err := s.d.PostOffice.Sender(r.Context(), sender); err == nil {
 		org = snd.Organisation
 	}
 	s.finishSignIn(w, r, Session{Role: RoleSender, SenderID: sender, KeyID: apiKeyID(key), Name: org}, "/afsender")
@@ -308,7 +309,7 @@ func (s *Site) sessionFromClaims(ctx context.Context, issuer, subject string, cl
 		return Session{Role: RoleCaseworker, Caseworker: issuer + "#" + subject, Name: name}, ""
 	case has(cn.SenderRole):
 		sender, _ := claims[cn.Sender].(string)
-		snd, err := s.e.Registry.Sender(ctx, sender)
+		snd, err := s.d.PostOffice.Sender(ctx, sender)
 		if err != nil {
 			return Session{}, "Afsenderen i dit log ind findes ikke."
 		}

@@ -27,7 +27,6 @@ import (
 	"digitalpost/internal/domain/letters"
 	"digitalpost/internal/domain/registry"
 	"digitalpost/internal/domain/statistics"
-	"digitalpost/internal/infra/engine"
 )
 
 //go:embed templates/*.html
@@ -82,19 +81,18 @@ type Options struct {
 
 // Site serves the pages.
 type Site struct {
-	e        *engine.Engine
-	log      *slog.Logger
-	sessions sessionRows
-	public   *statistics.PublicCache
-	opts     Options
-	cookies  *securecookie.SecureCookie
-	pages    map[string]*template.Template
-	mux      *http.ServeMux
-	handler  http.Handler
+	d       Desks
+	log     *slog.Logger
+	public  *statistics.PublicCache
+	opts    Options
+	cookies *securecookie.SecureCookie
+	pages   map[string]*template.Template
+	mux     *http.ServeMux
+	handler http.Handler
 }
 
-// New builds the pages around an engine.
-func New(e *engine.Engine, log *slog.Logger, opts Options) (*Site, error) {
+// New builds the pages in front of the desks.
+func New(d Desks, log *slog.Logger, opts Options) (*Site, error) {
 	key := opts.SessionKey
 	if len(key) == 0 {
 		key = make([]byte, 64)
@@ -103,8 +101,8 @@ func New(e *engine.Engine, log *slog.Logger, opts Options) (*Site, error) {
 	if len(key) != 64 {
 		return nil, fmt.Errorf("SESSION_KEY: must be 64 bytes (base64), got %d", len(key))
 	}
-	s := &Site{e: e, log: log, opts: opts, mux: http.NewServeMux(), sessions: sessionRows{db: e.DB},
-		public:  statistics.NewPublicCache(statistics.New(e.DB), StatisticsTTL),
+	s := &Site{d: d, log: log, opts: opts, mux: http.NewServeMux(),
+		public:  statistics.NewPublicCache(d.Statistics, StatisticsTTL),
 		cookies: securecookie.New(key[:32], key[32:]).MaxAge(int(SessionLength.Seconds()))}
 	var err error
 	if s.pages, err = parsePages(); err != nil {
@@ -197,14 +195,14 @@ func (s *Site) home(w http.ResponseWriter, r *http.Request) {
 }
 
 // signIn opens a session: its row first, then the cookie. A session without an id gets a new
-// one; an OpenID Connect sign-in brings the id it was started with (errSessionTaken when that
+// one; an OpenID Connect sign-in brings the id it was started with (pagesessions.ErrTaken when that
 // sign-in was used before).
 func (s *Site) signIn(w http.ResponseWriter, r *http.Request, sess Session) error {
 	if sess.ID == uuid.Nil {
 		sess.ID = uuid.New()
 	}
 	sess.Expires = time.Now().Add(SessionLength)
-	if err := s.sessions.open(r.Context(), sess); err != nil {
+	if err := s.d.Sessions.Open(r.Context(), sess.ID, sess.Role, sess.Expires); err != nil {
 		return err
 	}
 	v, err := s.cookies.Encode(sessionCookie, sess)
@@ -324,7 +322,7 @@ func fieldErrors(err error) (map[string]string, bool) {
 
 // citizenOf loads the signed-in citizen.
 func (s *Site) citizenOf(ctx context.Context, sess Session) (registry.Citizen, error) {
-	return s.e.Registry.Citizen(ctx, sess.CitizenID)
+	return s.d.CitizenService.CitizenByID(ctx, sess.CitizenID)
 }
 
 var funcs = template.FuncMap{

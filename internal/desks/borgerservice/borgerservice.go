@@ -39,13 +39,16 @@ type Desk struct {
 	ServiceDeadline func(now time.Time) time.Time
 	// ResponseDeadline is how long a citizen has to answer a reading access request.
 	ResponseDeadline time.Duration
+	// Municipality is the sender of the decision letters of applications that name none
+	// (MUNICIPALITY_SENDER_ID): the municipality whose citizen service this desk is.
+	Municipality string
 }
 
 // Application is an exemption application made in person.
 type Application struct {
 	CitizenCPR     string
 	Grounds        []string
-	MunicipalityID string // the sender of the decision letter
+	MunicipalityID string // the sender of the decision letter; empty: the desk's Municipality
 	Caseworker     string
 	// A representative appears instead of the citizen, with a power of attorney (fuldmagt).
 	RepresentativeName string
@@ -56,6 +59,9 @@ type Application struct {
 // Apply registers an application and starts its case; it returns the case id.
 func (d *Desk) Apply(ctx context.Context, a Application) (uuid.UUID, error) {
 	var errs fielderr.List
+	if strings.TrimSpace(a.MunicipalityID) == "" {
+		a.MunicipalityID = d.Municipality
+	}
 	c := exemption.Case{ID: uuid.New(), MunicipalityID: strings.TrimSpace(a.MunicipalityID), Caseworker: a.Caseworker,
 		Status: exemption.AwaitingDecision}
 	if citizen, ok := d.citizen(ctx, &errs, "cpr", a.CitizenCPR); ok {

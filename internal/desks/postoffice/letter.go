@@ -64,18 +64,25 @@ func (p *PostOffice) afterTheWorkflow(ctx context.Context, st workflows.LetterSt
 // Open is the citizen (or a delegate) reading a letter in the mailbox: the mailbox records
 // the opening, the reader counts as logged in, and the letter's workflow hears of it.
 func (p *PostOffice) Open(ctx context.Context, id uuid.UUID, readerCPR string) (mailbox.Entry, error) {
-	number, err := cpr.Parse(readerCPR)
-	if err != nil {
-		return mailbox.Entry{}, &fielderr.Error{Field: "as", Rule: "CPR number " + err.Error()}
-	}
-	reader, err := p.Registry.CitizenByCPR(ctx, number)
-	if errors.Is(err, registry.ErrNotFound) {
-		return mailbox.Entry{}, &fielderr.Error{Field: "as", Rule: "reader is not in the registry"}
-	}
+	reader, err := p.readerByCPR(ctx, readerCPR)
 	if err != nil {
 		return mailbox.Entry{}, err
 	}
-	return p.OpenBy(ctx, id, reader.ID)
+	return p.OpenBy(ctx, id, reader)
+}
+
+// readerByCPR is the registry id of a reader named by CPR number, the field "as" when the
+// number is malformed or nobody's.
+func (p *PostOffice) readerByCPR(ctx context.Context, readerCPR string) (uuid.UUID, error) {
+	number, err := cpr.Parse(readerCPR)
+	if err != nil {
+		return uuid.Nil, &fielderr.Error{Field: "as", Rule: "CPR number " + err.Error()}
+	}
+	reader, err := p.Registry.CitizenByCPR(ctx, number)
+	if errors.Is(err, registry.ErrNotFound) {
+		return uuid.Nil, &fielderr.Error{Field: "as", Rule: "reader is not in the registry"}
+	}
+	return reader.ID, err
 }
 
 // OpenBy is Open for a reader already known by registry id, as a signed-in mailbox page knows them.

@@ -5,6 +5,10 @@ package postoffice
 import (
 	"digitalpost/internal/adapters/notify"
 	"digitalpost/internal/adapters/print"
+	"digitalpost/internal/adapters/printhouse"
+	"digitalpost/internal/adapters/webhooks"
+	"digitalpost/internal/domain/apikeys"
+	"digitalpost/internal/domain/audit"
 	"digitalpost/internal/domain/events"
 
 	"bytes"
@@ -72,6 +76,13 @@ type PostOffice struct {
 		SoleCurrent(context.Context) bool
 		Polled(ctx context.Context, queue string) bool
 	}
+	// Keys, Webhooks, Receipts and Lookups are the senders' side of the desk: who a key is,
+	// where their events go, what the print house reports, and the record of look-ups (nil
+	// when no audit key is set, and then look-ups are not answered).
+	Keys     *apikeys.Keys
+	Webhooks *webhooks.Hooks
+	Receipts *printhouse.Receipts
+	Lookups  *audit.Lookups
 }
 
 // Submission is a letter as a sender hands it in.

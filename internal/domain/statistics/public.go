@@ -29,8 +29,14 @@ type PublicCache struct {
 	last Public
 }
 
+// Counter counts the public figures (Stats does, from PostgreSQL).
+type Counter interface {
+	Population(ctx context.Context) (Population, error)
+	Months(ctx context.Context, from time.Time) ([]Month, error)
+}
+
 // NewPublicCache counts with s, at most once per ttl.
-func NewPublicCache(s *Stats, ttl time.Duration) *PublicCache {
+func NewPublicCache(s Counter, ttl time.Duration) *PublicCache {
 	return &PublicCache{ttl: ttl, count: func(ctx context.Context, from time.Time) (Public, error) {
 		pop, err := s.Population(ctx)
 		if err != nil {

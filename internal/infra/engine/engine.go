@@ -38,7 +38,9 @@ import (
 	"digitalpost/internal/domain/letters"
 	"digitalpost/internal/domain/mailbox"
 	"digitalpost/internal/domain/nemsms"
+	"digitalpost/internal/domain/pagesessions"
 	"digitalpost/internal/domain/registry"
+	"digitalpost/internal/domain/statistics"
 	"digitalpost/internal/infra/codec"
 	"digitalpost/internal/infra/config"
 	"digitalpost/internal/infra/rollout"
@@ -69,7 +71,11 @@ type Engine struct {
 	// Lookups records senders' look-ups in the registry; nil when no key is configured
 	// (LOOKUP_AUDIT_KEY or PAYLOAD_KEYS), and then look-ups are not answered.
 	Lookups *audit.Lookups
-	Metrics *telemetry.Metrics // nil: no metrics
+	// Statistics counts letters, notices and citizens for the statistics page and the senders'
+	// dashboards; PageSessions are the pages' sign-ins.
+	Statistics   *statistics.Stats
+	PageSessions *pagesessions.Rows
+	Metrics      *telemetry.Metrics // nil: no metrics
 	// TakeOverDeployment makes this build the Worker Deployment's current version at start,
 	// whatever was current: the dev runtime's, which has no rollout to wait for.
 	TakeOverDeployment bool
@@ -78,6 +84,14 @@ type Engine struct {
 // SetMetrics hands the process's metrics to the parts that count.
 func (e *Engine) SetMetrics(m *telemetry.Metrics) {
 	e.Metrics, e.Activities.Metrics, e.Notices.Metrics, e.Receipts.Metrics, e.PostOffice.Metrics = m, m, m, m, m
+}
+
+// Readiness is what a process of the engine needs to work: its PostgreSQL and its Temporal.
+func (e *Engine) Readiness() []telemetry.Check {
+	return []telemetry.Check{
+		{Part: "PostgreSQL", Ping: e.DB.Ping},
+		{Part: "Temporal", Ping: func(ctx context.Context) error { _, err := e.Temporal.CheckHealth(ctx, nil); return err }},
+	}
 }
 
 // CaseCounts are the open and overdue exemption cases, for the metrics' gauges.
@@ -124,7 +138,7 @@ func New(cfg config.Config, db *pgxpool.Pool, tc client.Client) (*Engine, error)
 		NemSMS: e.NemSMS, AppointmentReminder: cfg.NemSMSAppointmentReminder}
 	e.PostOffice.Routing = rollout.NewRouting(e.Deployment(), tc)
 	e.Desk = &borgerservice.Desk{Temporal: tc, TaskQueue: cfg.TaskQueue, Registry: e.Registry, Cases: e.Cases, Access: e.Access, NemSMS: e.NemSMS,
-		ResponseDeadline: cfg.ReadingAccessDeadline,
+		ResponseDeadline: cfg.ReadingAccessDeadline, Municipality: cfg.MunicipalitySenderID,
 		ServiceDeadline: func(now time.Time) time.Time {
 			if cfg.ExemptionServiceDeadline > 0 { // demos: minutes instead of working days
 				return now.Add(cfg.ExemptionServiceDeadline)
@@ -132,6 +146,7 @@ func New(cfg config.Config, db *pgxpool.Pool, tc client.Client) (*Engine, error)
 			return calendar.AddWorkingDays(now, cfg.ExemptionServiceWorkingDays)
 		}}
 	e.APIKeys, e.Events = apikeys.New(db), events.NewFeed(db)
+	e.Statistics, e.PageSessions = statistics.New(db), pagesessions.New(db)
 	e.PostOffice.Notices, e.PostOffice.PrintJobs, e.PostOffice.Events = e.Notices, e.PrintJobs, e.Events
 	e.Webhooks = webhooks.New(db, e.Events)
 	auditKey, err := lookupAuditKey(cfg)
@@ -148,6 +163,7 @@ func New(cfg config.Config, db *pgxpool.Pool, tc client.Client) (*Engine, error)
 		}
 	}
 	e.Activities.Webhooks = e.Webhooks
+	e.PostOffice.Keys, e.PostOffice.Webhooks, e.PostOffice.Receipts, e.PostOffice.Lookups = e.APIKeys, e.Webhooks, e.Receipts, e.Lookups
 	e.Activities.Recovery = &recovery.Sweep{Letters: e.Letters, Cases: e.Cases, Access: e.Access,
 		PostOffice: e.PostOffice, Desk: e.Desk, Grace: cfg.RecoveryGrace, Webhooks: e.Webhooks, Events: e.Events}
 	return e, nil
