@@ -51,7 +51,7 @@ func sendCmd() *cobra.Command {
 			if err != nil {
 				return &fielderr.Error{Field: fmt.Sprintf("file %d", i+1), Rule: "cannot be read: " + err.Error()}
 			}
-			r.Documents = append(r.Documents, sendersapi.Document{Filename: filepath.Base(path), Content: b})
+			r.Documents = append(r.Documents, sendersapi.NewDocument(filepath.Base(path), "", b))
 		}
 		if r.MessageID == "" {
 			r.MessageID = "cli-" + uuid.NewString()

@@ -223,12 +223,12 @@ func readNDJSON(r io.Reader, template postoffice.Submission, maxLetters int) ([]
 			errs.Add(fmt.Sprintf("line %d", line), "must be UTF-8 (it has bytes that are not; save the file as UTF-8)")
 			continue
 		}
-		var req letterRequest
+		var req wire.LetterRequest
 		if err := strictJSON(strings.NewReader(text), &req); err != nil {
 			errs.Add(fmt.Sprintf("line %d", line), "is not a letter object: "+jsonRule(err))
 			continue
 		}
-		sub, err := req.submission(template.SenderID)
+		sub, err := submission(req, template.SenderID)
 		var list fielderr.List
 		if errors.As(err, &list) {
 			for _, e := range list {

@@ -25,35 +25,14 @@ import (
 	"digitalpost/internal/domain/letters"
 )
 
-// letterRequest is POST /v1/letters as JSON (documents base64) or as multipart/form-data
-// (the same names as form fields, documents as files named "documents").
-type letterRequest struct {
-	MessageID    string        `json:"message_id"`
-	RecipientCPR string        `json:"recipient_cpr"`
-	Subject      string        `json:"subject"`
-	Text         string        `json:"text"`
-	Documents    []documentDTO `json:"documents"`
-	PhysicalOnly bool          `json:"physical_only"`
-	DigitalOnly  bool          `json:"digital_only"`
-	Deadline     string        `json:"deadline"`
-	DeliverAt    string        `json:"deliver_at"`
-	PostalCat    string        `json:"postal_category"`
-	Appointment  string        `json:"appointment_at"`
-	Urgency      string        `json:"urgency"`
-}
-
-type documentDTO struct {
-	Filename    string `json:"filename"`
-	ContentType string `json:"content_type"`
-	Content     string `json:"content"` // base64
-}
-
-// submission turns a request into the post office's submission, or the rules it breaks.
-func (req letterRequest) submission(sender string) (postoffice.Submission, error) {
+// submission turns a request into the post office's submission, or the rules it breaks. The
+// request is POST /v1/letters as JSON (documents base64), as multipart/form-data (the same
+// names as form fields, documents as files named "documents"), or a line of an NDJSON batch.
+func submission(req wire.LetterRequest, sender string) (postoffice.Submission, error) {
 	var errs fielderr.List
 	s := postoffice.Submission{SenderID: sender, MessageID: req.MessageID, RecipientCPR: req.RecipientCPR,
 		Subject: req.Subject, Body: req.Text, PhysicalOnly: req.PhysicalOnly, DigitalOnly: req.DigitalOnly,
-		PostalCategory: req.PostalCat, Urgency: letters.Urgency(req.Urgency)}
+		PostalCategory: req.PostalCategory, Urgency: letters.Urgency(req.Urgency)}
 	if strings.TrimSpace(req.MessageID) == "" {
 		errs.Add("message_id", "is required: your own id for the letter, so that sending it again delivers nothing twice")
 	}
@@ -64,7 +43,7 @@ func (req letterRequest) submission(sender string) (postoffice.Submission, error
 	if err := s.SetDeliverAt(req.DeliverAt); errors.As(err, &bad) {
 		errs = append(errs, bad)
 	}
-	if err := s.SetAppointmentAt(req.Appointment); errors.As(err, &bad) {
+	if err := s.SetAppointmentAt(req.AppointmentAt); errors.As(err, &bad) {
 		errs = append(errs, bad)
 	}
 	for i, d := range req.Documents {
@@ -157,7 +136,7 @@ func (u *utf8Reader) Read(p []byte) (int, error) {
 }
 
 func (s *Server) submitLetter(w http.ResponseWriter, r *http.Request) {
-	var req letterRequest
+	var req wire.LetterRequest
 	mediaType, params, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	switch mediaType {
 	case "application/json":
@@ -173,7 +152,7 @@ func (s *Server) submitLetter(w http.ResponseWriter, r *http.Request) {
 			Title: "send the letter as application/json or multipart/form-data"})
 		return
 	}
-	sub, err := req.submission(senderOf(r))
+	sub, err := submission(req, senderOf(r))
 	if badInput(w, err) {
 		return
 	}
@@ -212,7 +191,7 @@ func (s *Server) submitLetter(w http.ResponseWriter, r *http.Request) {
 }
 
 // readMultipartLetter reads a multipart letter: fields by name, files as documents.
-func readMultipartLetter(w http.ResponseWriter, r *http.Request, boundary string, req *letterRequest) bool {
+func readMultipartLetter(w http.ResponseWriter, r *http.Request, boundary string, req *wire.LetterRequest) bool {
 	if boundary == "" {
 		malformed(w, "body", "multipart/form-data needs a boundary")
 		return false
@@ -243,8 +222,7 @@ func readMultipartLetter(w http.ResponseWriter, r *http.Request, boundary string
 		}
 		name := part.FormName()
 		if name == "documents" {
-			req.Documents = append(req.Documents, documentDTO{Filename: part.FileName(),
-				ContentType: part.Header.Get("Content-Type"), Content: base64.StdEncoding.EncodeToString(b)})
+			req.Documents = append(req.Documents, wire.NewDocument(part.FileName(), part.Header.Get("Content-Type"), b))
 			continue
 		}
 		v := string(b)
@@ -262,9 +240,9 @@ func readMultipartLetter(w http.ResponseWriter, r *http.Request, boundary string
 		case "deliver_at":
 			req.DeliverAt = v
 		case "postal_category":
-			req.PostalCat = v
+			req.PostalCategory = v
 		case "appointment_at":
-			req.Appointment = v
+			req.AppointmentAt = v
 		case "urgency":
 			req.Urgency = v
 		case "physical_only", "digital_only":

@@ -42,22 +42,6 @@ func New(base, key string) *Client {
 	return &Client{BaseURL: strings.TrimRight(base, "/"), Key: key, HTTP: &http.Client{Timeout: 2 * time.Minute}}
 }
 
-// LetterRequest is a letter as a sender hands it in (POST /v1/letters).
-type LetterRequest struct {
-	MessageID      string     `json:"message_id"`
-	RecipientCPR   string     `json:"recipient_cpr"`
-	Subject        string     `json:"subject"`
-	Text           string     `json:"text,omitempty"`
-	Documents      []Document `json:"documents,omitempty"`
-	PhysicalOnly   bool       `json:"physical_only,omitempty"`
-	DigitalOnly    bool       `json:"digital_only,omitempty"`
-	Deadline       string     `json:"deadline,omitempty"`
-	DeliverAt      string     `json:"deliver_at,omitempty"`
-	PostalCategory string     `json:"postal_category,omitempty"`
-	AppointmentAt  string     `json:"appointment_at,omitempty"`
-	Urgency        string     `json:"urgency,omitempty"`
-}
-
 // The API's JSON, as the server writes it (package wire).
 type (
 	Letter        = wire.Letter
@@ -69,14 +53,12 @@ type (
 	BatchProgress = wire.BatchProgress
 	Preview       = wire.Preview
 	Postage       = wire.Postage
+	LetterRequest = wire.LetterRequest
+	Document      = wire.Document
 )
 
-// Document is an enclosed file; Content is sent base64-encoded, as the API takes it.
-type Document struct {
-	Filename    string `json:"filename"`
-	ContentType string `json:"content_type,omitempty"`
-	Content     []byte `json:"content"`
-}
+// NewDocument encloses a file's bytes (sent base64-encoded, as the API takes them).
+var NewDocument = wire.NewDocument
 
 // Sent is the API's answer to a letter handed in: the letter, and whether it was there already.
 type Sent struct {

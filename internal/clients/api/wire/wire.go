@@ -3,7 +3,41 @@
 // (the command line's sendersapi) read.
 package wire
 
-import "time"
+import (
+	"encoding/base64"
+	"time"
+)
+
+// LetterRequest is a letter as a sender hands it in (schema LetterRequest): POST /v1/letters
+// as JSON, and one line of an NDJSON batch. The server reads the multipart form into it too.
+type LetterRequest struct {
+	MessageID      string     `json:"message_id"`
+	RecipientCPR   string     `json:"recipient_cpr"`
+	Subject        string     `json:"subject"`
+	Text           string     `json:"text,omitempty"`
+	Documents      []Document `json:"documents,omitempty"`
+	PhysicalOnly   bool       `json:"physical_only,omitempty"`
+	DigitalOnly    bool       `json:"digital_only,omitempty"`
+	Deadline       string     `json:"deadline,omitempty"`
+	DeliverAt      string     `json:"deliver_at,omitempty"`
+	PostalCategory string     `json:"postal_category,omitempty"`
+	AppointmentAt  string     `json:"appointment_at,omitempty"`
+	Urgency        string     `json:"urgency,omitempty"`
+}
+
+// Document is an enclosed file. Content stays base64 text here, not bytes: the server names a
+// bad encoding as the field documents[i].content, where decoding into bytes would fail the
+// whole body with an error that names no field.
+type Document struct {
+	Filename    string `json:"filename"`
+	ContentType string `json:"content_type,omitempty"`
+	Content     string `json:"content"` // base64 (RFC 4648, with padding)
+}
+
+// NewDocument encloses a file's bytes.
+func NewDocument(filename, contentType string, content []byte) Document {
+	return Document{Filename: filename, ContentType: contentType, Content: base64.StdEncoding.EncodeToString(content)}
+}
 
 // Letter is a letter as the API shows it (schema Letter); a list leaves out notices, print jobs
 // and timeline.
