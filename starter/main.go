@@ -19,7 +19,6 @@ import (
 	"digitalpost/internal/domain/fielderr"
 	"digitalpost/internal/infra/config"
 	"digitalpost/internal/infra/engine"
-	"digitalpost/internal/infra/store"
 	"digitalpost/internal/infra/telemetry"
 	"digitalpost/internal/infra/temporalclient"
 )
@@ -124,34 +123,11 @@ func connect(ctx context.Context) (*engine.Engine, func(), error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	if cfg.DatabaseURL == "" {
-		return nil, nil, errors.New("DATABASE_URL is not set; start the system with `go run ./worker -dev` first")
-	}
-	db, err := store.Open(ctx, cfg.DatabaseURL, 4)
-	if err != nil {
-		return nil, nil, err
-	}
-	if err := store.Migrate(ctx, db); err != nil {
-		db.Close()
-		return nil, nil, err
-	}
 	logger, err := commandLogger()
 	if err != nil {
-		db.Close()
 		return nil, nil, err
 	}
-	tc, err := temporalclient.DialWith(ctx, cfg, logger, temporalclient.Instruments{Tracing: tracing})
-	if err != nil {
-		db.Close()
-		return nil, nil, err
-	}
-	e, err := engine.New(cfg, db, tc)
-	if err != nil {
-		tc.Close()
-		db.Close()
-		return nil, nil, err
-	}
-	return e, func() { tc.Close(); db.Close() }, nil
+	return engine.Connect(ctx, cfg, 4, logger, temporalclient.Instruments{Tracing: tracing})
 }
 
 // withEngine runs fn with a connected engine, as one span named after the command, so what

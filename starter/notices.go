@@ -39,7 +39,7 @@ retrying  the provider has been failing for longer than --older-than; Temporal k
 		if !stuck {
 			return &fielderr.Error{Field: "stuck", Rule: "is required: notices --stuck lists the notices that need an operator"}
 		}
-		list, err := e.Notices.Stuck(ctx, olderThan, 500)
+		list, err := e.Operations.StuckNotices(ctx, olderThan, 500)
 		if err != nil {
 			return err
 		}
@@ -88,7 +88,7 @@ func resolveNoticeCmd() *cobra.Command {
 			return err
 		}
 		return withEngine(func(ctx context.Context, e *engine.Engine) error {
-			err := e.Notices.Resolve(ctx, id, ch, notify.NewPost, sent, operator)
+			err := e.Operations.ResolveNotice(ctx, id, ch, sent, operator)
 			if errors.Is(err, notify.ErrNotUnknown) {
 				return &fielderr.Error{Field: "letter", Rule: "has no unknown " + channel + " notice to settle"}
 			}

@@ -13,6 +13,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"digitalpost/internal/desks/borgerservice"
+	"digitalpost/internal/desks/operations"
 	"digitalpost/internal/domain/apikeys"
 	"digitalpost/internal/domain/calendar"
 	"digitalpost/internal/domain/cpr"
@@ -38,7 +39,7 @@ func citizenCmd() *cobra.Command {
 	f.BoolVar(&in.NeverLoggedIn, "never-logged-in", false, "has never used the mailbox: the first digital letter comes with a paper notice")
 	add.RunE = withEngine(func(ctx context.Context, e *engine.Engine) error {
 		in.Address = addressLines(in.Address)
-		c, err := e.Registry.AddCitizen(ctx, in)
+		c, err := e.Operations.AddCitizen(ctx, in)
 		if err != nil {
 			return err
 		}
@@ -150,7 +151,7 @@ func lifeEventCmd(event string) *cobra.Command {
 func citizenPurgeCmd() *cobra.Command {
 	return &cobra.Command{Use: "purge", Short: "Remove citizens who died more than the retention period (5 years) ago, with their mailboxes",
 		Args: cobra.NoArgs, RunE: withEngine(func(ctx context.Context, e *engine.Engine) error {
-			n, err := e.Registry.PurgeDeceased(ctx, time.Now().AddDate(-registry.MailboxRetentionYears, 0, 0))
+			n, err := e.Operations.PurgeDeceased(ctx, time.Now().AddDate(-registry.MailboxRetentionYears, 0, 0))
 			if err != nil {
 				return err
 			}
@@ -171,7 +172,7 @@ func senderCmd() *cobra.Command {
 	add.Flags().StringVar(&s.ReturnAddress, "return-address", "", "return address printed on paper letters")
 	add.RunE = withEngine(func(ctx context.Context, e *engine.Engine) error {
 		s.ReturnAddress = addressLines(s.ReturnAddress)
-		if err := e.Registry.AddSender(ctx, s); err != nil {
+		if err := e.Operations.AddSender(ctx, s); err != nil {
 			return err
 		}
 		fmt.Printf("sender %s: %s\n", s.ID, s.Organisation)
@@ -189,7 +190,7 @@ func senderKeyCmd() *cobra.Command {
 	create := &cobra.Command{Use: "create --sender ID", Short: "Create a key and print it, once", Args: cobra.NoArgs}
 	create.Flags().StringVar(&sender, "sender", "", "sender id")
 	create.RunE = withEngine(func(ctx context.Context, e *engine.Engine) error {
-		key, secret, err := e.APIKeys.Create(ctx, sender)
+		key, secret, err := e.Operations.CreateKey(ctx, sender)
 		if err != nil {
 			return &fielderr.Error{Field: "sender", Rule: err.Error()}
 		}
@@ -200,7 +201,7 @@ func senderKeyCmd() *cobra.Command {
 	list := &cobra.Command{Use: "list --sender ID", Short: "List a sender's keys (never the keys themselves)", Args: cobra.NoArgs}
 	list.Flags().StringVar(&sender, "sender", "", "sender id")
 	list.RunE = withEngine(func(ctx context.Context, e *engine.Engine) error {
-		keys, err := e.APIKeys.List(ctx, sender)
+		keys, err := e.Operations.KeysOf(ctx, sender)
 		if err != nil {
 			return err
 		}
@@ -216,7 +217,7 @@ func senderKeyCmd() *cobra.Command {
 	revoke.Flags().StringVar(&sender, "sender", "", "sender id")
 	revoke.Flags().StringVar(&id, "key", "", "the key's id, as listed")
 	revoke.RunE = withEngine(func(ctx context.Context, e *engine.Engine) error {
-		if err := e.APIKeys.Revoke(ctx, sender, id); errors.Is(err, apikeys.ErrNotFound) {
+		if err := e.Operations.RevokeKey(ctx, sender, id); errors.Is(err, apikeys.ErrNotFound) {
 			return &fielderr.Error{Field: "key", Rule: fmt.Sprintf("sender %s has no key %q", sender, id)}
 		} else if err != nil {
 			return err
@@ -275,7 +276,7 @@ func dashed(n cpr.Number) string {
 
 // seedCitizens registers the demo citizens (one already registered is left as it is) and
 // writes a line for each to w: its CPR number, name and what a letter to it does.
-func seedCitizens(ctx context.Context, reg *registry.Registry, w io.Writer, citizens []demoCitizen) error {
+func seedCitizens(ctx context.Context, reg *operations.Desk, w io.Writer, citizens []demoCitizen) error {
 	fmt.Fprintln(w, "\nCPR\tNAME\tWHAT A LETTER TO THEM DOES")
 	for _, d := range citizens {
 		d.c.Address = addressLines(d.c.Address)
@@ -302,7 +303,7 @@ func seedCmd() *cobra.Command {
 	cmd.RunE = withEngine(func(ctx context.Context, e *engine.Engine) error {
 		for _, s := range demoSenders {
 			s.ReturnAddress = addressLines(s.ReturnAddress)
-			if err := e.Registry.AddSender(ctx, s); err != nil {
+			if err := e.Operations.AddSender(ctx, s); err != nil {
 				return err
 			}
 		}
@@ -315,7 +316,7 @@ func seedCmd() *cobra.Command {
 		if err != nil {
 			return err
 		}
-		if err := seedCitizens(ctx, e.Registry, w, citizens); err != nil {
+		if err := seedCitizens(ctx, e.Operations, w, citizens); err != nil {
 			return err
 		}
 		fmt.Fprintln(w, "\nTry: go run ./starter send --sender region-midt --to 010180-1234 --subject \"Indkaldelse\" --text \"Du er indkaldt …\"")
@@ -327,7 +328,7 @@ func seedCmd() *cobra.Command {
 			ids[i] = s.ID
 		}
 		start := time.Now()
-		res, err := population.Generate(ctx, e.DB, population.Options{Citizens: size, Months: months, Senders: ids, Seed: 2026})
+		res, err := e.Operations.GeneratePopulation(ctx, population.Options{Citizens: size, Months: months, Senders: ids, Seed: 2026})
 		if err != nil {
 			return err
 		}
@@ -364,20 +365,14 @@ func outboxCmd() *cobra.Command {
 	}
 	cmd.Flags().IntVar(&limit, "limit", 20, "at most this many, newest first")
 	cmd.RunE = withEngine(func(ctx context.Context, e *engine.Engine) error {
-		rows, err := e.DB.Query(ctx, `SELECT created_at, channel, recipient, body FROM dev_outbox ORDER BY id DESC LIMIT $1`, limit)
+		recent, err := e.Operations.Outbox(ctx, limit)
 		if err != nil {
 			return err
 		}
-		defer rows.Close()
 		w := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
 		fmt.Fprintln(w, "WHEN\tCHANNEL\tTO\tMESSAGE")
-		for rows.Next() {
-			var at time.Time
-			var ch, to, body string
-			if err := rows.Scan(&at, &ch, &to, &body); err != nil {
-				return err
-			}
-			fmt.Fprintf(w, "%s\t%s\t%s\t%s\n", at.Local().Format(time.DateTime), ch, to, body)
+		for _, m := range recent {
+			fmt.Fprintf(w, "%s\t%s\t%s\t%s\n", m.At.Local().Format(time.DateTime), m.Channel, m.To, m.Body)
 		}
 		return w.Flush()
 	})

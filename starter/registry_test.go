@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"digitalpost/internal/desks/operations"
 	"digitalpost/internal/domain/calendar"
 	"digitalpost/internal/domain/cpr"
 	"digitalpost/internal/domain/registry"
@@ -49,7 +50,7 @@ func TestSeedPrintsTheCPRNumbersItRegisters(t *testing.T) {
 	}
 	for run := 1; run <= 2; run++ {
 		var out bytes.Buffer
-		if err := seedCitizens(ctx, reg, &out, citizens); err != nil {
+		if err := seedCitizens(ctx, &operations.Desk{Registry: reg}, &out, citizens); err != nil {
 			t.Fatalf("run %d: %v", run, err)
 		}
 		for _, d := range citizens {

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/sendgrid/rest"
 	"github.com/sendgrid/sendgrid-go"
@@ -158,6 +159,24 @@ func (o *Outbox) Send(ctx context.Context, n Notice) (string, error) {
 	err := o.db.QueryRow(ctx, `INSERT INTO dev_outbox (channel, recipient, subject, body) VALUES ($1, $2, $3, $4) RETURNING id`,
 		n.Channel, n.To, n.Subject, n.Body).Scan(&id)
 	return fmt.Sprintf("outbox-%d", id), err
+}
+
+// OutboxEntry is a notice the outbox recorded.
+type OutboxEntry struct {
+	At                time.Time
+	Channel, To, Body string
+}
+
+// Recent is the outbox's newest notices, newest first.
+func (o *Outbox) Recent(ctx context.Context, limit int) ([]OutboxEntry, error) {
+	rows, err := o.db.Query(ctx, `SELECT created_at, channel, recipient, body FROM dev_outbox ORDER BY id DESC LIMIT $1`, limit)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, func(row pgx.CollectableRow) (OutboxEntry, error) {
+		var e OutboxEntry
+		return e, row.Scan(&e.At, &e.Channel, &e.To, &e.Body)
+	})
 }
 
 // keepHeaders records the headers of the response to one call.

@@ -7,6 +7,7 @@ import (
 
 	"digitalpost/internal/desks/borgerservice"
 	"digitalpost/internal/domain/access"
+	"digitalpost/internal/domain/cpr"
 	"digitalpost/internal/domain/exemption"
 	"digitalpost/internal/domain/fielderr"
 	"digitalpost/internal/domain/registry"
@@ -72,6 +73,10 @@ func TestAnApprovedApplicationExemptsTheCitizenAndASecondIsRefused(t *testing.T)
 		MunicipalityID: "aarhus-kommune", Caseworker: "cw2"}); err == nil {
 		t.Fatal("a second application while the first is open was taken")
 	}
+	queue, err := s.Desk.Queue(ctx)
+	if err != nil || len(queue) != 1 || queue[0].ID != caseID || queue[0].CitizenName != "Karen Holm" {
+		t.Fatalf("the caseworkers' queue is %+v (%v), want the open case with the citizen's name", queue, err)
+	}
 	st, err := s.Desk.Decide(ctx, caseID, workflows.Decision{Approve: true, Caseworker: "cw1"})
 	if err != nil {
 		t.Fatal(err)
@@ -96,11 +101,34 @@ func TestOnlyTheCitizenAnswersAReadingAccessRequestAndEitherRevokesIt(t *testing
 	if _, err := s.Desk.RespondReadingAccess(ctx, id, delegateCPR, true); err == nil {
 		t.Fatal("the delegate granted themselves reading access")
 	}
+	citizen, delegate := citizenByCPR(t, s, citizenCPR), citizenByCPR(t, s, delegateCPR)
+	if sharing, err := s.Desk.SharingOf(ctx, citizen.ID); err != nil || len(sharing.Pending) != 1 || len(sharing.Readers) != 0 {
+		t.Fatalf("before the answer the citizen's sharing is %+v (%v), want one request pending", sharing, err)
+	}
 	status, err := s.Desk.RespondReadingAccess(ctx, id, citizenCPR, true)
 	if err != nil || status != access.Granted {
 		t.Fatalf("the citizen's yes: %s, %v", status, err)
 	}
+	testenv.Eventually(t, 20*time.Second, "the delegate reading the citizen's mailbox, both ways", func() bool {
+		mine, err1 := s.Desk.SharingOf(ctx, citizen.ID)
+		theirs, err2 := s.Desk.SharingOf(ctx, delegate.ID)
+		return err1 == nil && err2 == nil && len(mine.Readers) == 1 && len(mine.Pending) == 0 &&
+			len(theirs.SharedWith) == 1 && theirs.SharedWith[0].CitizenID == citizen.ID
+	})
 	if status, err = s.Desk.RevokeReadingAccess(ctx, id, delegateCPR); err != nil || status != access.Revoked {
 		t.Fatalf("the delegate's revocation: %s, %v", status, err)
 	}
+}
+
+func citizenByCPR(t *testing.T, s *testenv.System, number string) registry.Citizen {
+	t.Helper()
+	n, err := cpr.Parse(number)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := s.Desk.CitizenByCPR(context.Background(), n)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
 }

@@ -26,6 +26,7 @@ import (
 	"digitalpost/internal/adapters/printhouse"
 	"digitalpost/internal/adapters/webhooks"
 	"digitalpost/internal/desks/borgerservice"
+	"digitalpost/internal/desks/operations"
 	"digitalpost/internal/desks/postoffice"
 	"digitalpost/internal/desks/recovery"
 	"digitalpost/internal/domain/access"
@@ -44,7 +45,9 @@ import (
 	"digitalpost/internal/infra/codec"
 	"digitalpost/internal/infra/config"
 	"digitalpost/internal/infra/rollout"
+	"digitalpost/internal/infra/store"
 	"digitalpost/internal/infra/telemetry"
+	"digitalpost/internal/infra/temporalclient"
 	"digitalpost/workflows"
 )
 
@@ -63,6 +66,7 @@ type Engine struct {
 	Activities *activities.Activities
 	PostOffice *postoffice.PostOffice
 	Desk       *borgerservice.Desk
+	Operations *operations.Desk
 	APIKeys    *apikeys.Keys
 	Events     *events.Feed
 	Webhooks   *webhooks.Hooks
@@ -99,6 +103,34 @@ func (e *Engine) CaseCounts(ctx context.Context) (open, overdue int64, err error
 	err = e.DB.QueryRow(ctx, `SELECT count(*), count(*) FILTER (WHERE overdue) FROM exemption_cases
 		WHERE status IN ('awaiting_proxy_verification', 'awaiting_decision')`).Scan(&open, &overdue)
 	return open, overdue, err
+}
+
+// Connect opens PostgreSQL (migrated) and Temporal the way the worker does, with a small pool,
+// and assembles the engine on them: the command line's operator and demo commands use it.
+// closeAll closes both.
+func Connect(ctx context.Context, cfg config.Config, poolSize int32, logger *slog.Logger, inst temporalclient.Instruments) (e *Engine, closeAll func(), err error) {
+	if cfg.DatabaseURL == "" {
+		return nil, nil, errors.New("DATABASE_URL is not set; start the system with `go run ./worker -dev` first")
+	}
+	db, err := store.Open(ctx, cfg.DatabaseURL, poolSize)
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := store.Migrate(ctx, db); err != nil {
+		db.Close()
+		return nil, nil, err
+	}
+	tc, err := temporalclient.DialWith(ctx, cfg, logger, inst)
+	if err != nil {
+		db.Close()
+		return nil, nil, err
+	}
+	if e, err = New(cfg, db, tc); err != nil {
+		tc.Close()
+		db.Close()
+		return nil, nil, err
+	}
+	return e, func() { tc.Close(); db.Close() }, nil
 }
 
 // New assembles the engine. Providers without credentials fall back to the dev outbox.
@@ -147,6 +179,7 @@ func New(cfg config.Config, db *pgxpool.Pool, tc client.Client) (*Engine, error)
 		}}
 	e.APIKeys, e.Events = apikeys.New(db), events.NewFeed(db)
 	e.Statistics, e.PageSessions = statistics.New(db), pagesessions.New(db)
+	e.Operations = &operations.Desk{Registry: e.Registry, Keys: e.APIKeys, Notices: e.Notices, DB: db}
 	e.PostOffice.Notices, e.PostOffice.PrintJobs, e.PostOffice.Events = e.Notices, e.PrintJobs, e.Events
 	e.Webhooks = webhooks.New(db, e.Events)
 	auditKey, err := lookupAuditKey(cfg)
