@@ -447,7 +447,7 @@ func (b *bench) lettersPhase(ctx context.Context) error {
 // apiPhase is the letters phase with every letter submitted over HTTP, as a sender's own
 // system would: POST /v1/letters to the senders' API on a loopback port, concurrency clients.
 func (b *bench) apiPhase(ctx context.Context) error {
-	srv, err := api.New(b.e.PostOffice, b.e.Config, quiet())
+	srv, err := api.New(b.e.PostOffice, b.e.Config, b.e.Readiness(), quiet())
 	if err != nil {
 		return err
 	}

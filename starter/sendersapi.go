@@ -14,6 +14,7 @@ import (
 	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
 
 	"digitalpost/internal/clients/sendersapi"
+	"digitalpost/internal/domain/apikeys"
 	"digitalpost/internal/domain/fielderr"
 	"digitalpost/internal/infra/config"
 	"digitalpost/internal/infra/devenv"
@@ -88,8 +89,11 @@ func devKey(ctx context.Context, cfg config.Config, sender string) (string, erro
 		return "", errors.New("the dev runtime's dev.env names no DATABASE_URL; restart `go run ./worker -dev`")
 	}
 	secret, err := devenv.NewSenderKey(ctx, cfg.DatabaseURL, sender)
-	if err != nil {
+	if errors.Is(err, apikeys.ErrUnknownSender) {
 		return "", &fielderr.Error{Field: "--sender", Rule: err.Error()}
+	}
+	if err != nil {
+		return "", err // the dev database, not the flag
 	}
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return "", err

@@ -71,7 +71,7 @@ func TestSenderCommandsNeedOnlyAnAPIKey(t *testing.T) {
 		Email: "anna@example.dk", Mobile: "+4520000001"}); err != nil {
 		t.Fatal(err)
 	}
-	server, err := api.New(sys.Engine.PostOffice, sys.Engine.Config, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	server, err := api.New(sys.Engine.PostOffice, sys.Engine.Config, sys.Engine.Readiness(), slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
 		t.Fatal(err)
 	}

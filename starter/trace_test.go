@@ -37,7 +37,7 @@ func TestACommandLineSubmissionIsLinkedFromTheLettersTrace(t *testing.T) {
 	if _, err := sys.Registry.AddCitizen(ctx, registry.NewCitizen{CPR: cpr, Name: "Anna Jensen", Address: "Vestergade 1\n8000 Aarhus C"}); err != nil {
 		t.Fatal(err)
 	}
-	server, err := api.New(sys.Engine.PostOffice, sys.Engine.Config, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	server, err := api.New(sys.Engine.PostOffice, sys.Engine.Config, sys.Engine.Readiness(), slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
 		t.Fatal(err)
 	}

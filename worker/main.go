@@ -179,7 +179,7 @@ func run(ctx context.Context, dev bool, logger *slog.Logger) error {
 	}
 	g, ctx := errgroup.WithContext(ctx)
 	if roles["api"] {
-		srv, err := api.New(e.PostOffice, cfg, logger, e.Readiness()...)
+		srv, err := api.New(e.PostOffice, cfg, e.Readiness(), logger)
 		if err != nil {
 			return err
 		}

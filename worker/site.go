@@ -35,5 +35,5 @@ func newSite(ctx context.Context, e *engine.Engine, cfg config.Config, dev bool,
 		}
 		opts.OIDC = o
 	}
-	return web.New(web.Desks{PostOffice: e.PostOffice, CitizenService: e.Desk, Statistics: e.Statistics, Sessions: e.PageSessions}, log, opts)
+	return web.New(web.Desks{PostOffice: e.PostOffice, CitizenService: e.Desk, Sessions: e.PageSessions}, log, opts)
 }

@@ -1,6 +1,6 @@
 // Package clients_test holds the rule that makes the clients' boundary: the senders' API, the
 // pages and the command line talk to the desks, and the desks own the data. A client that
-// names a store, the database pool or the whole engine fails this test with the line.
+// gets hold of a store, the database pool or the engine's parts fails this test with the line.
 package clients_test
 
 import (
@@ -21,18 +21,33 @@ import (
 	"testing"
 )
 
+const (
+	poolPackage  = "github.com/jackc/pgx/v5/pgxpool"
+	enginePath   = "digitalpost/internal/infra/engine"
+	desksPrefix  = "digitalpost/internal/desks/"
+	commandLine  = "digitalpost/starter"
+	clientPrefix = "digitalpost/internal/clients/"
+)
+
+// engineParts are what the command line may take from the engine it is handed: the desks,
+// the configuration and the Temporal client (histories, rollouts).
+var engineParts = map[string]bool{"PostOffice": true, "Desk": true, "Operations": true, "Config": true, "Temporal": true, "Deployment": true}
+
+// forbiddenImports are the database's packages: a client opens no connection of its own.
+var forbiddenImports = []string{"digitalpost/internal/infra/store", "github.com/jackc/pgx/"}
+
 type listed struct {
 	ImportPath string
 	Dir        string
 	Export     string
 	GoFiles    []string
-	Standard   bool
+	Imports    []string
 }
 
 func TestClientsHoldNoStore(t *testing.T) {
 	root := moduleRoot(t)
-	out, err := exec.Command("go", "list", "-deps", "-export", "-json=ImportPath,Dir,Export,GoFiles,Standard",
-		"digitalpost/internal/clients/...", "digitalpost/starter").Output()
+	out, err := exec.Command("go", "list", "-deps", "-export", "-json=ImportPath,Dir,Export,GoFiles,Imports",
+		clientPrefix+"...", commandLine, "digitalpost/internal/domain/letters", "digitalpost/activities").Output()
 	if err != nil {
 		t.Fatalf("go list: %v", err)
 	}
@@ -44,7 +59,7 @@ func TestClientsHoldNoStore(t *testing.T) {
 			t.Fatal(err)
 		}
 		exports[p.ImportPath] = p.Export
-		if strings.HasPrefix(p.ImportPath, "digitalpost/internal/clients/") || p.ImportPath == "digitalpost/starter" {
+		if strings.HasPrefix(p.ImportPath, clientPrefix) || p.ImportPath == commandLine {
 			targets = append(targets, p)
 		}
 	}
@@ -58,8 +73,18 @@ func TestClientsHoldNoStore(t *testing.T) {
 		}
 		return os.Open(exports[path])
 	})
+	stores := storeFinder{}
+	selfCheck(t, imp, stores)
+
 	var violations []string
 	for _, p := range targets {
+		for _, path := range p.Imports {
+			for _, bad := range forbiddenImports {
+				if strings.HasPrefix(path, bad) {
+					violations = append(violations, fmt.Sprintf("%s imports %s: a client opens no database connection", p.ImportPath, path))
+				}
+			}
+		}
 		var files []*ast.File
 		for _, name := range p.GoFiles {
 			f, err := parser.ParseFile(fset, filepath.Join(p.Dir, name), nil, 0)
@@ -68,7 +93,8 @@ func TestClientsHoldNoStore(t *testing.T) {
 			}
 			files = append(files, f)
 		}
-		info := &types.Info{Uses: map[*ast.Ident]types.Object{}, Selections: map[*ast.SelectorExpr]*types.Selection{}}
+		info := &types.Info{Uses: map[*ast.Ident]types.Object{}, Selections: map[*ast.SelectorExpr]*types.Selection{},
+			Types: map[ast.Expr]types.TypeAndValue{}}
 		if _, err := (&types.Config{Importer: imp}).Check(p.ImportPath, fset, files, info); err != nil {
 			t.Fatalf("type-check %s: %v", p.ImportPath, err)
 		}
@@ -77,43 +103,115 @@ func TestClientsHoldNoStore(t *testing.T) {
 			rel, _ := filepath.Rel(root, at.Filename)
 			violations = append(violations, fmt.Sprintf("%s:%d: %s", filepath.ToSlash(rel), at.Line, what))
 		}
+		// The command line's operator and demo commands are handed the engine and take only
+		// its engineParts; the API and the pages are handed desks and never see the engine.
+		handedEngine := p.ImportPath == commandLine
 		for sel, s := range info.Selections {
 			owner := holder(s.Recv())
-			if owner == nil || !holdsPool(owner) {
-				continue
-			}
-			if isEngine(owner) {
-				// The engine is the command line's wiring: a command may take its desks, its
-				// configuration and its Temporal client, never a store or the pool.
-				f, ok := s.Obj().(*types.Var)
-				if !ok || !f.IsField() || holder(f.Type()) == nil || !holdsPool(holder(f.Type())) {
-					continue
+			switch {
+			case owner == nil:
+			case isEngine(owner) && handedEngine:
+				if !engineParts[sel.Sel.Name] {
+					report(sel.Sel.Pos(), "takes the engine's "+sel.Sel.Name+": only its desks, configuration and Temporal client are a command's")
 				}
-				report(sel.Sel.Pos(), fmt.Sprintf("takes the engine's %s (%s), which holds the database: ask a desk", sel.Sel.Name, f.Type()))
-				continue
+			case isDesk(owner) && stores.holdsData(owner) && s.Kind() == types.FieldVal:
+				report(sel.Sel.Pos(), fmt.Sprintf("opens the desk %s to its field %s: ask the desk", owner.Obj().Name(), sel.Sel.Name))
 			}
-			report(sel.Sel.Pos(), fmt.Sprintf("%s.%s reaches into %s, which holds the database: ask a desk", owner.Obj().Name(), sel.Sel.Name, owner.Obj().Pkg().Path()))
 		}
-		for id, obj := range info.Uses {
-			tn, ok := obj.(*types.TypeName)
-			if !ok {
+		// Any value of a store, the pool or the engine in a client's hands, however it got there:
+		// a variable, a call's result, an argument passed on.
+		for expr, tv := range info.Types {
+			n := holder(tv.Type)
+			if n == nil || !stores.holdsPool(n) || (handedEngine && isEngine(n)) {
 				continue
 			}
-			// The command line's operator and demo commands are handed the engine and take
-			// only its desks; the API and the pages are handed desks.
-			demo := p.ImportPath == "digitalpost/starter"
-			if n, ok := tn.Type().(*types.Named); ok && holdsPool(n) && !(demo && isEngine(n)) {
-				report(id.Pos(), fmt.Sprintf("names %s.%s, which holds the database: ask a desk", tn.Pkg().Path(), tn.Name()))
+			if id, ok := expr.(*ast.Ident); ok && info.Uses[id] == nil {
+				continue // a declaration's name, reported where the value is used
 			}
+			report(expr.Pos(), fmt.Sprintf("holds a %s.%s, which holds the database: ask a desk", n.Obj().Pkg().Path(), n.Obj().Name()))
 		}
 	}
 	sort.Strings(violations)
+	violations = compactStrings(violations)
 	for _, v := range violations {
 		t.Error(v)
 	}
 }
 
-// holder is the named type a selection is made on, through pointers.
+// selfCheck proves the finder finds: a store, a type holding stores, the engine and the pool
+// are found, a desk is not. Without it a renamed pool package would pass every client.
+func selfCheck(t *testing.T, imp types.Importer, stores storeFinder) {
+	t.Helper()
+	named := func(path, name string) *types.Named {
+		pkg, err := imp.Import(path)
+		if err != nil {
+			t.Fatalf("self-check: %v", err)
+		}
+		obj := pkg.Scope().Lookup(name)
+		if obj == nil {
+			t.Fatalf("self-check: %s.%s is gone; update the self-check", path, name)
+		}
+		return obj.Type().(*types.Named)
+	}
+	for _, c := range []struct {
+		path, name string
+		store      bool
+	}{
+		{"digitalpost/internal/domain/letters", "Store", true},
+		{"digitalpost/activities", "Activities", true}, // holds stores, not the pool itself
+		{enginePath, "Engine", true},
+		{poolPackage, "Pool", true},
+		{desksPrefix + "postoffice", "PostOffice", false},
+		{"digitalpost/internal/infra/config", "Config", false},
+	} {
+		if got := stores.holdsPool(named(c.path, c.name)); got != c.store {
+			t.Fatalf("self-check: %s.%s holds the database: %v, want %v", c.path, c.name, got, c.store)
+		}
+	}
+}
+
+// storeFinder tells a store: a type of ours, outside the desks, that holds the database pool
+// in a field, directly or through another such type; or the pool itself. A desk holds the
+// data too, and is what a client may hold: it is asked, never opened.
+type storeFinder map[*types.Named]bool
+
+func (f storeFinder) holdsPool(n *types.Named) bool { return !isDesk(n) && f.holdsData(n) }
+
+// holdsData tells whether a type holds the pool, through any number of fields.
+func (f storeFinder) holdsData(n *types.Named) bool {
+	if held, seen := f[n]; seen {
+		return held
+	}
+	f[n] = false // a cycle holds nothing new
+	held := f.find(n)
+	f[n] = held
+	return held
+}
+
+func (f storeFinder) find(n *types.Named) bool {
+	obj := n.Obj()
+	if obj.Pkg() == nil {
+		return false
+	}
+	if obj.Pkg().Path() == poolPackage && obj.Name() == "Pool" {
+		return true
+	}
+	if !strings.HasPrefix(obj.Pkg().Path(), "digitalpost/") {
+		return false
+	}
+	st, ok := n.Underlying().(*types.Struct)
+	if !ok {
+		return false
+	}
+	for i := range st.NumFields() {
+		if h := holder(st.Field(i).Type()); h != nil && f.holdsData(h) {
+			return true
+		}
+	}
+	return false
+}
+
+// holder is the named type of a value, through one pointer.
 func holder(t types.Type) *types.Named {
 	if p, ok := t.(*types.Pointer); ok {
 		t = p.Elem()
@@ -122,41 +220,22 @@ func holder(t types.Type) *types.Named {
 	return n
 }
 
-// holdsPool tells a store: a type of ours with the database pool in a field, or the pool itself.
-func holdsPool(n *types.Named) bool {
-	if n.Obj().Pkg() == nil {
-		return false
-	}
-	if n.Obj().Pkg().Path() == "github.com/jackc/pgx/v5/pgxpool" && n.Obj().Name() == "Pool" {
-		return true
-	}
-	if !strings.HasPrefix(n.Obj().Pkg().Path(), "digitalpost/") || isDesk(n) {
-		return false // the desks own the data: they are what a client holds
-	}
-	st, ok := n.Underlying().(*types.Struct)
-	if !ok {
-		return false
-	}
-	for i := range st.NumFields() {
-		if p, ok := st.Field(i).Type().(*types.Pointer); ok {
-			if pn, ok := p.Elem().(*types.Named); ok && pn.Obj().Pkg() != nil &&
-				pn.Obj().Pkg().Path() == "github.com/jackc/pgx/v5/pgxpool" && pn.Obj().Name() == "Pool" {
-				return true
-			}
+func isDesk(n *types.Named) bool {
+	return n.Obj().Pkg() != nil && strings.HasPrefix(n.Obj().Pkg().Path(), desksPrefix)
+}
+
+func isEngine(n *types.Named) bool {
+	return n.Obj().Pkg() != nil && n.Obj().Pkg().Path() == enginePath && n.Obj().Name() == "Engine"
+}
+
+func compactStrings(s []string) []string {
+	var out []string
+	for i, v := range s {
+		if i == 0 || v != s[i-1] {
+			out = append(out, v)
 		}
 	}
-	return false
-}
-
-// isDesk tells a desk: a type from internal/desks.
-func isDesk(t types.Type) bool {
-	n := holder(t)
-	return n != nil && n.Obj().Pkg() != nil && strings.HasPrefix(n.Obj().Pkg().Path(), "digitalpost/internal/desks/")
-}
-
-// isEngine tells the engine: the demo commands are handed it, and take only its desks.
-func isEngine(n *types.Named) bool {
-	return n.Obj().Pkg().Path() == "digitalpost/internal/infra/engine" && n.Obj().Name() == "Engine"
+	return out
 }
 
 func moduleRoot(t *testing.T) string {

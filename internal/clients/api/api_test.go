@@ -105,7 +105,7 @@ func newAPIEnv(t *testing.T, configure func(*testenv.System)) *apiEnv {
 		configure(sys)
 	}
 	logged := &syncBuffer{}
-	s, err := api.New(sys.Engine.PostOffice, sys.Engine.Config, slog.New(slog.NewTextHandler(logged, nil)))
+	s, err := api.New(sys.Engine.PostOffice, sys.Engine.Config, sys.Engine.Readiness(), slog.New(slog.NewTextHandler(logged, nil)))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -26,7 +26,7 @@ import (
 // (issue 23, M1). Now every request has until BodyTimeout to arrive.
 func TestATricklingBodyIsCutOff(t *testing.T) {
 	sys := testenv.StartSystem(t)
-	s, err := api.New(sys.Engine.PostOffice, sys.Engine.Config, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	s, err := api.New(sys.Engine.PostOffice, sys.Engine.Config, sys.Engine.Readiness(), slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -69,8 +69,12 @@ type Server struct {
 }
 
 // New builds the API's handler around the post office's desk; cfg gives its limits and
-// prices, ready the parts /readyz asks.
-func New(desk PostOffice, cfg config.Config, log *slog.Logger, ready ...telemetry.Check) (*Server, error) {
+// prices, ready the parts /readyz asks (at least one: a probe that asks nothing would answer
+// ready for a process that cannot work).
+func New(desk PostOffice, cfg config.Config, ready []telemetry.Check, log *slog.Logger) (*Server, error) {
+	if len(ready) == 0 {
+		return nil, errors.New("the API needs the parts its readiness probe asks (engine.Readiness)")
+	}
 	prices, err := postoffice.ParsePostagePrices(cfg.PostagePrices)
 	if err != nil {
 		return nil, err

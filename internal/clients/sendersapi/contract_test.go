@@ -49,7 +49,7 @@ func newContract(t *testing.T) *contract {
 		t.Fatal(err)
 	}
 	sys.Config.APIBurst = 1000
-	server, err := api.New(sys.Engine.PostOffice, sys.Engine.Config, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	server, err := api.New(sys.Engine.PostOffice, sys.Engine.Config, sys.Engine.Readiness(), slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
 		t.Fatal(err)
 	}

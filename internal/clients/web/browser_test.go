@@ -62,11 +62,11 @@ func startBrowserSite(t *testing.T) *browserSite {
 	}
 	sys := testenv.StartSystem(t)
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
-	srv, err := api.New(sys.Engine.PostOffice, sys.Engine.Config, quiet)
+	srv, err := api.New(sys.Engine.PostOffice, sys.Engine.Config, sys.Engine.Readiness(), quiet)
 	if err != nil {
 		t.Fatal(err)
 	}
-	site, err := web.New(sys.Pages(), quiet, web.Options{Dev: true})
+	site, err := web.New(pagesOf(sys), quiet, web.Options{Dev: true})
 	if err != nil {
 		t.Fatal(err)
 	}

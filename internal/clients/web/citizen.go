@@ -129,17 +129,17 @@ func (s *Site) document(w http.ResponseWriter, r *http.Request, sess Session) {
 		return
 	}
 	// Reading a document is reading the letter: the opening is recorded as on the letter's page.
-	rd, err := s.d.PostOffice.Read(ctx, id, sess.CitizenID)
-	if err != nil {
+	doc, err := s.d.PostOffice.ReadDocument(ctx, id, sess.CitizenID, n)
+	switch {
+	case errors.Is(err, postoffice.ErrNoDocument), errors.Is(err, mailbox.ErrNotInMailbox),
+		errors.Is(err, mailbox.ErrNoAccess), errors.Is(err, mailbox.ErrWithdrawn):
 		s.notFound(w, r, sess)
 		return
-	}
-	docs := rd.Documents
-	if n < 1 || n > len(docs) {
-		s.notFound(w, r, sess)
+	case err != nil:
+		s.serverError(w, r, err)
 		return
 	}
-	serveDocument(w, docs[n-1].Filename, docs[n-1].Content)
+	serveDocument(w, doc.Filename, doc.Content)
 }
 
 // requestAccess is the signed-in citizen asking to read someone else's mailbox.

@@ -12,6 +12,7 @@ import (
 	"digitalpost/internal/domain/apikeys"
 	"digitalpost/internal/domain/cpr"
 	"digitalpost/internal/domain/exemption"
+	"digitalpost/internal/domain/letters"
 	"digitalpost/internal/domain/nemsms"
 	"digitalpost/internal/domain/registry"
 	"digitalpost/internal/domain/statistics"
@@ -21,18 +22,23 @@ import (
 // Desks are what the pages ask of the engine. Each is a narrow port: a page translates a form
 // to a desk's call and the answer back to HTML, and cannot reach around a desk's rules to
 // its data (the pages hold no store and no database).
+//
+// Sessions are the one thing the pages keep of their own: whether a sign-in still stands is
+// the pages' state, as a cookie is, not a rule of any desk.
 type Desks struct {
 	PostOffice     PostOffice
 	CitizenService CitizenService
-	Statistics     Statistics
 	Sessions       Sessions
 }
 
 // PostOffice is the post office's desk as the pages use it: citizens read their mailbox,
-// senders sign in with a key and see their dashboard.
+// senders sign in with a key and see their dashboard, anyone sees the statistics.
 type PostOffice interface {
 	MailboxOf(ctx context.Context, owner, reader uuid.UUID, limit int) (postoffice.MailboxView, error)
 	Read(ctx context.Context, id, reader uuid.UUID) (postoffice.Reading, error)
+	ReadDocument(ctx context.Context, id, reader uuid.UUID, n int) (letters.Document, error)
+	SenderStatistics(ctx context.Context, sender string) (statistics.Sender, error)
+	statistics.Counter // the public statistics: the population, letters and notices per month
 	SenderOfKey(ctx context.Context, key string) (string, error)
 	KeysOf(ctx context.Context, sender string) ([]apikeys.Key, error)
 	Sender(ctx context.Context, id string) (registry.Sender, error)
@@ -62,13 +68,6 @@ type CitizenService interface {
 	NemSMSSubscription(ctx context.Context, citizen uuid.UUID) (nemsms.Subscription, error)
 	SubscribeNemSMS(ctx context.Context, citizenCPR, acceptedTerms, mobile string) (nemsms.Subscription, error)
 	UnsubscribeNemSMS(ctx context.Context, citizenCPR string) error
-}
-
-// Statistics are the counts the statistics page and a sender's dashboard show.
-type Statistics interface {
-	Population(ctx context.Context) (statistics.Population, error)
-	Months(ctx context.Context, from time.Time) ([]statistics.Month, error)
-	ForSender(ctx context.Context, sender string) (statistics.Sender, error)
 }
 
 // Sessions are the pages' sign-ins: whether one still stands after its cookie was sealed.

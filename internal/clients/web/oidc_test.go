@@ -165,7 +165,7 @@ func TestOpenIDConnectSignIn(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s, err := web.New(sys.Pages(), slog.New(slog.NewTextHandler(io.Discard, nil)), web.Options{OIDC: oidc})
+	s, err := web.New(pagesOf(sys), slog.New(slog.NewTextHandler(io.Discard, nil)), web.Options{OIDC: oidc})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -22,11 +22,11 @@ import (
 func TestEveryPageIsMountedOnTheAPIServer(t *testing.T) {
 	sys := testenv.StartSystem(t)
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
-	srv, err := api.New(sys.Engine.PostOffice, sys.Engine.Config, quiet)
+	srv, err := api.New(sys.Engine.PostOffice, sys.Engine.Config, sys.Engine.Readiness(), quiet)
 	if err != nil {
 		t.Fatal(err)
 	}
-	site, err := web.New(sys.Pages(), quiet, web.Options{Dev: true})
+	site, err := web.New(pagesOf(sys), quiet, web.Options{Dev: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -81,7 +81,7 @@ func TestANoticeInTheLinkIsNotShown(t *testing.T) {
 		Address: "Vestergade 1\n8000 Aarhus C"}); err != nil {
 		t.Fatal(err)
 	}
-	site, err := web.New(sys.Pages(), slog.New(slog.NewTextHandler(io.Discard, nil)), web.Options{Dev: true})
+	site, err := web.New(pagesOf(sys), slog.New(slog.NewTextHandler(io.Discard, nil)), web.Options{Dev: true})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -79,7 +79,7 @@ func (s *Site) senderRoutes() {
 // dashboard is a sender's view of their own letters: by status and channel, open rate,
 // time from delivery to opening, paper share.
 func (s *Site) dashboard(w http.ResponseWriter, r *http.Request, sess Session) {
-	v, err := s.d.Statistics.ForSender(r.Context(), sess.SenderID)
+	v, err := s.d.PostOffice.SenderStatistics(r.Context(), sess.SenderID)
 	if err != nil {
 		s.serverError(w, r, err)
 		return

@@ -79,7 +79,7 @@ func startDevSite(t *testing.T, sys *testenv.System) *testSite {
 func startDevSiteWithKey(t *testing.T, sys *testenv.System, key []byte) *testSite {
 	t.Helper()
 	site := &testSite{t: t, sys: sys, log: &logBuffer{}}
-	s, err := web.New(sys.Pages(), slog.New(slog.NewTextHandler(site.log, nil)), web.Options{Dev: true, SessionKey: key})
+	s, err := web.New(pagesOf(sys), slog.New(slog.NewTextHandler(site.log, nil)), web.Options{Dev: true, SessionKey: key})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -101,7 +101,7 @@ func startOIDCSite(t *testing.T, sys *testenv.System, idp *identityProvider, cla
 	if err != nil {
 		t.Fatal(err)
 	}
-	s, err := web.New(sys.Pages(), slog.New(slog.NewTextHandler(site.log, nil)), web.Options{OIDC: o})
+	s, err := web.New(pagesOf(sys), slog.New(slog.NewTextHandler(site.log, nil)), web.Options{OIDC: o})
 	if err != nil {
 		t.Fatal(err)
 	}

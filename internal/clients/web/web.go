@@ -102,7 +102,7 @@ func New(d Desks, log *slog.Logger, opts Options) (*Site, error) {
 		return nil, fmt.Errorf("SESSION_KEY: must be 64 bytes (base64), got %d", len(key))
 	}
 	s := &Site{d: d, log: log, opts: opts, mux: http.NewServeMux(),
-		public:  statistics.NewPublicCache(d.Statistics, StatisticsTTL),
+		public:  statistics.NewPublicCache(d.PostOffice, StatisticsTTL),
 		cookies: securecookie.New(key[:32], key[32:]).MaxAge(int(SessionLength.Seconds()))}
 	var err error
 	if s.pages, err = parsePages(); err != nil {

@@ -23,8 +23,12 @@ type Desk struct {
 	Registry *registry.Registry
 	Keys     *apikeys.Keys
 	Notices  *notify.Service
-	// DB is for the dev runtime's tools only: the outbox and the generated population.
-	DB *pgxpool.Pool
+	db       *pgxpool.Pool // the dev runtime's tools only: the outbox and the generated population
+}
+
+// New is the operators' desk on the engine's stores and pool.
+func New(reg *registry.Registry, keys *apikeys.Keys, notices *notify.Service, db *pgxpool.Pool) *Desk {
+	return &Desk{Registry: reg, Keys: keys, Notices: notices, db: db}
 }
 
 // AddCitizen registers a citizen, with the registry's rules.
@@ -72,11 +76,11 @@ func (d *Desk) ResolveNotice(ctx context.Context, letter uuid.UUID, ch notify.Ch
 // Outbox is the dev outbox's newest notices (the dev runtime records them instead of
 // sending when no provider credentials are set).
 func (d *Desk) Outbox(ctx context.Context, limit int) ([]notify.OutboxEntry, error) {
-	return notify.NewOutbox(d.DB).Recent(ctx, limit)
+	return notify.NewOutbox(d.db).Recent(ctx, limit)
 }
 
 // GeneratePopulation writes a generated population with a history of letters, for the
 // statistics and the bench.
 func (d *Desk) GeneratePopulation(ctx context.Context, o population.Options) (population.Result, error) {
-	return population.Generate(ctx, d.DB, o)
+	return population.Generate(ctx, d.db, o)
 }

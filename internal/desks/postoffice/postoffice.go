@@ -35,6 +35,7 @@ import (
 	"digitalpost/internal/domain/mailbox"
 	"digitalpost/internal/domain/nemsms"
 	"digitalpost/internal/domain/registry"
+	"digitalpost/internal/domain/statistics"
 	"digitalpost/internal/infra/searchattr"
 	"digitalpost/internal/infra/telemetry"
 	"digitalpost/workflows"
@@ -83,6 +84,9 @@ type PostOffice struct {
 	Webhooks *webhooks.Hooks
 	Receipts *printhouse.Receipts
 	Lookups  *audit.Lookups
+	// Statistics counts letters, notices and citizens for the statistics page and the senders'
+	// dashboards.
+	Statistics *statistics.Stats
 }
 
 // Submission is a letter as a sender hands it in.

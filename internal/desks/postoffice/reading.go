@@ -59,6 +59,25 @@ func (p *PostOffice) ReadAs(ctx context.Context, id uuid.UUID, readerCPR string)
 	return p.Read(ctx, id, reader)
 }
 
+// ErrNoDocument is a document number a letter does not have.
+var ErrNoDocument = errors.New("the letter has no such document")
+
+// ReadDocument is a reader taking one of a letter's documents (numbered from 1): reading a
+// document is reading the letter, so the opening is recorded as Read records it.
+func (p *PostOffice) ReadDocument(ctx context.Context, id, reader uuid.UUID, n int) (letters.Document, error) {
+	if _, err := p.OpenBy(ctx, id, reader); err != nil {
+		return letters.Document{}, err
+	}
+	docs, err := p.Letters.Documents(ctx, id)
+	if err != nil {
+		return letters.Document{}, err
+	}
+	if n < 1 || n > len(docs) {
+		return letters.Document{}, ErrNoDocument
+	}
+	return docs[n-1], nil
+}
+
 // MailboxView is a mailbox as a reader sees it: whose it is and its newest letters.
 type MailboxView struct {
 	Owner   registry.Citizen

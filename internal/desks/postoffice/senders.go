@@ -3,6 +3,7 @@ package postoffice
 import (
 	"context"
 	"errors"
+	"time"
 
 	"github.com/google/uuid"
 
@@ -14,6 +15,7 @@ import (
 	"digitalpost/internal/domain/letters"
 	"digitalpost/internal/domain/nemsms"
 	"digitalpost/internal/domain/registry"
+	"digitalpost/internal/domain/statistics"
 )
 
 // What the desk answers senders beside their letters: who a key is, their webhook, their
@@ -106,6 +108,22 @@ func (p *PostOffice) RecordAnswersAbout(ctx context.Context, sender string, kind
 		}
 	}
 	return p.Lookups.RecordAll(ctx, sender, kind, parsed)
+}
+
+// SenderStatistics are a sender's own letters in figures: by status and channel, the open
+// rate, the time from delivery to opening, the paper share.
+func (p *PostOffice) SenderStatistics(ctx context.Context, sender string) (statistics.Sender, error) {
+	return p.Statistics.ForSender(ctx, sender)
+}
+
+// Population counts the citizens by enrolment and contact details, for the public statistics.
+func (p *PostOffice) Population(ctx context.Context) (statistics.Population, error) {
+	return p.Statistics.Population(ctx)
+}
+
+// Months counts letters and notices per month since from, for the public statistics.
+func (p *PostOffice) Months(ctx context.Context, from time.Time) ([]statistics.Month, error) {
+	return p.Statistics.Months(ctx, from)
 }
 
 // LookupsOn says whether look-ups are answered (an audit key is set).

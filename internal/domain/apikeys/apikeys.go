@@ -55,6 +55,9 @@ func hash(key string) []byte {
 	return h[:]
 }
 
+// ErrUnknownSender is a key asked for a sender the registry does not have.
+var ErrUnknownSender = errors.New("is not registered")
+
 // Create issues a new key for a sender and returns it whole, the only time it is seen.
 func (k *Keys) Create(ctx context.Context, senderID string) (Key, string, error) {
 	id := random(5)                          // 8 characters: names the key in lists and logs
@@ -64,7 +67,7 @@ func (k *Keys) Create(ctx context.Context, senderID string) (Key, string, error)
 		SELECT $1, $2, $3 WHERE EXISTS (SELECT 1 FROM senders WHERE id = $2)
 		RETURNING id, sender_id, created_at`, id, senderID, hash(secret)).Scan(&key.ID, &key.SenderID, &key.CreatedAt)
 	if errors.Is(err, pgx.ErrNoRows) {
-		return Key{}, "", fmt.Errorf("sender %q is not registered", senderID)
+		return Key{}, "", fmt.Errorf("sender %q %w", senderID, ErrUnknownSender)
 	}
 	if err != nil {
 		return Key{}, "", fmt.Errorf("create key: %w", err)

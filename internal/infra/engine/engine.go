@@ -75,8 +75,8 @@ type Engine struct {
 	// Lookups records senders' look-ups in the registry; nil when no key is configured
 	// (LOOKUP_AUDIT_KEY or PAYLOAD_KEYS), and then look-ups are not answered.
 	Lookups *audit.Lookups
-	// Statistics counts letters, notices and citizens for the statistics page and the senders'
-	// dashboards; PageSessions are the pages' sign-ins.
+	// Statistics counts letters, notices and citizens (the post office answers with them);
+	// PageSessions are the pages' sign-ins.
 	Statistics   *statistics.Stats
 	PageSessions *pagesessions.Rows
 	Metrics      *telemetry.Metrics // nil: no metrics
@@ -179,7 +179,8 @@ func New(cfg config.Config, db *pgxpool.Pool, tc client.Client) (*Engine, error)
 		}}
 	e.APIKeys, e.Events = apikeys.New(db), events.NewFeed(db)
 	e.Statistics, e.PageSessions = statistics.New(db), pagesessions.New(db)
-	e.Operations = &operations.Desk{Registry: e.Registry, Keys: e.APIKeys, Notices: e.Notices, DB: db}
+	e.Operations = operations.New(e.Registry, e.APIKeys, e.Notices, db)
+	e.PostOffice.Statistics = e.Statistics
 	e.PostOffice.Notices, e.PostOffice.PrintJobs, e.PostOffice.Events = e.Notices, e.PrintJobs, e.Events
 	e.Webhooks = webhooks.New(db, e.Events)
 	auditKey, err := lookupAuditKey(cfg)

@@ -85,7 +85,7 @@ func startObserved(t *testing.T, logger *slog.Logger, tracing *telemetry.Tracing
 	if _, err := sys.DB.Exec(ctx, `UPDATE citizens SET mobile = $1 WHERE name = 'Carl Mortensen'`, carlsStoredMobile); err != nil {
 		t.Fatal(err)
 	}
-	srv, err := api.New(sys.Engine.PostOffice, sys.Engine.Config, logger)
+	srv, err := api.New(sys.Engine.PostOffice, sys.Engine.Config, sys.Engine.Readiness(), logger)
 	if err != nil {
 		t.Fatal(err)
 	}

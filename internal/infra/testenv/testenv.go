@@ -14,7 +14,6 @@ import (
 	"go.temporal.io/sdk/testsuite"
 
 	"digitalpost/internal/adapters/providerfake"
-	"digitalpost/internal/clients/web"
 	"digitalpost/internal/infra/codec"
 	"digitalpost/internal/infra/config"
 	"digitalpost/internal/infra/devenv"
@@ -152,9 +151,4 @@ func Eventually(t testing.TB, timeout time.Duration, what string, cond func() bo
 		time.Sleep(50 * time.Millisecond)
 	}
 	t.Fatalf("timed out after %s waiting for %s", timeout, what)
-}
-
-// Pages are the desks the pages are served in front of, as the worker hands them.
-func (s *System) Pages() web.Desks {
-	return web.Desks{PostOffice: s.PostOffice, CitizenService: s.Desk, Statistics: s.Statistics, Sessions: s.PageSessions}
 }
