@@ -16,7 +16,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"sort"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -131,9 +131,8 @@ func TestClientsHoldNoStore(t *testing.T) {
 			report(expr.Pos(), fmt.Sprintf("holds a %s.%s, which holds the database: ask a desk", n.Obj().Pkg().Path(), n.Obj().Name()))
 		}
 	}
-	sort.Strings(violations)
-	violations = compactStrings(violations)
-	for _, v := range violations {
+	slices.Sort(violations)
+	for _, v := range slices.Compact(violations) {
 		t.Error(v)
 	}
 }
@@ -226,16 +225,6 @@ func isDesk(n *types.Named) bool {
 
 func isEngine(n *types.Named) bool {
 	return n.Obj().Pkg() != nil && n.Obj().Pkg().Path() == enginePath && n.Obj().Name() == "Engine"
-}
-
-func compactStrings(s []string) []string {
-	var out []string
-	for i, v := range s {
-		if i == 0 || v != s[i-1] {
-			out = append(out, v)
-		}
-	}
-	return out
 }
 
 func moduleRoot(t *testing.T) string {
