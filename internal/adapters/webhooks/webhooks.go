@@ -24,6 +24,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
@@ -158,11 +159,19 @@ type Webhook struct {
 // Failure is an event the receiver did not take within GiveUpAfter.
 type Failure struct {
 	EventID  string
-	LetterID string
-	Kind     string
+	LetterID string // "" for a message written first
+	Kind     string // the event's type; a bare letter status for failures recorded before types were
 	Attempts int
 	Error    string
 	FailedAt time.Time
+}
+
+// Type is the failed event's type, as the feed names it.
+func (f Failure) Type() string {
+	if strings.Contains(f.Kind, ".") {
+		return f.Kind
+	}
+	return events.TypeOf(f.Kind)
 }
 
 // CheckURL is the rule a webhook URL must follow.
@@ -268,7 +277,7 @@ func (h *Hooks) Get(ctx context.Context, senderID string) (Webhook, error) {
 	if err != nil {
 		return w, err
 	}
-	rows, err := h.db.Query(ctx, `SELECT event_id, letter_id::text, kind, attempts, error, failed_at
+	rows, err := h.db.Query(ctx, `SELECT event_id, coalesce(letter_id::text, ''), kind, attempts, error, failed_at
 		FROM webhook_failures WHERE sender_id = $1 ORDER BY failed_at DESC LIMIT 100`, senderID)
 	if err != nil {
 		return w, err
@@ -297,22 +306,39 @@ type Payload struct {
 	Data      PayloadData `json:"data"`
 }
 
-// PayloadData is the event itself.
+// PayloadData is the event itself. A letter's events carry the letter; a status change its
+// new status; a citizen's reply or message its id, to fetch it with GET /v1/messages/{id}.
 type PayloadData struct {
-	EventID   string    `json:"event_id"`
-	LetterID  string    `json:"letter_id"`
-	MessageID string    `json:"message_id"`
-	Status    string    `json:"status"`
-	Channel   string    `json:"channel,omitempty"`
-	Reason    string    `json:"reason,omitempty"`
-	At        time.Time `json:"at"`
+	EventID          string    `json:"event_id"`
+	LetterID         string    `json:"letter_id,omitempty"`
+	MessageID        string    `json:"message_id,omitempty"`
+	Status           string    `json:"status,omitempty"`
+	Channel          string    `json:"channel,omitempty"`
+	Reason           string    `json:"reason,omitempty"`
+	CitizenMessageID string    `json:"citizen_message_id,omitempty"`
+	At               time.Time `json:"at"`
 }
 
 // PayloadFor is the body posted for an event.
 func PayloadFor(e events.Event) Payload {
-	return Payload{Type: e.Type(), Timestamp: e.At.UTC(), Data: PayloadData{
-		EventID: e.ID, LetterID: e.LetterID.String(), MessageID: e.MessageID, Status: e.Kind,
-		Channel: e.Channel, Reason: e.Reason, At: e.At.UTC()}}
+	d := PayloadData{EventID: e.ID, MessageID: e.MessageID, Channel: e.Channel, Reason: e.Reason, At: e.At.UTC()}
+	if e.LetterID != uuid.Nil {
+		d.LetterID = e.LetterID.String()
+	}
+	if e.StatusChange() {
+		d.Status = e.Kind
+	} else {
+		d.CitizenMessageID = e.CitizenMessageID.String()
+	}
+	return Payload{Type: e.Type(), Timestamp: e.At.UTC(), Data: d}
+}
+
+// letterOf is an event's letter for a column that is NULL for a message written first.
+func letterOf(e events.Event) *uuid.UUID {
+	if e.LetterID == uuid.Nil {
+		return nil
+	}
+	return &e.LetterID
 }
 
 // Sign returns the webhook-signature header value for a message: "v1," and the base64
@@ -408,7 +434,7 @@ func (h *Hooks) Deliver(ctx context.Context, senderID string, budget time.Durati
 			if hook.failingSince != nil && h.now().Sub(*hook.failingSince) > GiveUpAfter {
 				if _, err := h.db.Exec(ctx, `INSERT INTO webhook_failures (sender_id, event_id, letter_id, kind, attempts, error)
 					VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING`,
-					senderID, e.ID, e.LetterID, e.Kind, hook.attempts, callErr.Error()); err != nil {
+					senderID, e.ID, letterOf(e), e.Type(), hook.attempts, callErr.Error()); err != nil {
 					return r, err
 				}
 				if err := h.advance(ctx, senderID, e, false); err != nil {

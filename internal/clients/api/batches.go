@@ -49,8 +49,16 @@ func (s *Server) submitBatch(w http.ResponseWriter, r *http.Request) {
 		badInput(w, &fielderr.Error{Field: "urgency", Rule: err.Error()})
 		return
 	}
-	template := postoffice.Submission{SenderID: senderOf(r), Urgency: urgency}
-	if err := template.SetDeadline(q.Get("deadline")); badInput(w, err) {
+	template := postoffice.Submission{SenderID: senderOf(r), Urgency: urgency, ReplyContactPoint: q.Get("reply_contact_point")}
+	if v := q.Get("replies_allowed"); v != "" {
+		allowed, err := strconv.ParseBool(v)
+		if err != nil {
+			badInput(w, &fielderr.Error{Field: "replies_allowed", Rule: "must be true or false"})
+			return
+		}
+		template.RepliesAllowed = &allowed
+	}
+	if err := errors.Join(template.SetDeadline(q.Get("deadline")), template.SetReplyBy(q.Get("reply_by"))); badInput(w, err) {
 		return
 	}
 	mediaType, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
@@ -241,6 +249,9 @@ func readNDJSON(r io.Reader, template postoffice.Submission, maxLetters int) ([]
 		}
 		if sub.Urgency == "" {
 			sub.Urgency = template.Urgency
+		}
+		if sub.RepliesAllowed == nil && sub.ReplyBy == nil && sub.ReplyContactPoint == "" {
+			sub.RepliesAllowed, sub.ReplyBy, sub.ReplyContactPoint = template.RepliesAllowed, template.ReplyBy, template.ReplyContactPoint
 		}
 		subs = append(subs, sub)
 		if len(errs) > postoffice.MaxBulkErrors {

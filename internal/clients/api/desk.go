@@ -10,6 +10,7 @@ import (
 	"digitalpost/internal/adapters/webhooks"
 	"digitalpost/internal/desks/postoffice"
 	"digitalpost/internal/domain/audit"
+	"digitalpost/internal/domain/citizenpost"
 	"digitalpost/internal/domain/events"
 	"digitalpost/internal/domain/letters"
 	"digitalpost/internal/domain/nemsms"
@@ -36,6 +37,11 @@ type PostOffice interface {
 
 	SendNemSMS(ctx context.Context, s postoffice.NemSMSSubmission) (postoffice.NemSMSReceipt, error)
 	NemSMSMessage(ctx context.Context, sender string, id uuid.UUID) (nemsms.Message, error)
+
+	Messages(ctx context.Context, f citizenpost.Filter) (citizenpost.Page, error)
+	Message(ctx context.Context, sender string, id uuid.UUID) (citizenpost.Message, []uuid.UUID, error)
+	MessageAttachment(ctx context.Context, sender string, id uuid.UUID, n int) (letters.Document, error)
+	MarkHandled(ctx context.Context, sender string, id uuid.UUID) error
 
 	Feed(ctx context.Context, sender string, after events.Cursor, limit int) ([]events.Event, error)
 	SetWebhook(ctx context.Context, sender, url string) (webhooks.Webhook, error)

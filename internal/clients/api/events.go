@@ -70,7 +70,7 @@ type webhookJSON struct {
 
 type failureJSON struct {
 	EventID  string    `json:"event_id"`
-	LetterID string    `json:"letter_id"`
+	LetterID string    `json:"letter_id,omitempty"`
 	Type     string    `json:"type"`
 	Attempts int       `json:"attempts"`
 	Error    string    `json:"error"`
@@ -81,7 +81,7 @@ func webhookView(h webhooks.Webhook) webhookJSON {
 	v := webhookJSON{URL: h.URL, Secret: h.Secret, CreatedAt: h.CreatedAt.UTC(), Delivered: h.Delivered, Attempts: h.Attempts,
 		FailingSince: h.FailingSince, LastAttemptAt: h.LastAttemptAt, LastError: h.LastError, Failures: []failureJSON{}}
 	for _, f := range h.Failures {
-		v.Failures = append(v.Failures, failureJSON{EventID: f.EventID, LetterID: f.LetterID, Type: events.TypeOf(f.Kind),
+		v.Failures = append(v.Failures, failureJSON{EventID: f.EventID, LetterID: f.LetterID, Type: f.Type(),
 			Attempts: f.Attempts, Error: f.Error, FailedAt: f.FailedAt.UTC()})
 	}
 	return v

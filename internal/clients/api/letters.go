@@ -46,6 +46,13 @@ func submission(req wire.LetterRequest, sender string) (postoffice.Submission, e
 	if err := s.SetAppointmentAt(req.AppointmentAt); errors.As(err, &bad) {
 		errs = append(errs, bad)
 	}
+	s.RepliesAllowed, s.ReplyContactPoint = req.RepliesAllowed, req.ReplyContactPoint
+	if err := s.SetReplyBy(req.ReplyBy); errors.As(err, &bad) {
+		errs = append(errs, bad)
+	}
+	if err := s.SetInReplyTo(req.InReplyTo); errors.As(err, &bad) {
+		errs = append(errs, bad)
+	}
 	for i, d := range req.Documents {
 		content, err := base64.StdEncoding.DecodeString(d.Content)
 		if err != nil {
@@ -245,16 +252,25 @@ func readMultipartLetter(w http.ResponseWriter, r *http.Request, boundary string
 			req.AppointmentAt = v
 		case "urgency":
 			req.Urgency = v
-		case "physical_only", "digital_only":
+		case "reply_by":
+			req.ReplyBy = v
+		case "reply_contact_point":
+			req.ReplyContactPoint = v
+		case "in_reply_to":
+			req.InReplyTo = v
+		case "physical_only", "digital_only", "replies_allowed":
 			on, err := strconv.ParseBool(v)
 			if err != nil {
 				malformed(w, name, "must be true or false")
 				return false
 			}
-			if name == "physical_only" {
+			switch name {
+			case "physical_only":
 				req.PhysicalOnly = on
-			} else {
+			case "digital_only":
 				req.DigitalOnly = on
+			default:
+				req.RepliesAllowed = &on
 			}
 		default:
 			malformed(w, name, "is not a field of this request")
@@ -278,6 +294,14 @@ func letterSummary(l letters.Letter) wire.Letter {
 	}
 	if l.BatchID != nil {
 		v.BatchID = l.BatchID.String()
+	}
+	v.Replies = wire.ReplyOptions{Allowed: l.Replies.Allowed, ContactPoint: l.Replies.ContactPoint}
+	if l.Replies.By != nil {
+		by := l.Replies.By.UTC()
+		v.Replies.ReplyBy = &by
+	}
+	if l.InReplyTo != nil {
+		v.InReplyTo = l.InReplyTo.String()
 	}
 	return v
 }
@@ -303,6 +327,9 @@ func (s *Server) letterView(r *http.Request, id uuid.UUID, full bool) (wire.Lett
 	}
 	for _, e := range report.Timeline {
 		v.Timeline = append(v.Timeline, eventView(e))
+	}
+	for _, m := range report.Replies {
+		v.ReceivedReplies = append(v.ReceivedReplies, messageSummary(m))
 	}
 	return v, nil
 }
@@ -464,8 +491,17 @@ func (s *Server) actOnLetter(w http.ResponseWriter, r *http.Request, id uuid.UUI
 }
 
 func eventView(e events.Event) wire.Event {
-	return wire.Event{ID: e.ID, Cursor: e.Cursor.String(), Type: e.Type(), LetterID: e.LetterID.String(),
-		MessageID: e.MessageID, Status: e.Kind, Channel: e.Channel, Reason: e.Reason, At: e.At.UTC()}
+	v := wire.Event{ID: e.ID, Cursor: e.Cursor.String(), Type: e.Type(), MessageID: e.MessageID,
+		Channel: e.Channel, Reason: e.Reason, At: e.At.UTC()}
+	if e.LetterID != uuid.Nil {
+		v.LetterID = e.LetterID.String()
+	}
+	if e.StatusChange() {
+		v.Status = e.Kind
+	} else {
+		v.CitizenMessageID = e.CitizenMessageID.String()
+	}
+	return v
 }
 
 // duration writes a deadline as a sender would: 72h, 90m, 45s.

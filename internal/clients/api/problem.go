@@ -94,6 +94,8 @@ func apiField(f string) string {
 			var n int
 			fmt.Sscan(m[1], &n)
 			f = fmt.Sprintf("documents[%d]", n-1)
+		} else {
+			f = strings.ReplaceAll(f, "-", "_") // reply-by, in-reply-to, …
 		}
 	}
 	return prefix + f

@@ -30,6 +30,7 @@ func (s *Site) citizenRoutes() {
 	s.mux.HandleFunc("GET /profil", s.need(RoleCitizen, s.profile))
 	s.mux.HandleFunc("POST /profil", s.need(RoleCitizen, s.updateProfile))
 	s.mux.HandleFunc("POST /profil/nemsms", s.need(RoleCitizen, s.nemsmsChoice))
+	s.citizenPostRoutes()
 }
 
 type mailboxData struct {
@@ -89,19 +90,26 @@ func (s *Site) notFound(w http.ResponseWriter, r *http.Request, sess Session) {
 
 type letterData struct {
 	postoffice.Reading
-	Own bool // the reader's own mailbox, not one read with reading access
+	Own     bool   // the reader's own mailbox, not one read with reading access
+	Refusal string // why the letter takes no reply now, as the page says it
+	Form    postForm
 }
 
 // readLetter shows a letter and records the opening exactly as `starter open` does: the
 // mailbox notes who and when, and the letter's workflow stops waiting.
 func (s *Site) readLetter(w http.ResponseWriter, r *http.Request, sess Session) {
-	ctx := r.Context()
 	id, err := uuid.Parse(r.PathValue("id"))
 	if err != nil {
 		s.notFound(w, r, sess)
 		return
 	}
-	rd, err := s.d.PostOffice.Read(ctx, id, sess.CitizenID)
+	s.showLetter(w, r, sess, id, http.StatusOK, page{Notice: s.takeNotice(w, r)}, postForm{})
+}
+
+// showLetter renders a letter with its thread and, for its owner, the reply form (with what
+// was typed, when a reply was refused).
+func (s *Site) showLetter(w http.ResponseWriter, r *http.Request, sess Session, id uuid.UUID, status int, p page, form postForm) {
+	rd, err := s.d.PostOffice.Read(r.Context(), id, sess.CitizenID)
 	switch {
 	case errors.Is(err, mailbox.ErrNotInMailbox), errors.Is(err, mailbox.ErrNoAccess):
 		s.notFound(w, r, sess)
@@ -115,8 +123,18 @@ func (s *Site) readLetter(w http.ResponseWriter, r *http.Request, sess Session) 
 		s.serverError(w, r, err)
 		return
 	}
-	d := letterData{Reading: rd, Own: rd.Entry.CitizenID == sess.CitizenID}
-	s.render(w, r, http.StatusOK, "letter.html", page{Title: rd.Letter.Subject, Data: d})
+	if form.Key == "" {
+		form.Key = uuid.NewString()
+	}
+	d := letterData{Reading: rd, Own: rd.Entry.CitizenID == sess.CitizenID, Form: form}
+	switch {
+	case rd.Thread.Delegated && rd.Letter.Replies.Allowed:
+		d.Refusal = delegateCannotReply
+	case !rd.Thread.Delegated && rd.Thread.Refusal != "":
+		d.Refusal = replyRefusals[rd.Thread.Refusal]
+	}
+	p.Title, p.Data = rd.Letter.Subject, d
+	s.render(w, r, status, "letter.html", p)
 }
 
 // document serves one of a letter's documents to someone who may read the letter.

@@ -10,6 +10,7 @@ import (
 	"digitalpost/internal/desks/postoffice"
 	"digitalpost/internal/domain/access"
 	"digitalpost/internal/domain/apikeys"
+	"digitalpost/internal/domain/citizenpost"
 	"digitalpost/internal/domain/cpr"
 	"digitalpost/internal/domain/exemption"
 	"digitalpost/internal/domain/letters"
@@ -37,6 +38,11 @@ type PostOffice interface {
 	MailboxOf(ctx context.Context, owner, reader uuid.UUID, limit int) (postoffice.MailboxView, error)
 	Read(ctx context.Context, id, reader uuid.UUID) (postoffice.Reading, error)
 	ReadDocument(ctx context.Context, id, reader uuid.UUID, n int) (letters.Document, error)
+	Reply(ctx context.Context, in postoffice.CitizenPost) (citizenpost.Message, bool, error)
+	Write(ctx context.Context, in postoffice.CitizenPost) (citizenpost.Message, bool, error)
+	ContactPointsForCitizens(ctx context.Context) ([]citizenpost.ContactPoint, error)
+	SentMessage(ctx context.Context, id, reader uuid.UUID) (postoffice.SentView, error)
+	SentAttachment(ctx context.Context, id, reader uuid.UUID, n int) (letters.Document, error)
 	SenderStatistics(ctx context.Context, sender string) (statistics.Sender, error)
 	statistics.Counter // the public statistics: the population, letters and notices per month
 	SenderOfKey(ctx context.Context, key string) (string, error)

@@ -22,6 +22,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/gorilla/securecookie"
 
+	"digitalpost/internal/desks/postoffice"
 	"digitalpost/internal/domain/calendar"
 	"digitalpost/internal/domain/fielderr"
 	"digitalpost/internal/domain/letters"
@@ -134,9 +135,23 @@ func (s *Site) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // MaxFormBytes bounds a page's form: text fields only, kilobytes at most.
 const MaxFormBytes = 64 << 10
 
-// uploadRoutes take a file (multipart) and how large; every other form is a plain
-// urlencoded one of at most MaxFormBytes.
-var uploadRoutes = map[string]int64{"/sagsbehandler/ansoegninger": letters.MaxDocumentBytes + 1<<20}
+// MaxCitizenPostBytes bounds a citizen's reply or message: its text and up to
+// postoffice.MaxAttachments PDFs of at most 10 MB each.
+const MaxCitizenPostBytes = postoffice.MaxAttachments*letters.MaxDocumentBytes + 1<<20
+
+// uploadLimit tells whether a route takes a file (multipart), and how large a body; every other
+// form is a plain urlencoded one of at most MaxFormBytes.
+func uploadLimit(path string) (int64, bool) {
+	switch {
+	case path == "/sagsbehandler/ansoegninger":
+		return letters.MaxDocumentBytes + 1<<20, true
+	case path == "/skriv":
+		return MaxCitizenPostBytes, true
+	case strings.HasPrefix(path, "/breve/") && strings.HasSuffix(path, "/svar") && strings.Count(path, "/") == 3:
+		return MaxCitizenPostBytes, true
+	}
+	return 0, false
+}
 
 // boundedForms bounds every request body before a handler reads it: Go's form parsing would
 // otherwise hold up to 32 MB of a multipart body in memory and spool the rest to disk without
@@ -148,15 +163,15 @@ func boundedForms(next http.Handler) http.Handler {
 			return
 		}
 		limit := int64(MaxFormBytes)
+		upload, isUpload := uploadLimit(r.URL.Path)
 		if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt == "multipart/form-data" {
-			upload, ok := uploadRoutes[r.URL.Path]
-			if !ok {
+			if !isUpload {
 				http.Error(w, "Formularen skal sendes som en almindelig formular (application/x-www-form-urlencoded).", http.StatusUnsupportedMediaType)
 				return
 			}
 			limit = upload
 		}
-		if _, upload := uploadRoutes[r.URL.Path]; !upload && r.ContentLength > limit { // an upload route says "too large" beside its form
+		if !isUpload && r.ContentLength > limit { // an upload route says "too large" beside its form
 			http.Error(w, "Forespørgslen er for stor.", http.StatusRequestEntityTooLarge)
 			return
 		}
@@ -166,7 +181,7 @@ func boundedForms(next http.Handler) http.Handler {
 }
 
 // Paths the site answers; the senders' API keeps /v1, /healthz and /readyz.
-var Paths = []string{"/{$}", "/log-ind", "/log-ind/", "/log-ud", "/dev/", "/oidc/", "/postkasse", "/postkasse/", "/breve/",
+var Paths = []string{"/{$}", "/log-ind", "/log-ind/", "/log-ud", "/dev/", "/oidc/", "/postkasse", "/postkasse/", "/breve/", "/sendt/", "/skriv",
 	"/adgang/", "/profil", "/profil/", "/sagsbehandler", "/sagsbehandler/", "/afsender", "/afsender/", "/statistik", "/static/"}
 
 func (s *Site) routes() {

@@ -7,6 +7,8 @@ package operations
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"time"
 
 	"github.com/google/uuid"
@@ -14,6 +16,8 @@ import (
 
 	"digitalpost/internal/adapters/notify"
 	"digitalpost/internal/domain/apikeys"
+	"digitalpost/internal/domain/citizenpost"
+	"digitalpost/internal/domain/fielderr"
 	"digitalpost/internal/domain/population"
 	"digitalpost/internal/domain/registry"
 )
@@ -23,12 +27,42 @@ type Desk struct {
 	Registry *registry.Registry
 	Keys     *apikeys.Keys
 	Notices  *notify.Service
-	db       *pgxpool.Pool // the dev runtime's tools only: the outbox and the generated population
+	Post     *citizenpost.Store // senders' contact points
+	db       *pgxpool.Pool      // the dev runtime's tools only: the outbox and the generated population
 }
 
 // New is the operators' desk on the engine's stores and pool.
-func New(reg *registry.Registry, keys *apikeys.Keys, notices *notify.Service, db *pgxpool.Pool) *Desk {
-	return &Desk{Registry: reg, Keys: keys, Notices: notices, db: db}
+func New(reg *registry.Registry, keys *apikeys.Keys, notices *notify.Service, post *citizenpost.Store, db *pgxpool.Pool) *Desk {
+	return &Desk{Registry: reg, Keys: keys, Notices: notices, Post: post, db: db}
+}
+
+// AddContactPoint adds or renames one of a sender's contact points: where replies to its
+// letters go and, when open to citizens, where a citizen may write first.
+func (d *Desk) AddContactPoint(ctx context.Context, cp citizenpost.ContactPoint) error {
+	return d.Post.AddContactPoint(ctx, cp)
+}
+
+// ContactPoints lists a sender's contact points.
+func (d *Desk) ContactPoints(ctx context.Context, sender string) ([]citizenpost.ContactPoint, error) {
+	return d.Post.ContactPoints(ctx, sender)
+}
+
+// RemoveContactPoint stops a contact point taking new post (citizenpost.ErrNotFound: none such).
+func (d *Desk) RemoveContactPoint(ctx context.Context, sender, id string) error {
+	return d.Post.RemoveContactPoint(ctx, sender, id)
+}
+
+// SetReplyDefaults sets what a sender's letters say about replies when a letter does not: the
+// contact point must be one of the sender's.
+func (d *Desk) SetReplyDefaults(ctx context.Context, sender string, r registry.ReplyDefaults) error {
+	if r.ContactPoint != "" {
+		if _, err := d.Post.ContactPoint(ctx, sender, r.ContactPoint); errors.Is(err, citizenpost.ErrNotFound) {
+			return &fielderr.Error{Field: "contact-point", Rule: fmt.Sprintf("%q is not one of the sender's contact points", r.ContactPoint)}
+		} else if err != nil {
+			return err
+		}
+	}
+	return d.Registry.SetReplyDefaults(ctx, sender, r)
 }
 
 // AddCitizen registers a citizen, with the registry's rules.

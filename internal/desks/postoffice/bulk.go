@@ -234,29 +234,36 @@ const confirmBatch = 500
 
 // bulkLookup reads the run's senders and recipients in one query each.
 func (p *PostOffice) bulkLookup(ctx context.Context, subs []Submission) (lookup, error) {
-	senders := map[string]bool{}
+	senders := map[string]*registry.Sender{}
 	var numbers []cpr.Number
 	for _, s := range subs {
 		if id := strings.TrimSpace(s.SenderID); id != "" && fielderr.TextRule(id) == "" {
-			senders[id] = false // validation asks with the trimmed id, and only for text PostgreSQL takes
+			senders[id] = nil // validation asks with the trimmed id, and only for text PostgreSQL takes
 		}
 		if n, err := cpr.Parse(s.RecipientCPR); err == nil {
 			numbers = append(numbers, n)
 		}
 	}
 	for id := range senders {
-		_, err := p.Registry.Sender(ctx, id)
+		snd, err := p.Registry.Sender(ctx, id)
 		if err != nil && !errors.Is(err, registry.ErrNotFound) {
 			return lookup{}, err
 		}
-		senders[id] = err == nil
+		if err == nil {
+			senders[id] = &snd
+		}
 	}
 	citizens, err := p.Registry.CitizensByCPR(ctx, numbers)
 	if err != nil {
 		return lookup{}, err
 	}
 	return lookup{
-		senderExists: func(_ context.Context, id string) (bool, error) { return senders[id], nil },
+		sender: func(_ context.Context, id string) (registry.Sender, bool, error) {
+			if snd := senders[id]; snd != nil {
+				return *snd, true, nil
+			}
+			return registry.Sender{}, false, nil
+		},
 		recipient: func(_ context.Context, n cpr.Number) (registry.Citizen, bool, error) {
 			c, ok := citizens[n]
 			return c, ok, nil

@@ -1,10 +1,13 @@
 package postoffice
 
 import (
+	"fmt"
 	"net/http"
 	"unicode/utf8"
 
 	"digitalpost/internal/adapters/print"
+	"digitalpost/internal/domain/fielderr"
+	"digitalpost/internal/domain/letters"
 )
 
 // Kinds of document a letter may carry, as http.DetectContentType names them.
@@ -49,4 +52,35 @@ func documentKind(content []byte, digitalOnly bool) (kind, rule string) {
 		return "", "must be a PDF, PNG, JPEG or plain text document; this one looks like " + kind
 	}
 	return kind, ""
+}
+
+// checkDocuments validates documents as a letter's (and a citizen's attachments) are checked:
+// a file name that deceives nobody, not empty, at most 10 MB, and a kind the letter can carry
+// (PDF only when it may be printed). Each refusal is added to errs; the accepted documents
+// come back with the content type their bytes have, whatever the sender declared.
+func checkDocuments(errs *fielderr.List, in []letters.Document, digitalOnly bool) []letters.Document {
+	docs := make([]letters.Document, 0, len(in))
+	for i, d := range in {
+		if rule := fielderr.FilenameRule(d.Filename); rule != "" {
+			errs.Add(fmt.Sprintf("document %d", i+1), "file name "+rule) // the name itself is not repeated
+			continue
+		}
+		field := fmt.Sprintf("document %d (%s)", i+1, d.Filename)
+		switch {
+		case len(d.Content) == 0:
+			errs.Add(field, "is empty")
+			continue
+		case len(d.Content) > letters.MaxDocumentBytes:
+			errs.Add(field, "is larger than 10 MB")
+			continue
+		}
+		kind, rule := documentKind(d.Content, digitalOnly)
+		if rule != "" {
+			errs.Add(field, rule)
+			continue
+		}
+		d.ContentType = kind
+		docs = append(docs, d)
+	}
+	return docs
 }

@@ -28,6 +28,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 
 	"digitalpost/internal/domain/calendar"
+	"digitalpost/internal/domain/citizenpost"
 	"digitalpost/internal/domain/cpr"
 	"digitalpost/internal/domain/fairness"
 	"digitalpost/internal/domain/fielderr"
@@ -87,6 +88,8 @@ type PostOffice struct {
 	// Statistics counts letters, notices and citizens for the statistics page and the senders'
 	// dashboards.
 	Statistics *statistics.Stats
+	// Post is what citizens send: replies to letters and messages to contact points.
+	Post *citizenpost.Store
 }
 
 // Submission is a letter as a sender hands it in.
@@ -112,6 +115,36 @@ type Submission struct {
 	// Urgency: urgent or bulk within the sender's own work; "" takes the entry point's
 	// default (a single letter urgent, a bulk run bulk).
 	Urgency letters.Urgency
+	// RepliesAllowed: whether the citizen may answer the letter; nil takes the sender's
+	// default. ReplyBy ends the time for replies; ReplyContactPoint names the sender's contact
+	// point they go to ("" the sender's default).
+	RepliesAllowed    *bool
+	ReplyBy           *time.Time
+	ReplyContactPoint string
+	// InReplyTo: the citizen's reply or message this letter answers; the letter goes to its writer.
+	InReplyTo *uuid.UUID
+}
+
+// SetReplyBy reads a reply-by time, as SetDeliverAt does.
+func (s *Submission) SetReplyBy(spec string) error {
+	t, err := ParseTime("reply-by", spec)
+	if err == nil && t != nil {
+		s.ReplyBy = t
+	}
+	return err
+}
+
+// SetInReplyTo reads the id of the citizen's message a letter answers; "" answers none.
+func (s *Submission) SetInReplyTo(spec string) error {
+	if spec = strings.TrimSpace(spec); spec == "" {
+		return nil
+	}
+	id, err := uuid.Parse(spec)
+	if err != nil {
+		return &fielderr.Error{Field: "in-reply-to", Rule: "must be the id of a citizen's reply or message (as GET /v1/messages lists them)"}
+	}
+	s.InReplyTo = &id
+	return nil
 }
 
 // MaxSchedule is how far ahead a letter may be scheduled.
@@ -271,6 +304,16 @@ func fingerprint(l letters.Letter, workingDays int, docs []letters.Document) []b
 	if l.AppointmentAt != nil {
 		part([]byte("appointment-at=" + l.AppointmentAt.UTC().Format(time.RFC3339)))
 	}
+	if r := l.Replies; r.Allowed {
+		by := ""
+		if r.By != nil {
+			by = r.By.UTC().Format(time.RFC3339)
+		}
+		part([]byte("replies=" + by + " to=" + r.ContactPoint))
+	}
+	if l.InReplyTo != nil {
+		part([]byte("in-reply-to=" + l.InReplyTo.String()))
+	}
 	for _, d := range docs {
 		part([]byte(d.Filename))
 		part(d.Content)
@@ -344,9 +387,11 @@ func (p *PostOffice) Resume(ctx context.Context, l letters.Letter) error {
 // lookup answers the registry questions validation asks; a bulk run answers them from
 // batches read once instead of two queries per letter.
 type lookup struct {
-	senderExists func(ctx context.Context, id string) (bool, error)
-	recipient    func(ctx context.Context, n cpr.Number) (registry.Citizen, bool, error)
-	citizens     map[cpr.Number]registry.Citizen // a bulk run's recipients, read once
+	sender    func(ctx context.Context, id string) (registry.Sender, bool, error)
+	recipient func(ctx context.Context, n cpr.Number) (registry.Citizen, bool, error)
+	citizens  map[cpr.Number]registry.Citizen // a bulk run's recipients, read once
+	// contactPoints remembers which of a sender's contact points exist, asked once each.
+	contactPoints map[[2]string]bool
 }
 
 // submissionLookup asks the registry about a letter's sender and recipient in one round trip
@@ -358,23 +403,23 @@ func (p *PostOffice) submissionLookup(ctx context.Context, s Submission) (lookup
 	if senderID == "" || fielderr.TextRule(senderID) != "" || err != nil {
 		return look, nil
 	}
-	senderFound, c, citizenFound, err := p.Registry.SenderAndRecipient(ctx, senderID, number)
+	snd, senderFound, c, citizenFound, err := p.Registry.SenderAndRecipient(ctx, senderID, number)
 	if err != nil {
 		return look, err
 	}
-	look.senderExists = func(context.Context, string) (bool, error) { return senderFound, nil }
+	look.sender = func(context.Context, string) (registry.Sender, bool, error) { return snd, senderFound, nil }
 	look.recipient = func(context.Context, cpr.Number) (registry.Citizen, bool, error) { return c, citizenFound, nil }
 	return look, nil
 }
 
 func (p *PostOffice) registryLookup() lookup {
 	return lookup{
-		senderExists: func(ctx context.Context, id string) (bool, error) {
-			_, err := p.Registry.Sender(ctx, id)
+		sender: func(ctx context.Context, id string) (registry.Sender, bool, error) {
+			s, err := p.Registry.Sender(ctx, id)
 			if errors.Is(err, registry.ErrNotFound) {
-				return false, nil
+				return s, false, nil
 			}
-			return err == nil, err
+			return s, err == nil, err
 		},
 		recipient: func(ctx context.Context, n cpr.Number) (registry.Citizen, bool, error) {
 			c, err := p.Registry.CitizenByCPR(ctx, n)
@@ -428,14 +473,17 @@ func (p *PostOffice) validate(ctx context.Context, s Submission, look lookup) (l
 	}
 
 	// Text rules first: PostgreSQL refuses NUL bytes and invalid UTF-8 even in a lookup.
+	var sender *registry.Sender
 	if l.SenderID == "" {
 		errs.Add("sender", "must not be empty")
 	} else if rule := fielderr.TextRule(l.SenderID); rule != "" {
 		errs.Add("sender", rule)
-	} else if ok, err := look.senderExists(ctx, l.SenderID); err != nil {
+	} else if snd, ok, err := look.sender(ctx, l.SenderID); err != nil {
 		return l, nil, err
 	} else if !ok {
 		errs.Add("sender", "is not a registered sender")
+	} else {
+		sender = &snd
 	}
 
 	if number, err := cpr.Parse(s.RecipientCPR); err != nil {
@@ -453,6 +501,12 @@ func (p *PostOffice) validate(ctx context.Context, s Submission, look lookup) (l
 			errs.Add("to", "no letter can reach the recipient: "+route.Reason)
 		case l.DigitalOnly && !l.PhysicalOnly && route.Channel == letters.Paper:
 			errs.Add("digital-only", "the recipient cannot receive digital post ("+route.Reason+"); send it without --digital-only so it goes on paper")
+		}
+	}
+
+	if sender != nil {
+		if err := p.decideReplies(ctx, s, &l, *sender, &look, &errs); err != nil {
+			return l, nil, err
 		}
 	}
 
@@ -500,29 +554,7 @@ func (p *PostOffice) validate(ctx context.Context, s Submission, look lookup) (l
 		errs.Add("deadline", "must be whole seconds (like 90s or 72h)")
 	}
 
-	docs := make([]letters.Document, 0, len(s.Documents))
-	for i, d := range s.Documents {
-		if rule := fielderr.FilenameRule(d.Filename); rule != "" {
-			errs.Add(fmt.Sprintf("document %d", i+1), "file name "+rule) // the name itself is not repeated
-			continue
-		}
-		field := fmt.Sprintf("document %d (%s)", i+1, d.Filename)
-		switch {
-		case len(d.Content) == 0:
-			errs.Add(field, "is empty")
-			continue
-		case len(d.Content) > letters.MaxDocumentBytes:
-			errs.Add(field, "is larger than 10 MB")
-			continue
-		}
-		kind, rule := documentKind(d.Content, l.DigitalOnly)
-		if rule != "" {
-			errs.Add(field, rule)
-			continue
-		}
-		d.ContentType = kind // what the bytes are, whatever the sender declared
-		docs = append(docs, d)
-	}
+	docs := checkDocuments(&errs, s.Documents, l.DigitalOnly)
 	if err := errs.Err(); err != nil {
 		return l, nil, err
 	}

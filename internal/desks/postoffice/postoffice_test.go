@@ -14,6 +14,7 @@ import (
 	"go.temporal.io/sdk/client"
 
 	"digitalpost/internal/desks/postoffice"
+	"digitalpost/internal/domain/citizenpost"
 	"digitalpost/internal/domain/fielderr"
 	"digitalpost/internal/domain/letters"
 	"digitalpost/internal/domain/registry"
@@ -48,6 +49,9 @@ func (f *fakeTemporal) ExecuteWorkflow(_ context.Context, o client.StartWorkflow
 	f.started[o.ID] = true
 	return fakeRun{id: o.ID}, nil
 }
+
+// SignalWorkflow takes a signal (an opening) and does nothing with it: no workflow runs here.
+func (f *fakeTemporal) SignalWorkflow(context.Context, string, string, string, any) error { return nil }
 
 // startedCount is how many distinct workflows were started.
 func (f *fakeTemporal) startedCount() int {
@@ -94,7 +98,7 @@ func newDesk(t *testing.T) desk {
 	}
 	tc := newFakeTemporal()
 	return desk{PostOffice: &postoffice.PostOffice{Temporal: tc, TaskQueue: "letters", Registry: reg,
-		Letters: letters.NewStore(db), DefaultDeadline: 72 * time.Hour}, db: db, temporal: tc}
+		Letters: letters.NewStore(db), DefaultDeadline: 72 * time.Hour, Post: citizenpost.NewStore(db)}, db: db, temporal: tc}
 }
 
 func (d desk) storedLetters(t *testing.T) int {

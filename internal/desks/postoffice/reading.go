@@ -6,6 +6,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"digitalpost/internal/domain/citizenpost"
 	"digitalpost/internal/domain/letters"
 	"digitalpost/internal/domain/mailbox"
 	"digitalpost/internal/domain/registry"
@@ -18,6 +19,7 @@ type Reading struct {
 	Organisation string // the sender's name; empty when the sender has left the registry
 	Documents    []letters.Document
 	Owner        registry.Citizen // whose mailbox: the reader's own, or one the reader may read
+	Thread       Thread           // the citizen's replies and the sender's answers around it
 }
 
 // Read is a reader opening a letter in a mailbox, known by registry id as a signed-in page
@@ -44,6 +46,9 @@ func (p *PostOffice) Read(ctx context.Context, id, reader uuid.UUID) (Reading, e
 		rd.Organisation = snd.Organisation
 	}
 	if rd.Documents, err = p.Letters.Documents(ctx, id); err != nil {
+		return rd, err
+	}
+	if rd.Thread, err = p.threadOf(ctx, rd.Letter, entry, reader); err != nil {
 		return rd, err
 	}
 	rd.Owner, err = p.Registry.Citizen(ctx, entry.CitizenID)
@@ -82,6 +87,7 @@ func (p *PostOffice) ReadDocument(ctx context.Context, id, reader uuid.UUID, n i
 type MailboxView struct {
 	Owner   registry.Citizen
 	Letters []mailbox.Listing
+	Sent    []citizenpost.Message // the owner's replies and messages: the sent folder
 }
 
 // MailboxOf is the owner's mailbox as the reader may see it: their own, or one they were
@@ -97,6 +103,9 @@ func (p *PostOffice) MailboxOf(ctx context.Context, owner, reader uuid.UUID, lim
 	if v.Owner, err = p.Registry.Citizen(ctx, owner); err != nil {
 		return v, err
 	}
-	v.Letters, err = p.Mailbox.List(ctx, owner, limit)
+	if v.Letters, err = p.Mailbox.List(ctx, owner, limit); err != nil {
+		return v, err
+	}
+	v.Sent, err = p.Post.Sent(ctx, owner, limit)
 	return v, err
 }

@@ -7,6 +7,7 @@ import (
 
 	"digitalpost/internal/adapters/notify"
 	"digitalpost/internal/adapters/print"
+	"digitalpost/internal/domain/citizenpost"
 	"digitalpost/internal/domain/events"
 	"digitalpost/internal/domain/letters"
 )
@@ -19,6 +20,7 @@ type Report struct {
 	Notices   []notify.Record
 	PrintJobs []print.Record
 	Timeline  []events.Event
+	Replies   []citizenpost.Message // the citizen's replies to it
 }
 
 // SendersLetter is one of a sender's letters; another sender's letter does not exist for it
@@ -47,7 +49,10 @@ func (p *PostOffice) ReportFor(ctx context.Context, sender string, id uuid.UUID)
 	if r.PrintJobs, err = p.PrintJobs.ForLetter(ctx, id); err != nil {
 		return r, err
 	}
-	r.Timeline, err = p.Events.ForLetter(ctx, id)
+	if r.Timeline, err = p.Events.ForLetter(ctx, id); err != nil {
+		return r, err
+	}
+	r.Replies, err = p.Post.RepliesTo(ctx, id)
 	return r, err
 }
 

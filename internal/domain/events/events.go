@@ -1,6 +1,8 @@
-// Package events is a sender's feed of what happened to its letters: every change of a
-// letter's status, in order, from PostgreSQL (a trigger writes one row per change, in the
-// same transaction as the change). The feed backs GET /v1/events and the webhooks.
+// Package events is a sender's feed of what happened to its letters and what citizens sent
+// it: every change of a letter's status (a trigger writes one row per change, in the same
+// transaction as the change), every reply to a letter and every message written first (the
+// citizens' post store writes one row with the message), in order, from PostgreSQL. The feed
+// backs GET /v1/events and the webhooks.
 package events
 
 import (
@@ -22,22 +24,36 @@ const Retention = 60 * 24 * time.Hour
 // MaxPage is the most events one read returns.
 const MaxPage = 1000
 
-// Event is one change of a letter's status.
+// Event is one change of a letter's status, a citizen's reply to a letter, or a citizen's
+// message written first.
 type Event struct {
-	ID        string // stable: the same event always has the same id (webhook de-duplication)
-	Cursor    Cursor
-	LetterID  uuid.UUID
-	MessageID string
-	Kind      string // the letter's new status: received, delivered, notified, opened, …
+	ID     string // stable: the same event always has the same id (webhook de-duplication)
+	Cursor Cursor
+	// Topic is what the event is about: "letter", or "message" for a message written first.
+	Topic     string
+	LetterID  uuid.UUID // uuid.Nil for a message written first
+	MessageID string    // the sender's own id of the letter
+	Kind      string    // the letter's new status (received, delivered, notified, opened, …), replied, or received
 	Channel   string
 	Reason    string
-	At        time.Time
+	// CitizenMessageID is the reply or message a citizen sent (letter.replied, message.received).
+	CitizenMessageID *uuid.UUID
+	At               time.Time
 }
 
-// Type names the event as the feed and the webhooks both announce it: letter.<status>.
-func (e Event) Type() string { return TypeOf(e.Kind) }
+// Type names the event as the feed and the webhooks both announce it: letter.<status>,
+// letter.replied or message.received.
+func (e Event) Type() string {
+	if e.Topic == "" {
+		return TypeOf(e.Kind)
+	}
+	return e.Topic + "." + e.Kind
+}
 
-// TypeOf names an event of a kind: letter.<status>.
+// StatusChange tells a change of the letter's status from a citizen's reply or message.
+func (e Event) StatusChange() bool { return e.CitizenMessageID == nil }
+
+// TypeOf names a letter's status change: letter.<status>.
 func TypeOf(kind string) string { return "letter." + kind }
 
 // Cursor is a place in a sender's feed: the events after it come next. The zero cursor is
@@ -109,15 +125,20 @@ func (f *Feed) ForLetter(ctx context.Context, letterID uuid.UUID) ([]Event, erro
 	return collect(rows)
 }
 
-const columns = `e.xid::text::bigint, e.seq, e.letter_id, l.message_id, e.kind, e.channel, e.reason, e.at
-	FROM letter_events e JOIN letters l ON l.id = e.letter_id`
+const columns = `e.xid::text::bigint, e.seq, e.topic, e.letter_id, coalesce(l.message_id, ''), e.kind, e.channel, e.reason,
+	e.citizen_message_id, e.at
+	FROM letter_events e LEFT JOIN letters l ON l.id = e.letter_id`
 
 func collect(rows pgx.Rows) ([]Event, error) {
 	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (Event, error) {
 		var e Event
 		var xid int64
-		err := r.Scan(&xid, &e.Cursor.seq, &e.LetterID, &e.MessageID, &e.Kind, &e.Channel, &e.Reason, &e.At)
+		var letter *uuid.UUID
+		err := r.Scan(&xid, &e.Cursor.seq, &e.Topic, &letter, &e.MessageID, &e.Kind, &e.Channel, &e.Reason, &e.CitizenMessageID, &e.At)
 		e.Cursor.xid = uint64(xid)
+		if letter != nil {
+			e.LetterID = *letter
+		}
 		e.ID = "evt_" + e.Cursor.String()
 		return e, err
 	})

@@ -83,7 +83,11 @@ type Letter struct {
 	Urgency Urgency
 	// StartAfter: a letter of a paced bulk run is due to be started then; the recovery sweep
 	// leaves it to the run until that time and its grace have passed. Written only.
-	StartAfter    *time.Time
+	StartAfter *time.Time
+	// Replies says whether and until when the citizen may answer the letter, and to whom.
+	Replies ReplyOptions
+	// InReplyTo: the citizen's message (a reply or a message written first) this letter answers.
+	InReplyTo     *uuid.UUID
 	Status        Status
 	Channel       Channel
 	FailureReason string
@@ -93,6 +97,37 @@ type Letter struct {
 	BatchID     *uuid.UUID // the batch (file) it came in, if any
 	CreatedAt   time.Time
 	UpdatedAt   time.Time
+}
+
+// ReplyOptions are what a sender decides about answers to a letter. The zero value allows none.
+type ReplyOptions struct {
+	Allowed bool
+	// By: no reply after this time; nil allows one for as long as the letter is in the mailbox.
+	By *time.Time
+	// ContactPoint: the id of the sender's contact point the reply goes to; "" the sender as a whole.
+	ContactPoint string
+}
+
+// ReplyRefusal is why a letter cannot be answered now; "" when it can.
+type ReplyRefusal string
+
+const (
+	NoReplies       ReplyRefusal = "the sender does not take replies to this letter"
+	WithdrawnLetter ReplyRefusal = "the sender withdrew the letter"
+	PastReplyBy     ReplyRefusal = "the time for replies to this letter has passed"
+)
+
+// ReplyRefusal says why the letter cannot be answered at a moment, or "" when it can.
+func (l Letter) ReplyRefusal(now time.Time) ReplyRefusal {
+	switch {
+	case !l.Replies.Allowed:
+		return NoReplies
+	case l.Status == Withdrawn:
+		return WithdrawnLetter
+	case l.Replies.By != nil && now.After(*l.Replies.By):
+		return PastReplyBy
+	}
+	return ""
 }
 
 // PostalCategory is the service a paper letter is posted with.

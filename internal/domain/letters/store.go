@@ -74,8 +74,9 @@ func (s *Store) createWithoutDocuments(ctx context.Context, l Letter) (stored Le
 
 const insertLetter = `
 	INSERT INTO letters (id, sender_id, message_id, recipient_id, subject, body, physical_only, digital_only, deadline_seconds,
-	                     content_hash, batch_id, deliver_at, postal_category, appointment_at, urgency, start_after, status)
-	VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, 'received')
+	                     content_hash, batch_id, deliver_at, postal_category, appointment_at, urgency, start_after,
+	                     replies_allowed, reply_by, reply_contact_point, in_reply_to, status)
+	VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, 'received')
 	ON CONFLICT DO NOTHING`
 
 // (No conflict target: two submissions of one message id race on both unique indexes, the
@@ -84,7 +85,8 @@ const insertLetter = `
 
 func letterArgs(l Letter) []any {
 	return []any{l.ID, l.SenderID, l.MessageID, l.RecipientID, l.Subject, l.Body, l.PhysicalOnly, l.DigitalOnly,
-		int64(l.Deadline / time.Second), l.ContentHash, l.BatchID, l.DeliverAt, string(l.category()), l.AppointmentAt, string(l.Urgency.OrDefault()), l.StartAfter}
+		int64(l.Deadline / time.Second), l.ContentHash, l.BatchID, l.DeliverAt, string(l.category()), l.AppointmentAt, string(l.Urgency.OrDefault()), l.StartAfter,
+		l.Replies.Allowed, l.Replies.By, l.Replies.ContactPoint, l.InReplyTo}
 }
 
 func (l Letter) category() PostalCategory {
@@ -199,10 +201,12 @@ func (c *ContentConflict) Error() string {
 
 // bulkColumns are letterArgs' columns, then the status.
 var bulkColumns = []string{"id", "sender_id", "message_id", "recipient_id", "subject", "body", "physical_only",
-	"digital_only", "deadline_seconds", "content_hash", "batch_id", "deliver_at", "postal_category", "appointment_at", "urgency", "start_after", "status"}
+	"digital_only", "deadline_seconds", "content_hash", "batch_id", "deliver_at", "postal_category", "appointment_at", "urgency", "start_after",
+	"replies_allowed", "reply_by", "reply_contact_point", "in_reply_to", "status"}
 
 const letterColumns = `id, sender_id, message_id, recipient_id, subject, body, physical_only, digital_only,
-	deadline_seconds, status, channel, failure_reason, content_hash, batch_id, created_at, updated_at, deliver_at, postal_category, appointment_at, urgency`
+	deadline_seconds, status, channel, failure_reason, content_hash, batch_id, created_at, updated_at, deliver_at, postal_category, appointment_at, urgency,
+	replies_allowed, reply_by, reply_contact_point, in_reply_to`
 
 func scanLetter(row pgx.Row) (Letter, error) {
 	l, err := scanLetterRow(row)
@@ -218,7 +222,8 @@ func scanLetterRow(row pgx.Row, first ...any) (Letter, error) {
 	var l Letter
 	var deadline int64
 	err := row.Scan(append(first, &l.ID, &l.SenderID, &l.MessageID, &l.RecipientID, &l.Subject, &l.Body, &l.PhysicalOnly,
-		&l.DigitalOnly, &deadline, &l.Status, &l.Channel, &l.FailureReason, &l.ContentHash, &l.BatchID, &l.CreatedAt, &l.UpdatedAt, &l.DeliverAt, &l.PostalCategory, &l.AppointmentAt, &l.Urgency)...)
+		&l.DigitalOnly, &deadline, &l.Status, &l.Channel, &l.FailureReason, &l.ContentHash, &l.BatchID, &l.CreatedAt, &l.UpdatedAt, &l.DeliverAt, &l.PostalCategory, &l.AppointmentAt, &l.Urgency,
+		&l.Replies.Allowed, &l.Replies.By, &l.Replies.ContactPoint, &l.InReplyTo)...)
 	if err != nil {
 		return Letter{}, err
 	}
@@ -462,4 +467,13 @@ func (s *Store) BatchProgress(ctx context.Context, senderID string, id uuid.UUID
 		counts[st] = n
 	}
 	return b, counts, rows.Err()
+}
+
+// AnswersTo is the ids of the letters that answer a citizen's message, oldest first.
+func (s *Store) AnswersTo(ctx context.Context, message uuid.UUID) ([]uuid.UUID, error) {
+	rows, err := s.db.Query(ctx, `SELECT id FROM letters WHERE in_reply_to = $1 ORDER BY created_at, id`, message)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, pgx.RowTo[uuid.UUID])
 }

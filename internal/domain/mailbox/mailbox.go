@@ -179,9 +179,31 @@ type Listing struct {
 
 // List gives the letters in a citizen's mailbox, newest first; withdrawn letters have left it.
 func (m *Mailbox) List(ctx context.Context, citizen uuid.UUID, limit int) ([]Listing, error) {
+	return m.listings(ctx, `m.citizen_id = $1 ORDER BY m.delivered_at DESC, m.letter_id LIMIT $2`, citizen, limit)
+}
+
+// Answers are the letters in a citizen's mailbox that answer one of their messages, oldest
+// first: the sender's side of a thread.
+func (m *Mailbox) Answers(ctx context.Context, citizen, message uuid.UUID) ([]Listing, error) {
+	return m.listings(ctx, `m.citizen_id = $1 AND l.in_reply_to = $2 ORDER BY m.delivered_at, m.letter_id`, citizen, message)
+}
+
+// Listing is one letter as the mailbox lists it; ErrNotInMailbox when it is not there (or withdrawn).
+func (m *Mailbox) Listing(ctx context.Context, letter uuid.UUID) (Listing, error) {
+	ls, err := m.listings(ctx, `m.letter_id = $1`, letter)
+	if err == nil && len(ls) == 0 {
+		err = ErrNotInMailbox
+	}
+	if err != nil {
+		return Listing{}, err
+	}
+	return ls[0], nil
+}
+
+func (m *Mailbox) listings(ctx context.Context, where string, args ...any) ([]Listing, error) {
 	rows, err := m.db.Query(ctx, `SELECT m.letter_id, s.organisation, l.subject, m.delivered_at, m.opened_at
 		FROM mailbox_entries m JOIN letters l ON l.id = m.letter_id JOIN senders s ON s.id = l.sender_id
-		WHERE m.citizen_id = $1 AND m.withdrawn_at IS NULL ORDER BY m.delivered_at DESC, m.letter_id LIMIT $2`, citizen, limit)
+		WHERE m.withdrawn_at IS NULL AND `+where, args...)
 	if err != nil {
 		return nil, err
 	}

@@ -75,6 +75,16 @@ type Sender struct {
 	Organisation  string
 	ProducingUnit string
 	ReturnAddress string
+	// Replies is what the sender's letters say about answers when a letter does not.
+	Replies ReplyDefaults
+}
+
+// ReplyDefaults are a sender's defaults for letters that do not say whether they may be
+// answered: whether they may, to which contact point, and for how long after submission.
+type ReplyDefaults struct {
+	Allowed      bool
+	ContactPoint string
+	Within       time.Duration // 0: for as long as the letter is in the mailbox
 }
 
 // Registry reads and writes citizens and senders.
@@ -299,18 +309,38 @@ func senderLookup(id string, s *Sender, found *bool) store.Lookup {
 
 // sendersLookup reads the sender whose id the SQL expression which (over arg) gives.
 func sendersLookup(which string, arg any, s *Sender, found *bool) store.Lookup {
-	return store.Lookup{SQL: `SELECT id, organisation, producing_unit, return_address FROM senders WHERE id = ` + which, Args: []any{arg},
-		Scan: store.Found(found, func(row pgx.Row) error {
-			return row.Scan(&s.ID, &s.Organisation, &s.ProducingUnit, &s.ReturnAddress)
-		})}
+	return store.Lookup{SQL: `SELECT ` + senderColumns + ` FROM senders WHERE id = ` + which, Args: []any{arg},
+		Scan: store.Found(found, func(row pgx.Row) error { return scanSender(row, s) })}
 }
 
-// SenderAndRecipient answers a submission's two registry questions in one round trip: is
-// the sender registered, and who has this CPR number.
-func (r *Registry) SenderAndRecipient(ctx context.Context, senderID string, n cpr.Number) (senderFound bool, c Citizen, citizenFound bool, err error) {
-	var s Sender
+const senderColumns = `id, organisation, producing_unit, return_address, replies_by_default, reply_contact_point, reply_within_seconds`
+
+func scanSender(row pgx.Row, s *Sender) error {
+	var within int64
+	err := row.Scan(&s.ID, &s.Organisation, &s.ProducingUnit, &s.ReturnAddress, &s.Replies.Allowed, &s.Replies.ContactPoint, &within)
+	s.Replies.Within = time.Duration(within) * time.Second
+	return err
+}
+
+// SenderAndRecipient answers a submission's two registry questions in one round trip: who
+// is the sender (found or not), and who has this CPR number.
+func (r *Registry) SenderAndRecipient(ctx context.Context, senderID string, n cpr.Number) (s Sender, senderFound bool, c Citizen, citizenFound bool, err error) {
 	err = store.LookupAll(ctx, r.db, senderLookup(senderID, &s, &senderFound), citizenByCPRLookup(n, &c, &citizenFound))
-	return senderFound, c, citizenFound, err
+	return s, senderFound, c, citizenFound, err
+}
+
+// SetReplyDefaults records what the sender's letters say about answers when a letter does
+// not. The contact point is the caller's to check (citizenpost.ContactPoints).
+func (r *Registry) SetReplyDefaults(ctx context.Context, senderID string, d ReplyDefaults) error {
+	if d.Within < 0 || d.Within%time.Second != 0 {
+		return &fielderr.Error{Field: "within", Rule: "must be whole seconds, zero or more"}
+	}
+	tag, err := r.db.Exec(ctx, `UPDATE senders SET replies_by_default = $2, reply_contact_point = $3, reply_within_seconds = $4 WHERE id = $1`,
+		senderID, d.Allowed, d.ContactPoint, int64(d.Within/time.Second))
+	if err == nil && tag.RowsAffected() == 0 {
+		return fmt.Errorf("sender %q: %w", senderID, ErrNotFound)
+	}
+	return err
 }
 
 // CitizenByCPR looks a citizen up by CPR number.
@@ -404,8 +434,7 @@ func validSenderID(id string) bool {
 // Sender looks a sender up by id.
 func (r *Registry) Sender(ctx context.Context, id string) (Sender, error) {
 	var s Sender
-	err := r.db.QueryRow(ctx, `SELECT id, organisation, producing_unit, return_address FROM senders WHERE id = $1`, id).
-		Scan(&s.ID, &s.Organisation, &s.ProducingUnit, &s.ReturnAddress)
+	err := scanSender(r.db.QueryRow(ctx, `SELECT `+senderColumns+` FROM senders WHERE id = $1`, id), &s)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return Sender{}, fmt.Errorf("sender %q: %w", id, ErrNotFound)
 	}

@@ -33,6 +33,7 @@ import (
 	"digitalpost/internal/domain/apikeys"
 	"digitalpost/internal/domain/audit"
 	"digitalpost/internal/domain/calendar"
+	"digitalpost/internal/domain/citizenpost"
 	"digitalpost/internal/domain/events"
 	"digitalpost/internal/domain/exemption"
 	"digitalpost/internal/domain/fairness"
@@ -167,7 +168,7 @@ func New(cfg config.Config, db *pgxpool.Pool, tc client.Client) (*Engine, error)
 	}
 	e.PostOffice = &postoffice.PostOffice{Weights: weights, BulkStartsPerSecond: bulkStarts(cfg), Temporal: tc, TaskQueue: cfg.TaskQueue, Registry: e.Registry,
 		Letters: e.Letters, Mailbox: e.Mailbox, DefaultDeadline: cfg.OpenDeadline, Reminder: cfg.ReminderBefore, Quiet: quiet,
-		NemSMS: e.NemSMS, AppointmentReminder: cfg.NemSMSAppointmentReminder}
+		NemSMS: e.NemSMS, AppointmentReminder: cfg.NemSMSAppointmentReminder, Post: citizenpost.NewStore(db)}
 	e.PostOffice.Routing = rollout.NewRouting(e.Deployment(), tc)
 	e.Desk = &borgerservice.Desk{Temporal: tc, TaskQueue: cfg.TaskQueue, Registry: e.Registry, Cases: e.Cases, Access: e.Access, NemSMS: e.NemSMS,
 		ResponseDeadline: cfg.ReadingAccessDeadline, Municipality: cfg.MunicipalitySenderID,
@@ -179,7 +180,7 @@ func New(cfg config.Config, db *pgxpool.Pool, tc client.Client) (*Engine, error)
 		}}
 	e.APIKeys, e.Events = apikeys.New(db), events.NewFeed(db)
 	e.Statistics, e.PageSessions = statistics.New(db), pagesessions.New(db)
-	e.Operations = operations.New(e.Registry, e.APIKeys, e.Notices, db)
+	e.Operations = operations.New(e.Registry, e.APIKeys, e.Notices, e.PostOffice.Post, db)
 	e.PostOffice.Statistics = e.Statistics
 	e.PostOffice.Notices, e.PostOffice.PrintJobs, e.PostOffice.Events = e.Notices, e.PrintJobs, e.Events
 	e.Webhooks = webhooks.New(db, e.Events)

@@ -23,6 +23,13 @@ type LetterRequest struct {
 	PostalCategory string     `json:"postal_category,omitempty"`
 	AppointmentAt  string     `json:"appointment_at,omitempty"`
 	Urgency        string     `json:"urgency,omitempty"`
+	// Replies: whether the citizen may answer (absent: the sender's default), until when,
+	// and to which of the sender's contact points.
+	RepliesAllowed    *bool  `json:"replies_allowed,omitempty"`
+	ReplyBy           string `json:"reply_by,omitempty"`
+	ReplyContactPoint string `json:"reply_contact_point,omitempty"`
+	// InReplyTo: the id of the citizen's reply or message this letter answers.
+	InReplyTo string `json:"in_reply_to,omitempty"`
 }
 
 // Document is an enclosed file. Content stays base64 text here, not bytes: the server names a
@@ -42,25 +49,29 @@ func NewDocument(filename, contentType string, content []byte) Document {
 // Letter is a letter as the API shows it (schema Letter); a list leaves out notices, print jobs
 // and timeline.
 type Letter struct {
-	ID             string     `json:"id"`
-	MessageID      string     `json:"message_id"`
-	Status         string     `json:"status"`
-	Channel        string     `json:"channel"`
-	Subject        string     `json:"subject"`
-	PhysicalOnly   bool       `json:"physical_only"`
-	DigitalOnly    bool       `json:"digital_only"`
-	Deadline       string     `json:"deadline"`
-	DeliverAt      *time.Time `json:"deliver_at,omitempty"`
-	AppointmentAt  *time.Time `json:"appointment_at,omitempty"`
-	PostalCategory string     `json:"postal_category"`
-	Urgency        string     `json:"urgency"`
-	FailureReason  string     `json:"failure_reason,omitempty"`
-	BatchID        string     `json:"batch_id,omitempty"`
-	CreatedAt      time.Time  `json:"created_at"`
-	UpdatedAt      time.Time  `json:"updated_at"`
-	Notices        []Notice   `json:"notices,omitempty"`
-	PrintJobs      []PrintJob `json:"print_jobs,omitempty"`
-	Timeline       []Event    `json:"timeline,omitempty"`
+	ID             string       `json:"id"`
+	MessageID      string       `json:"message_id"`
+	Status         string       `json:"status"`
+	Channel        string       `json:"channel"`
+	Subject        string       `json:"subject"`
+	PhysicalOnly   bool         `json:"physical_only"`
+	DigitalOnly    bool         `json:"digital_only"`
+	Deadline       string       `json:"deadline"`
+	DeliverAt      *time.Time   `json:"deliver_at,omitempty"`
+	AppointmentAt  *time.Time   `json:"appointment_at,omitempty"`
+	PostalCategory string       `json:"postal_category"`
+	Urgency        string       `json:"urgency"`
+	FailureReason  string       `json:"failure_reason,omitempty"`
+	BatchID        string       `json:"batch_id,omitempty"`
+	Replies        ReplyOptions `json:"replies"`
+	InReplyTo      string       `json:"in_reply_to,omitempty"`
+	CreatedAt      time.Time    `json:"created_at"`
+	UpdatedAt      time.Time    `json:"updated_at"`
+	// ReceivedReplies are the citizen's replies to the letter (the full view only).
+	ReceivedReplies []CitizenMessage `json:"received_replies,omitempty"`
+	Notices         []Notice         `json:"notices,omitempty"`
+	PrintJobs       []PrintJob       `json:"print_jobs,omitempty"`
+	Timeline        []Event          `json:"timeline,omitempty"`
 }
 
 // Notice is one SMS or e-mail telling the citizen about the letter.
@@ -85,15 +96,54 @@ type PrintJob struct {
 // Event is one step of a letter's way (schema Event): the feed's entries, the webhooks' bodies
 // and a letter's timeline.
 type Event struct {
-	ID        string    `json:"id"`
-	Cursor    string    `json:"cursor"`
-	Type      string    `json:"type"`
-	LetterID  string    `json:"letter_id"`
-	MessageID string    `json:"message_id"`
-	Status    string    `json:"status"`
-	Channel   string    `json:"channel,omitempty"`
-	Reason    string    `json:"reason,omitempty"`
-	At        time.Time `json:"at"`
+	ID               string    `json:"id"`
+	Cursor           string    `json:"cursor"`
+	Type             string    `json:"type"`
+	LetterID         string    `json:"letter_id,omitempty"`
+	MessageID        string    `json:"message_id,omitempty"`
+	Status           string    `json:"status,omitempty"`
+	Channel          string    `json:"channel,omitempty"`
+	Reason           string    `json:"reason,omitempty"`
+	CitizenMessageID string    `json:"citizen_message_id,omitempty"`
+	At               time.Time `json:"at"`
+}
+
+// ReplyOptions are a letter's answers as the sender decided them (schema ReplyOptions).
+type ReplyOptions struct {
+	Allowed      bool       `json:"allowed"`
+	ReplyBy      *time.Time `json:"reply_by,omitempty"`
+	ContactPoint string     `json:"contact_point,omitempty"`
+}
+
+// CitizenMessage is a reply to a letter or a message a citizen wrote first (schema
+// CitizenMessage); a list leaves out the text.
+type CitizenMessage struct {
+	ID           string       `json:"id"`
+	Kind         string       `json:"kind"`
+	LetterID     string       `json:"letter_id,omitempty"`
+	ContactPoint string       `json:"contact_point,omitempty"`
+	Subject      string       `json:"subject"`
+	Text         *string      `json:"text,omitempty"`
+	Attachments  []Attachment `json:"attachments"`
+	Handled      bool         `json:"handled"`
+	HandledAt    *time.Time   `json:"handled_at,omitempty"`
+	CreatedAt    time.Time    `json:"created_at"`
+	// Answers are the sender's letters in_reply_to it.
+	Answers []string `json:"answers,omitempty"`
+}
+
+// Attachment is a file a citizen attached, fetched by its link.
+type Attachment struct {
+	Filename    string `json:"filename"`
+	ContentType string `json:"content_type"`
+	Size        int    `json:"size"`
+	Href        string `json:"href"`
+}
+
+// MessagePage is a page of the citizens' post to a sender, newest first.
+type MessagePage struct {
+	Messages   []CitizenMessage `json:"messages"`
+	NextCursor string           `json:"next_cursor,omitempty"`
 }
 
 // LetterPage is a page of a sender's letters, newest first.
