@@ -2,8 +2,10 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
+	"strconv"
 	"time"
 
 	"github.com/schollz/progressbar/v3"
@@ -32,11 +34,23 @@ func bulkCmd() *cobra.Command {
 	cmd.Flags().BoolVar(&digitalOnly, "digital-only", false, "never escalate these letters to paper")
 	cmd.Flags().StringVar(&urgency, "urgency", "bulk", "bulk, or urgent: the run's place in the queues among this sender's own letters (single letters are urgent)")
 	cmd.Flags().BoolVar(&dryRun, "dry-run", false, "validate the file and show what the run would do (channels, paper, postage); write nothing")
+	var replies, replyBy, contactPoint string
+	cmd.Flags().StringVar(&replies, "replies", "", "true: citizens may answer these letters from the mailbox; false: not; default the sender's")
+	cmd.Flags().StringVar(&replyBy, "reply-by", "", "no reply after this time: 2026-12-24T09:00 (Danish time) or RFC 3339")
+	cmd.Flags().StringVar(&contactPoint, "contact-point", "", "the contact point replies go to")
 	cmd.RunE = func(cmd *cobra.Command, args []string) error {
 		// A broken file is refused before anything connects: no system needs to run for that.
 		template := postoffice.Submission{DigitalOnly: digitalOnly, Urgency: letters.Urgency(urgency)}
-		if err := template.SetDeadline(deadline); err != nil {
+		if err := errors.Join(template.SetDeadline(deadline), template.SetReplyBy(replyBy)); err != nil {
 			return err
+		}
+		var allowed *bool
+		if replies != "" {
+			on, err := strconv.ParseBool(replies)
+			if err != nil {
+				return &fielderr.Error{Field: "replies", Rule: "must be true or false"}
+			}
+			allowed = &on
 		}
 		subs, err := readRun(file, template)
 		if err != nil {
@@ -45,7 +59,7 @@ func bulkCmd() *cobra.Command {
 		run := make([]sendersapi.LetterRequest, len(subs))
 		for i, s := range subs {
 			run[i] = sendersapi.LetterRequest{MessageID: s.MessageID, RecipientCPR: s.RecipientCPR, Subject: s.Subject, Text: s.Body,
-				DigitalOnly: s.DigitalOnly}
+				DigitalOnly: s.DigitalOnly, RepliesAllowed: allowed, ReplyBy: replyBy, ReplyContactPoint: contactPoint}
 		}
 		o := sendersapi.BatchOptions{Deadline: deadline, Urgency: urgency}
 		return withSenderAPI(&sender, func(ctx context.Context, api *sendersapi.Client) error {

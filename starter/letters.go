@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -45,6 +46,11 @@ func sendCmd() *cobra.Command {
 	f.StringVar(&r.AppointmentAt, "appointment-at", "", "the letter calls to an appointment at this time; a NemSMS reminder goes out before it to a citizen who signed up")
 	f.StringVar(&r.Urgency, "urgency", "", "urgent (the default of a single letter) or bulk: its place in the queues among this sender's own letters")
 	f.StringVar(&r.PostalCategory, "postal-category", "", "how it goes on paper: economy (default), priority, registered or registered_proof")
+	var replies string
+	f.StringVar(&replies, "replies", "", "true: the citizen may answer the letter from the mailbox; false: not; default the sender's (starter sender replies)")
+	f.StringVar(&r.ReplyBy, "reply-by", "", "no reply after this time: 2026-12-24T09:00 (Danish time) or RFC 3339")
+	f.StringVar(&r.ReplyContactPoint, "contact-point", "", "the contact point replies go to (starter sender contact-point list)")
+	f.StringVar(&r.InReplyTo, "in-reply-to", "", "the id of the citizen's reply or message this letter answers (starter messages list)")
 	send := withSenderAPI(&sender, func(ctx context.Context, api *sendersapi.Client) error {
 		for i, path := range files {
 			b, err := os.ReadFile(path)
@@ -69,8 +75,16 @@ func sendCmd() *cobra.Command {
 	// Times that do not parse are refused before anything connects, by the post office's rules.
 	cmd.RunE = func(cmd *cobra.Command, args []string) error {
 		var check postoffice.Submission
-		if err := errors.Join(check.SetDeadline(r.Deadline), check.SetDeliverAt(r.DeliverAt), check.SetAppointmentAt(r.AppointmentAt)); err != nil {
+		if err := errors.Join(check.SetDeadline(r.Deadline), check.SetDeliverAt(r.DeliverAt), check.SetAppointmentAt(r.AppointmentAt),
+			check.SetReplyBy(r.ReplyBy), check.SetInReplyTo(r.InReplyTo)); err != nil {
 			return err
+		}
+		if replies != "" {
+			on, err := strconv.ParseBool(replies)
+			if err != nil {
+				return &fielderr.Error{Field: "replies", Rule: "must be true or false"}
+			}
+			r.RepliesAllowed = &on
 		}
 		return send(cmd, args)
 	}
@@ -136,6 +150,19 @@ func printLetter(l sendersapi.Letter) {
 	if l.FailureReason != "" {
 		fmt.Printf("reason   %s\n", l.FailureReason)
 	}
+	if l.Replies.Allowed {
+		by := ""
+		if l.Replies.ReplyBy != nil {
+			by = ", by " + l.Replies.ReplyBy.Local().Format(time.DateTime)
+		}
+		fmt.Printf("replies  allowed, to %s%s\n", orDash(l.Replies.ContactPoint), by)
+	}
+	if l.InReplyTo != "" {
+		fmt.Printf("answers  message %s\n", l.InReplyTo)
+	}
+	for _, m := range l.ReceivedReplies {
+		fmt.Printf("reply    %s %s: %s (%d files)\n", m.ID, m.CreatedAt.Local().Format(time.DateTime), m.Subject, len(m.Attachments))
+	}
 	for _, n := range l.Notices {
 		fmt.Printf("notice   %s %s: %s (%d attempts)\n", n.Channel, n.Purpose, n.State, n.Attempts)
 	}
@@ -146,6 +173,9 @@ func printLetter(l sendersapi.Letter) {
 		note := e.Channel
 		if e.Reason != "" {
 			note = strings.TrimSpace(note + " " + e.Reason)
+		}
+		if e.Status == "" { // a citizen's reply: no change of status
+			return e.At, strings.TrimPrefix(e.Type, "letter."), "message " + e.CitizenMessageID
 		}
 		return e.At, e.Status, note
 	})

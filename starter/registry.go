@@ -16,6 +16,7 @@ import (
 	"digitalpost/internal/desks/operations"
 	"digitalpost/internal/domain/apikeys"
 	"digitalpost/internal/domain/calendar"
+	"digitalpost/internal/domain/citizenpost"
 	"digitalpost/internal/domain/cpr"
 	"digitalpost/internal/domain/fielderr"
 	"digitalpost/internal/domain/population"
@@ -178,7 +179,75 @@ func senderCmd() *cobra.Command {
 		fmt.Printf("sender %s: %s\n", s.ID, s.Organisation)
 		return nil
 	})
-	cmd.AddCommand(add, senderKeyCmd())
+	cmd.AddCommand(add, senderKeyCmd(), contactPointCmd(), senderRepliesCmd())
+	return cmd
+}
+
+// contactPointCmd manages a sender's contact points: where replies to its letters go, and
+// (--for-citizens) where citizens may write first from their mailbox.
+func contactPointCmd() *cobra.Command {
+	cmd := &cobra.Command{Use: "contact-point", Short: "A sender's contact points for citizens' replies and messages"}
+	var cp citizenpost.ContactPoint
+	add := &cobra.Command{Use: "add --sender ID --id ID --name NAME [--for-citizens]", Short: "Add or rename a contact point", Args: cobra.NoArgs}
+	add.Flags().StringVar(&cp.SenderID, "sender", "", "sender id")
+	add.Flags().StringVar(&cp.ID, "id", "", `short id used with send --contact-point, e.g. "roentgen"`)
+	add.Flags().StringVar(&cp.Name, "name", "", `name citizens see, e.g. "Aarhus Universitetshospital, Røntgen"`)
+	add.Flags().BoolVar(&cp.ForCitizens, "for-citizens", false, "citizens may write to it first, not only answer letters")
+	add.RunE = withEngine(func(ctx context.Context, e *engine.Engine) error {
+		if err := e.Operations.AddContactPoint(ctx, cp); err != nil {
+			return err
+		}
+		fmt.Printf("contact point %s/%s: %s\n", cp.SenderID, cp.ID, cp.Name)
+		return nil
+	})
+	var sender, id string
+	list := &cobra.Command{Use: "list --sender ID", Short: "List a sender's contact points", Args: cobra.NoArgs}
+	list.Flags().StringVar(&sender, "sender", "", "sender id")
+	list.RunE = withEngine(func(ctx context.Context, e *engine.Engine) error {
+		cps, err := e.Operations.ContactPoints(ctx, sender)
+		if err != nil {
+			return err
+		}
+		tw := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "ID\tNAME\tCITIZENS MAY WRITE FIRST")
+		for _, c := range cps {
+			fmt.Fprintf(tw, "%s\t%s\t%t\n", c.ID, c.Name, c.ForCitizens)
+		}
+		return tw.Flush()
+	})
+	remove := &cobra.Command{Use: "remove --sender ID --id ID", Short: "Stop a contact point taking new post", Args: cobra.NoArgs}
+	remove.Flags().StringVar(&sender, "sender", "", "sender id")
+	remove.Flags().StringVar(&id, "id", "", "the contact point's id")
+	remove.RunE = withEngine(func(ctx context.Context, e *engine.Engine) error {
+		if err := e.Operations.RemoveContactPoint(ctx, sender, id); errors.Is(err, citizenpost.ErrNotFound) {
+			return &fielderr.Error{Field: "id", Rule: fmt.Sprintf("sender %s has no contact point %q", sender, id)}
+		} else if err != nil {
+			return err
+		}
+		fmt.Printf("contact point %s/%s removed\n", sender, id)
+		return nil
+	})
+	cmd.AddCommand(add, list, remove)
+	return cmd
+}
+
+// senderRepliesCmd sets a sender's defaults for letters that say nothing about replies.
+func senderRepliesCmd() *cobra.Command {
+	var sender string
+	var d registry.ReplyDefaults
+	cmd := &cobra.Command{Use: "replies --sender ID --allowed=true|false [--contact-point ID] [--within 720h]",
+		Short: "Whether the sender's letters take replies when a letter does not say", Args: cobra.NoArgs}
+	cmd.Flags().StringVar(&sender, "sender", "", "sender id")
+	cmd.Flags().BoolVar(&d.Allowed, "allowed", false, "letters take replies by default")
+	cmd.Flags().StringVar(&d.ContactPoint, "contact-point", "", "the contact point replies go to by default")
+	cmd.Flags().DurationVar(&d.Within, "within", 0, "replies are due this long after sending (0: for as long as the letter is in the mailbox)")
+	cmd.RunE = withEngine(func(ctx context.Context, e *engine.Engine) error {
+		if err := e.Operations.SetReplyDefaults(ctx, sender, d); err != nil {
+			return err
+		}
+		fmt.Printf("sender %s: replies allowed by default %t, to %s, within %s\n", sender, d.Allowed, orDash(d.ContactPoint), d.Within)
+		return nil
+	})
 	return cmd
 }
 
@@ -241,6 +310,14 @@ var demoSenders = []registry.Sender{
 	{ID: "region-midt", Organisation: "Region Midtjylland", ProducingUnit: "Aarhus Universitetshospital", ReturnAddress: "Skottenborg 26, 8800 Viborg"},
 	{ID: "skat", Organisation: "Skattestyrelsen", ReturnAddress: "Postboks 1, 8000 Aarhus C"},
 	{ID: "aarhus-kommune", Organisation: "Aarhus Kommune", ProducingUnit: "Borgerservice", ReturnAddress: "Rådhuspladsen 2, 8000 Aarhus C"},
+}
+
+// demoContactPoints give the demo senders somewhere for replies to go, and one each that
+// citizens may write to first.
+var demoContactPoints = []citizenpost.ContactPoint{
+	{SenderID: "region-midt", ID: "roentgen", Name: "Aarhus Universitetshospital, Røntgen"},
+	{SenderID: "region-midt", ID: "patientkontoret", Name: "Patientkontoret", ForCitizens: true},
+	{SenderID: "aarhus-kommune", ID: "borgerservice", Name: "Borgerservice", ForCitizens: true},
 }
 
 type demoCitizen struct {
@@ -307,10 +384,23 @@ func seedCmd() *cobra.Command {
 				return err
 			}
 		}
+		for _, cp := range demoContactPoints {
+			if err := e.Operations.AddContactPoint(ctx, cp); err != nil {
+				return err
+			}
+		}
 		w := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
 		fmt.Fprintln(w, "SENDER\tORGANISATION")
 		for _, s := range demoSenders {
 			fmt.Fprintf(w, "%s\t%s\n", s.ID, s.Organisation)
+		}
+		fmt.Fprintln(w, "\nCONTACT POINT\tNAME")
+		for _, cp := range demoContactPoints {
+			name := cp.Name
+			if cp.ForCitizens {
+				name += " (citizens may write first)"
+			}
+			fmt.Fprintf(w, "%s/%s\t%s\n", cp.SenderID, cp.ID, name)
 		}
 		citizens, err := demoCitizens(time.Now())
 		if err != nil {
@@ -320,6 +410,7 @@ func seedCmd() *cobra.Command {
 			return err
 		}
 		fmt.Fprintln(w, "\nTry: go run ./starter send --sender region-midt --to 010180-1234 --subject \"Indkaldelse\" --text \"Du er indkaldt …\"")
+		fmt.Fprintln(w, "  or, to let Anna answer on the page: … --replies=true --contact-point roentgen")
 		if err := w.Flush(); err != nil || size <= 0 {
 			return err
 		}

@@ -15,8 +15,12 @@ import (
 	"github.com/google/uuid"
 
 	"digitalpost/internal/adapters/webhooks"
+	"digitalpost/internal/adapters/print"
 	"digitalpost/internal/clients/api"
+	"digitalpost/internal/desks/postoffice"
+	"digitalpost/internal/domain/citizenpost"
 	"digitalpost/internal/domain/cpr"
+	"digitalpost/internal/domain/letters"
 	"digitalpost/internal/infra/testenv"
 )
 
@@ -106,6 +110,30 @@ func (e *apiEnv) ownNemSMS(t *testing.T, messageID string) string {
 		t.Fatalf("region-midt's NemSMS: %d %s", a.Status, a.Body)
 	}
 	return m.ID
+}
+
+// ownMessage is a citizen's message to region-midt, made for one row.
+func (e *apiEnv) ownMessage(t *testing.T, x isolationRow) string {
+	t.Helper()
+	ctx := context.Background()
+	if err := e.sys.PostOffice.Post.AddContactPoint(ctx, citizenpost.ContactPoint{SenderID: "region-midt", ID: "patientkontoret", Name: "Patientkontoret", ForCitizens: true}); err != nil {
+		t.Fatal(err)
+	}
+	n, _ := cpr.Parse(annaCPR)
+	anna, err := e.sys.Registry.CitizenByCPR(ctx, n)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pdf, _, err := print.Render(print.Sheet{Subject: "Bilag", Body: "Bilag"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, _, err := e.sys.PostOffice.Write(ctx, postoffice.CitizenPost{Author: anna.ID, SenderID: "region-midt", ContactPoint: "patientkontoret",
+		Subject: "Spørgsmål", Text: "Tekst", Files: []letters.Document{{Filename: "bilag.pdf", Content: pdf}}, FormKey: x.id("form")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m.ID.String()
 }
 
 // ownWebhook gives region-midt a webhook of the row's own, and skat none.
@@ -236,6 +264,56 @@ var isolations = []isolation{
 		}
 		if a := e.routed(t, "GET /v1/nemsms/{id}", e.skat, "/v1/nemsms/"+mine, "", nil); a.Status != 404 {
 			t.Fatalf("skat reads region-midt's message: %d %s", a.Status, a.Body)
+		}
+	}},
+	{"GET /v1/messages", func(t *testing.T, e *apiEnv, x isolationRow) {
+		mine := e.ownMessage(t, x)
+		for key, want := range map[string]bool{e.region: true, e.skat: false} {
+			var page struct {
+				Messages []struct {
+					ID string `json:"id"`
+				} `json:"messages"`
+			}
+			e.routed(t, "GET /v1/messages", key, "/v1/messages?limit=1000", "", nil).json(t, &page)
+			found := slices.ContainsFunc(page.Messages, func(m struct {
+				ID string `json:"id"`
+			}) bool {
+				return m.ID == mine
+			})
+			if found != want {
+				t.Fatalf("region-midt's message listed for the key of %v: %t", want, found)
+			}
+		}
+	}},
+	{"GET /v1/messages/{id}", func(t *testing.T, e *apiEnv, x isolationRow) {
+		mine := e.ownMessage(t, x)
+		if a := e.routed(t, "GET /v1/messages/{id}", e.region, "/v1/messages/"+mine, "", nil); a.Status != 200 {
+			t.Fatalf("region-midt's own message: %d", a.Status)
+		}
+		if a := e.routed(t, "GET /v1/messages/{id}", e.skat, "/v1/messages/"+mine, "", nil); a.Status != 404 {
+			t.Fatalf("skat reads region-midt's message: %d %s", a.Status, a.Body)
+		}
+	}},
+	{"GET /v1/messages/{id}/attachments/{n}", func(t *testing.T, e *apiEnv, x isolationRow) {
+		path := "/v1/messages/" + e.ownMessage(t, x) + "/attachments/1"
+		if a := e.routed(t, "GET /v1/messages/{id}/attachments/{n}", e.region, path, "", nil); a.Status != 200 {
+			t.Fatalf("region-midt's own attachment: %d", a.Status)
+		}
+		if a := e.routed(t, "GET /v1/messages/{id}/attachments/{n}", e.skat, path, "", nil); a.Status != 404 || bytes.Contains(a.Body, []byte("%PDF")) {
+			t.Fatalf("skat reads region-midt's attachment: %d", a.Status)
+		}
+	}},
+	{"POST /v1/messages/{id}/handled", func(t *testing.T, e *apiEnv, x isolationRow) {
+		mine := e.ownMessage(t, x)
+		if a := e.routed(t, "POST /v1/messages/{id}/handled", e.skat, "/v1/messages/"+mine+"/handled", "", nil); a.Status != 404 {
+			t.Fatalf("skat marks region-midt's message handled: %d %s", a.Status, a.Body)
+		}
+		var m struct {
+			Handled bool `json:"handled"`
+		}
+		e.get(t, e.region, "/v1/messages/"+mine).json(t, &m)
+		if m.Handled {
+			t.Fatal("skat's attempt marked region-midt's message handled")
 		}
 	}},
 	{"POST /v1/batches", func(t *testing.T, e *apiEnv, x isolationRow) {

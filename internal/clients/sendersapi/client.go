@@ -55,6 +55,8 @@ type (
 	Postage       = wire.Postage
 	LetterRequest = wire.LetterRequest
 	Document      = wire.Document
+	Message       = wire.CitizenMessage
+	MessagePage   = wire.MessagePage
 )
 
 // NewDocument encloses a file's bytes (sent base64-encoded, as the API takes them).
@@ -278,6 +280,61 @@ func (c *Client) send(ctx context.Context, method, path string, q url.Values, co
 		}
 	}
 	return resp.StatusCode, nil
+}
+
+// Messages lists citizens' replies and messages to the sender, newest first: kind "" for
+// both, handled "" for either, limit 0 for the API's default.
+func (c *Client) Messages(ctx context.Context, kind, handled string, limit int, cursor string) (MessagePage, error) {
+	q := url.Values{}
+	for k, v := range map[string]string{"kind": kind, "handled": handled, "cursor": cursor} {
+		if v != "" {
+			q.Set(k, v)
+		}
+	}
+	if limit > 0 {
+		q.Set("limit", strconv.Itoa(limit))
+	}
+	var p MessagePage
+	_, err := c.call(ctx, http.MethodGet, "/v1/messages", q, nil, &p)
+	return p, err
+}
+
+// Message is one reply or message with its text and attachments.
+func (c *Client) Message(ctx context.Context, id string) (Message, error) {
+	var m Message
+	_, err := c.call(ctx, http.MethodGet, "/v1/messages/"+url.PathEscape(id), nil, nil, &m)
+	return m, err
+}
+
+// MarkHandled records that the sender dealt with a reply or message.
+func (c *Client) MarkHandled(ctx context.Context, id string) (Message, error) {
+	var m Message
+	_, err := c.call(ctx, http.MethodPost, "/v1/messages/"+url.PathEscape(id)+"/handled", nil, nil, &m)
+	return m, err
+}
+
+// Attachment fetches an attached file by the href a message lists.
+func (c *Client) Attachment(ctx context.Context, href string) ([]byte, error) {
+	if !strings.HasPrefix(href, "/v1/messages/") {
+		return nil, fmt.Errorf("%q is not an attachment's link", href)
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.BaseURL+href, nil)
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Authorization", "Bearer "+c.Key)
+	resp, err := c.HTTP.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("the senders' API at %s: %w", c.BaseURL, err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		p := &Problem{}
+		_ = json.NewDecoder(io.LimitReader(resp.Body, 64<<10)).Decode(&p.Problem)
+		p.Status = resp.StatusCode
+		return nil, p
+	}
+	return io.ReadAll(io.LimitReader(resp.Body, 64<<20))
 }
 
 // IsNotFound reports whether err is the API's 404: no such thing, or not this sender's.

@@ -22,6 +22,7 @@ import (
 	"digitalpost/internal/clients/api"
 	"digitalpost/internal/clients/web"
 	"digitalpost/internal/desks/postoffice"
+	"digitalpost/internal/domain/citizenpost"
 	"digitalpost/internal/domain/cpr"
 	"digitalpost/internal/domain/letters"
 	"digitalpost/internal/domain/registry"
@@ -204,8 +205,13 @@ func (b *browserSite) check(name string) {
 
 func (b *browserSite) send(to, subject, text string, docs ...letters.Document) uuid.UUID {
 	b.t.Helper()
-	r, err := b.sys.PostOffice.Submit(context.Background(), postoffice.Submission{SenderID: "region-midt", RecipientCPR: to,
-		Subject: subject, Body: text, Documents: docs})
+	return b.deliver(postoffice.Submission{SenderID: "region-midt", RecipientCPR: to, Subject: subject, Body: text, Documents: docs})
+}
+
+// deliver submits a letter and waits until it is in the mailbox.
+func (b *browserSite) deliver(sub postoffice.Submission) uuid.UUID {
+	b.t.Helper()
+	r, err := b.sys.PostOffice.Submit(context.Background(), sub)
 	if err != nil {
 		b.t.Fatal(err)
 	}
@@ -310,6 +316,93 @@ func TestPagesInABrowser(t *testing.T) {
 			t.Fatalf("second letter opened by %v (%v), want the delegate", entry.OpenedBy, err)
 		}
 		testenv.Eventually(t, 20*time.Second, "letter opened", func() bool { return b.status(second) == letters.Opened })
+	})
+
+	step(t, "a citizen answers a letter with a PDF, the sender answers, and a delegate reads the thread", func() {
+		post := b.sys.PostOffice.Post
+		for _, cp := range []citizenpost.ContactPoint{
+			{SenderID: "aarhus-kommune", ID: "borgerservice", Name: "Borgerservice, Aarhus", ForCitizens: true},
+			{SenderID: "aarhus-kommune", ID: "byggesag", Name: "Byggesagsafdelingen"},
+		} {
+			if err := post.AddContactPoint(ctx, cp); err != nil {
+				t.Fatal(err)
+			}
+		}
+		yes := true
+		asked := b.deliver(postoffice.Submission{SenderID: "aarhus-kommune", RecipientCPR: annaCPR, Subject: "Partshøring om byggesag",
+			Body: "Vi har modtaget en ansøgning om byggetilladelse på naboens grund.", RepliesAllowed: &yes, ReplyContactPoint: "byggesag"})
+		b.signInAsCitizen("Anna Jensen")
+		b.open("/breve/" + asked.String())
+		b.wantText("#besvar + p", "Byggesagsafdelingen")
+		b.check("letter-with-reply-form")
+		// Sent without text or file: refused beside the field, nothing stored.
+		b.submit(`form[action$="/svar"] button`)
+		b.wantText("#tekst-fejl", "Skriv en tekst")
+		letterPDF := filepath.Join(t.TempDir(), "tegning.pdf")
+		if err := os.WriteFile(letterPDF, pdf, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		b.run("write the reply", chromedp.SetValue(chromedp.CSS("#tekst"), "Jeg har ingen indsigelser, se vedlagte tegning."),
+			chromedp.SetUploadFiles(chromedp.CSS("#filer"), []string{letterPDF}))
+		// A double click: the same form posted twice at once is one reply.
+		codes := eval[[]int](b, "post the form twice", `(async () => {
+			const f = document.querySelector('form[action$="/svar"]');
+			const rs = await Promise.all([fetch(f.action, {method: "POST", body: new FormData(f), redirect: "manual"}),
+				fetch(f.action, {method: "POST", body: new FormData(f), redirect: "manual"})]);
+			return rs.map(r => r.type === "opaqueredirect" ? 303 : r.status);
+		})()`, chromedp.EvalAwaitPromise)
+		if len(codes) != 2 || codes[0] != 303 || codes[1] != 303 {
+			t.Fatalf("the two posts answered %v, want two redirects to the receipt", codes)
+		}
+		page, err := post.Page(ctx, citizenpost.Filter{SenderID: "aarhus-kommune", Limit: 10})
+		if err != nil || len(page.Messages) != 1 || len(page.Messages[0].Attachments) != 1 || page.Messages[0].Attachments[0].Filename != "tegning.pdf" {
+			t.Fatalf("after a double post the sender has %+v (%v), want one reply with the PDF", page.Messages, err)
+		}
+		reply := page.Messages[0]
+		b.open("/sendt/" + reply.ID.String())
+		b.wantText("#kvittering", "Modtaget af Aarhus Kommune")
+		b.wantText("#filer + ul", "tegning.pdf")
+		b.check("sent")
+		b.open("/postkasse")
+		b.wantText("#sendt ~ table", "Svar: Partshøring om byggesag")
+
+		// The sender answers the reply; the citizen sees the thread from the letter and the reply.
+		answer := b.deliver(postoffice.Submission{SenderID: "aarhus-kommune", RecipientCPR: annaCPR, Subject: "Tak for dit svar",
+			Body: "Vi har noteret, at du ingen indsigelser har.", InReplyTo: &reply.ID})
+		b.open("/breve/" + asked.String())
+		b.wantText("#svar + ol", "Tak for dit svar")
+		b.open("/breve/" + answer.String())
+		b.wantText("#svar-paa", "Svar: Partshøring om byggesag")
+		b.wantText("#kan-ikke-svare", "modtager ikke svar")
+		b.open("/sendt/" + reply.ID.String())
+		b.wantText("#besvarelser + ul", "Tak for dit svar")
+
+		// Bo reads Anna's mailbox with reading access: the thread, but no form.
+		b.signInAsCitizen("Bo Nielsen")
+		b.open("/breve/" + asked.String())
+		b.wantText("#svar + ol", "Svar: Partshøring om byggesag")
+		b.wantText("#kan-ikke-svare", "kun ejeren af postkassen kan svare")
+		if n := eval[int](b, "count reply forms", `document.querySelectorAll('form[action$="/svar"]').length`); n != 0 {
+			t.Fatalf("a delegate is offered %d reply forms", n)
+		}
+		b.open("/sendt/" + reply.ID.String())
+		b.wantText("#kvittering", "Anna Jensen")
+	})
+
+	step(t, "a citizen writes first to a contact point open to citizens", func() {
+		b.signInAsCitizen("Anna Jensen")
+		b.submit("#skriv")
+		b.wantText("h1", "Skriv til en myndighed")
+		b.check("write")
+		b.run("write", chromedp.SetValue(chromedp.CSS("#til"), "aarhus-kommune/borgerservice"),
+			chromedp.SetValue(chromedp.CSS("#emne"), "Flytning"), chromedp.SetValue(chromedp.CSS("#tekst"), "Jeg flytter den 1. marts."))
+		b.submit(`form[action="/skriv"] button`)
+		b.wantText(".notice", "Din besked er sendt til Borgerservice, Aarhus")
+		b.wantText("#kvittering", "Borgerservice, Aarhus")
+		msgs, err := b.sys.PostOffice.Post.Page(ctx, citizenpost.Filter{SenderID: "aarhus-kommune", Kind: citizenpost.KindMessage, Limit: 10})
+		if err != nil || len(msgs.Messages) != 1 || msgs.Messages[0].Subject != "Flytning" {
+			t.Fatalf("the sender received %+v (%v)", msgs.Messages, err)
+		}
 	})
 
 	step(t, "contact details keep the registry's rules", func() {
