@@ -14,8 +14,8 @@ import (
 
 	"github.com/google/uuid"
 
-	"digitalpost/internal/adapters/webhooks"
 	"digitalpost/internal/adapters/print"
+	"digitalpost/internal/adapters/webhooks"
 	"digitalpost/internal/clients/api"
 	"digitalpost/internal/desks/postoffice"
 	"digitalpost/internal/domain/citizenpost"
