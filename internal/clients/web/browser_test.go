@@ -501,12 +501,17 @@ func TestPagesInABrowser(t *testing.T) {
 		b.submit(`form[action="/log-ind/afsender"] button`)
 		b.wantText("h1", "Region Midtjylland")
 		b.wantText("#open-rate", "af 2 leverede")
+		b.wantText("#citizen-post", "0 svar og 0 beskeder")
 		b.check("dashboard")
 	})
 
 	step(t, "statistics", func() {
 		b.open("/statistik")
 		b.wantText("#citizens-total", "3")
+		// This month's row counts Anna's reply and her message written first.
+		if got := eval[string](b, "citizens' post this month", `[...document.querySelector("#breve ~ table tbody tr:last-child").cells].slice(-2).map(c => c.textContent).join(" ")`); got != "1 1" {
+			t.Fatalf("replies and messages this month read %q, want \"1 1\"", got)
+		}
 		b.check("statistics")
 	})
 }

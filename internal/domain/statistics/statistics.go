@@ -46,11 +46,13 @@ func (s *Stats) Population(ctx context.Context) (Population, error) {
 	return p, err
 }
 
-// Month is one calendar month (Danish time) of letters by channel and of notices sent.
+// Month is one calendar month (Danish time) of letters by channel, of notices sent, and of
+// citizens' replies to letters and messages written first.
 type Month struct {
 	Month                            time.Time
 	Digital, Paper, DigitalThenPaper int
 	SMS, Email                       int
+	Replies, Messages                int
 }
 
 // Months counts letters (by the channel they ended on; letters still on their way count
@@ -66,16 +68,21 @@ func (s *Stats) Months(ctx context.Context, from time.Time) ([]Month, error) {
 		n AS (
 			SELECT date_trunc('month', created_at AT TIME ZONE 'Europe/Copenhagen') AS m,
 				count(*) FILTER (WHERE channel = 'sms') AS sms, count(*) FILTER (WHERE channel = 'email') AS email
-			FROM notifications WHERE state = 'sent' AND created_at >= $1 GROUP BY 1)
-		SELECT coalesce(l.m, n.m), coalesce(l.digital, 0), coalesce(l.paper, 0), coalesce(l.both, 0),
-			coalesce(n.sms, 0), coalesce(n.email, 0)
-		FROM l FULL JOIN n ON n.m = l.m ORDER BY 1`, from, string(letters.DigitalThenPaper))
+			FROM notifications WHERE state = 'sent' AND created_at >= $1 GROUP BY 1),
+		c AS (
+			SELECT date_trunc('month', created_at AT TIME ZONE 'Europe/Copenhagen') AS m,
+				count(letter_id) AS replies, count(*) - count(letter_id) AS messages
+			FROM citizen_messages WHERE created_at >= $1 GROUP BY 1),
+		months AS (SELECT m FROM l UNION SELECT m FROM n UNION SELECT m FROM c)
+		SELECT months.m, coalesce(l.digital, 0), coalesce(l.paper, 0), coalesce(l.both, 0),
+			coalesce(n.sms, 0), coalesce(n.email, 0), coalesce(c.replies, 0), coalesce(c.messages, 0)
+		FROM months LEFT JOIN l USING (m) LEFT JOIN n USING (m) LEFT JOIN c USING (m) ORDER BY 1`, from, string(letters.DigitalThenPaper))
 	if err != nil {
 		return nil, err
 	}
 	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (Month, error) {
 		var m Month
-		err := r.Scan(&m.Month, &m.Digital, &m.Paper, &m.DigitalThenPaper, &m.SMS, &m.Email)
+		err := r.Scan(&m.Month, &m.Digital, &m.Paper, &m.DigitalThenPaper, &m.SMS, &m.Email, &m.Replies, &m.Messages)
 		return m, err
 	})
 }
@@ -110,6 +117,8 @@ type Sender struct {
 	// OnPaper counts letters that ended on paper (at once or after the deadline), of Finished.
 	OnPaper, Finished int
 	Opening           []Bucket
+	// Replies and Messages count what citizens sent the sender; Unhandled those not marked handled.
+	Replies, Messages, Unhandled int
 }
 
 // OpenRate is the share of delivered letters opened in the mailbox.
@@ -159,6 +168,11 @@ func (s *Stats) ForSender(ctx context.Context, sender string) (Sender, error) {
 	}
 	err = s.db.QueryRow(ctx, `SELECT count(*), count(m.opened_at) FROM mailbox_entries m JOIN letters l ON l.id = m.letter_id
 		WHERE l.sender_id = $1`, sender).Scan(&out.Delivered, &out.Opened)
+	if err != nil {
+		return out, err
+	}
+	err = s.db.QueryRow(ctx, `SELECT count(letter_id), count(*) - count(letter_id), count(*) FILTER (WHERE handled_at IS NULL)
+		FROM citizen_messages WHERE sender_id = $1`, sender).Scan(&out.Replies, &out.Messages, &out.Unhandled)
 	if err != nil {
 		return out, err
 	}
