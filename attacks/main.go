@@ -54,6 +54,7 @@ func attacks() []attack {
 	add(sender, "another sender's NemSMS", "404", otherSendersNemSMS)
 	add(sender, "another sender's events", "only own events and letters", otherSendersEvents)
 	add(sender, "bad API keys", "401 each", badKeys)
+	add(sender, "another sender's citizen reply (read, file, handled, answer)", "404, 404, 404, not listed, 422", othersCitizenMessages)
 	add(sender, "registry look-up of the dead and emigrated", "channel and reason code only, no dates", lookupAnswersNoDates)
 	const print = "print house"
 	add(print, "receipts without the print house's token", "401 each, nothing recorded", printReceiptTokens)
@@ -71,6 +72,10 @@ func attacks() []attack {
 	add(citizen, "answering someone else's reading-access request", "refused, request still waiting", answerOthersRequest)
 	add(citizen, "citizen on caseworker and sender pages", "403 each, case undecided", citizenOnOtherRolesPages)
 	add(citizen, "tampered session cookie", "signed out (303 to /log-ind)", tamperedSession)
+	add(citizen, "replying to another citizen's letter", "404, nothing stored", replyToOthersLetter)
+	add(citizen, "a reply posted from another site", "403, nothing stored", crossSiteReply)
+	add(citizen, "a reply with an HTML page named .pdf", "422, nothing stored", replyWithDisguisedFile)
+	add(citizen, "another citizen's sent reply and its file", "404 each, nothing shown", othersSentMessage)
 	add(citizen, "/dev/log-ind without -dev", "404, no session", devSignInWithoutDev)
 	const signIn = "sign-in (OIDC)"
 	add(signIn, "callback without the flow cookie", "401, no session", oidcRefused("callback without the flow cookie", honest, withoutCookie))

@@ -12,7 +12,10 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"digitalpost/internal/desks/borgerservice"
+	"digitalpost/internal/desks/postoffice"
 	"digitalpost/internal/domain/access"
+	"digitalpost/internal/domain/citizenpost"
+	"digitalpost/internal/domain/letters"
 	"digitalpost/internal/domain/registry"
 )
 
@@ -39,6 +42,8 @@ type world struct {
 	requestBo       uuid.UUID // Bo asks to read Anna's post; only Anna may answer
 	revokedGrant    uuid.UUID
 	caseFrede       uuid.UUID
+	letterReplies   uuid.UUID // to Anna, takes replies
+	annaReply       uuid.UUID // Anna's reply to it, with a PDF
 
 	hookSenders map[string]string // webhook URL → sender id
 }
@@ -102,11 +107,28 @@ func prepare(ctx context.Context, e *env) (*world, error) {
 		"documents": []map[string]string{{"filename": xss + ".pdf", "content_type": "application/pdf", "content": b64(handmadePDF("", ""))}}})); r.status == http.StatusCreated {
 		w.letterXSSName, _ = uuid.Parse(jsonField(r.body, "id"))
 	}
-	for _, id := range []uuid.UUID{w.letterMain, w.letterWithdrawn, w.letterForged, w.letterXSSName} {
+	if err := e.engine.PostOffice.Post.AddContactPoint(ctx, citizenpost.ContactPoint{SenderID: "region-midt", ID: "roentgen", Name: "Røntgen"}); err != nil {
+		return w, err
+	}
+	if w.letterReplies, err = letter(w.keyA, map[string]any{"message_id": "replies", "recipient_cpr": w.anna.CPR, "subject": "Partshøring",
+		"text": "Svar gerne.", "replies_allowed": true, "reply_contact_point": "roentgen"}); err != nil {
+		return w, err
+	}
+	for _, id := range []uuid.UUID{w.letterMain, w.letterWithdrawn, w.letterForged, w.letterXSSName, w.letterReplies} {
 		if id != uuid.Nil && !eventually(ctx, 60*time.Second, func() bool { _, ok := w.mailboxEntry(ctx, id); return ok }) {
 			return w, fmt.Errorf("letter %s never reached the mailbox", id)
 		}
 	}
+	annaID, err := uuid.Parse(w.anna.ID)
+	if err != nil {
+		return w, err
+	}
+	m, _, err := e.engine.PostOffice.Reply(ctx, postoffice.CitizenPost{Author: annaID, LetterID: w.letterReplies, Text: "Mit svar med CPR-oplysninger.",
+		Files: []letters.Document{{Filename: "svar.pdf", Content: handmadePDF("", "")}}, FormKey: "anna-1"})
+	if err != nil {
+		return w, fmt.Errorf("Anna's reply: %w", err)
+	}
+	w.annaReply = m.ID
 	if r := w.api(w.keyA, http.MethodPost, "/v1/letters/"+w.letterWithdrawn.String()+"/withdraw", `{"reason":"sendt ved en fejl"}`); r.status != http.StatusOK {
 		return w, fmt.Errorf("withdraw: %s %.300s", r, r.body)
 	}

@@ -13,6 +13,7 @@ import (
 	"github.com/google/uuid"
 	"google.golang.org/protobuf/proto"
 
+	"digitalpost/internal/adapters/print"
 	"digitalpost/internal/desks/postoffice"
 	"digitalpost/internal/domain/letters"
 	"digitalpost/internal/infra/history"
@@ -38,7 +39,10 @@ type PathCost struct {
 // costPaths are the paths a letter takes, in the order the cost phase measures them.
 // "shape" is Temporal's ceiling workflow (ShapeWorkflow), measured the same way: what a letter
 // costs beyond it is ours.
-var costPaths = []string{"shape", "opened", "escalated", "paper", "bulk"}
+//
+// "reply" is a citizen's reply to a letter (with a one-page PDF), measured from the reply alone:
+// the letters it answers are delivered before the measurement starts.
+var costPaths = []string{"shape", "opened", "escalated", "paper", "bulk", "reply"}
 
 // costPhase runs -cost-letters letters down each path on its own and divides what the run
 // cost (PostgreSQL round trips, WAL and storage, CPU of the worker's process, of Temporal and
@@ -48,7 +52,11 @@ func (b *bench) costPhase(ctx context.Context) error {
 	b.res.Cost = map[string]*PathCost{}
 	for _, path := range costPaths {
 		fmt.Fprintf(os.Stderr, "   cost of a %s letter\n", path)
-		c, err := b.measurePath(ctx, path)
+		measure := b.measurePath
+		if path == "reply" {
+			measure = func(ctx context.Context, _ string) (*PathCost, error) { return b.measureReply(ctx) }
+		}
+		c, err := measure(ctx, path)
 		if err != nil {
 			return fmt.Errorf("%s: %w", path, err)
 		}
@@ -236,4 +244,73 @@ func processCPU(match func(comm string) bool) time.Duration {
 		ticks += utime + stime
 	}
 	return time.Duration(ticks) * time.Second / ticksPerSecond
+}
+
+// measureReply delivers letters that take replies, then measures the citizens answering them,
+// each with a one-page PDF: what storing and announcing a reply costs. No workflow carries a
+// reply, so its history and Temporal's share are what the measurement shows of that.
+func (b *bench) measureReply(ctx context.Context) (*PathCost, error) {
+	n := min(b.o.costLetters, len(b.digital))
+	tag := fmt.Sprintf("cost-reply-%s", b.runID)
+	yes := true
+	ids := make([]uuid.UUID, n)
+	authors := make([]uuid.UUID, n)
+	_, err := b.parallel(ctx, n, "letters that take replies", func(ctx context.Context, i int) error {
+		r, err := b.e.PostOffice.Submit(ctx, postoffice.Submission{SenderID: "bench", MessageID: fmt.Sprintf("%s-%d", tag, i),
+			RecipientCPR: b.digital[i], Subject: "Partshøring", Body: "Svar gerne.", RepliesAllowed: &yes})
+		ids[i] = r.LetterID
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	for {
+		rows, err := b.e.DB.Query(ctx, `SELECT letter_id, citizen_id FROM mailbox_entries WHERE letter_id = ANY($1)`, ids)
+		if err != nil {
+			return nil, err
+		}
+		owner := map[uuid.UUID]uuid.UUID{}
+		for rows.Next() {
+			var l, c uuid.UUID
+			if err := rows.Scan(&l, &c); err != nil {
+				return nil, err
+			}
+			owner[l] = c
+		}
+		if err := rows.Err(); err != nil {
+			return nil, err
+		}
+		if len(owner) == n {
+			for i, id := range ids {
+				authors[i] = owner[id]
+			}
+			break
+		}
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+	pdf, _, err := print.Render(print.Sheet{Subject: "Bilag", Body: "Bilag til mit svar."}, nil)
+	if err != nil {
+		return nil, err
+	}
+	before, err := b.sample(ctx)
+	if err != nil {
+		return nil, err
+	}
+	_, err = b.parallel(ctx, n, "replies", func(ctx context.Context, i int) error {
+		_, _, err := b.e.PostOffice.Reply(ctx, postoffice.CitizenPost{Author: authors[i], LetterID: ids[i], Text: "Jeg har ingen indsigelser.",
+			Files: []letters.Document{{Filename: "bilag.pdf", Content: pdf}}, FormKey: fmt.Sprintf("%s-%d", tag, i)})
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	after, err := b.sample(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return after.costSince(before, n), nil
 }
