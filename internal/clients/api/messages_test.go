@@ -209,4 +209,39 @@ func TestTwoWayPostOverTheAPI(t *testing.T) {
 		t.Fatalf("another sender's feed shows %d events", len(feed.Events))
 	}
 	hook.inFeedOrder(t, e, e.region)
+
+	// The list pages by cursor, newest first: the message, then the reply.
+	var first, second struct {
+		Messages   []messageJSON `json:"messages"`
+		NextCursor string        `json:"next_cursor"`
+	}
+	e.get(t, e.region, "/v1/messages?limit=1").json(t, &first)
+	if len(first.Messages) != 1 || first.Messages[0].ID != msg.ID.String() || first.NextCursor == "" {
+		t.Fatalf("first page %+v", first)
+	}
+	e.get(t, e.region, "/v1/messages?limit=1&cursor="+first.NextCursor).json(t, &second)
+	if len(second.Messages) != 1 || second.Messages[0].ID != reply.ID.String() || second.NextCursor != "" {
+		t.Fatalf("second page %+v", second)
+	}
+
+	// A batch's letters take the batch's reply options (CSV: as query parameters).
+	batch := e.do(t, e.region, http.MethodPost, "/v1/batches?replies_allowed=true&reply_contact_point=roentgen", "text/csv",
+		[]byte("message_id,to,subject,text\nsvar-batch-1,"+annaCPR+",Partshøring,Tekst\n"))
+	if batch.Status != http.StatusAccepted {
+		t.Fatalf("batch: %d %s", batch.Status, batch.Body)
+	}
+	var batched struct {
+		Replies struct {
+			Allowed      bool   `json:"allowed"`
+			ContactPoint string `json:"contact_point"`
+		} `json:"replies"`
+	}
+	e.get(t, e.region, "/v1/letters/"+letters.IDFor("region-midt", "svar-batch-1").String()).json(t, &batched)
+	if !batched.Replies.Allowed || batched.Replies.ContactPoint != "roentgen" {
+		t.Fatalf("the batch's letter has reply options %+v", batched.Replies)
+	}
+	if a := e.do(t, e.region, http.MethodPost, "/v1/batches?reply_contact_point=kantinen&replies_allowed=true", "text/csv",
+		[]byte("message_id,to,subject,text\nsvar-batch-2,"+annaCPR+",Partshøring,Tekst\n")); a.Status != http.StatusUnprocessableEntity {
+		t.Fatalf("a batch to an unknown contact point: %d %s", a.Status, a.Body)
+	}
 }
