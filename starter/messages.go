@@ -60,6 +60,9 @@ func messagesCmd() *cobra.Command {
 				return err
 			}
 			fmt.Printf("message  %s (%s)\nreceived %s\nto       %s\nsubject  %s\n", m.ID, m.Kind, m.CreatedAt.Local().Format(time.DateTime), orDash(m.ContactPoint), m.Subject)
+			if m.From != nil {
+				fmt.Printf("from     %s (%s)\n", m.From.Name, m.From.CPR)
+			}
 			if m.LetterID != "" {
 				fmt.Printf("replies  to letter %s\n", m.LetterID)
 			}

@@ -340,16 +340,10 @@ func demoCitizens(today time.Time) ([]demoCitizen, error) {
 		{"digital; no contact details, so no notice", registry.NewCitizen{CPR: "030368-3456", Name: "Carl Hansen", Address: "Søndergade 3, 8000 Aarhus C"}},
 		{"digital; never logged in: first letter brings a paper notice", registry.NewCitizen{CPR: "040490-4567", Name: "Dorte Pedersen", Address: "Østergade 4, 8000 Aarhus C", Email: "dorte@example.dk", NeverLoggedIn: true}},
 		{"paper; exempt from Digital Post", registry.NewCitizen{CPR: "050545-1678", Name: "Erik Andersen", Address: "Havnegade 5, 8000 Aarhus C", Exempt: true}},
-		{"paper; under 15", registry.NewCitizen{CPR: dashed(child), Name: "Freja Christensen", Address: "Skolevej 6, 8000 Aarhus C"}},
+		{"paper; under 15", registry.NewCitizen{CPR: child.Dashed(), Name: "Freja Christensen", Address: "Skolevej 6, 8000 Aarhus C"}},
 	}, nil
 }
 
-// dashed writes a CPR number the way people type it, DDMMYY-SSSS: seed prints the numbers
-// for the user to send to.
-func dashed(n cpr.Number) string {
-	d := n.Digits()
-	return d[:6] + "-" + d[6:]
-}
 
 // seedCitizens registers the demo citizens (one already registered is left as it is) and
 // writes a line for each to w: its CPR number, name and what a letter to it does.

@@ -39,7 +39,7 @@ type PostOffice interface {
 	NemSMSMessage(ctx context.Context, sender string, id uuid.UUID) (nemsms.Message, error)
 
 	Messages(ctx context.Context, f citizenpost.Filter) (citizenpost.Page, error)
-	Message(ctx context.Context, sender string, id uuid.UUID) (citizenpost.Message, []uuid.UUID, error)
+	Message(ctx context.Context, sender string, id uuid.UUID) (postoffice.ReceivedMessage, error)
 	MessageAttachment(ctx context.Context, sender string, id uuid.UUID, n int) (letters.Document, error)
 	MarkHandled(ctx context.Context, sender string, id uuid.UUID) error
 

@@ -12,6 +12,7 @@ import (
 	"github.com/google/uuid"
 
 	"digitalpost/internal/clients/api/wire"
+	"digitalpost/internal/desks/postoffice"
 	"digitalpost/internal/domain/citizenpost"
 	"digitalpost/internal/domain/fielderr"
 )
@@ -37,11 +38,16 @@ func messageSummary(m citizenpost.Message) wire.CitizenMessage {
 	return v
 }
 
-func messageView(m citizenpost.Message, answers []uuid.UUID) wire.CitizenMessage {
-	v := messageSummary(m)
+// messageView is the whole message: its text, its writer (the sender answers them) and the
+// letters that answer it.
+func messageView(m postoffice.ReceivedMessage) wire.CitizenMessage {
+	v := messageSummary(m.Message)
 	text := m.Body
 	v.Text = &text
-	for _, id := range answers {
+	if m.From != nil {
+		v.From = &wire.Citizen{CPR: m.From.CPR.Dashed(), Name: m.From.Name}
+	}
+	for _, id := range m.Answers {
 		v.Answers = append(v.Answers, id.String())
 	}
 	return v
@@ -116,34 +122,34 @@ func parseMessageCursor(s string) (citizenpost.PageKey, error) {
 }
 
 // message answers one of the sender's messages, or 404 for any other id.
-func (s *Server) message(w http.ResponseWriter, r *http.Request) (citizenpost.Message, []uuid.UUID, bool) {
+func (s *Server) message(w http.ResponseWriter, r *http.Request) (postoffice.ReceivedMessage, bool) {
 	id, err := uuid.Parse(r.PathValue("id"))
 	if err != nil {
 		notFound(w, "message")
-		return citizenpost.Message{}, nil, false
+		return postoffice.ReceivedMessage{}, false
 	}
-	m, answers, err := s.desk.Message(r.Context(), senderOf(r), id)
+	m, err := s.desk.Message(r.Context(), senderOf(r), id)
 	switch {
 	case errors.Is(err, citizenpost.ErrNotFound):
 		notFound(w, "message")
-		return m, nil, false
+		return m, false
 	case err != nil:
 		serverError(w, r, err)
-		return m, nil, false
+		return m, false
 	}
-	return m, answers, true
+	return m, true
 }
 
 func (s *Server) getMessage(w http.ResponseWriter, r *http.Request) {
-	if m, answers, ok := s.message(w, r); ok {
-		writeJSON(w, http.StatusOK, messageView(m, answers))
+	if m, ok := s.message(w, r); ok {
+		writeJSON(w, http.StatusOK, messageView(m))
 	}
 }
 
 // getAttachment hands out a file a citizen attached. It is served as a download whatever it
 // claims to be, so it can never run as a page of this origin.
 func (s *Server) getAttachment(w http.ResponseWriter, r *http.Request) {
-	m, _, ok := s.message(w, r)
+	m, ok := s.message(w, r)
 	if !ok {
 		return
 	}
@@ -167,7 +173,7 @@ func (s *Server) getAttachment(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) markHandled(w http.ResponseWriter, r *http.Request) {
-	m, answers, ok := s.message(w, r)
+	m, ok := s.message(w, r)
 	if !ok {
 		return
 	}
@@ -175,8 +181,7 @@ func (s *Server) markHandled(w http.ResponseWriter, r *http.Request) {
 		serverError(w, r, err)
 		return
 	}
-	m, answers, ok = s.message(w, r)
-	if ok {
-		writeJSON(w, http.StatusOK, messageView(m, answers))
+	if m, ok = s.message(w, r); ok {
+		writeJSON(w, http.StatusOK, messageView(m))
 	}
 }

@@ -31,6 +31,10 @@ type messageJSON struct {
 		Href     string `json:"href"`
 	} `json:"attachments"`
 	Answers []string `json:"answers"`
+	From    *struct {
+		CPR  string `json:"cpr"`
+		Name string `json:"name"`
+	} `json:"from"`
 }
 
 // Two-way post as a sender lives it over the API: a letter that takes replies, the citizen's
@@ -152,8 +156,13 @@ func TestTwoWayPostOverTheAPI(t *testing.T) {
 		t.Fatalf("the letter lists replies %+v", letterWithReplies.ReceivedReplies)
 	}
 
-	// The sender answers the reply with a letter in_reply_to it.
-	answer := newLetter("svar-2", annaCPR)
+	if m.From == nil || m.From.CPR != annaCPR || m.From.Name != "Anna Jensen" {
+		t.Fatalf("the reply's writer reads %+v", m.From)
+	}
+
+	// The sender answers the reply with a letter in_reply_to it, to its writer by default.
+	answer := newLetter("svar-2", "")
+	delete(answer, "recipient_cpr")
 	answer["in_reply_to"] = reply.ID.String()
 	var ans letterJSON
 	if a := e.postJSON(t, e.region, "/v1/letters", answer); a.Status != http.StatusCreated {

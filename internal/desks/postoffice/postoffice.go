@@ -121,7 +121,8 @@ type Submission struct {
 	RepliesAllowed    *bool
 	ReplyBy           *time.Time
 	ReplyContactPoint string
-	// InReplyTo: the citizen's reply or message this letter answers; the letter goes to its writer.
+	// InReplyTo: the citizen's reply or message this letter answers; the letter goes to its
+	// writer, and a single letter that names no recipient is addressed to them.
 	InReplyTo *uuid.UUID
 }
 
@@ -234,6 +235,9 @@ const (
 // a fielderr.List and nothing is written. A repeated message id returns the stored letter
 // and, should an earlier attempt have died between storing and starting, starts it now.
 func (p *PostOffice) Submit(ctx context.Context, s Submission) (Receipt, error) {
+	if err := p.addressAnswer(ctx, &s); err != nil {
+		return Receipt{}, err
+	}
 	look, err := p.submissionLookup(ctx, s)
 	if err != nil {
 		return Receipt{}, err

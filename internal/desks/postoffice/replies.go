@@ -364,23 +364,59 @@ func (p *PostOffice) Messages(ctx context.Context, f citizenpost.Filter) (citize
 	return p.Post.Page(ctx, f)
 }
 
-// Message is one of a sender's messages, with the letters that answer it; another sender's is
-// citizenpost.ErrNotFound.
-func (p *PostOffice) Message(ctx context.Context, sender string, id uuid.UUID) (citizenpost.Message, []uuid.UUID, error) {
+// ReceivedMessage is a citizen's reply or message as its sender sees it: who wrote it (nil
+// once the citizen has left the registry) and the sender's letters that answer it.
+type ReceivedMessage struct {
+	citizenpost.Message
+	From    *registry.Citizen
+	Answers []uuid.UUID
+}
+
+// Message is one of a sender's messages; another sender's is citizenpost.ErrNotFound.
+func (p *PostOffice) Message(ctx context.Context, sender string, id uuid.UUID) (ReceivedMessage, error) {
 	m, err := p.Post.Get(ctx, id)
 	if err == nil && m.SenderID != sender {
 		err = citizenpost.ErrNotFound
 	}
 	if err != nil {
-		return m, nil, err
+		return ReceivedMessage{}, err
 	}
-	answers, err := p.Letters.AnswersTo(ctx, id)
-	return m, answers, err
+	r := ReceivedMessage{Message: m}
+	if m.CitizenID != nil {
+		c, err := p.Registry.Citizen(ctx, *m.CitizenID)
+		switch {
+		case err == nil:
+			r.From = &c
+		case !errors.Is(err, registry.ErrNotFound):
+			return r, err
+		}
+	}
+	r.Answers, err = p.Letters.AnswersTo(ctx, id)
+	return r, err
+}
+
+// addressAnswer addresses a letter that answers a citizen's message and names no recipient to
+// the message's writer. Anything amiss is left for validation to name.
+func (p *PostOffice) addressAnswer(ctx context.Context, s *Submission) error {
+	if s.InReplyTo == nil || strings.TrimSpace(s.RecipientCPR) != "" {
+		return nil
+	}
+	m, err := p.Message(ctx, strings.TrimSpace(s.SenderID), *s.InReplyTo)
+	if errors.Is(err, citizenpost.ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if m.From != nil {
+		s.RecipientCPR = m.From.CPR.Digits()
+	}
+	return nil
 }
 
 // MessageAttachment is one of a sender's message's files, numbered from 1.
 func (p *PostOffice) MessageAttachment(ctx context.Context, sender string, id uuid.UUID, n int) (letters.Document, error) {
-	if _, _, err := p.Message(ctx, sender, id); err != nil {
+	if _, err := p.Message(ctx, sender, id); err != nil {
 		return letters.Document{}, err
 	}
 	return p.attachment(ctx, id, n)

@@ -304,8 +304,22 @@ func TestACitizenWritesFirstToAContactPointOpenToCitizens(t *testing.T) {
 	if evs, _ := events.NewFeed(w.db).After(ctx, "skat", events.Cursor{}, 100); len(evs) != 0 {
 		t.Fatalf("another sender's feed shows %d events", len(evs))
 	}
-	if _, _, err := w.Message(ctx, "skat", m.ID); !errors.Is(err, citizenpost.ErrNotFound) {
+	if _, err := w.Message(ctx, "skat", m.ID); !errors.Is(err, citizenpost.ErrNotFound) {
 		t.Fatalf("another sender reads the message: %v", err)
+	}
+	// The sender sees who wrote it, and an answer naming no recipient goes to them.
+	got, err := w.Message(ctx, "region-midt", m.ID)
+	if err != nil || got.From == nil || got.From.ID != w.anna.ID {
+		t.Fatalf("the sender's view of the message: %+v, %v", got, err)
+	}
+	answer := postoffice.Submission{SenderID: "region-midt", MessageID: "svar-til-anna", Subject: "Svar", Body: "Her er kopien.", InReplyTo: &m.ID}
+	ans := w.send(t, answer)
+	if ans.RecipientID == nil || *ans.RecipientID != w.anna.ID {
+		t.Fatalf("an answer without a recipient went to %v, want Anna", ans.RecipientID)
+	}
+	answer.MessageID, answer.SenderID = "skat-svar", "skat"
+	if _, err := w.Submit(ctx, answer); !hasRule(refusal(t, err), "to", "CPR number") {
+		t.Fatalf("another sender's answer without a recipient: %v", err)
 	}
 	if err := w.MarkHandled(ctx, "skat", m.ID); !errors.Is(err, citizenpost.ErrNotFound) {
 		t.Fatalf("another sender marks the message handled: %v", err)

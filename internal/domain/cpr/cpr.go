@@ -124,5 +124,9 @@ func (n Number) Masked() string { return string(n[:6]) + "-xxxx" }
 // String deliberately masks the number so that a careless %v never leaks it.
 func (n Number) String() string { return n.Masked() }
 
+// Dashed is the full number as people write it, DDMMYY-SSSS: for whoever may see it (the
+// sender a citizen wrote to), never for a log.
+func (n Number) Dashed() string { return string(n[:6]) + "-" + string(n[6:]) }
+
 // Digits is the full number, for the registry only.
 func (n Number) Digits() string { return string(n) }

@@ -124,12 +124,19 @@ type CitizenMessage struct {
 	ContactPoint string       `json:"contact_point,omitempty"`
 	Subject      string       `json:"subject"`
 	Text         *string      `json:"text,omitempty"`
+	From         *Citizen     `json:"from,omitempty"`
 	Attachments  []Attachment `json:"attachments"`
 	Handled      bool         `json:"handled"`
 	HandledAt    *time.Time   `json:"handled_at,omitempty"`
 	CreatedAt    time.Time    `json:"created_at"`
 	// Answers are the sender's letters in_reply_to it.
 	Answers []string `json:"answers,omitempty"`
+}
+
+// Citizen is who wrote a reply or message (the full view only): the sender answers them.
+type Citizen struct {
+	CPR  string `json:"cpr"`
+	Name string `json:"name"`
 }
 
 // Attachment is a file a citizen attached, fetched by its link.
