@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -264,7 +265,11 @@ func (b *bench) measureReply(ctx context.Context) (*PathCost, error) {
 	if err != nil {
 		return nil, err
 	}
+	deadline := time.Now().Add(2 * time.Minute)
 	for {
+		if time.Now().After(deadline) {
+			return nil, errors.New("the letters to reply to were not all in mailboxes after 2 minutes")
+		}
 		rows, err := b.e.DB.Query(ctx, `SELECT letter_id, citizen_id FROM mailbox_entries WHERE letter_id = ANY($1)`, ids)
 		if err != nil {
 			return nil, err

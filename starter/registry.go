@@ -344,7 +344,6 @@ func demoCitizens(today time.Time) ([]demoCitizen, error) {
 	}, nil
 }
 
-
 // seedCitizens registers the demo citizens (one already registered is left as it is) and
 // writes a line for each to w: its CPR number, name and what a letter to it does.
 func seedCitizens(ctx context.Context, reg *operations.Desk, w io.Writer, citizens []demoCitizen) error {

@@ -2,6 +2,7 @@ package web
 
 import (
 	"errors"
+	"fmt"
 	"io"
 	"mime/multipart"
 	"net/http"
@@ -37,6 +38,9 @@ var replyRefusals = map[letters.ReplyRefusal]string{
 
 // delegateCannotReply is what a reader with reading access is told about answering.
 const delegateCannotReply = "Du kan læse svarene med din læseadgang, men kun ejeren af postkassen kan svare."
+
+// tooManyPosts is the answer to a citizen over the hour's bound (postoffice.MaxPostsPerHour).
+var tooManyPosts = fmt.Sprintf("Du har sendt %d svar og beskeder den seneste time. Prøv igen senere.", postoffice.MaxPostsPerHour)
 
 // postForm is a reply or message as typed, kept when it is refused.
 type postForm struct {
@@ -131,6 +135,9 @@ func (s *Site) reply(w http.ResponseWriter, r *http.Request, sess Session) {
 		return
 	case errors.Is(err, postoffice.ErrDelegateCannotReply):
 		s.showLetter(w, r, sess, id, http.StatusForbidden, page{Error: delegateCannotReply}, postForm{})
+		return
+	case errors.Is(err, postoffice.ErrTooManyPosts):
+		s.showLetter(w, r, sess, id, http.StatusTooManyRequests, page{Error: tooManyPosts}, form)
 		return
 	case errors.Is(err, mailbox.ErrNoAccess):
 		s.notFound(w, r, sess)
@@ -233,6 +240,9 @@ func (s *Site) write(w http.ResponseWriter, r *http.Request, sess Session) {
 		return
 	case errors.Is(err, mailbox.ErrNoAccess):
 		s.fail(w, r, sess, http.StatusForbidden, "Du kan ikke skrive herfra", "Postkassen tager ikke imod nye beskeder.")
+		return
+	case errors.Is(err, postoffice.ErrTooManyPosts):
+		s.showWrite(w, r, http.StatusTooManyRequests, page{Error: tooManyPosts}, form)
 		return
 	case err != nil:
 		s.serverError(w, r, err)

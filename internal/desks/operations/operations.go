@@ -47,9 +47,19 @@ func (d *Desk) ContactPoints(ctx context.Context, sender string) ([]citizenpost.
 	return d.Post.ContactPoints(ctx, sender)
 }
 
-// RemoveContactPoint stops a contact point taking new post (citizenpost.ErrNotFound: none such).
+// RemoveContactPoint stops a contact point taking new post (citizenpost.ErrNotFound: none
+// such). When it was the sender's default for replies, the default becomes the sender as a
+// whole; letters already sent keep sending their replies to it, under its name.
 func (d *Desk) RemoveContactPoint(ctx context.Context, sender, id string) error {
-	return d.Post.RemoveContactPoint(ctx, sender, id)
+	if err := d.Post.RemoveContactPoint(ctx, sender, id); err != nil {
+		return err
+	}
+	s, err := d.Registry.Sender(ctx, sender)
+	if err != nil || s.Replies.ContactPoint != id {
+		return err
+	}
+	s.Replies.ContactPoint = ""
+	return d.Registry.SetReplyDefaults(ctx, sender, s.Replies)
 }
 
 // SetReplyDefaults sets what a sender's letters say about replies when a letter does not: the

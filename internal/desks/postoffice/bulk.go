@@ -257,7 +257,7 @@ func (p *PostOffice) bulkLookup(ctx context.Context, subs []Submission) (lookup,
 	if err != nil {
 		return lookup{}, err
 	}
-	return lookup{
+	return lookup{contactPoints: map[[2]string]bool{},
 		sender: func(_ context.Context, id string) (registry.Sender, bool, error) {
 			if snd := senders[id]; snd != nil {
 				return *snd, true, nil

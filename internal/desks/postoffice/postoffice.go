@@ -282,7 +282,7 @@ func sameContent(stored, submitted letters.Letter) bool {
 //
 // A deadline in working days counts as written ("3wd"): the same letter sent again the next
 // day is the same letter, though three working days from then last a different time.
-func fingerprint(l letters.Letter, workingDays int, docs []letters.Document) []byte {
+func fingerprint(l letters.Letter, workingDays int, replies string, docs []letters.Document) []byte {
 	h := sha256.New()
 	part := func(b []byte) {
 		_ = binary.Write(h, binary.BigEndian, uint64(len(b)))
@@ -308,12 +308,8 @@ func fingerprint(l letters.Letter, workingDays int, docs []letters.Document) []b
 	if l.AppointmentAt != nil {
 		part([]byte("appointment-at=" + l.AppointmentAt.UTC().Format(time.RFC3339)))
 	}
-	if r := l.Replies; r.Allowed {
-		by := ""
-		if r.By != nil {
-			by = r.By.UTC().Format(time.RFC3339)
-		}
-		part([]byte("replies=" + by + " to=" + r.ContactPoint))
+	if replies != "" {
+		part([]byte(replies))
 	}
 	if l.InReplyTo != nil {
 		part([]byte("in-reply-to=" + l.InReplyTo.String()))
@@ -417,7 +413,7 @@ func (p *PostOffice) submissionLookup(ctx context.Context, s Submission) (lookup
 }
 
 func (p *PostOffice) registryLookup() lookup {
-	return lookup{
+	return lookup{contactPoints: map[[2]string]bool{},
 		sender: func(ctx context.Context, id string) (registry.Sender, bool, error) {
 			s, err := p.Registry.Sender(ctx, id)
 			if errors.Is(err, registry.ErrNotFound) {
@@ -566,7 +562,7 @@ func (p *PostOffice) validate(ctx context.Context, s Submission, look lookup) (l
 		l.MessageID = uuid.NewString() // no id from the sender: every submission is a new letter
 	}
 	l.ID = letters.IDFor(l.SenderID, l.MessageID)
-	l.ContentHash = fingerprint(l, s.DeadlineWorkingDays, docs)
+	l.ContentHash = fingerprint(l, s.DeadlineWorkingDays, replyFingerprint(s), docs)
 	return l, docs, nil
 }
 

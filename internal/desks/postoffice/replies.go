@@ -20,13 +20,18 @@ import (
 // decideReplies sets a letter's reply options from the submission, or the sender's defaults
 // where it says nothing, and checks the letter it answers, if any. Refusals go into errs; an
 // error is a failed look-up.
+//
+// Defaults never refuse a letter: a physical-only letter takes no replies, and a default
+// contact point since removed sends replies to the sender as a whole. What the letter says
+// itself is checked.
 func (p *PostOffice) decideReplies(ctx context.Context, s Submission, l *letters.Letter, snd registry.Sender, look *lookup, errs *fielderr.List) error {
-	opts := letters.ReplyOptions{Allowed: snd.Replies.Allowed, ContactPoint: snd.Replies.ContactPoint}
+	explicit := strings.TrimSpace(s.ReplyContactPoint)
+	opts := letters.ReplyOptions{Allowed: snd.Replies.Allowed && !l.PhysicalOnly, ContactPoint: snd.Replies.ContactPoint}
 	if s.RepliesAllowed != nil {
 		opts.Allowed = *s.RepliesAllowed
 	}
-	if cp := strings.TrimSpace(s.ReplyContactPoint); cp != "" {
-		opts.ContactPoint = cp
+	if explicit != "" {
+		opts.ContactPoint = explicit
 	}
 	switch {
 	case s.ReplyBy != nil && !opts.Allowed:
@@ -40,15 +45,16 @@ func (p *PostOffice) decideReplies(ctx context.Context, s Submission, l *letters
 	case s.ReplyBy != nil:
 		by := s.ReplyBy.UTC().Truncate(time.Second)
 		opts.By = &by
-	case opts.Allowed && s.RepliesAllowed == nil && snd.Replies.Within > 0:
-		by := time.Now().Add(snd.Replies.Within).UTC().Truncate(time.Second)
+	case opts.Allowed && snd.Replies.Within > 0:
+		from := time.Now()
 		if l.DeliverAt != nil {
-			by = l.DeliverAt.Add(snd.Replies.Within)
+			from = *l.DeliverAt
 		}
+		by := from.Add(snd.Replies.Within).UTC().Truncate(time.Second)
 		opts.By = &by
 	}
 	if !opts.Allowed {
-		if strings.TrimSpace(s.ReplyContactPoint) != "" {
+		if explicit != "" {
 			errs.Add("reply-contact-point", "only for a letter that allows replies (replies_allowed)")
 		}
 		opts = letters.ReplyOptions{}
@@ -57,21 +63,14 @@ func (p *PostOffice) decideReplies(ctx context.Context, s Submission, l *letters
 		errs.Add("replies-allowed", "a physical-only letter is not in the mailbox to be answered there")
 	}
 	if opts.Allowed && opts.ContactPoint != "" {
-		key := [2]string{snd.ID, opts.ContactPoint}
-		known, asked := look.contactPoints[key]
-		if !asked {
-			_, err := p.Post.ContactPoint(ctx, snd.ID, opts.ContactPoint)
-			if err != nil && !errors.Is(err, citizenpost.ErrNotFound) {
-				return err
-			}
-			known = err == nil
-			if look.contactPoints == nil {
-				look.contactPoints = map[[2]string]bool{}
-			}
-			look.contactPoints[key] = known
-		}
-		if !known {
+		known, err := look.contactPoint(ctx, p.Post, snd.ID, opts.ContactPoint)
+		switch {
+		case err != nil:
+			return err
+		case !known && explicit != "":
 			errs.Add("reply-contact-point", fmt.Sprintf("%q is not one of your contact points (starter sender contact-point list)", opts.ContactPoint))
+		case !known:
+			opts.ContactPoint = "" // the default was removed: the sender as a whole
 		}
 	}
 	l.Replies = opts
@@ -90,6 +89,40 @@ func (p *PostOffice) decideReplies(ctx context.Context, s Submission, l *letters
 		}
 	}
 	return nil
+}
+
+// contactPoint tells whether the sender has this contact point in use, asking once per run.
+func (look *lookup) contactPoint(ctx context.Context, post *citizenpost.Store, sender, id string) (bool, error) {
+	key := [2]string{sender, id}
+	if known, asked := look.contactPoints[key]; asked {
+		return known, nil
+	}
+	_, err := post.ContactPoint(ctx, sender, id)
+	if err != nil && !errors.Is(err, citizenpost.ErrNotFound) {
+		return false, err
+	}
+	if look.contactPoints != nil {
+		look.contactPoints[key] = err == nil
+	}
+	return err == nil, nil
+}
+
+// replyFingerprint is what a letter says about replies, as its sender wrote it: the sender's
+// defaults are not the letter's content, so a letter sent again after they changed (or a
+// default period later) is the same letter.
+func replyFingerprint(s Submission) string {
+	if s.RepliesAllowed == nil && s.ReplyBy == nil && strings.TrimSpace(s.ReplyContactPoint) == "" {
+		return ""
+	}
+	allowed := "default"
+	if s.RepliesAllowed != nil {
+		allowed = fmt.Sprint(*s.RepliesAllowed)
+	}
+	by := ""
+	if s.ReplyBy != nil {
+		by = s.ReplyBy.UTC().Truncate(time.Second).Format(time.RFC3339)
+	}
+	return "replies=" + allowed + " by=" + by + " to=" + strings.TrimSpace(s.ReplyContactPoint)
 }
 
 // MaxAttachments bounds the files one reply or message may carry.
@@ -138,6 +171,9 @@ func (p *PostOffice) Reply(ctx context.Context, in CitizenPost) (citizenpost.Mes
 		}
 		return citizenpost.Message{}, false, mailbox.ErrNoAccess
 	}
+	if err := p.mayPost(ctx, in.Author); err != nil {
+		return citizenpost.Message{}, false, err
+	}
 	l, err := p.Letters.Get(ctx, in.LetterID)
 	if err != nil {
 		return citizenpost.Message{}, false, err
@@ -158,6 +194,37 @@ func (p *PostOffice) Reply(ctx context.Context, in CitizenPost) (citizenpost.Mes
 	}
 	return p.Post.Post(ctx, citizenpost.Message{SenderID: l.SenderID, CitizenID: &in.Author, LetterID: &l.ID,
 		ContactPoint: l.Replies.ContactPoint, Subject: strings.TrimSpace(in.Subject), Body: in.Text}, docs, in.FormKey)
+}
+
+// MaxPostsPerHour bounds what one citizen sends in an hour: enough for any correspondence, and
+// no way to flood an authority's contact point, its feed and its webhook from one sign-in.
+const MaxPostsPerHour = 20
+
+// ErrTooManyPosts: the citizen sent MaxPostsPerHour in the last hour.
+var ErrTooManyPosts = fmt.Errorf("at most %d replies and messages an hour; try again later", MaxPostsPerHour)
+
+// mayPost checks the author may send now: alive, and within the hour's bound. A second post of
+// the same form is checked too; it is the stored message again, and the bound is far above a
+// double click.
+func (p *PostOffice) mayPost(ctx context.Context, author uuid.UUID) error {
+	c, err := p.Registry.Citizen(ctx, author)
+	if errors.Is(err, registry.ErrNotFound) {
+		return mailbox.ErrNoAccess
+	}
+	if err != nil {
+		return err
+	}
+	if c.Deceased() {
+		return mailbox.ErrNoAccess
+	}
+	n, err := p.Post.SentSince(ctx, author, time.Now().Add(-time.Hour))
+	if err != nil {
+		return err
+	}
+	if n >= MaxPostsPerHour {
+		return ErrTooManyPosts
+	}
+	return nil
 }
 
 // replySubject is "Svar: " and the letter's subject, within the subject's length.
@@ -193,10 +260,8 @@ func (p *PostOffice) Write(ctx context.Context, in CitizenPost) (citizenpost.Mes
 	if err := errs.Err(); err != nil {
 		return citizenpost.Message{}, false, err
 	}
-	if c, err := p.Registry.Citizen(ctx, in.Author); err != nil {
+	if err := p.mayPost(ctx, in.Author); err != nil {
 		return citizenpost.Message{}, false, err
-	} else if c.Deceased() {
-		return citizenpost.Message{}, false, mailbox.ErrNoAccess
 	}
 	return p.Post.Post(ctx, citizenpost.Message{SenderID: cp.SenderID, CitizenID: &in.Author, ContactPoint: cp.ID,
 		Subject: strings.TrimSpace(in.Subject), Body: in.Text}, docs, in.FormKey)
@@ -224,8 +289,8 @@ func checkCitizenPost(in CitizenPost) ([]letters.Document, error) {
 	if len(in.Files) > MaxAttachments {
 		errs.Add("documents", fmt.Sprintf("at most %d files", MaxAttachments))
 	}
-	if k := strings.TrimSpace(in.FormKey); k == "" || len(k) > 100 {
-		errs.Add("form-key", "is missing: reload the page and send again")
+	if k := strings.TrimSpace(in.FormKey); k == "" || len(k) > 100 || fielderr.TextRule(k) != "" {
+		errs.Add("form-key", "is missing or broken: reload the page and send again")
 	}
 	docs := checkDocuments(&errs, in.Files, false)
 	return docs, errs.Err()
@@ -280,10 +345,10 @@ func (p *PostOffice) threadOf(ctx context.Context, l letters.Letter, entry mailb
 		t.Refusal = letters.WithdrawnLetter
 	}
 	t.CanReply = !t.Delegated && t.Refusal == ""
-	if l.Replies.Allowed {
+	if l.Replies.Allowed && l.Replies.ContactPoint != "" {
 		t.ReplyTo = l.Replies.ContactPoint
-		if cp, err := p.Post.ContactPoint(ctx, l.SenderID, l.Replies.ContactPoint); err == nil {
-			t.ReplyTo = cp.Name
+		if name, err := p.Post.ContactPointName(ctx, l.SenderID, l.Replies.ContactPoint); err == nil {
+			t.ReplyTo = name
 		}
 	}
 	return t, nil

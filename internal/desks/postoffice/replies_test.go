@@ -3,6 +3,7 @@ package postoffice_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"testing"
 	"time"
 
@@ -112,6 +113,34 @@ func TestReplyOptionsAreDecidedBySubmissionOrSenderDefaults(t *testing.T) {
 	s.MessageID, s.RepliesAllowed = "no", new(bool)
 	if none := w.send(t, s); none.Replies.Allowed {
 		t.Fatal("a letter that says no replies allows them")
+	}
+	// The same letter sent again a second later is the same letter, though the default period
+	// now ends a second later: the defaults are not the letter's content.
+	time.Sleep(1100 * time.Millisecond)
+	again := letter()
+	again.MessageID = "default"
+	if r, err := w.Submit(ctx, again); err != nil || !r.Duplicate {
+		t.Fatalf("the same letter again under a reply period default: %+v, %v", r, err)
+	}
+	// Defaults never refuse: a physical-only letter takes no replies, and a default contact point
+	// since removed sends replies to the sender as a whole.
+	paper := letter()
+	paper.MessageID, paper.PhysicalOnly = "paper", true
+	if r, err := w.Submit(ctx, paper); err != nil {
+		t.Fatalf("a physical-only letter under replies-by-default: %v", err)
+	} else if l, _ := w.Letters.Get(ctx, r.LetterID); l.Replies.Allowed {
+		t.Fatal("a physical-only letter takes replies by default")
+	}
+	if err := w.Post.RemoveContactPoint(ctx, "region-midt", "roentgen"); err != nil {
+		t.Fatal(err)
+	}
+	orphan := letter()
+	orphan.MessageID = "orphan"
+	if l := w.send(t, orphan); !l.Replies.Allowed || l.Replies.ContactPoint != "" {
+		t.Fatalf("a letter under a removed default contact point: %+v", l.Replies)
+	}
+	if err := w.Post.AddContactPoint(ctx, citizenpost.ContactPoint{SenderID: "region-midt", ID: "roentgen", Name: "Aarhus Universitetshospital, Røntgen"}); err != nil {
+		t.Fatal(err)
 	}
 
 	before := w.count(t, "letters")
@@ -263,6 +292,36 @@ func TestACitizenRepliesOnceAndTheSenderAnswers(t *testing.T) {
 	}
 	if n := w.count(t, "citizen_messages"); n != stored {
 		t.Fatalf("refused replies were stored: %d messages, want %d", n, stored)
+	}
+	// A citizen recorded dead replies no more, whatever session is still open.
+	if _, err := w.Registry.RecordDeath(ctx, w.anna.ID, time.Now().AddDate(0, 0, -1).UTC().Truncate(24*time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := w.Reply(ctx, postoffice.CitizenPost{Author: w.anna.ID, LetterID: l.ID, Text: "efter døden", FormKey: "form-6"}); !errors.Is(err, mailbox.ErrNoAccess) {
+		t.Fatalf("a reply from a citizen recorded dead: %v", err)
+	}
+}
+
+// One citizen sends at most MaxPostsPerHour an hour; a broken form key is refused naming it.
+func TestACitizenCannotFloodAContactPoint(t *testing.T) {
+	w := newTwoWay(t)
+	ctx := context.Background()
+	in := postoffice.CitizenPost{Author: w.bo.ID, SenderID: "skat", ContactPoint: "skattecenter", Subject: "Spørgsmål", Text: "Hej", FormKey: "k\x00"}
+	if _, _, err := w.Write(ctx, in); !hasRule(refusal(t, err), "form-key", "reload") {
+		t.Fatalf("a form key with a NUL byte: %v", err)
+	}
+	for i := range postoffice.MaxPostsPerHour {
+		in.FormKey = fmt.Sprintf("k%d", i)
+		if _, _, err := w.Write(ctx, in); err != nil {
+			t.Fatalf("message %d: %v", i+1, err)
+		}
+	}
+	in.FormKey = "one-too-many"
+	if _, _, err := w.Write(ctx, in); !errors.Is(err, postoffice.ErrTooManyPosts) {
+		t.Fatalf("message %d in an hour: %v", postoffice.MaxPostsPerHour+1, err)
+	}
+	if n := w.count(t, "citizen_messages"); n != postoffice.MaxPostsPerHour {
+		t.Fatalf("%d messages stored, want %d", n, postoffice.MaxPostsPerHour)
 	}
 }
 

@@ -335,6 +335,25 @@ func (s *Store) ContactPoint(ctx context.Context, senderID, id string) (ContactP
 	return cps[0], nil
 }
 
+// ContactPointName is the name of one of a sender's contact points, removed ones included:
+// a letter sent before its contact point was removed still names where its replies go.
+func (s *Store) ContactPointName(ctx context.Context, senderID, id string) (string, error) {
+	var name string
+	err := s.db.QueryRow(ctx, `SELECT name FROM contact_points WHERE sender_id = $1 AND id = $2`, senderID, id).Scan(&name)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return "", ErrNotFound
+	}
+	return name, err
+}
+
+// SentSince counts what a citizen sent since a time: the pages' bound on how much one citizen
+// may send.
+func (s *Store) SentSince(ctx context.Context, citizen uuid.UUID, since time.Time) (int, error) {
+	var n int
+	err := s.db.QueryRow(ctx, `SELECT count(*) FROM citizen_messages WHERE citizen_id = $1 AND created_at >= $2`, citizen, since).Scan(&n)
+	return n, err
+}
+
 // ForCitizens is every contact point citizens may write to first, by organisation.
 func (s *Store) ForCitizens(ctx context.Context) ([]ContactPoint, error) {
 	return s.contactPoints(ctx, `cp.for_citizens`)
