@@ -56,6 +56,7 @@ type CitizenService interface {
 	CitizenByID(ctx context.Context, id uuid.UUID) (registry.Citizen, error)
 	CitizenByCPR(ctx context.Context, n cpr.Number) (registry.Citizen, error)
 	FirstCitizens(ctx context.Context, n int) ([]registry.Citizen, error)
+	RecordSignIn(ctx context.Context, citizen uuid.UUID) error
 
 	Queue(ctx context.Context) ([]borgerservice.QueuedCase, error)
 	Apply(ctx context.Context, a borgerservice.Application) (uuid.UUID, error)

@@ -220,6 +220,13 @@ func (s *Site) signIn(w http.ResponseWriter, r *http.Request, sess Session) erro
 	if err := s.d.Sessions.Open(r.Context(), sess.ID, sess.Role, sess.Expires); err != nil {
 		return err
 	}
+	// Signing in to the mailbox is logging in to it, letter opened or not: a citizen who has
+	// signed in gets no paper notice that digital post is waiting.
+	if sess.Role == RoleCitizen {
+		if err := s.d.CitizenService.RecordSignIn(r.Context(), sess.CitizenID); err != nil {
+			return err
+		}
+	}
 	v, err := s.cookies.Encode(sessionCookie, sess)
 	if err != nil {
 		return err

@@ -2,6 +2,7 @@ package borgerservice
 
 import (
 	"context"
+	"time"
 
 	"github.com/google/uuid"
 
@@ -19,6 +20,13 @@ import (
 // CitizenByID is a citizen as the registry has them (registry.ErrNotFound: none).
 func (d *Desk) CitizenByID(ctx context.Context, id uuid.UUID) (registry.Citizen, error) {
 	return d.Registry.Citizen(ctx, id)
+}
+
+// RecordSignIn notes that the citizen signed in to the mailbox: that is logging in to it (the
+// law's "has logged in"), whether or not they open a letter, so no paper notice that digital
+// post is waiting goes to them after it.
+func (d *Desk) RecordSignIn(ctx context.Context, citizen uuid.UUID) error {
+	return d.Registry.RecordLogin(ctx, citizen, time.Now())
 }
 
 // CitizenByCPR finds a citizen by CPR number (registry.ErrNotFound: none).
