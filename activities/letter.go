@@ -258,7 +258,13 @@ func (a *Activities) WithdrawLetter(ctx context.Context, letterID uuid.UUID) (Wi
 	if !withdrawn {
 		return Withdrawal{Opened: openingOf(e)}, nil
 	}
-	err = a.Letters.SetStatus(ctx, letterID, letters.Withdrawn, "", "")
+	// Withdrawn after it arrived, the letter had legal effect from the moment it was in the
+	// mailbox: the record says so, and so does the sender's event.
+	reason := ""
+	if !e.DeliveredAt.IsZero() {
+		reason = letters.WithdrawnAfterArrival(e.DeliveredAt)
+	}
+	err = a.Letters.SetStatus(ctx, letterID, letters.Withdrawn, "", reason)
 	if errors.Is(err, letters.ErrNotFound) {
 		return Withdrawal{}, temporal.NewNonRetryableApplicationError(fmt.Sprintf("letter %s is not stored", letterID), ErrLetterUnknown, nil)
 	}

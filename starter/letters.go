@@ -147,6 +147,9 @@ func statusCmd() *cobra.Command {
 // printLetter shows a letter as `status` does.
 func printLetter(l sendersapi.Letter) {
 	fmt.Printf("letter   %s\nstatus   %s\nchannel  %s\n", l.ID, l.Status, orDash(l.Channel))
+	if l.LegalDeliveryAt != nil {
+		fmt.Printf("arrived  %s (legal delivery: in the mailbox, opened or not)\n", l.LegalDeliveryAt.Local().Format(time.DateTime))
+	}
 	if l.FailureReason != "" {
 		fmt.Printf("reason   %s\n", l.FailureReason)
 	}

@@ -53,15 +53,17 @@ func NewPostNotice(letter uuid.UUID, ch Channel, to, organisation string) Notice
 		Subject: "Ny digital post fra " + organisation, Body: body}
 }
 
-// ReminderNotice tells that a letter from organisation is still unread and goes on paper at
-// the deadline unless read; like every notice, it names neither subject nor content.
+// ReminderNotice tells that a letter from organisation is still unopened and that a copy goes
+// on paper at the deadline unless it is opened; like every notice, it names neither subject
+// nor content. It never suggests the letter has not arrived: under the Act (§ 10) a digital
+// letter has arrived when it is in the mailbox, opened or not.
 func ReminderNotice(letter uuid.UUID, ch Channel, to, organisation string) Notice {
-	body := fmt.Sprintf("Påmindelse: Du har ulæst digital post fra %s. Læs den snart, ellers sendes den med posten.", organisation)
+	body := fmt.Sprintf("Påmindelse: Du har uåbnet digital post fra %s. Den er kommet frem. Åbner du den ikke snart, får du en kopi med posten.", organisation)
 	if len([]rune(body)) > 160 {
 		body = string([]rune(body)[:157]) + "..."
 	}
 	return Notice{LetterID: letter, Channel: ch, Purpose: Reminder, To: to,
-		Subject: "Påmindelse: ulæst digital post fra " + organisation, Body: body}
+		Subject: "Påmindelse: uåbnet digital post fra " + organisation, Body: body}
 }
 
 // ErrRejected marks a notice the provider refused for good (an invalid number, a bounced

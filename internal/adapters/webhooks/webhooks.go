@@ -309,14 +309,15 @@ type Payload struct {
 // PayloadData is the event itself. A letter's events carry the letter; a status change its
 // new status; a citizen's reply or message its id, to fetch it with GET /v1/messages/{id}.
 type PayloadData struct {
-	EventID          string    `json:"event_id"`
-	LetterID         string    `json:"letter_id,omitempty"`
-	MessageID        string    `json:"message_id,omitempty"`
-	Status           string    `json:"status,omitempty"`
-	Channel          string    `json:"channel,omitempty"`
-	Reason           string    `json:"reason,omitempty"`
-	CitizenMessageID string    `json:"citizen_message_id,omitempty"`
-	At               time.Time `json:"at"`
+	EventID          string     `json:"event_id"`
+	LetterID         string     `json:"letter_id,omitempty"`
+	MessageID        string     `json:"message_id,omitempty"`
+	Status           string     `json:"status,omitempty"`
+	Channel          string     `json:"channel,omitempty"`
+	Reason           string     `json:"reason,omitempty"`
+	CitizenMessageID string     `json:"citizen_message_id,omitempty"`
+	LegalDeliveryAt  *time.Time `json:"legal_delivery_at,omitempty"`
+	At               time.Time  `json:"at"`
 }
 
 // PayloadFor is the body posted for an event.
@@ -324,6 +325,10 @@ func PayloadFor(e events.Event) Payload {
 	d := PayloadData{EventID: e.ID, MessageID: e.MessageID, Channel: e.Channel, Reason: e.Reason, At: e.At.UTC()}
 	if e.LetterID != uuid.Nil {
 		d.LetterID = e.LetterID.String()
+	}
+	if e.LegalDeliveryAt != nil {
+		at := e.LegalDeliveryAt.UTC()
+		d.LegalDeliveryAt = &at
 	}
 	if e.StatusChange() {
 		d.Status = e.Kind

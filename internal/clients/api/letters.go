@@ -288,6 +288,10 @@ func letterSummary(l letters.Letter) wire.Letter {
 		at := l.DeliverAt.UTC()
 		v.DeliverAt = &at
 	}
+	if l.LegalDeliveryAt != nil {
+		at := l.LegalDeliveryAt.UTC()
+		v.LegalDeliveryAt = &at
+	}
 	if l.AppointmentAt != nil {
 		at := l.AppointmentAt.UTC()
 		v.AppointmentAt = &at
@@ -495,6 +499,10 @@ func eventView(e events.Event) wire.Event {
 		Channel: e.Channel, Reason: e.Reason, At: e.At.UTC()}
 	if e.LetterID != uuid.Nil {
 		v.LetterID = e.LetterID.String()
+	}
+	if e.LegalDeliveryAt != nil {
+		at := e.LegalDeliveryAt.UTC()
+		v.LegalDeliveryAt = &at
 	}
 	if e.StatusChange() {
 		v.Status = e.Kind

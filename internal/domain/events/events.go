@@ -38,7 +38,10 @@ type Event struct {
 	Reason    string
 	// CitizenMessageID is the reply or message a citizen sent (letter.replied, message.received).
 	CitizenMessageID *uuid.UUID
-	At               time.Time
+	// LegalDeliveryAt: on a letter's delivered event, when it arrived in the law's sense (in
+	// the mailbox, opened or not).
+	LegalDeliveryAt *time.Time
+	At              time.Time
 }
 
 // Type names the event as the feed and the webhooks both announce it: letter.<status>,
@@ -125,16 +128,15 @@ func (f *Feed) ForLetter(ctx context.Context, letterID uuid.UUID) ([]Event, erro
 	return collect(rows)
 }
 
-const columns = `e.xid::text::bigint, e.seq, e.topic, e.letter_id, coalesce(l.message_id, ''), e.kind, e.channel, e.reason,
-	e.citizen_message_id, e.at
-	FROM letter_events e LEFT JOIN letters l ON l.id = e.letter_id`
+const columns = `e.xid::text::bigint, e.seq, e.topic, e.letter_id, coalesce(l.message_id, ''), e.kind, e.channel, e.reason,	e.citizen_message_id, CASE WHEN e.kind = 'delivered' AND e.topic = 'letter' THEN m.delivered_at END, e.at
+	FROM letter_events e LEFT JOIN letters l ON l.id = e.letter_id LEFT JOIN mailbox_entries m ON m.letter_id = e.letter_id`
 
 func collect(rows pgx.Rows) ([]Event, error) {
 	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (Event, error) {
 		var e Event
 		var xid int64
 		var letter *uuid.UUID
-		err := r.Scan(&xid, &e.Cursor.seq, &e.Topic, &letter, &e.MessageID, &e.Kind, &e.Channel, &e.Reason, &e.CitizenMessageID, &e.At)
+		err := r.Scan(&xid, &e.Cursor.seq, &e.Topic, &letter, &e.MessageID, &e.Kind, &e.Channel, &e.Reason, &e.CitizenMessageID, &e.LegalDeliveryAt, &e.At)
 		e.Cursor.xid = uint64(xid)
 		if letter != nil {
 			e.LetterID = *letter

@@ -87,16 +87,27 @@ type Letter struct {
 	// Replies says whether and until when the citizen may answer the letter, and to whom.
 	Replies ReplyOptions
 	// InReplyTo: the citizen's message (a reply or a message written first) this letter answers.
-	InReplyTo     *uuid.UUID
-	Status        Status
-	Channel       Channel
-	FailureReason string
+	InReplyTo *uuid.UUID
+	// LegalDeliveryAt is when the letter arrived in the law's sense (Lov om Digital Post § 10):
+	// the moment it was available in the mailbox, opened or not. Nil while it is not there
+	// (not yet delivered, or a paper letter). Read only.
+	LegalDeliveryAt *time.Time
+	Status          Status
+	Channel         Channel
+	FailureReason   string
 	// ContentHash fingerprints what the sender handed in (recipient, text, documents, flags):
 	// the same message id with other content is a conflict, not the same letter again.
 	ContentHash []byte
 	BatchID     *uuid.UUID // the batch (file) it came in, if any
 	CreatedAt   time.Time
 	UpdatedAt   time.Time
+}
+
+// WithdrawnAfterArrival is the reason recorded for a letter withdrawn after it arrived: it was
+// in the mailbox, and so had arrived in the law's sense, from that moment (opened or not).
+func WithdrawnAfterArrival(at time.Time) string {
+	return "withdrawn after arrival: the letter was in the citizen's mailbox (legal delivery) from " +
+		at.UTC().Format(time.RFC3339) + ", unopened"
 }
 
 // ReplyOptions are what a sender decides about answers to a letter. The zero value allows none.

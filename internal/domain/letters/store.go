@@ -204,9 +204,12 @@ var bulkColumns = []string{"id", "sender_id", "message_id", "recipient_id", "sub
 	"digital_only", "deadline_seconds", "content_hash", "batch_id", "deliver_at", "postal_category", "appointment_at", "urgency", "start_after",
 	"replies_allowed", "reply_by", "reply_contact_point", "in_reply_to", "status"}
 
+// letterColumns read a letter; the last is its legal delivery, the moment it was put in the
+// mailbox (mailbox_entries has no column named id, so id is the letter's, in a table or a CTE).
 const letterColumns = `id, sender_id, message_id, recipient_id, subject, body, physical_only, digital_only,
 	deadline_seconds, status, channel, failure_reason, content_hash, batch_id, created_at, updated_at, deliver_at, postal_category, appointment_at, urgency,
-	replies_allowed, reply_by, reply_contact_point, in_reply_to`
+	replies_allowed, reply_by, reply_contact_point, in_reply_to,
+	(SELECT me.delivered_at FROM mailbox_entries me WHERE me.letter_id = id)`
 
 func scanLetter(row pgx.Row) (Letter, error) {
 	l, err := scanLetterRow(row)
@@ -223,7 +226,7 @@ func scanLetterRow(row pgx.Row, first ...any) (Letter, error) {
 	var deadline int64
 	err := row.Scan(append(first, &l.ID, &l.SenderID, &l.MessageID, &l.RecipientID, &l.Subject, &l.Body, &l.PhysicalOnly,
 		&l.DigitalOnly, &deadline, &l.Status, &l.Channel, &l.FailureReason, &l.ContentHash, &l.BatchID, &l.CreatedAt, &l.UpdatedAt, &l.DeliverAt, &l.PostalCategory, &l.AppointmentAt, &l.Urgency,
-		&l.Replies.Allowed, &l.Replies.By, &l.Replies.ContactPoint, &l.InReplyTo)...)
+		&l.Replies.Allowed, &l.Replies.By, &l.Replies.ContactPoint, &l.InReplyTo, &l.LegalDeliveryAt)...)
 	if err != nil {
 		return Letter{}, err
 	}

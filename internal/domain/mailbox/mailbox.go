@@ -140,16 +140,21 @@ func (m *Mailbox) Withdraw(ctx context.Context, letter uuid.UUID) error {
 // opening and the withdrawal update the same row, so PostgreSQL decides the race once: it
 // returns the entry as it stands and whether the withdrawal took. A letter that never
 // reached the mailbox (paper, or withdrawn before delivery) has nothing to hide.
+//
+// A letter withdrawn from the mailbox had arrived (legal delivery, Lov om Digital Post § 10):
+// the entry returned then has its DeliveredAt, for the record to say so.
 func (m *Mailbox) WithdrawUnlessOpened(ctx context.Context, letter uuid.UUID) (Entry, bool, error) {
-	tag, err := m.db.Exec(ctx, `UPDATE mailbox_entries SET withdrawn_at = coalesce(withdrawn_at, now())
-		WHERE letter_id = $1 AND opened_at IS NULL`, letter)
-	if err != nil {
+	e := Entry{LetterID: letter}
+	err := m.db.QueryRow(ctx, `UPDATE mailbox_entries SET withdrawn_at = coalesce(withdrawn_at, now())
+		WHERE letter_id = $1 AND opened_at IS NULL RETURNING citizen_id, delivered_at, withdrawn_at`, letter).
+		Scan(&e.CitizenID, &e.DeliveredAt, &e.WithdrawnAt)
+	if err == nil {
+		return e, true, nil
+	}
+	if !errors.Is(err, pgx.ErrNoRows) {
 		return Entry{}, false, err
 	}
-	if tag.RowsAffected() == 1 {
-		return Entry{LetterID: letter}, true, nil
-	}
-	e, err := m.Entry(ctx, letter)
+	e, err = m.Entry(ctx, letter)
 	if errors.Is(err, ErrNotInMailbox) {
 		return Entry{LetterID: letter}, true, nil
 	}

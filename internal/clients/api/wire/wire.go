@@ -49,24 +49,27 @@ func NewDocument(filename, contentType string, content []byte) Document {
 // Letter is a letter as the API shows it (schema Letter); a list leaves out notices, print jobs
 // and timeline.
 type Letter struct {
-	ID             string       `json:"id"`
-	MessageID      string       `json:"message_id"`
-	Status         string       `json:"status"`
-	Channel        string       `json:"channel"`
-	Subject        string       `json:"subject"`
-	PhysicalOnly   bool         `json:"physical_only"`
-	DigitalOnly    bool         `json:"digital_only"`
-	Deadline       string       `json:"deadline"`
-	DeliverAt      *time.Time   `json:"deliver_at,omitempty"`
-	AppointmentAt  *time.Time   `json:"appointment_at,omitempty"`
-	PostalCategory string       `json:"postal_category"`
-	Urgency        string       `json:"urgency"`
-	FailureReason  string       `json:"failure_reason,omitempty"`
-	BatchID        string       `json:"batch_id,omitempty"`
-	Replies        ReplyOptions `json:"replies"`
-	InReplyTo      string       `json:"in_reply_to,omitempty"`
-	CreatedAt      time.Time    `json:"created_at"`
-	UpdatedAt      time.Time    `json:"updated_at"`
+	ID           string     `json:"id"`
+	MessageID    string     `json:"message_id"`
+	Status       string     `json:"status"`
+	Channel      string     `json:"channel"`
+	Subject      string     `json:"subject"`
+	PhysicalOnly bool       `json:"physical_only"`
+	DigitalOnly  bool       `json:"digital_only"`
+	Deadline     string     `json:"deadline"`
+	DeliverAt    *time.Time `json:"deliver_at,omitempty"`
+	// LegalDeliveryAt: when the letter arrived, in the law's sense: available in the mailbox,
+	// opened or not.
+	LegalDeliveryAt *time.Time   `json:"legal_delivery_at,omitempty"`
+	AppointmentAt   *time.Time   `json:"appointment_at,omitempty"`
+	PostalCategory  string       `json:"postal_category"`
+	Urgency         string       `json:"urgency"`
+	FailureReason   string       `json:"failure_reason,omitempty"`
+	BatchID         string       `json:"batch_id,omitempty"`
+	Replies         ReplyOptions `json:"replies"`
+	InReplyTo       string       `json:"in_reply_to,omitempty"`
+	CreatedAt       time.Time    `json:"created_at"`
+	UpdatedAt       time.Time    `json:"updated_at"`
 	// ReceivedReplies are the citizen's replies to the letter (the full view only).
 	ReceivedReplies []CitizenMessage `json:"received_replies,omitempty"`
 	Notices         []Notice         `json:"notices,omitempty"`
@@ -96,16 +99,18 @@ type PrintJob struct {
 // Event is one step of a letter's way (schema Event): the feed's entries, the webhooks' bodies
 // and a letter's timeline.
 type Event struct {
-	ID               string    `json:"id"`
-	Cursor           string    `json:"cursor"`
-	Type             string    `json:"type"`
-	LetterID         string    `json:"letter_id,omitempty"`
-	MessageID        string    `json:"message_id,omitempty"`
-	Status           string    `json:"status,omitempty"`
-	Channel          string    `json:"channel,omitempty"`
-	Reason           string    `json:"reason,omitempty"`
-	CitizenMessageID string    `json:"citizen_message_id,omitempty"`
-	At               time.Time `json:"at"`
+	ID               string `json:"id"`
+	Cursor           string `json:"cursor"`
+	Type             string `json:"type"`
+	LetterID         string `json:"letter_id,omitempty"`
+	MessageID        string `json:"message_id,omitempty"`
+	Status           string `json:"status,omitempty"`
+	Channel          string `json:"channel,omitempty"`
+	Reason           string `json:"reason,omitempty"`
+	CitizenMessageID string `json:"citizen_message_id,omitempty"`
+	// LegalDeliveryAt: on letter.delivered, the moment the letter arrived in the law's sense.
+	LegalDeliveryAt *time.Time `json:"legal_delivery_at,omitempty"`
+	At              time.Time  `json:"at"`
 }
 
 // ReplyOptions are a letter's answers as the sender decided them (schema ReplyOptions).
