@@ -71,7 +71,7 @@ runtime's demo. Registry and operator commands reach PostgreSQL and Temporal dir
 	root.AddGroup(&cobra.Group{ID: "sender", Title: "Senders (through the senders' API):"}, &cobra.Group{ID: "citizen", Title: "Citizens (the dev runtime's demo only):"},
 		&cobra.Group{ID: "caseworker", Title: "Caseworkers, citizen service (the dev runtime's demo only):"},
 		&cobra.Group{ID: "registry", Title: "Registry and demo data (direct access):"}, &cobra.Group{ID: "operator", Title: "Operators (direct access to PostgreSQL and Temporal):"})
-	root.AddCommand(sendCmd(), statusCmd(), messagesCmd(), withdrawCmd(), openCmd(), citizenCmd(), senderCmd(), seedCmd(),
+	root.AddCommand(sendCmd(), statusCmd(), messagesCmd(), dossierCmd(), withdrawCmd(), openCmd(), citizenCmd(), senderCmd(), seedCmd(),
 		lettersCmd(), outboxCmd(), noticesCmd(), historyCmd(), codecServerCmd(), bulkCmd(), exemptionCmd(), enrolCmd(), readingAccessCmd(), printhouseCmd(), nemsmsCmd(), appointmentCmd(), rolloutCmd())
 	// A flag that does not parse (--deadline "3 days") is bad input like any other.
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error {

@@ -49,7 +49,7 @@ func (s *Server) submitBatch(w http.ResponseWriter, r *http.Request) {
 		badInput(w, &fielderr.Error{Field: "urgency", Rule: err.Error()})
 		return
 	}
-	template := postoffice.Submission{SenderID: senderOf(r), Urgency: urgency, ReplyContactPoint: q.Get("reply_contact_point")}
+	template := postoffice.Submission{SenderID: senderOf(r), Urgency: urgency, ReplyContactPoint: q.Get("reply_contact_point"), SubmittedBy: submittedBy(r)}
 	if v := q.Get("replies_allowed"); v != "" {
 		allowed, err := strconv.ParseBool(v)
 		if err != nil {
@@ -250,6 +250,7 @@ func readNDJSON(r io.Reader, template postoffice.Submission, maxLetters int) ([]
 		if sub.Urgency == "" {
 			sub.Urgency = template.Urgency
 		}
+		sub.SubmittedBy = template.SubmittedBy
 		if sub.RepliesAllowed == nil && sub.ReplyBy == nil && sub.ReplyContactPoint == "" {
 			sub.RepliesAllowed, sub.ReplyBy, sub.ReplyContactPoint = template.RepliesAllowed, template.ReplyBy, template.ReplyContactPoint
 		}

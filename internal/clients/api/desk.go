@@ -11,6 +11,7 @@ import (
 	"digitalpost/internal/desks/postoffice"
 	"digitalpost/internal/domain/audit"
 	"digitalpost/internal/domain/citizenpost"
+	"digitalpost/internal/domain/dossier"
 	"digitalpost/internal/domain/events"
 	"digitalpost/internal/domain/letters"
 	"digitalpost/internal/domain/nemsms"
@@ -29,6 +30,8 @@ type PostOffice interface {
 	SendersLetter(ctx context.Context, sender string, id uuid.UUID) (letters.Letter, error)
 	ReportFor(ctx context.Context, sender string, id uuid.UUID) (postoffice.Report, error)
 	Page(ctx context.Context, f letters.SenderFilter) (letters.Page, error)
+	Dossier(ctx context.Context, sender string, id uuid.UUID, asPDF bool) ([]byte, error)
+	DossierKeys() []dossier.PublicKey
 
 	PreviewBulk(ctx context.Context, subs []postoffice.Submission, prices postoffice.PostagePrices, defaultOpened float64) (postoffice.Preview, error)
 	StoreBulk(ctx context.Context, subs []postoffice.Submission, batch *letters.Batch) ([]postoffice.Receipt, []letters.Letter, error)

@@ -171,6 +171,29 @@ var isolations = []isolation{
 			}
 		}
 	}},
+	{"GET /v1/keys", func(t *testing.T, e *apiEnv, _ isolationRow) {
+		// Public, and the same for everyone: the keys anyone given a dossier checks it with.
+		var bodies []string
+		for _, key := range []string{"", e.skat, e.region} {
+			a := e.routed(t, "GET /v1/keys", key, "/v1/keys", "", nil)
+			if a.Status != http.StatusOK {
+				t.Fatalf("GET /v1/keys: %d", a.Status)
+			}
+			bodies = append(bodies, string(a.Body))
+		}
+		if bodies[0] != bodies[1] || bodies[1] != bodies[2] {
+			t.Fatalf("the keys differ by who asks: %v", bodies)
+		}
+	}},
+	{"GET /v1/letters/{id}/dossier", func(t *testing.T, e *apiEnv, x isolationRow) {
+		mine := e.ownLetter(t, x.id("letter"), nil)
+		if a := e.routed(t, "GET /v1/letters/{id}/dossier", e.region, "/v1/letters/"+mine.ID+"/dossier", "", nil); a.Status != 200 {
+			t.Fatalf("region-midt's own dossier: %d %s", a.Status, a.Body)
+		}
+		if a := e.routed(t, "GET /v1/letters/{id}/dossier", e.skat, "/v1/letters/"+mine.ID+"/dossier?format=pdf", "", nil); a.Status != 404 || bytes.HasPrefix(a.Body, []byte("%PDF")) {
+			t.Fatalf("skat reads region-midt's dossier: %d", a.Status)
+		}
+	}},
 	{"POST /v1/letters", func(t *testing.T, e *apiEnv, x isolationRow) {
 		mine := e.ownLetter(t, x.id("letter"), nil)
 		// The same message id from skat is skat's own letter, not region-midt's answered back.

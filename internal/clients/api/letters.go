@@ -163,6 +163,7 @@ func (s *Server) submitLetter(w http.ResponseWriter, r *http.Request) {
 	if badInput(w, err) {
 		return
 	}
+	sub.SubmittedBy = submittedBy(r)
 	receipt, err := s.desk.Submit(r.Context(), sub)
 	if postoffice.RefusedForRecipient(err) && !s.answersAboutCitizens(w, r, audit.RefusalKind, []string{sub.RecipientCPR}) {
 		return

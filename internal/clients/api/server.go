@@ -119,6 +119,8 @@ func (s *Server) routes() {
 	s.handle("POST /v1/letters", MaxLetterBytes, RequestTimeout, s.submitLetter)
 	s.handle("GET /v1/letters", 0, RequestTimeout, s.listLetters)
 	s.handle("GET /v1/letters/{id}", 0, RequestTimeout, s.getLetter)
+	s.handle("GET /v1/letters/{id}/dossier", 0, RequestTimeout, s.getDossier)
+	s.mux.HandleFunc("GET /v1/keys", s.dossierKeys)
 	s.handle("POST /v1/letters/{id}/withdraw", MaxSmallBytes, RequestTimeout, s.withdrawLetter)
 	s.handle("POST /v1/letters/{id}/appointment", MaxSmallBytes, RequestTimeout, s.moveAppointment)
 	s.handle("POST /v1/nemsms", MaxSmallBytes, RequestTimeout, s.sendNemSMS)
@@ -154,6 +156,16 @@ type senderKey struct{}
 
 // senderOf is the sender the request's key belongs to.
 func senderOf(r *http.Request) string { return r.Context().Value(senderKey{}).(string) }
+
+type keyIDKey struct{}
+
+// submittedBy names the API key of the request, as a letter's dossier records it.
+func submittedBy(r *http.Request) string {
+	if id, _ := r.Context().Value(keyIDKey{}).(string); id != "" {
+		return "api-key:" + id
+	}
+	return ""
+}
 
 type loggerKey struct{}
 
@@ -207,6 +219,7 @@ func (s *Server) route(pattern string, maxBody int64, spooled bool, timeout time
 		ctx, cancel := context.WithTimeout(r.Context(), timeout)
 		defer cancel()
 		ctx = context.WithValue(ctx, senderKey{}, sender)
+		ctx = context.WithValue(ctx, keyIDKey{}, apikeys.IDOf(strings.TrimSpace(strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer "))))
 		if rec, ok := w.(*recorder); ok {
 			rec.sender = sender
 		}

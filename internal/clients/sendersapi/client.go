@@ -318,11 +318,33 @@ func (c *Client) Attachment(ctx context.Context, href string) ([]byte, error) {
 	if !strings.HasPrefix(href, "/v1/messages/") {
 		return nil, fmt.Errorf("%q is not an attachment's link", href)
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.BaseURL+href, nil)
+	return c.download(ctx, href, true)
+}
+
+// Dossier fetches a letter's signed delivery dossier: the JSON, or the PDF. The bytes are kept
+// exactly as signed.
+func (c *Client) Dossier(ctx context.Context, id string, pdf bool) ([]byte, error) {
+	path := "/v1/letters/" + url.PathEscape(id) + "/dossier"
+	if pdf {
+		path += "?format=pdf"
+	}
+	return c.download(ctx, path, true)
+}
+
+// DossierKeys fetches the published keys dossiers verify with, as GET /v1/keys answers them.
+func (c *Client) DossierKeys(ctx context.Context) ([]byte, error) {
+	return c.download(ctx, "/v1/keys", false)
+}
+
+// download GETs raw bytes (an attachment, a dossier, the keys), with the key when asked.
+func (c *Client) download(ctx context.Context, path string, withKey bool) ([]byte, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.BaseURL+path, nil)
 	if err != nil {
 		return nil, err
 	}
-	req.Header.Set("Authorization", "Bearer "+c.Key)
+	if withKey {
+		req.Header.Set("Authorization", "Bearer "+c.Key)
+	}
 	resp, err := c.HTTP.Do(req)
 	if err != nil {
 		return nil, fmt.Errorf("the senders' API at %s: %w", c.BaseURL, err)
@@ -332,6 +354,9 @@ func (c *Client) Attachment(ctx context.Context, href string) ([]byte, error) {
 		p := &Problem{}
 		_ = json.NewDecoder(io.LimitReader(resp.Body, 64<<10)).Decode(&p.Problem)
 		p.Status = resp.StatusCode
+		if p.Title == "" {
+			p.Title = http.StatusText(resp.StatusCode)
+		}
 		return nil, p
 	}
 	return io.ReadAll(io.LimitReader(resp.Body, 64<<20))

@@ -30,6 +30,7 @@ import (
 	"digitalpost/internal/domain/calendar"
 	"digitalpost/internal/domain/citizenpost"
 	"digitalpost/internal/domain/cpr"
+	"digitalpost/internal/domain/dossier"
 	"digitalpost/internal/domain/fairness"
 	"digitalpost/internal/domain/fielderr"
 	"digitalpost/internal/domain/letters"
@@ -90,6 +91,9 @@ type PostOffice struct {
 	Statistics *statistics.Stats
 	// Post is what citizens send: replies to letters and messages to contact points.
 	Post *citizenpost.Store
+	// Dossiers signs letters' delivery dossiers (nil: DOSSIER_SIGNING_KEYS is not set, and
+	// none is answered).
+	Dossiers *dossier.Signer
 }
 
 // Submission is a letter as a sender hands it in.
@@ -124,6 +128,8 @@ type Submission struct {
 	// InReplyTo: the citizen's reply or message this letter answers; the letter goes to its
 	// writer, and a single letter that names no recipient is addressed to them.
 	InReplyTo *uuid.UUID
+	// SubmittedBy names what handed the letter in ("api-key:<id>"), for its dossier.
+	SubmittedBy string
 }
 
 // SetReplyBy reads a reply-by time, as SetDeliverAt does.
@@ -435,7 +441,7 @@ func (p *PostOffice) validate(ctx context.Context, s Submission, look lookup) (l
 	var errs fielderr.List
 	l := letters.Letter{SenderID: strings.TrimSpace(s.SenderID), MessageID: strings.TrimSpace(s.MessageID),
 		Subject: strings.TrimSpace(s.Subject), Body: s.Body, PhysicalOnly: s.PhysicalOnly, DigitalOnly: s.DigitalOnly,
-		Deadline: s.Deadline}
+		Deadline: s.Deadline, SubmittedBy: s.SubmittedBy}
 	if urgency, err := letters.ParseUrgency(strings.TrimSpace(string(s.Urgency)), letters.Urgent); err != nil {
 		errs.Add("urgency", err.Error())
 	} else {

@@ -102,6 +102,17 @@ func (k *Keys) Revoke(ctx context.Context, senderID, id string) error {
 	return nil
 }
 
+// IDOf is a key's id, the part that names it in lists and records ("" for a string that is no
+// key): never the secret.
+func IDOf(key string) string {
+	rest, ok := strings.CutPrefix(key, prefix)
+	id, _, ok2 := strings.Cut(rest, "_")
+	if !ok || !ok2 || len(id) != 8 {
+		return ""
+	}
+	return id
+}
+
 // Authenticate returns the sender a key belongs to. The stored hash is compared in constant
 // time; last use is recorded at most once a minute, so a busy key costs no write per request.
 func (k *Keys) Authenticate(ctx context.Context, key string) (string, error) {

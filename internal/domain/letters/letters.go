@@ -88,6 +88,9 @@ type Letter struct {
 	Replies ReplyOptions
 	// InReplyTo: the citizen's message (a reply or a message written first) this letter answers.
 	InReplyTo *uuid.UUID
+	// SubmittedBy names what handed the letter in: "api-key:<id>" for the senders' API, "" for
+	// the engine's own entry points. Its delivery dossier says so.
+	SubmittedBy string
 	// LegalDeliveryAt is when the letter arrived in the law's sense (Lov om Digital Post § 10):
 	// the moment it was available in the mailbox, opened or not. Nil while it is not there
 	// (not yet delivered, or a paper letter). Read only.

@@ -75,8 +75,8 @@ func (s *Store) createWithoutDocuments(ctx context.Context, l Letter) (stored Le
 const insertLetter = `
 	INSERT INTO letters (id, sender_id, message_id, recipient_id, subject, body, physical_only, digital_only, deadline_seconds,
 	                     content_hash, batch_id, deliver_at, postal_category, appointment_at, urgency, start_after,
-	                     replies_allowed, reply_by, reply_contact_point, in_reply_to, status)
-	VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, 'received')
+	                     replies_allowed, reply_by, reply_contact_point, in_reply_to, submitted_by, status)
+	VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, 'received')
 	ON CONFLICT DO NOTHING`
 
 // (No conflict target: two submissions of one message id race on both unique indexes, the
@@ -86,7 +86,7 @@ const insertLetter = `
 func letterArgs(l Letter) []any {
 	return []any{l.ID, l.SenderID, l.MessageID, l.RecipientID, l.Subject, l.Body, l.PhysicalOnly, l.DigitalOnly,
 		int64(l.Deadline / time.Second), l.ContentHash, l.BatchID, l.DeliverAt, string(l.category()), l.AppointmentAt, string(l.Urgency.OrDefault()), l.StartAfter,
-		l.Replies.Allowed, l.Replies.By, l.Replies.ContactPoint, l.InReplyTo}
+		l.Replies.Allowed, l.Replies.By, l.Replies.ContactPoint, l.InReplyTo, l.SubmittedBy}
 }
 
 func (l Letter) category() PostalCategory {
@@ -202,13 +202,13 @@ func (c *ContentConflict) Error() string {
 // bulkColumns are letterArgs' columns, then the status.
 var bulkColumns = []string{"id", "sender_id", "message_id", "recipient_id", "subject", "body", "physical_only",
 	"digital_only", "deadline_seconds", "content_hash", "batch_id", "deliver_at", "postal_category", "appointment_at", "urgency", "start_after",
-	"replies_allowed", "reply_by", "reply_contact_point", "in_reply_to", "status"}
+	"replies_allowed", "reply_by", "reply_contact_point", "in_reply_to", "submitted_by", "status"}
 
 // letterColumns read a letter; the last is its legal delivery, the moment it was put in the
 // mailbox (mailbox_entries has no column named id, so id is the letter's, in a table or a CTE).
 const letterColumns = `id, sender_id, message_id, recipient_id, subject, body, physical_only, digital_only,
 	deadline_seconds, status, channel, failure_reason, content_hash, batch_id, created_at, updated_at, deliver_at, postal_category, appointment_at, urgency,
-	replies_allowed, reply_by, reply_contact_point, in_reply_to,
+	replies_allowed, reply_by, reply_contact_point, in_reply_to, submitted_by,
 	(SELECT me.delivered_at FROM mailbox_entries me WHERE me.letter_id = id)`
 
 func scanLetter(row pgx.Row) (Letter, error) {
@@ -226,7 +226,7 @@ func scanLetterRow(row pgx.Row, first ...any) (Letter, error) {
 	var deadline int64
 	err := row.Scan(append(first, &l.ID, &l.SenderID, &l.MessageID, &l.RecipientID, &l.Subject, &l.Body, &l.PhysicalOnly,
 		&l.DigitalOnly, &deadline, &l.Status, &l.Channel, &l.FailureReason, &l.ContentHash, &l.BatchID, &l.CreatedAt, &l.UpdatedAt, &l.DeliverAt, &l.PostalCategory, &l.AppointmentAt, &l.Urgency,
-		&l.Replies.Allowed, &l.Replies.By, &l.Replies.ContactPoint, &l.InReplyTo, &l.LegalDeliveryAt)...)
+		&l.Replies.Allowed, &l.Replies.By, &l.Replies.ContactPoint, &l.InReplyTo, &l.SubmittedBy, &l.LegalDeliveryAt)...)
 	if err != nil {
 		return Letter{}, err
 	}

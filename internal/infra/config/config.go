@@ -35,6 +35,10 @@ type Config struct {
 
 	// PayloadKeys: "id:base64key[,id:base64key…]"; the first seals new payloads.
 	PayloadKeys string `envconfig:"PAYLOAD_KEYS"`
+	// DossierSigningKeys: "id:base64seed[,id:base64seed…]", Ed25519 seeds; the first signs
+	// letters' delivery dossiers, all are published at GET /v1/keys. Empty: one derived from
+	// the first PAYLOAD_KEYS key.
+	DossierSigningKeys string `envconfig:"DOSSIER_SIGNING_KEYS"`
 
 	// WorkflowCacheSize bounds the workflows a worker keeps in memory between tasks. Letters
 	// wait hours for their opening; a letter not cached replays its ~20 events when it wakes.

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math"
+	"strings"
 	"sync"
 	"time"
 
@@ -34,6 +35,7 @@ import (
 	"digitalpost/internal/domain/audit"
 	"digitalpost/internal/domain/calendar"
 	"digitalpost/internal/domain/citizenpost"
+	"digitalpost/internal/domain/dossier"
 	"digitalpost/internal/domain/events"
 	"digitalpost/internal/domain/exemption"
 	"digitalpost/internal/domain/fairness"
@@ -198,10 +200,32 @@ func New(cfg config.Config, db *pgxpool.Pool, tc client.Client) (*Engine, error)
 		}
 	}
 	e.Activities.Webhooks = e.Webhooks
+	if e.PostOffice.Dossiers, err = dossierSigner(cfg); err != nil {
+		return nil, err
+	}
 	e.PostOffice.Keys, e.PostOffice.Webhooks, e.PostOffice.Receipts, e.PostOffice.Lookups = e.APIKeys, e.Webhooks, e.Receipts, e.Lookups
 	e.Activities.Recovery = &recovery.Sweep{Letters: e.Letters, Cases: e.Cases, Access: e.Access,
 		PostOffice: e.PostOffice, Desk: e.Desk, Grace: cfg.RecoveryGrace, Webhooks: e.Webhooks, Events: e.Events}
 	return e, nil
+}
+
+// dossierSigner signs with DOSSIER_SIGNING_KEYS, else with a key derived from the first payload
+// key (named after it: "derived-<payload key id>"); nil when neither is set. Rotating the
+// payload keys then changes the dossier key and old dossiers no longer verify against GET
+// /v1/keys: set DOSSIER_SIGNING_KEYS to rotate it on its own, keeping the old keys listed.
+func dossierSigner(cfg config.Config) (*dossier.Signer, error) {
+	if cfg.DossierSigningKeys != "" {
+		return dossier.ParseKeys(cfg.DossierSigningKeys)
+	}
+	if cfg.PayloadKeys == "" {
+		return nil, nil
+	}
+	seed, err := codec.DeriveKey(cfg.PayloadKeys, "dossier signing")
+	if err != nil {
+		return nil, err
+	}
+	id, _, _ := strings.Cut(strings.TrimSpace(cfg.PayloadKeys), ":")
+	return dossier.ParseKeys("derived-" + id + ":" + base64.StdEncoding.EncodeToString(seed))
 }
 
 // lookupAuditKey is LOOKUP_AUDIT_KEY, else a key derived from the active payload key; nil
