@@ -177,8 +177,11 @@ func printLetter(l sendersapi.Letter) {
 		if e.Reason != "" {
 			note = strings.TrimSpace(note + " " + e.Reason)
 		}
-		if e.Status == "" { // a citizen's reply: no change of status
+		if e.CitizenMessageID != "" { // a citizen's reply: no change of status
 			return e.At, strings.TrimPrefix(e.Type, "letter."), "message " + e.CitizenMessageID
+		}
+		if e.Status == "" { // a failed notice
+			return e.At, strings.TrimPrefix(e.Type, "letter."), note
 		}
 		return e.At, e.Status, note
 	})

@@ -330,9 +330,10 @@ func PayloadFor(e events.Event) Payload {
 		at := e.LegalDeliveryAt.UTC()
 		d.LegalDeliveryAt = &at
 	}
-	if e.StatusChange() {
+	switch {
+	case e.StatusChange():
 		d.Status = e.Kind
-	} else {
+	case e.CitizenMessageID != nil:
 		d.CitizenMessageID = e.CitizenMessageID.String()
 	}
 	return Payload{Type: e.Type(), Timestamp: e.At.UTC(), Data: d}

@@ -505,9 +505,10 @@ func eventView(e events.Event) wire.Event {
 		at := e.LegalDeliveryAt.UTC()
 		v.LegalDeliveryAt = &at
 	}
-	if e.StatusChange() {
+	switch {
+	case e.StatusChange():
 		v.Status = e.Kind
-	} else {
+	case e.CitizenMessageID != nil:
 		v.CitizenMessageID = e.CitizenMessageID.String()
 	}
 	return v

@@ -51,7 +51,7 @@ func (p *PostOffice) DossierFor(ctx context.Context, sender string, id uuid.UUID
 	}
 	for _, e := range rep.Timeline {
 		detail := strings.TrimSpace(e.Channel + " " + e.Reason)
-		if !e.StatusChange() {
+		if e.CitizenMessageID != nil {
 			detail = "message " + e.CitizenMessageID.String()
 		}
 		r.Steps = append(r.Steps, dossier.Step{At: e.At.UTC(), Event: e.Type(), Detail: detail})

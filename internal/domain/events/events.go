@@ -53,8 +53,14 @@ func (e Event) Type() string {
 	return e.Topic + "." + e.Kind
 }
 
-// StatusChange tells a change of the letter's status from a citizen's reply or message.
-func (e Event) StatusChange() bool { return e.CitizenMessageID == nil }
+// NoticeFailed is the kind of a letter's event for a notice the provider refused (rejected),
+// whose fate is unknown, or that was given up after its retries (failed): letter.notice_failed,
+// with the channel and the reason as a code, "<state>:<purpose>".
+const NoticeFailed = "notice_failed"
+
+// StatusChange tells a change of the letter's status from a citizen's reply or message and
+// from a failed notice.
+func (e Event) StatusChange() bool { return e.CitizenMessageID == nil && e.Kind != NoticeFailed }
 
 // TypeOf names a letter's status change: letter.<status>.
 func TypeOf(kind string) string { return "letter." + kind }
