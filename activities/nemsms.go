@@ -13,6 +13,7 @@ import (
 	"digitalpost/internal/domain/calendar"
 	"digitalpost/internal/domain/letters"
 	"digitalpost/internal/domain/nemsms"
+	"digitalpost/internal/domain/smslength"
 )
 
 // SendNemSMS sends a sender's NemSMS message through the SMS provider, once, at the
@@ -73,9 +74,7 @@ func (a *Activities) appointmentReminder(ctx context.Context, req ChannelNotice,
 	}
 	at := calendar.In(*addr.AppointmentAt)
 	body := fmt.Sprintf("Påmindelse fra %s: Du har en aftale %s kl. %s.", addr.Organisation, calendar.DanishDate(at), at.Format("15.04"))
-	if len([]rune(body)) > nemsms.MaxRunes {
-		body = string([]rune(body)[:nemsms.MaxRunes-3]) + "..."
-	}
+	body = smslength.Fit(body)
 	outcome, err := a.Notices.Send(ctx, notify.Notice{LetterID: req.LetterID, Channel: notify.SMS, Purpose: req.Purpose,
 		To: sub.Mobile, Body: body, Standalone: true, Urgent: true}, false)
 	return noticeResult(outcome, err)

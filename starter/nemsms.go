@@ -43,7 +43,7 @@ func nemsmsCmd() *cobra.Command {
 		}}
 	var sender, to, text, messageID string
 	send := &cobra.Command{Use: "send --to CPR --text TEXT [--message-id M] [--sender ID]",
-		Short: "Send a NemSMS message (at most 160 characters, nothing sensitive) through the senders' API to a citizen who signed up; prints its id", Args: cobra.NoArgs,
+		Short: "Send a NemSMS message (one SMS: 160 GSM characters or 70 with any other character; nothing sensitive) through the senders' API to a citizen who signed up; prints its id", Args: cobra.NoArgs,
 		RunE: withSenderAPI(&sender, func(ctx context.Context, api *sendersapi.Client) error {
 			if messageID == "" {
 				messageID = "cli-" + uuid.NewString()
@@ -60,7 +60,7 @@ func nemsmsCmd() *cobra.Command {
 		})}
 	senderFlag(send.Flags(), &sender)
 	send.Flags().StringVar(&to, "to", "", "recipient's CPR number")
-	send.Flags().StringVar(&text, "text", "", "the message, at most 160 characters")
+	send.Flags().StringVar(&text, "text", "", "the message: one SMS as the phone counts it (160 GSM characters; 70 if any character is outside the GSM alphabet)")
 	send.Flags().StringVar(&messageID, "message-id", "", "your own id; sending it again sends nothing twice (default: a new one)")
 	show := &cobra.Command{Use: "show MESSAGE_ID", Short: "Show one of the sender's NemSMS messages", Args: cobra.ExactArgs(1)}
 	senderFlag(show.Flags(), &sender)

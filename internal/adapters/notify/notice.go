@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+
+	"digitalpost/internal/domain/smslength"
 )
 
 // Channel is how a notice travels.
@@ -43,12 +45,9 @@ type Notice struct {
 }
 
 // NewPostNotice says only that new post has arrived and from whom: never the subject or
-// content, which may be sensitive (rule 8). It fits one SMS (160 characters).
+// content, which may be sensitive (rule 8). It fits one SMS as the phone counts it.
 func NewPostNotice(letter uuid.UUID, ch Channel, to, organisation string) Notice {
-	body := fmt.Sprintf("Du har fået ny digital post fra %s. Log på din digitale postkasse for at læse den.", organisation)
-	if len([]rune(body)) > 160 {
-		body = string([]rune(body)[:157]) + "..."
-	}
+	body := smslength.Fit(fmt.Sprintf("Du har fået ny digital post fra %s. Log på din digitale postkasse for at læse den.", organisation))
 	return Notice{LetterID: letter, Channel: ch, Purpose: NewPost, To: to,
 		Subject: "Ny digital post fra " + organisation, Body: body}
 }
@@ -58,10 +57,7 @@ func NewPostNotice(letter uuid.UUID, ch Channel, to, organisation string) Notice
 // nor content. It never suggests the letter has not arrived: under the Act (§ 10) a digital
 // letter has arrived when it is in the mailbox, opened or not.
 func ReminderNotice(letter uuid.UUID, ch Channel, to, organisation string) Notice {
-	body := fmt.Sprintf("Påmindelse: Du har uåbnet digital post fra %s. Den er kommet frem. Åbner du den ikke snart, får du en kopi med posten.", organisation)
-	if len([]rune(body)) > 160 {
-		body = string([]rune(body)[:157]) + "..."
-	}
+	body := smslength.Fit(fmt.Sprintf("Påmindelse: Du har uåbnet digital post fra %s. Den er kommet frem. Åbner du den ikke snart, får du en kopi med posten.", organisation))
 	return Notice{LetterID: letter, Channel: ch, Purpose: Reminder, To: to,
 		Subject: "Påmindelse: uåbnet digital post fra " + organisation, Body: body}
 }

@@ -2,7 +2,7 @@
 // authorities, apart from Digital Post. A citizen subscribes by accepting its terms (even when
 // exempt from Digital Post); new-post SMS notices are no subscription. Only Danish numbers
 // (+45); a citizen who gave Digital Post a mobile number keeps it for NemSMS. A message is
-// at most 160 characters and carries nothing sensitive.
+// one SMS as the phone counts it (160 GSM characters, or 70 in UCS-2) and carries nothing sensitive.
 package nemsms
 
 import (
@@ -12,7 +12,6 @@ import (
 	"regexp"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
@@ -20,11 +19,9 @@ import (
 
 	"digitalpost/internal/domain/fielderr"
 	"digitalpost/internal/domain/registry"
+	"digitalpost/internal/domain/smslength"
 	"digitalpost/internal/infra/store"
 )
-
-// MaxRunes is the length of one SMS: NemSMS sends no concatenated messages.
-const MaxRunes = 160
 
 // Purposes of NemSMS messages in the provider claims (notify): one claim per message.
 const (
@@ -115,11 +112,11 @@ var cprLike = regexp.MustCompile(`\b[0-3]\d[01]\d\d\d[- ]?\d{4}\b`)
 
 // CheckText applies the message rules: one SMS, text PostgreSQL can store, no CPR number.
 func CheckText(errs *fielderr.List, field, text string) {
-	switch n := utf8.RuneCountInString(strings.TrimSpace(text)); {
-	case n == 0:
+	switch rule := smslength.Rule(text); {
+	case strings.TrimSpace(text) == "":
 		errs.Add(field, "must not be empty")
-	case n > MaxRunes:
-		errs.Add(field, fmt.Sprintf("must be at most %d characters (one SMS; NemSMS sends no longer messages), got %d", MaxRunes, n))
+	case rule != "": // NemSMS sends no concatenated messages
+		errs.Add(field, rule)
 	case cprLike.MatchString(text):
 		errs.Add(field, "must not contain a CPR number or anything like one: NemSMS carries no sensitive content")
 	default:

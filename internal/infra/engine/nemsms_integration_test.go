@@ -53,7 +53,10 @@ func TestNemSMSSubscriptionMessagesAndAppointmentReminders(t *testing.T) {
 	}
 
 	_, err = s.PostOffice.SendNemSMS(ctx, postoffice.NemSMSSubmission{SenderID: "region-midt", RecipientCPR: annaCPR, Text: strings.Repeat("x", 161)})
-	wantFields(t, "two SMS worth", err, "text", "at most 160")
+	wantFields(t, "two SMS worth", err, "text", "at most 160 GSM characters")
+	// 80 characters is one SMS only in GSM: one "ő" makes the phone send it as UCS-2, 70 a message.
+	_, err = s.PostOffice.SendNemSMS(ctx, postoffice.NemSMSSubmission{SenderID: "region-midt", RecipientCPR: annaCPR, Text: "Hilsen fra Sőren: " + strings.Repeat("x", 62)})
+	wantFields(t, "two SMS on the phone", err, "text", "'ő' is not in the GSM alphabet")
 	_, err = s.PostOffice.SendNemSMS(ctx, postoffice.NemSMSSubmission{SenderID: "region-midt", RecipientCPR: annaCPR, Text: "Svar vedr. 010180-1234 er klar"})
 	wantFields(t, "a CPR number", err, "text", "CPR number")
 	r, err := s.PostOffice.SendNemSMS(ctx, postoffice.NemSMSSubmission{SenderID: "region-midt", MessageID: "tid-1", RecipientCPR: annaCPR,
