@@ -259,8 +259,10 @@ func TestLettersToADeceasedRecipientEndUnprinted(t *testing.T) {
 	}
 }
 
-// An emigrated citizen gets paper at the foreign address; with none known, nothing.
-func TestEmigratedRecipientGetsPaperAbroadOrNothing(t *testing.T) {
+// Emigration does not end digital post (issue 26, item 4): an emigrated citizen gets the letter
+// in the mailbox, a foreign address known or not. Exempt and abroad, they get paper at the
+// foreign address, posted internationally; with none known, nothing.
+func TestEmigratedRecipientKeepsDigitalPostAndPaperGoesAbroad(t *testing.T) {
 	f := newFixture(t)
 	ctx := context.Background()
 	id, citizen := f.letterTo(t, anna)
@@ -268,14 +270,29 @@ func TestEmigratedRecipientGetsPaperAbroadOrNothing(t *testing.T) {
 	if _, err := f.acts.Registry.RecordEmigration(ctx, citizen.ID, on, ""); err != nil {
 		t.Fatal(err)
 	}
-	_, err := f.acts.Deliver(ctx, id)
+	d, err := f.acts.Deliver(ctx, id)
+	if err != nil || d.Route.Channel != letters.Digital {
+		t.Fatalf("delivery to an emigrated citizen %+v %v, want the digital mailbox", d.Route, err)
+	}
+	if _, err := f.acts.Mailbox.Entry(ctx, id); err != nil {
+		t.Fatalf("the letter is not in the emigrated citizen's mailbox: %v", err)
+	}
+	if err := f.acts.Registry.SetExempt(ctx, citizen.ID, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	id = uuid.New()
+	if _, _, err := f.acts.Letters.Create(ctx, letters.Letter{ID: id, SenderID: "skat", MessageID: id.String(),
+		RecipientID: &citizen.ID, Subject: "Årsopgørelse", Body: "Din årsopgørelse er klar.", Deadline: time.Hour}, nil); err != nil {
+		t.Fatal(err)
+	}
+	_, err = f.acts.Deliver(ctx, id)
 	wantUnreachable(t, err, "no foreign address")
 	if _, err := f.acts.Registry.RecordEmigration(ctx, citizen.ID, on, "Storgatan 1\n111 22 Stockholm\nSverige"); err != nil {
 		t.Fatal(err)
 	}
-	d, err := f.acts.Deliver(ctx, id)
-	if err != nil || d.Route.Channel != letters.Paper || d.Route.Code != letters.RouteEmigrated {
-		t.Fatalf("delivery %+v %v, want paper (emigrated)", d.Route, err)
+	d, err = f.acts.Deliver(ctx, id)
+	if err != nil || d.Route.Channel != letters.Paper || d.Route.Code != letters.RouteExempt {
+		t.Fatalf("delivery %+v %v, want paper (exempt, abroad)", d.Route, err)
 	}
 	job, err := f.acts.PrintLetter(ctx, activities.PrintRequest{LetterID: id, Purpose: print.PaperRoute, Reason: d.Route.Reason})
 	if err != nil {

@@ -79,9 +79,24 @@ func (d *Desk) RecordEmigration(ctx context.Context, citizenCPR string, on time.
 	})
 }
 
-// RecordMoveIn records that an emigrated citizen moved back to Denmark, to address.
+// RecordMoveIn records that an emigrated citizen moved back to Denmark, to address. Moving back
+// changes nothing for an enrolled citizen, and ends an exemption granted only on the ground of
+// emigration: the citizen is enrolled again, and their next letters are digital.
 func (d *Desk) RecordMoveIn(ctx context.Context, citizenCPR string, on time.Time, address string) (registry.Citizen, error) {
-	return d.change(ctx, citizenCPR, func(id uuid.UUID) (registry.Citizen, error) { return d.Registry.RecordMoveIn(ctx, id, on, address) })
+	return d.change(ctx, citizenCPR, func(id uuid.UUID) (registry.Citizen, error) {
+		c, err := d.Registry.RecordMoveIn(ctx, id, on, address)
+		if err != nil || c.Enrolment != registry.Exempt {
+			return c, err
+		}
+		exempted, found, err := d.Cases.LatestApproved(ctx, id)
+		if err != nil || !found || !exempted.OnlyEmigration() {
+			return c, err
+		}
+		if err := d.Registry.Enrol(ctx, id); err != nil {
+			return c, err
+		}
+		return d.Registry.Citizen(ctx, id)
+	})
 }
 
 // SubscribeNemSMS signs a citizen up for NemSMS once they accept its current terms; the

@@ -26,6 +26,13 @@ var grounds = map[Ground]string{
 	"emigrated":              "emigrated",
 }
 
+// Emigrated is the ground of a citizen registered as living abroad.
+const Emigrated Ground = "emigrated"
+
+// OnlyEmigration tells whether a case's only ground is emigration: such an exemption ends when
+// the citizen moves back.
+func (c Case) OnlyEmigration() bool { return len(c.Grounds) == 1 && c.Grounds[0] == Emigrated }
+
 // Grounds lists the accepted grounds, sorted.
 func Grounds() []Ground {
 	out := make([]Ground, 0, len(grounds))

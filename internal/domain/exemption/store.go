@@ -46,6 +46,16 @@ func (s *Store) OpenFor(ctx context.Context, citizen uuid.UUID) (Case, bool, err
 	return c, err == nil, err
 }
 
+// LatestApproved is the citizen's most recent approved case, if any: the exemption in force.
+func (s *Store) LatestApproved(ctx context.Context, citizen uuid.UUID) (Case, bool, error) {
+	c, err := scanCase(s.db.QueryRow(ctx, `SELECT `+caseColumns+` FROM exemption_cases
+		WHERE citizen_id = $1 AND status = 'approved' ORDER BY updated_at DESC LIMIT 1`, citizen))
+	if errors.Is(err, ErrNotFound) {
+		return Case{}, false, nil
+	}
+	return c, err == nil, err
+}
+
 const caseColumns = `id, citizen_id, municipality_id, grounds, representative_name, representative_id, poa_filename,
 	status, overdue, reason, caseworker, service_deadline, decision_letter_id, created_at, updated_at`
 

@@ -28,9 +28,11 @@ const (
 	RoutePhysicalOnly = "physical_only"
 	RouteUnder15      = "under_15"
 	RouteExempt       = "exempt"
-	RouteEmigrated    = "emigrated"  // paper to the foreign address
-	RouteDeceased     = "deceased"   // undeliverable
-	RouteNoAddress    = "no_address" // emigrated, foreign address unknown: undeliverable
+	// RouteEmigrated was paper to a citizen living abroad; since emigration no longer ends
+	// digital post it is no longer decided, and stays only for the answers recorded with it.
+	RouteEmigrated = "emigrated"
+	RouteDeceased  = "deceased"   // undeliverable
+	RouteNoAddress = "no_address" // emigrated, foreign address unknown: undeliverable
 )
 
 // Undeliverable tells whether the letter can reach the recipient at all; a letter that
@@ -40,33 +42,40 @@ func (r Route) Undeliverable() bool { return r.Channel == "" }
 // DigitalAge is the age from which a citizen receives letters digitally.
 const DigitalAge = registry.DigitalAge
 
-// Decide routes a letter by the rules of the brief: nothing reaches a deceased citizen, nor
-// an emigrated one whose foreign address is unknown; an emigrated citizen, physical-only
-// letters, citizens under 15 and exempt citizens get paper; everyone else gets the digital
-// mailbox.
+// Decide routes a letter by the rules of the brief: nothing reaches a deceased citizen;
+// physical-only letters, citizens under 15 and exempt citizens get paper; everyone else gets
+// the digital mailbox. Emigration does not end digital post (Lov om Digital Post): a citizen
+// living abroad keeps their mailbox and gets digital letters like anyone else; paper to them
+// goes to the foreign address, and with none known a letter that must go on paper reaches
+// nobody.
 func Decide(physicalOnly bool, c registry.Citizen, today time.Time) Route {
+	var paper Route
 	switch {
 	case c.Deceased():
 		// No dates: the reason reaches senders (422 answers, look-ups, a letter's failure),
 		// and a date of death or emigration is more of the registry than a sender needs.
 		return Route{Code: RouteDeceased, Reason: "recipient has died"}
-	case c.Emigrated() && c.ForeignAddress == "":
-		return Route{Code: RouteNoAddress, Reason: "recipient has emigrated and no foreign address is known"}
-	case c.Emigrated():
-		return Route{Channel: Paper, Code: RouteEmigrated, Reason: "recipient lives abroad: paper to the foreign address"}
 	case physicalOnly:
-		return Route{Channel: Paper, Code: RoutePhysicalOnly, Reason: "letter is physical-only"}
+		paper = Route{Channel: Paper, Code: RoutePhysicalOnly, Reason: "letter is physical-only"}
 	case cpr.AgeOn(c.BirthDate, today) < DigitalAge:
-		return Route{Channel: Paper, Code: RouteUnder15, Reason: "recipient is under 15"}
+		paper = Route{Channel: Paper, Code: RouteUnder15, Reason: "recipient is under 15"}
 	case c.Enrolment == registry.Exempt:
-		return Route{Channel: Paper, Code: RouteExempt, Reason: "recipient is exempt from Digital Post"}
+		paper = Route{Channel: Paper, Code: RouteExempt, Reason: "recipient is exempt from Digital Post"}
+	default:
+		return Route{
+			Channel:       Digital,
+			Code:          RouteDigital,
+			Reason:        "recipient uses Digital Post",
+			NotifySMS:     c.Mobile != "",
+			NotifyEmail:   c.Email != "",
+			NeverLoggedIn: !c.HasLoggedIn(),
+		}
 	}
-	return Route{
-		Channel:       Digital,
-		Code:          RouteDigital,
-		Reason:        "recipient uses Digital Post",
-		NotifySMS:     c.Mobile != "",
-		NotifyEmail:   c.Email != "",
-		NeverLoggedIn: !c.HasLoggedIn(),
+	switch {
+	case c.Emigrated() && c.ForeignAddress == "":
+		return Route{Code: RouteNoAddress, Reason: "recipient has emigrated and no foreign address is known, and the letter must go on paper (" + paper.Reason + ")"}
+	case c.Emigrated():
+		paper.Reason += "; paper to the foreign address"
 	}
+	return paper
 }

@@ -99,17 +99,35 @@ func TestLifeEventsRoute(t *testing.T) {
 	if r := Decide(true, deceased, today); !r.Undeliverable() || r.Code != RouteDeceased {
 		t.Fatalf("a letter to a deceased citizen routed %+v", r)
 	}
+	// Emigration does not end digital post (issue 26, item 4): a citizen abroad gets digital
+	// letters, address or not; paper goes abroad only when it must, and reaches nobody without
+	// a known foreign address.
 	abroad := adult()
 	abroad.EmigratedOn = &left
-	if r := Decide(false, abroad, today); !r.Undeliverable() || r.Code != RouteNoAddress {
-		t.Fatalf("emigrated without a known address: %+v", r)
+	if r := Decide(false, abroad, today); r.Channel != Digital || r.Code != RouteDigital {
+		t.Fatalf("emigrated, no address, a digital letter: %+v", r)
 	}
-	abroad.ForeignAddress = "Storgatan 1\n111 22 Stockholm\nSverige"
-	if r := Decide(false, abroad, today); r.Channel != Paper || r.Code != RouteEmigrated || r.Undeliverable() {
-		t.Fatalf("emigrated with an address: %+v", r)
+	if r := Decide(true, abroad, today); !r.Undeliverable() || r.Code != RouteNoAddress {
+		t.Fatalf("emigrated without a known address, a physical-only letter: %+v", r)
+	}
+	exemptAbroad := abroad
+	exemptAbroad.Enrolment = registry.Exempt
+	if r := Decide(false, exemptAbroad, today); !r.Undeliverable() || r.Code != RouteNoAddress {
+		t.Fatalf("exempt, emigrated, no address: %+v", r)
+	}
+	abroad.ForeignAddress = "Storgatan 1\nSE-111 22 Stockholm\nSverige"
+	if r := Decide(false, abroad, today); r.Channel != Digital {
+		t.Fatalf("emigrated with an address, a digital letter: %+v", r)
+	}
+	exemptAbroad.ForeignAddress = abroad.ForeignAddress
+	if r := Decide(false, exemptAbroad, today); r.Channel != Paper || r.Code != RouteExempt || !strings.Contains(r.Reason, "foreign address") {
+		t.Fatalf("exempt and emigrated with an address: %+v", r)
+	}
+	if r := Decide(true, abroad, today); r.Channel != Paper || r.Code != RoutePhysicalOnly {
+		t.Fatalf("a physical-only letter abroad: %+v", r)
 	}
 	// The reason reaches senders; a date of death or emigration is not theirs to learn (issue 23, M2).
-	for _, r := range []Route{Decide(false, deceased, today), Decide(false, func() registry.Citizen { c := abroad; c.ForeignAddress = ""; return c }(), today)} {
+	for _, r := range []Route{Decide(false, deceased, today), Decide(true, func() registry.Citizen { c := abroad; c.ForeignAddress = ""; return c }(), today)} {
 		if strings.Contains(r.Reason, died.Format(time.DateOnly)) || strings.Contains(r.Reason, left.Format(time.DateOnly)) {
 			t.Errorf("reason %q tells a date", r.Reason)
 		}

@@ -160,26 +160,45 @@ func TestLifeEventsFollowTheLetters(t *testing.T) {
 		t.Fatal("a refused letter was stored")
 	}
 
-	// Bo emigrates: with no known address letters are refused, with one they go on paper.
+	// Bo emigrates: emigration does not end digital post (issue 26, item 4). His letters stay
+	// digital, foreign address or not; a physical-only letter needs one, and goes abroad.
 	if _, err := s.Desk.RecordEmigration(ctx, boCPR, yesterday, ""); err != nil {
 		t.Fatal(err)
 	}
-	_, err = s.PostOffice.Submit(ctx, postoffice.Submission{SenderID: "region-midt", RecipientCPR: boCPR, Subject: "Ny", Body: "Tekst"})
-	wantFields(t, "a letter to an emigrant without address", err, "to", "no foreign address")
+	digitalAbroad, err := s.PostOffice.Submit(ctx, postoffice.Submission{SenderID: "region-midt", RecipientCPR: boCPR, Subject: "Ny", Body: "Tekst"})
+	if err != nil {
+		t.Fatalf("a digital letter to an emigrated citizen: %v", err)
+	}
+	waitForStatus(t, s, digitalAbroad.LetterID, letters.Delivered)
+	_, err = s.PostOffice.Submit(ctx, postoffice.Submission{SenderID: "region-midt", RecipientCPR: boCPR, Subject: "Prøveglas", Body: "Tekst", PhysicalOnly: true})
+	wantFields(t, "a physical-only letter to an emigrant without address", err, "to", "no foreign address")
 	if _, err := s.Desk.RecordEmigration(ctx, boCPR, yesterday, "Storgatan 1\n111 22 Stockholm\nSverige"); err != nil {
 		t.Fatal(err)
 	}
-	abroad, err := s.PostOffice.Submit(ctx, postoffice.Submission{SenderID: "region-midt", RecipientCPR: boCPR, Subject: "Udland", Body: "Tekst"})
+	abroad, err := s.PostOffice.Submit(ctx, postoffice.Submission{SenderID: "region-midt", RecipientCPR: boCPR, Subject: "Udland", Body: "Tekst", PhysicalOnly: true})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if res, err := waitForResult(t, s, abroad.LetterID); err != nil || res.Status != letters.Printed || res.Channel != letters.Paper {
 		t.Fatalf("letter abroad %s/%s %v", res.Status, res.Channel, err)
 	}
+	// Exempt on the ground of emigration: paper abroad, until he moves back.
+	seedMunicipality(t, s)
+	caseID, err := s.Desk.Apply(ctx, borgerservice.Application{CitizenCPR: boCPR, Grounds: []string{"emigrated"}, MunicipalityID: "aarhus-kommune", Caseworker: "cw1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st, err := s.Desk.Decide(ctx, caseID, workflows.Decision{Approve: true, Caseworker: "cw1"}); err != nil || st.Status != exemption.Approved {
+		t.Fatalf("decision %+v %v", st, err)
+	}
 	_, err = s.Desk.RecordMoveIn(ctx, boCPR, yesterday.AddDate(0, 0, -7), "Nørregade 2\n8000 Aarhus C")
 	wantFields(t, "a move back before the emigration", err, "on", "before the emigration")
 	if _, err := s.Desk.RecordMoveIn(ctx, boCPR, yesterday, "Nørregade 2\n8000 Aarhus C"); err != nil {
 		t.Fatal(err)
+	}
+	// Home again: the exemption granted only for emigration has ended, and post is digital.
+	if bo, err := s.Registry.CitizenByCPR(ctx, mustCPR(boCPR)); err != nil || bo.Enrolment == registry.Exempt {
+		t.Fatalf("after moving back Bo is %s (%v), want enrolled", bo.Enrolment, err)
 	}
 	home, err := s.PostOffice.Submit(ctx, postoffice.Submission{SenderID: "region-midt", RecipientCPR: boCPR, Subject: "Hjemme", Body: "Tekst"})
 	if err != nil {
