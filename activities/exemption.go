@@ -42,11 +42,13 @@ type CaseOutcome struct {
 	Status     exemption.Status
 	Reason     string
 	Caseworker string
+	// Grounds the caseworker recorded with the decision, added to the case's.
+	Grounds []string
 }
 
 // RecordCase writes the case's state to PostgreSQL, where the caseworker's lists come from.
 func (a *Activities) RecordCase(ctx context.Context, o CaseOutcome) error {
-	return a.Cases.SetStatus(ctx, o.CaseID, o.Status, o.Reason, o.Caseworker)
+	return a.Cases.SetStatus(ctx, o.CaseID, o.Status, o.Reason, o.Caseworker, o.Grounds...)
 }
 
 // ReminderRequest asks for reminder number Number on a case.

@@ -272,7 +272,7 @@ func delegateAfter(event string, end func(ctx context.Context, w *world, owner p
 // exemptByDecision: the citizen applies for exemption at the citizen service and a
 // caseworker approves it; the case's workflow marks the citizen exempt.
 func exemptByDecision(ctx context.Context, w *world, owner person) error {
-	caseID, err := w.engine.Desk.Apply(ctx, borgerservice.Application{CitizenCPR: owner.CPR, Grounds: []string{"lacking-digital-skills"},
+	caseID, err := w.engine.Desk.Apply(ctx, borgerservice.Application{CitizenCPR: owner.CPR, Grounds: []string{"no-mitid"},
 		MunicipalityID: "aarhus-kommune", Caseworker: "cw1"})
 	if err != nil {
 		return err

@@ -161,7 +161,7 @@ func prepare(ctx context.Context, e *env) (*world, error) {
 	if !eventually(ctx, 30*time.Second, func() bool { return w.grantStatus(ctx, w.revokedGrant) == access.Revoked }) {
 		return w, errors.New("Dorte's access was never revoked")
 	}
-	if w.caseFrede, err = e.engine.Desk.Apply(ctx, borgerservice.Application{CitizenCPR: w.frede.CPR, Grounds: []string{"lacking-digital-skills"},
+	if w.caseFrede, err = e.engine.Desk.Apply(ctx, borgerservice.Application{CitizenCPR: w.frede.CPR, Grounds: []string{"no-mitid"},
 		MunicipalityID: "aarhus-kommune", Caseworker: "cw1"}); err != nil {
 		return w, fmt.Errorf("exemption case: %w", err)
 	}

@@ -38,14 +38,15 @@ func exemptionApplyCmd() *cobra.Command {
 		cpr, grounds, municipality, repName, repCPR, poa, caseworker string
 	}
 	cmd := &cobra.Command{
-		Use:   "apply --cpr CPR --grounds G[,G…] [--representative NAME --representative-cpr CPR --power-of-attorney FILE]",
+		Use:   "apply --cpr CPR [--grounds G[,G…]] [--representative NAME --representative-cpr CPR --power-of-attorney FILE]",
 		Short: "Register an application made in person; prints the case id",
-		Long:  "Grounds: " + groundList() + ".\nThe municipality cannot demand documentation of the grounds.",
-		Args:  cobra.NoArgs,
+		Long: "Grounds: " + groundList() + ".\nThe citizen need not name a ground (the caseworker records it with the decision), " +
+			"and the municipality cannot demand documentation of the grounds.",
+		Args: cobra.NoArgs,
 	}
 	f := cmd.Flags()
 	f.StringVar(&a.cpr, "cpr", "", "the citizen applying")
-	f.StringVar(&a.grounds, "grounds", "", "comma-separated: "+groundList())
+	f.StringVar(&a.grounds, "grounds", "", "comma-separated, if the citizen names any: "+groundList())
 	f.StringVar(&a.municipality, "municipality", "", "sender of the decision letter (default MUNICIPALITY_SENDER_ID)")
 	f.StringVar(&a.repName, "representative", "", "name of a representative appearing with a power of attorney")
 	f.StringVar(&a.repCPR, "representative-cpr", "", "the representative's CPR number")
@@ -90,7 +91,9 @@ func exemptionVerifyCmd() *cobra.Command {
 func exemptionDecideCmd() *cobra.Command {
 	var approve, reject bool
 	var reason, caseworker string
-	cmd := &cobra.Command{Use: "decide CASE_ID (--approve | --reject --reason R)", Short: "Approve or reject the application; the citizen gets a decision letter", Args: cobra.ExactArgs(1)}
+	var grounds []string
+	cmd := &cobra.Command{Use: "decide CASE_ID (--approve [--grounds G,…] | --reject --reason R)", Short: "Approve or reject the application; the citizen gets a decision letter", Args: cobra.ExactArgs(1)}
+	cmd.Flags().StringSliceVar(&grounds, "grounds", nil, "the grounds the exemption is granted on, when the citizen named none (or more)")
 	cmd.Flags().BoolVar(&approve, "approve", false, "approve: the citizen's letters go to paper from now on")
 	cmd.Flags().BoolVar(&reject, "reject", false, "reject (needs --reason)")
 	cmd.Flags().StringVar(&reason, "reason", "", "why")
@@ -98,7 +101,7 @@ func exemptionDecideCmd() *cobra.Command {
 	cmd.MarkFlagsMutuallyExclusive("approve", "reject")
 	cmd.MarkFlagsOneRequired("approve", "reject")
 	cmd.RunE = caseAction(func(ctx context.Context, e *engine.Engine, id uuid.UUID) (workflows.CaseState, error) {
-		return e.Desk.Decide(ctx, id, workflows.Decision{Approve: approve, Reason: reason, Caseworker: caseworker})
+		return e.Desk.Decide(ctx, id, workflows.Decision{Approve: approve, Reason: reason, Caseworker: caseworker, Grounds: grounds})
 	})
 	return cmd
 }

@@ -71,6 +71,8 @@ type Decision struct {
 	Approve       bool
 	Reason        string
 	Caseworker    string
+	// Grounds the caseworker records with the decision, beside any the citizen named.
+	Grounds []string
 }
 
 // CaseEvent is one step of a case's life.
@@ -215,7 +217,7 @@ func (c *exemptionCase) run(ctx workflow.Context) (CaseState, error) {
 		}
 	}
 	err := workflow.ExecuteLocalActivity(dbStep(ctx), acts.RecordCase, activities.CaseOutcome{
-		CaseID: c.in.CaseID, Status: status, Reason: d.Reason, Caseworker: d.Caseworker}).Get(ctx, nil)
+		CaseID: c.in.CaseID, Status: status, Reason: d.Reason, Caseworker: d.Caseworker, Grounds: d.Grounds}).Get(ctx, nil)
 	if err != nil {
 		return c.state, err
 	}

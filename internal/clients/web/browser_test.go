@@ -487,7 +487,16 @@ func TestPagesInABrowser(t *testing.T) {
 		}
 		testenv.Eventually(t, 20*time.Second, "next letter printed", func() bool { return b.status(r.LetterID) == letters.Printed })
 		b.signInAsCitizen("Anna Jensen")
-		b.wantText(".notice", "borgerservice")
+		b.wantText(".notice", "ophæve fritagelsen")
+		// She cancels her exemption herself (issue 26, item 3): enrolled again, no citizen service.
+		b.open("/profil")
+		b.wantText("#fritagelse + p", "fritaget for Digital Post")
+		b.check("profile-exempt")
+		b.submit("#tilmeld")
+		b.wantText(".notice", "Din fritagelse er ophævet")
+		if a, err := b.sys.Registry.CitizenByCPR(ctx, mustCPR(t, annaCPR)); err != nil || a.Enrolment == registry.Exempt {
+			t.Fatalf("after cancelling her exemption Anna is %s (%v)", a.Enrolment, err)
+		}
 	})
 
 	step(t, "a sender signs in with an API key and sees the dashboard", func() {

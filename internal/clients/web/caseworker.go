@@ -119,7 +119,9 @@ type caseData struct {
 	Citizen        registry.Citizen
 	Representative string
 	Grounds        []string
-	Deadline       string
+	// DecisionGrounds are the grounds the caseworker may record with the decision.
+	DecisionGrounds []groundOption
+	Deadline        string
 }
 
 func (s *Site) showCase(w http.ResponseWriter, r *http.Request, sess Session) {
@@ -149,6 +151,10 @@ func (s *Site) renderCase(w http.ResponseWriter, r *http.Request, sess Session, 
 	for _, g := range c.Grounds {
 		d.Grounds = append(d.Grounds, g.Describe())
 	}
+	if len(d.Grounds) == 0 {
+		d.Grounds = []string{"borgeren har ikke angivet et grundlag; angiv det med afgørelsen"}
+	}
+	d.DecisionGrounds = grounds(r.Form["grounds"])
 	p.Title, p.Data = "Sag om fritagelse", d
 	s.render(w, r, status, "case.html", p)
 }
@@ -195,7 +201,8 @@ func (s *Site) verifyProxy(w http.ResponseWriter, r *http.Request, sess Session)
 func (s *Site) decide(w http.ResponseWriter, r *http.Request, sess Session) {
 	s.caseAction(w, r, sess, func(id uuid.UUID) error {
 		_, err := s.d.CitizenService.Decide(r.Context(), id, workflows.Decision{
-			Approve: r.FormValue("approve") == "ja", Reason: strings.TrimSpace(r.FormValue("reason")), Caseworker: sess.Caseworker})
+			Approve: r.FormValue("approve") == "ja", Reason: strings.TrimSpace(r.FormValue("reason")), Caseworker: sess.Caseworker,
+			Grounds: r.Form["grounds"]})
 		return err
 	}, "Afgørelsen er truffet, og borgeren får et brev om den.")
 }

@@ -30,6 +30,7 @@ func (s *Site) citizenRoutes() {
 	s.mux.HandleFunc("GET /profil", s.need(RoleCitizen, s.profile))
 	s.mux.HandleFunc("POST /profil", s.need(RoleCitizen, s.updateProfile))
 	s.mux.HandleFunc("POST /profil/nemsms", s.need(RoleCitizen, s.nemsmsChoice))
+	s.mux.HandleFunc("POST /profil/digital-post", s.need(RoleCitizen, s.reenrol))
 	s.citizenPostRoutes()
 }
 
@@ -299,6 +300,25 @@ func (s *Site) updateProfile(w http.ResponseWriter, r *http.Request, sess Sessio
 		return
 	}
 	s.redirectWithNotice(w, r, "/profil", "Dine kontaktoplysninger er gemt.")
+}
+
+// reenrol is an exempt citizen cancelling their own exemption (issue 26, item 3): enrolled
+// again without the citizen service, their next letters are digital.
+func (s *Site) reenrol(w http.ResponseWriter, r *http.Request, sess Session) {
+	c, err := s.citizenOf(r.Context(), sess)
+	if err != nil {
+		s.serverError(w, r, err)
+		return
+	}
+	if _, err := s.d.CitizenService.Enrol(r.Context(), c.CPR.Digits()); err != nil {
+		if msgs, refused := fieldErrors(err); refused {
+			s.redirectWithNotice(w, r, "/profil", "Du er ikke fritaget: "+first(msgs))
+			return
+		}
+		s.serverError(w, r, err)
+		return
+	}
+	s.redirectWithNotice(w, r, "/profil", "Din fritagelse er ophævet. Dine næste breve kommer i din digitale postkasse.")
 }
 
 // nemsmsChoice signs the citizen up for NemSMS (accepting its terms) or off it.

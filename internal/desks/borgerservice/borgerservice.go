@@ -78,9 +78,7 @@ func (d *Desk) Apply(ctx context.Context, a Application) (uuid.UUID, error) {
 			errs.Add("cpr", fmt.Sprintf("citizen already has an open exemption case, %s (%s); decide it before a new application", open.ID, open.Status))
 		}
 	}
-	if len(a.Grounds) == 0 {
-		errs.Add("grounds", "at least one ground is required")
-	}
+	// A citizen need not name a ground to apply: the caseworker records it with the decision.
 	for _, g := range a.Grounds {
 		ground, err := exemption.ParseGround(g)
 		if err != nil {
@@ -182,8 +180,21 @@ func (d *Desk) Decide(ctx context.Context, caseID uuid.UUID, dec workflows.Decis
 	var errs fielderr.List
 	errs.CheckText("reason", dec.Reason)
 	checkCaseworker(&errs, dec.Caseworker)
+	for _, g := range dec.Grounds {
+		if _, err := exemption.ParseGround(g); err != nil {
+			errs.Add("grounds", err.Error())
+		}
+	}
 	if err := errs.Err(); err != nil {
 		return workflows.CaseState{}, err
+	}
+	if dec.Approve && len(dec.Grounds) == 0 {
+		// An exemption is granted on a ground: the caseworker names it when the citizen did not.
+		c, err := d.Cases.Get(ctx, caseID)
+		if err == nil && len(c.Grounds) == 0 {
+			return workflows.CaseState{}, &fielderr.Error{Field: "grounds",
+				Rule: "name the ground the exemption is granted on (the citizen need not have named one when applying)"}
+		}
 	}
 	return d.caseUpdate(ctx, caseID, workflows.DecideUpdate, dec)
 }

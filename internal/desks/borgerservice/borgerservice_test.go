@@ -2,6 +2,8 @@ package borgerservice_test
 
 import (
 	"context"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -64,12 +66,12 @@ func TestAnApprovedApplicationExemptsTheCitizenAndASecondIsRefused(t *testing.T)
 	t.Parallel()
 	s, citizen := desk(t)
 	ctx := context.Background()
-	caseID, err := s.Desk.Apply(ctx, borgerservice.Application{CitizenCPR: citizenCPR, Grounds: []string{"lacking-digital-skills"},
+	caseID, err := s.Desk.Apply(ctx, borgerservice.Application{CitizenCPR: citizenCPR, Grounds: []string{"no-mitid"},
 		MunicipalityID: "aarhus-kommune", Caseworker: "cw1"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.Desk.Apply(ctx, borgerservice.Application{CitizenCPR: citizenCPR, Grounds: []string{"lacking-digital-skills"},
+	if _, err := s.Desk.Apply(ctx, borgerservice.Application{CitizenCPR: citizenCPR, Grounds: []string{"no-mitid"},
 		MunicipalityID: "aarhus-kommune", Caseworker: "cw2"}); err == nil {
 		t.Fatal("a second application while the first is open was taken")
 	}
@@ -131,4 +133,40 @@ func citizenByCPR(t *testing.T, s *testenv.System, number string) registry.Citiz
 		t.Fatal(err)
 	}
 	return c
+}
+
+// The grounds are the rules' own (issue 26, item 3): lacking digital skills is a ground for an
+// alternative to digital self-service, not for exemption; a citizen need not name a ground to
+// apply, and the caseworker records it with the decision, which an approval needs.
+func TestACitizenAppliesWithoutAGroundAndTheCaseworkerRecordsIt(t *testing.T) {
+	t.Parallel()
+	s, citizen := desk(t)
+	ctx := context.Background()
+	_, err := s.Desk.Apply(ctx, borgerservice.Application{CitizenCPR: citizenCPR, Grounds: []string{"lacking-digital-skills"},
+		MunicipalityID: "aarhus-kommune", Caseworker: "cw1"})
+	if rules := fielderr.Fields(err); len(rules) != 1 || rules[0] != "grounds" || !strings.Contains(err.Error(), "alternative to digital self-service") {
+		t.Fatalf("an application on lacking digital skills: %v", err)
+	}
+	caseID, err := s.Desk.Apply(ctx, borgerservice.Application{CitizenCPR: citizenCPR, MunicipalityID: "aarhus-kommune", Caseworker: "cw1"})
+	if err != nil {
+		t.Fatalf("an application naming no ground: %v", err)
+	}
+	if _, err := s.Desk.Decide(ctx, caseID, workflows.Decision{Approve: true, Caseworker: "cw1"}); !slices.Contains(fielderr.Fields(err), "grounds") {
+		t.Fatalf("an approval naming no ground: %v", err)
+	}
+	if _, err := s.Desk.Decide(ctx, caseID, workflows.Decision{Approve: true, Caseworker: "cw1", Grounds: []string{"socially-vulnerable"}}); !slices.Contains(fielderr.Fields(err), "grounds") {
+		t.Fatalf("an approval on a retired ground: %v", err)
+	}
+	st, err := s.Desk.Decide(ctx, caseID, workflows.Decision{Approve: true, Caseworker: "cw1", Grounds: []string{"no-broadband"}})
+	if err != nil || st.Status != exemption.Approved {
+		t.Fatalf("an approval on no broadband: %+v %v", st, err)
+	}
+	c, err := s.Cases.Get(ctx, caseID)
+	if err != nil || !slices.Equal(c.Grounds, []exemption.Ground{"no-broadband"}) {
+		t.Fatalf("the case records grounds %v (%v)", c.Grounds, err)
+	}
+	testenv.Eventually(t, 20*time.Second, "the citizen exempt", func() bool {
+		c, err := s.Registry.Citizen(ctx, citizen.ID)
+		return err == nil && c.Enrolment == registry.Exempt
+	})
 }

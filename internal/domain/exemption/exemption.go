@@ -11,19 +11,27 @@ import (
 	"github.com/google/uuid"
 )
 
-// Ground is a reason a citizen may be exempted (rule 11). The municipality assesses;
-// it cannot demand documentation.
+// Ground is a reason a citizen may be exempted (rule 11), as the rules on exemption list them.
+// The municipality assesses; it cannot demand documentation, and the citizen need not name a
+// ground to apply: the caseworker records the ground with the decision.
 type Ground string
 
 var grounds = map[Ground]string{
-	"disability":             "disability or functional impairment",
-	"lacking-digital-skills": "lacking digital skills",
-	"socially-vulnerable":    "socially vulnerable",
-	"language-difficulties":  "language difficulties",
-	"no-mitid":               "unable to obtain MitID",
-	"no-computer":            "no computer",
-	"no-fixed-address":       "no fixed address",
-	"emigrated":              "emigrated",
+	"disability":            "physical or cognitive impairment",
+	"no-computer":           "no computer with internet access at home",
+	"emigrated":             "registered as emigrated",
+	"no-fixed-address":      "no fixed address",
+	"language-difficulties": "language difficulties",
+	"no-mitid":              "practical difficulties obtaining MitID",
+	"no-broadband":          "no broadband of at least 512 kbit/s where they live",
+}
+
+// retired are grounds cases were once decided on that are no exemption grounds: lacking digital
+// skills and being socially vulnerable are grounds for an alternative to digital self-service,
+// not for exemption from Digital Post. Old cases still name them; no new one may.
+var retired = map[Ground]string{
+	"lacking-digital-skills": "lacking digital skills (a ground for an alternative to digital self-service, not for exemption)",
+	"socially-vulnerable":    "socially vulnerable (a ground for an alternative to digital self-service, not for exemption)",
 }
 
 // Emigrated is the ground of a citizen registered as living abroad.
@@ -51,13 +59,21 @@ func ParseGround(s string) (Ground, error) {
 		for _, g := range Grounds() {
 			names = append(names, string(g))
 		}
+		if _, old := retired[g]; old {
+			return "", fmt.Errorf("%q is a ground for an alternative to digital self-service, not for exemption from Digital Post; use one of %s", s, strings.Join(names, ", "))
+		}
 		return "", fmt.Errorf("%q is not a ground; use one of %s", s, strings.Join(names, ", "))
 	}
 	return g, nil
 }
 
 // Describe says a ground in words.
-func (g Ground) Describe() string { return grounds[g] }
+func (g Ground) Describe() string {
+	if d, ok := grounds[g]; ok {
+		return d
+	}
+	return retired[g]
+}
 
 // Status is where a case stands.
 type Status string

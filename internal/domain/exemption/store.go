@@ -22,6 +22,9 @@ func NewStore(db *pgxpool.Pool) *Store { return &Store{db: db} }
 
 // Create stores a new case.
 func (s *Store) Create(ctx context.Context, c Case) error {
+	if c.Grounds == nil {
+		c.Grounds = []Ground{} // none named: the caseworker records one with the decision
+	}
 	_, err := s.db.Exec(ctx, `INSERT INTO exemption_cases (id, citizen_id, municipality_id, grounds, representative_name,
 		representative_id, poa_filename, poa_document, status, service_deadline, caseworker)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
@@ -96,9 +99,14 @@ func (s *Store) Get(ctx context.Context, id uuid.UUID) (Case, error) {
 }
 
 // SetStatus records the case's state as the workflow decided it.
-func (s *Store) SetStatus(ctx context.Context, id uuid.UUID, status Status, reason, caseworker string) error {
+func (s *Store) SetStatus(ctx context.Context, id uuid.UUID, status Status, reason, caseworker string, grounds ...string) error {
+	if grounds == nil {
+		grounds = []string{}
+	}
 	_, err := s.db.Exec(ctx, `UPDATE exemption_cases SET status = $2, reason = $3,
-		caseworker = CASE WHEN $4 = '' THEN caseworker ELSE $4 END, updated_at = now() WHERE id = $1`, id, status, reason, caseworker)
+		caseworker = CASE WHEN $4 = '' THEN caseworker ELSE $4 END,
+		grounds = ARRAY(SELECT DISTINCT g FROM unnest(grounds || $5::text[]) g ORDER BY g), updated_at = now() WHERE id = $1`,
+		id, status, reason, caseworker, grounds)
 	return err
 }
 

@@ -40,7 +40,7 @@ func TestTemporalIsNoBackDoorForHumanActs(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	caseID, err := s.Desk.Apply(ctx, borgerservice.Application{CitizenCPR: boCPR, Grounds: []string{"lacking-digital-skills"},
+	caseID, err := s.Desk.Apply(ctx, borgerservice.Application{CitizenCPR: boCPR, Grounds: []string{"no-mitid"},
 		MunicipalityID: "aarhus-kommune", Caseworker: "cw1"})
 	if err != nil {
 		t.Fatal(err)

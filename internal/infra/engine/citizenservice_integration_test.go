@@ -37,7 +37,7 @@ func TestApprovedExemptionSendsTheNextLetterToPaper(t *testing.T) {
 	seedMunicipality(t, s)
 	ctx := context.Background()
 
-	caseID, err := s.Desk.Apply(ctx, borgerservice.Application{CitizenCPR: annaCPR, Grounds: []string{"lacking-digital-skills"},
+	caseID, err := s.Desk.Apply(ctx, borgerservice.Application{CitizenCPR: annaCPR, Grounds: []string{"no-mitid"},
 		MunicipalityID: "aarhus-kommune", Caseworker: "cw1", RepresentativeName: "Bo Nielsen", RepresentativeCPR: boCPR,
 		PowerOfAttorney: letters.Document{Filename: "fuldmagt.pdf", Content: []byte("%PDF-1.4 signed")}})
 	if err != nil {
@@ -166,9 +166,10 @@ func TestBadApplicationIsRefusedAndNothingIsWritten(t *testing.T) {
 		app   borgerservice.Application
 		field string
 	}{
-		"no grounds":     {borgerservice.Application{CitizenCPR: annaCPR}, "grounds"},
+		// No grounds is no refusal: the caseworker records one with the decision.
 		"unknown ground": {borgerservice.Application{CitizenCPR: annaCPR, Grounds: []string{"bored"}}, "grounds"},
-		"malformed CPR":  {borgerservice.Application{CitizenCPR: "010180", Grounds: []string{"no-mitid"}}, "cpr"},
+		"a ground for an alternative to self-service": {borgerservice.Application{CitizenCPR: annaCPR, Grounds: []string{"lacking-digital-skills"}}, "grounds"},
+		"malformed CPR": {borgerservice.Application{CitizenCPR: "010180", Grounds: []string{"no-mitid"}}, "cpr"},
 		"representative, no power of attorney": {borgerservice.Application{CitizenCPR: annaCPR, Grounds: []string{"no-mitid"},
 			RepresentativeName: "Bo Nielsen", RepresentativeCPR: boCPR}, "power-of-attorney"},
 		"power of attorney, no representative": {borgerservice.Application{CitizenCPR: annaCPR, Grounds: []string{"no-mitid"},
