@@ -109,7 +109,7 @@ func lifeEventCmd(event string) *cobra.Command {
 	var on, address string
 	short := map[string]string{
 		"died":      "Record a death: letters to the citizen are refused, letters under way end failed unprinted; the mailbox is kept",
-		"emigrated": "Record a move abroad: letters go on paper to --address, or are refused when no foreign address is known",
+		"emigrated": "Record a move abroad: the citizen keeps digital post; paper (exempt, physical-only) goes to --address",
 		"moved-in":  "Record a move back to Denmark, to --address: letters follow the ordinary rules again",
 	}[event]
 	use := event + " CPR --on YYYY-MM-DD"

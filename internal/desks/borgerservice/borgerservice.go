@@ -180,10 +180,15 @@ func (d *Desk) Decide(ctx context.Context, caseID uuid.UUID, dec workflows.Decis
 	var errs fielderr.List
 	errs.CheckText("reason", dec.Reason)
 	checkCaseworker(&errs, dec.Caseworker)
-	for _, g := range dec.Grounds {
-		if _, err := exemption.ParseGround(g); err != nil {
+	named := dec.Grounds
+	dec.Grounds = nil
+	for _, g := range named {
+		ground, err := exemption.ParseGround(g)
+		if err != nil {
 			errs.Add("grounds", err.Error())
+			continue
 		}
+		dec.Grounds = append(dec.Grounds, string(ground)) // as the rules spell it, trimmed
 	}
 	if err := errs.Err(); err != nil {
 		return workflows.CaseState{}, err
@@ -191,6 +196,9 @@ func (d *Desk) Decide(ctx context.Context, caseID uuid.UUID, dec workflows.Decis
 	if dec.Approve && len(dec.Grounds) == 0 {
 		// An exemption is granted on a ground: the caseworker names it when the citizen did not.
 		c, err := d.Cases.Get(ctx, caseID)
+		if err != nil && !errors.Is(err, exemption.ErrNotFound) {
+			return workflows.CaseState{}, err
+		}
 		if err == nil && len(c.Grounds) == 0 {
 			return workflows.CaseState{}, &fielderr.Error{Field: "grounds",
 				Rule: "name the ground the exemption is granted on (the citizen need not have named one when applying)"}

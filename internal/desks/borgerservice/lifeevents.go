@@ -71,8 +71,8 @@ func (d *Desk) RecordDeath(ctx context.Context, citizenCPR string, on time.Time)
 	return recorded, d.Access.SuspendAll(ctx, d.Temporal, c.ID)
 }
 
-// RecordEmigration records that a citizen moved abroad: paper goes to foreignAddress, and
-// with none known letters to them are refused.
+// RecordEmigration records that a citizen moved abroad: they keep digital post; paper to them
+// goes to foreignAddress, and with none known a letter that must go on paper is refused.
 func (d *Desk) RecordEmigration(ctx context.Context, citizenCPR string, on time.Time, foreignAddress string) (registry.Citizen, error) {
 	return d.change(ctx, citizenCPR, func(id uuid.UUID) (registry.Citizen, error) {
 		return d.Registry.RecordEmigration(ctx, id, on, foreignAddress)

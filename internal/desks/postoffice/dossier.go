@@ -13,6 +13,7 @@ import (
 	"digitalpost/internal/adapters/print"
 	"digitalpost/internal/domain/calendar"
 	"digitalpost/internal/domain/dossier"
+	"digitalpost/internal/domain/events"
 	"digitalpost/internal/domain/mailbox"
 )
 
@@ -34,7 +35,7 @@ func (p *PostOffice) DossierFor(ctx context.Context, sender string, id uuid.UUID
 			PostalCategory: string(l.PostalCategory), ContentSHA256: hex.EncodeToString(l.ContentHash)},
 		Steps: []dossier.Step{}, Notices: []dossier.Notice{}, Openings: []dossier.Opening{}, PrintJobs: []dossier.PrintJob{}, Replies: []dossier.Reply{}}
 	if r.Letter.SubmittedBy == "" {
-		r.Letter.SubmittedBy = "the post office's own entry point (command line or engine)"
+		r.Letter.SubmittedBy = "not recorded (submitted inside the engine, or before keys were recorded on 7 December 2026)"
 	}
 	if l.RecipientID != nil {
 		r.Letter.RecipientID = l.RecipientID.String()
@@ -50,9 +51,14 @@ func (p *PostOffice) DossierFor(ctx context.Context, sender string, id uuid.UUID
 		r.LegalDeliveryAt = &at
 	}
 	for _, e := range rep.Timeline {
-		detail := strings.TrimSpace(e.Channel + " " + e.Reason)
-		if e.CitizenMessageID != nil {
+		// The channel, and only reasons the engine words itself: a sender's withdrawal reason or a
+		// print house's free text may name the citizen.
+		detail := e.Channel
+		switch {
+		case e.CitizenMessageID != nil:
 			detail = "message " + e.CitizenMessageID.String()
+		case e.Kind == events.NoticeFailed || strings.HasPrefix(e.Reason, "withdrawn after arrival"):
+			detail = strings.TrimSpace(e.Channel + " " + e.Reason)
 		}
 		r.Steps = append(r.Steps, dossier.Step{At: e.At.UTC(), Event: e.Type(), Detail: detail})
 	}
@@ -80,7 +86,8 @@ func (p *PostOffice) DossierFor(ctx context.Context, sender string, id uuid.UUID
 			PostalCategory: j.PostalCategory, Outcome: j.Outcome, Receipts: []dossier.Receipt{}}
 		for _, rc := range receipts {
 			if rc.JobID == j.JobID {
-				pj.Receipts = append(pj.Receipts, dossier.Receipt{Outcome: rc.Outcome, Reason: rc.Reason, At: rc.At.UTC(),
+				// The print house's reason is free text and may name the addressee: left out.
+				pj.Receipts = append(pj.Receipts, dossier.Receipt{Outcome: rc.Outcome, At: rc.At.UTC(),
 					ReceivedAt: rc.ReceivedAt.UTC(), Effect: string(rc.Effect)})
 			}
 		}

@@ -107,7 +107,6 @@ type PrintJob struct {
 // Receipt is what the print house reported about a job.
 type Receipt struct {
 	Outcome    string    `json:"outcome"`
-	Reason     string    `json:"reason,omitempty"`
 	At         time.Time `json:"at"`
 	ReceivedAt time.Time `json:"received_at"`
 	Effect     string    `json:"effect"`
@@ -234,50 +233,53 @@ func Verify(file []byte, keys Keys) (keyID string, r *Record, err error) {
 		keyID, err = verifyPDF(file, keys)
 		return keyID, nil, err
 	}
-	var f struct {
-		Record    json.RawMessage `json:"record"`
-		Signature struct {
-			Algorithm string `json:"algorithm"`
-			KeyID     string `json:"key_id"`
-			Value     string `json:"value"`
-		} `json:"signature"`
+	// The file is read by its layout, byte for byte, not as any JSON would be: a second "record"
+	// (JSON lets the last one win, and names match in any case) must not let the check vouch
+	// for bytes other than those a reader sees.
+	const head, sigKey = `{"record":`, `,"signature":`
+	body := bytes.TrimSuffix(file, []byte("\n"))
+	i := bytes.LastIndex(body, []byte(sigKey))
+	if !bytes.HasPrefix(body, []byte(head)) || i < len(head) || !bytes.HasSuffix(body, []byte("}")) {
+		return "", nil, errors.New(`not a dossier: it must be laid out as {"record":…,"signature":{…}}, or be a PDF dossier`)
 	}
-	if err := json.Unmarshal(file, &f); err != nil || len(f.Record) == 0 {
-		return "", nil, errors.New("not a dossier: JSON with a record and a signature, or a PDF dossier")
+	record, tail := body[len(head):i], body[i+len(sigKey):len(body)-1]
+	var sig struct {
+		Algorithm string `json:"algorithm"`
+		KeyID     string `json:"key_id"`
+		Value     string `json:"value"`
 	}
-	if f.Signature.Algorithm != "Ed25519" {
-		return "", nil, fmt.Errorf("signed with %q; dossiers are signed with Ed25519", f.Signature.Algorithm)
+	dec := json.NewDecoder(bytes.NewReader(tail))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&sig); err != nil || dec.More() {
+		return "", nil, errors.New("not a dossier: its signature is not {\"algorithm\",\"key_id\",\"value\"}")
 	}
-	if err := check(keys, f.Signature.KeyID, f.Record, f.Signature.Value); err != nil {
-		return f.Signature.KeyID, nil, err
+	if sig.Algorithm != "Ed25519" {
+		return "", nil, fmt.Errorf("signed with %q; dossiers are signed with Ed25519", sig.Algorithm)
+	}
+	if err := check(keys, sig.KeyID, record, sig.Value); err != nil {
+		return sig.KeyID, nil, err
 	}
 	var rec Record
-	if err := json.Unmarshal(f.Record, &rec); err != nil {
-		return f.Signature.KeyID, nil, fmt.Errorf("the signed record is not a dossier record: %w", err)
+	if err := json.Unmarshal(record, &rec); err != nil {
+		return sig.KeyID, nil, fmt.Errorf("the signed record is not a dossier record: %w", err)
 	}
-	if rec.KeyID != f.Signature.KeyID {
-		return f.Signature.KeyID, nil, fmt.Errorf("the record names key %q but is signed with %q", rec.KeyID, f.Signature.KeyID)
+	if rec.KeyID != sig.KeyID {
+		return sig.KeyID, nil, fmt.Errorf("the record names key %q but is signed with %q", rec.KeyID, sig.KeyID)
 	}
-	return f.Signature.KeyID, &rec, nil
+	return sig.KeyID, &rec, nil
 }
 
+// pdfSignature is the PDF's last line, exactly: nothing may follow it (an incremental update
+// appended after it would change what a viewer shows).
+var pdfSignature = regexp.MustCompile(`\n` + pdfMarker + ` key_id=([A-Za-z0-9._-]{1,64}) value=([A-Za-z0-9+/=]+)\n\z`)
+
 func verifyPDF(file []byte, keys Keys) (string, error) {
-	i := bytes.LastIndex(file, []byte("\n"+pdfMarker+" "))
-	if i < 0 {
-		return "", errors.New("a PDF without a dossier signature line")
+	m := pdfSignature.FindSubmatchIndex(file)
+	if m == nil {
+		return "", errors.New("a PDF whose last line is not a dossier signature (" + pdfMarker + " key_id=… value=…), or with bytes after it")
 	}
-	body, line := file[:i+1], strings.TrimSpace(string(file[i+1+len(pdfMarker):]))
-	var id, value string
-	for _, field := range strings.Fields(line) {
-		k, v, _ := strings.Cut(field, "=")
-		switch k {
-		case "key_id":
-			id = v
-		case "value":
-			value = v
-		}
-	}
-	return id, check(keys, id, body, value)
+	id, value := string(file[m[2]:m[3]]), string(file[m[4]:m[5]])
+	return id, check(keys, id, file[:m[0]+1], value)
 }
 
 func check(keys Keys, id string, signed []byte, value string) error {

@@ -73,6 +73,17 @@ func TestADossierVerifiesAndAnyChangedByteFails(t *testing.T) {
 	if _, _, err := dossier.Verify([]byte(`{"record":{"format":"x"},"signature":{"algorithm":"Ed25519","key_id":"2026-a","value":"AAAA"}}`), dossier.KeysOf(old.PublicKeys())); !errors.Is(err, dossier.ErrBadSignature) {
 		t.Fatalf("a forged signature: %v", err)
 	}
+	// Bytes appended after the PDF's signature line (an incremental update a viewer would show).
+	if _, _, err := dossier.Verify(append(bytes.Clone(pdf), []byte("2 0 obj\n<</Forged true>>\nendobj\n%%EOF\n")...), dossier.KeysOf(old.PublicKeys())); err == nil {
+		t.Fatal("a PDF with bytes after its signature line verified")
+	}
+	// A second record that a JSON reader would take (the last one, any case) beside the signed one.
+	start, end = bytes.Index(file, []byte(`"record":`))+len(`"record":`), bytes.Index(file, []byte(`,"signature":`))
+	forged := append([]byte(`{"record":{"format":"forged"},"Record":`), file[start:end]...)
+	forged = append(forged, file[end:]...)
+	if _, rec, err := dossier.Verify(forged, dossier.KeysOf(old.PublicKeys())); err == nil {
+		t.Fatalf("a dossier with a second record verified, vouching for %+v", rec)
+	}
 }
 
 func TestSigningKeysAreCheckedWhenRead(t *testing.T) {

@@ -48,7 +48,8 @@ type Citizen struct {
 	Mobile                string
 	NemSMSOptIn           bool
 	// Life events from the CPR register. A deceased citizen receives no more letters; an
-	// emigrated one receives them on paper at ForeignAddress, or none when it is unknown.
+	// emigrated one keeps digital post, and paper to them goes to ForeignAddress (none when
+	// it is unknown).
 	DiedOn         *time.Time
 	EmigratedOn    *time.Time
 	ForeignAddress string

@@ -225,6 +225,15 @@ func dossierSigner(cfg config.Config) (*dossier.Signer, error) {
 		return nil, err
 	}
 	id, _, _ := strings.Cut(strings.TrimSpace(cfg.PayloadKeys), ":")
+	id = strings.Map(func(r rune) rune { // a payload key's id may hold what a dossier key's may not
+		if r < 128 && (r == '.' || r == '_' || r == '-' || r >= '0' && r <= '9' || r >= 'A' && r <= 'Z' || r >= 'a' && r <= 'z') {
+			return r
+		}
+		return '-'
+	}, id)
+	if len(id) > 50 {
+		id = id[:50]
+	}
 	return dossier.ParseKeys("derived-" + id + ":" + base64.StdEncoding.EncodeToString(seed))
 }
 
