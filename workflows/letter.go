@@ -462,13 +462,16 @@ const (
 )
 
 // awaitOpeningOrDeadline waits for the citizen (or a delegate) to open the letter, the
-// sender to withdraw it, or the deadline. A digital-only letter has no deadline (rule 6).
+// sender to withdraw it, or the deadline. A digital-only letter has no deadline (rule 6), nor
+// has a letter to a citizen living abroad: paper goes abroad only to the exempt and for
+// physical-only letters. (The route is the delivery's recorded result: a history from before
+// routes said so replays without it, as it ran.)
 func (l *letter) awaitOpeningOrDeadline(ctx workflow.Context, plan activities.Delivery, t timers) {
 	// The timers are not cancelled when the letter is opened: the workflow completes right
 	// after, and skipping the cancels saves a history event each.
 	var deadline, reminder workflow.Future
 	var deadlineAt time.Time
-	if !l.in.DigitalOnly {
+	if !l.in.DigitalOnly && !plan.Route.Abroad {
 		now, delivered := workflow.Now(ctx), workflow.Now(ctx)
 		if t == oneTimerAtATime && !plan.DeliveredAt.IsZero() && plan.DeliveredAt.Before(now) {
 			delivered = plan.DeliveredAt // the first try of the notices came after the delivery
@@ -485,6 +488,8 @@ func (l *letter) awaitOpeningOrDeadline(ctx workflow.Context, plan activities.De
 			details += " Reminder at " + danishTime(at) + "."
 		}
 		workflow.SetCurrentDetails(ctx, details)
+	} else if plan.Route.Abroad {
+		workflow.SetCurrentDetails(ctx, "In the mailbox, waiting to be opened; the citizen lives abroad, so it is not printed.")
 	} else {
 		workflow.SetCurrentDetails(ctx, "In the mailbox, waiting to be opened; digital only, never printed.")
 	}

@@ -243,6 +243,20 @@ func TestDigitalOnlyLetterNeverEscalates(t *testing.T) {
 	}
 }
 
+// Emigration does not end digital post, and paper goes abroad only to the exempt and for
+// physical-only letters (issue 26, item 4): an unopened letter to a citizen abroad waits in
+// the mailbox past its deadline and is never printed.
+func TestALetterToACitizenAbroadIsNotEscalated(t *testing.T) {
+	plan := digitalPlan(true, false)
+	plan.Route.Abroad = true
+	lt := newLetterTest(t, plan)
+	lt.openAfter(30*24*time.Hour, false)
+	st := lt.run()
+	if st.Status != letters.Opened || len(lt.printed) != 0 {
+		t.Fatalf("status %s, printed %v: a letter to a citizen abroad must wait for opening", st.Status, lt.printed)
+	}
+}
+
 func TestPaperRouteGoesStraightToPrint(t *testing.T) {
 	for _, reason := range []string{"recipient is under 15", "recipient is exempt from Digital Post", "letter is physical-only"} {
 		t.Run(reason, func(t *testing.T) {

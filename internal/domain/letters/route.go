@@ -20,6 +20,10 @@ type Route struct {
 	// NeverLoggedIn: the citizen has never used the mailbox, so their first digital letter
 	// comes with a paper notice that digital post is waiting (rule 5).
 	NeverLoggedIn bool
+	// Abroad: a digital letter to a citizen registered as emigrated. Paper goes abroad only to
+	// the exempt and for physical-only letters, so an unopened letter is not escalated to paper
+	// and no paper notice goes abroad: the letter has arrived in the mailbox (legal delivery).
+	Abroad bool `json:",omitempty"`
 }
 
 // Why a letter takes its channel, as the senders' API reports it.
@@ -68,7 +72,8 @@ func Decide(physicalOnly bool, c registry.Citizen, today time.Time) Route {
 			Reason:        "recipient uses Digital Post",
 			NotifySMS:     c.Mobile != "",
 			NotifyEmail:   c.Email != "",
-			NeverLoggedIn: !c.HasLoggedIn(),
+			NeverLoggedIn: !c.HasLoggedIn() && !c.Emigrated(),
+			Abroad:        c.Emigrated(),
 		}
 	}
 	switch {

@@ -104,8 +104,8 @@ func TestLifeEventsRoute(t *testing.T) {
 	// a known foreign address.
 	abroad := adult()
 	abroad.EmigratedOn = &left
-	if r := Decide(false, abroad, today); r.Channel != Digital || r.Code != RouteDigital {
-		t.Fatalf("emigrated, no address, a digital letter: %+v", r)
+	if r := Decide(false, abroad, today); r.Channel != Digital || r.Code != RouteDigital || !r.Abroad || r.NeverLoggedIn {
+		t.Fatalf("emigrated, no address, a digital letter: %+v (abroad: no escalation, no paper notice)", r)
 	}
 	if r := Decide(true, abroad, today); !r.Undeliverable() || r.Code != RouteNoAddress {
 		t.Fatalf("emigrated without a known address, a physical-only letter: %+v", r)
