@@ -386,11 +386,11 @@ func (s *Server) listLetters(w http.ResponseWriter, r *http.Request) {
 		f.Limit = n
 	}
 	if v := q.Get("cursor"); v != "" {
-		key, err := parsePageCursor(v)
+		at, id, err := parsePageCursor(v)
 		if err != nil {
 			errs.Add("cursor", "is not a cursor from this list (use next_cursor of the previous page)")
 		}
-		f.After = &key
+		f.After = &letters.PageKey{CreatedAt: at, ID: id}
 	}
 	if badInput(w, errs.Err()) {
 		return
@@ -405,24 +405,29 @@ func (s *Server) listLetters(w http.ResponseWriter, r *http.Request) {
 		out.Letters = append(out.Letters, letterSummary(l))
 	}
 	if page.Next != nil {
-		out.NextCursor = base64.RawURLEncoding.EncodeToString(
-			[]byte(strconv.FormatInt(page.Next.CreatedAt.UnixMicro(), 10) + "." + page.Next.ID.String()))
+		out.NextCursor = pageCursor(page.Next.CreatedAt, page.Next.ID)
 	}
 	writeJSON(w, http.StatusOK, out)
 }
 
-func parsePageCursor(s string) (letters.PageKey, error) {
+// pageCursor is a place in a list ordered newest first, by creation and id, as a client carries
+// it: the letters' list and the messages' list page the same way.
+func pageCursor(createdAt time.Time, id uuid.UUID) string {
+	return base64.RawURLEncoding.EncodeToString([]byte(strconv.FormatInt(createdAt.UnixMicro(), 10) + "." + id.String()))
+}
+
+func parsePageCursor(s string) (time.Time, uuid.UUID, error) {
 	b, err := base64.RawURLEncoding.DecodeString(s)
 	if err != nil {
-		return letters.PageKey{}, err
+		return time.Time{}, uuid.Nil, err
 	}
 	at, id, ok := strings.Cut(string(b), ".")
 	micros, err1 := strconv.ParseInt(at, 10, 64)
 	uid, err2 := uuid.Parse(id)
 	if !ok || err1 != nil || err2 != nil {
-		return letters.PageKey{}, errors.New("bad cursor")
+		return time.Time{}, uuid.Nil, errors.New("bad cursor")
 	}
-	return letters.PageKey{CreatedAt: time.UnixMicro(micros), ID: uid}, nil
+	return time.UnixMicro(micros), uid, nil
 }
 
 var allStatuses = []letters.Status{letters.Received, letters.Delivered, letters.Notified, letters.Opened,

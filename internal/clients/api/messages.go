@@ -1,13 +1,10 @@
 package api
 
 import (
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"net/http"
 	"strconv"
-	"strings"
-	"time"
 
 	"github.com/google/uuid"
 
@@ -82,11 +79,11 @@ func (s *Server) listMessages(w http.ResponseWriter, r *http.Request) {
 		f.Limit = n
 	}
 	if v := q.Get("cursor"); v != "" {
-		key, err := parseMessageCursor(v)
+		at, id, err := parsePageCursor(v)
 		if err != nil {
 			errs.Add("cursor", "is not a cursor from this list (use next_cursor of the previous page)")
 		}
-		f.After = &key
+		f.After = &citizenpost.PageKey{CreatedAt: at, ID: id}
 	}
 	if badInput(w, errs.Err()) {
 		return
@@ -101,24 +98,9 @@ func (s *Server) listMessages(w http.ResponseWriter, r *http.Request) {
 		out.Messages = append(out.Messages, messageSummary(m))
 	}
 	if page.Next != nil {
-		out.NextCursor = base64.RawURLEncoding.EncodeToString(
-			[]byte(strconv.FormatInt(page.Next.CreatedAt.UnixMicro(), 10) + "." + page.Next.ID.String()))
+		out.NextCursor = pageCursor(page.Next.CreatedAt, page.Next.ID)
 	}
 	writeJSON(w, http.StatusOK, out)
-}
-
-func parseMessageCursor(s string) (citizenpost.PageKey, error) {
-	b, err := base64.RawURLEncoding.DecodeString(s)
-	if err != nil {
-		return citizenpost.PageKey{}, err
-	}
-	at, id, ok := strings.Cut(string(b), ".")
-	micros, err1 := strconv.ParseInt(at, 10, 64)
-	uid, err2 := uuid.Parse(id)
-	if !ok || err1 != nil || err2 != nil {
-		return citizenpost.PageKey{}, errors.New("bad cursor")
-	}
-	return citizenpost.PageKey{CreatedAt: time.UnixMicro(micros), ID: uid}, nil
 }
 
 // message answers one of the sender's messages, or 404 for any other id.

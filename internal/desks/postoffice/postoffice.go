@@ -516,24 +516,16 @@ func (p *PostOffice) validate(ctx context.Context, s Submission, look lookup) (l
 		}
 	}
 
-	switch n := utf8.RuneCountInString(l.Subject); {
-	case n == 0:
+	if l.Subject == "" {
 		errs.Add("subject", "must not be empty")
-	case n > MaxSubjectRunes:
-		errs.Add("subject", fmt.Sprintf("must be at most %d characters", MaxSubjectRunes))
-	default:
-		errs.CheckText("subject", l.Subject)
 	}
+	checkSubject(&errs, l.Subject)
 	if len(l.MessageID) > MaxMessageID {
 		errs.Add("message-id", fmt.Sprintf("must be at most %d characters", MaxMessageID))
 	} else {
 		errs.CheckText("message-id", l.MessageID)
 	}
-	if utf8.RuneCountInString(l.Body) > MaxTextRunes {
-		errs.Add("text", fmt.Sprintf("must be at most %d characters (about 30 printed pages); enclose longer content as a PDF document", MaxTextRunes))
-	} else {
-		errs.CheckText("text", l.Body)
-	}
+	checkText(&errs, l.Body)
 	if strings.TrimSpace(l.Body) == "" && len(s.Documents) == 0 {
 		errs.Add("content", "a letter needs text or at least one document")
 	}
@@ -570,6 +562,25 @@ func (p *PostOffice) validate(ctx context.Context, s Submission, look lookup) (l
 	l.ID = letters.IDFor(l.SenderID, l.MessageID)
 	l.ContentHash = fingerprint(l, s.DeadlineWorkingDays, replyFingerprint(s), docs)
 	return l, docs, nil
+}
+
+// checkSubject holds a subject, a letter's or a citizen's reply's, to a letter's rules: at
+// most MaxSubjectRunes, text PostgreSQL stores. Whether one is required is the caller's.
+func checkSubject(errs *fielderr.List, subject string) {
+	if utf8.RuneCountInString(subject) > MaxSubjectRunes {
+		errs.Add("subject", fmt.Sprintf("must be at most %d characters", MaxSubjectRunes))
+		return
+	}
+	errs.CheckText("subject", subject)
+}
+
+// checkText holds a text, a letter's or what a citizen writes, to a letter's rules.
+func checkText(errs *fielderr.List, text string) {
+	if utf8.RuneCountInString(text) > MaxTextRunes {
+		errs.Add("text", fmt.Sprintf("must be at most %d characters (about 30 printed pages); enclose longer content as a PDF document", MaxTextRunes))
+		return
+	}
+	errs.CheckText("text", text)
 }
 
 // queue is the task queue a workflow starts on: urgent work on the urgent queue, whose task

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/google/uuid"
 
@@ -272,17 +271,8 @@ func (p *PostOffice) Write(ctx context.Context, in CitizenPost) (citizenpost.Mes
 // printed are (PDF only).
 func checkCitizenPost(in CitizenPost) ([]letters.Document, error) {
 	var errs fielderr.List
-	switch n := utf8.RuneCountInString(strings.TrimSpace(in.Subject)); {
-	case n > MaxSubjectRunes:
-		errs.Add("subject", fmt.Sprintf("must be at most %d characters", MaxSubjectRunes))
-	case n > 0:
-		errs.CheckText("subject", in.Subject)
-	}
-	if utf8.RuneCountInString(in.Text) > MaxTextRunes {
-		errs.Add("text", fmt.Sprintf("must be at most %d characters; attach longer content as a PDF", MaxTextRunes))
-	} else {
-		errs.CheckText("text", in.Text)
-	}
+	checkSubject(&errs, strings.TrimSpace(in.Subject))
+	checkText(&errs, in.Text)
 	if strings.TrimSpace(in.Text) == "" && len(in.Files) == 0 {
 		errs.Add("content", "write a text or attach at least one PDF")
 	}
